@@ -1,0 +1,1 @@
+"""The GraphQL API (Strawberry on FastAPI) that front-end apps use."""

@@ -1,0 +1,183 @@
+"""`persona`: run Neo4j, apply the schema, load data, serve GraphQL."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from graph.connection import open_driver, resolve_connection, start_neo4j
+from graph.errors import PersonaGraphError
+from graph.neo4j_source import Neo4jSource, choose_source, compose_down, local_neo4j
+from graph.schema import apply_schema
+from graph.settings import Settings, get_settings
+from graph.store import GraphStore
+from loaders.pipeline import FileReport, load_dataset
+
+DEMO_DATA = Path(__file__).resolve().parent.parent / "loaders" / "demo_data"
+console = Console(stderr=True)
+app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
+neo4j_app = typer.Typer(help="Start, stop and inspect Neo4j.", no_args_is_help=True)
+schema_app = typer.Typer(help="Constraints and indexes.", no_args_is_help=True)
+app.add_typer(neo4j_app, name="neo4j")
+app.add_typer(schema_app, name="schema")
+
+
+@app.callback()
+def _setup(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False, show_time=False)],
+    )
+    logging.getLogger("neo4j").setLevel(logging.WARNING)
+
+
+@contextmanager
+def _store(settings: Settings) -> Iterator[GraphStore]:
+    info = resolve_connection(settings)
+    driver = open_driver(info, wait_s=5)
+    try:
+        yield GraphStore(driver, info.database)
+    finally:
+        driver.close()
+
+
+@neo4j_app.command("start")
+def neo4j_start() -> None:
+    """Start Neo4j: NEO4J_URI if set, else Docker compose, else the local launcher."""
+    settings = get_settings()
+    info = start_neo4j(settings)
+    console.print(f"Neo4j ready at [bold]{info.uri}[/] (source: {info.source})")
+
+
+@neo4j_app.command("stop")
+def neo4j_stop() -> None:
+    """Stop the Neo4j that `persona neo4j start` started."""
+    settings = get_settings()
+    source = choose_source(settings)
+    if source is Neo4jSource.URI:
+        console.print("NEO4J_URI is set: that server is not ours to stop.")
+    elif source is Neo4jSource.DOCKER:
+        compose_down()
+    elif local_neo4j(settings).stop():
+        console.print("Neo4j stopped.")
+    else:
+        console.print("Neo4j was not running.")
+
+
+@neo4j_app.command("status")
+def neo4j_status() -> None:
+    """Say which Neo4j would be used and whether it answers (exit 1 when it does not)."""
+    settings = get_settings()
+    source = choose_source(settings)
+    if source is Neo4jSource.LOCAL:
+        status = local_neo4j(settings).status()
+        if not status.running:
+            console.print(f"local Neo4j: not running (data in {status.data_dir})")
+            raise typer.Exit(1)
+        console.print(
+            f"local Neo4j {status.version}: running, pid {status.pid}, "
+            f"bolt://127.0.0.1:{status.port}, data in {status.data_dir}"
+        )
+    info = resolve_connection(settings)
+    open_driver(info, wait_s=2).close()
+    console.print(f"{source} Neo4j at {info.uri}: answering")
+
+
+@schema_app.command("apply")
+def schema_apply() -> None:
+    """Apply constraints and indexes not yet applied (safe to repeat)."""
+    with _store(get_settings()) as store:
+        report = apply_schema(store)
+    for m in report.applied:
+        console.print(f"applied V{m.version:03d} {m.name}")
+    console.print(f"schema up to date ({len(report.applied)} applied, {len(report.already)} already there)")
+
+
+@app.command("load")
+def load(
+    folder: Annotated[Path, typer.Argument(help="Dataset folder (channels.csv, users.csv, ...).")],
+) -> None:
+    """Load a dataset folder in dependency order."""
+    settings = get_settings()
+    with _store(settings) as store:
+        reports = load_dataset(store, folder, batch_size=settings.batch_size)
+    _print_reports(reports)
+    if any(r.rejected for r in reports):
+        raise typer.Exit(3)
+
+
+def _print_reports(reports: list[FileReport]) -> None:
+    table = Table(title="load")
+    for column in ("file", "read", "loaded", "rejected", "nodes+", "edges+", "props set", "seconds"):
+        table.add_column(column, justify="left" if column == "file" else "right", no_wrap=True)
+    for r in reports:
+        table.add_row(
+            r.path.name, str(r.read), str(r.loaded), str(r.rejected), str(r.counts.nodes_created),
+            str(r.counts.relationships_created), str(r.counts.properties_set), f"{r.seconds:.2f}",
+        )
+    console.print(table)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default PERSONA_API_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default PERSONA_API_PORT).")] = None,
+) -> None:
+    """Serve GraphQL at http://HOST:PORT/graphql (GraphiQL in a browser)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = get_settings()
+    host, port = host or settings.api_host, port or settings.api_port
+    console.print(f"GraphQL at [bold]http://{host}:{port}/graphql[/] (Ctrl-C to stop)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command("demo")
+def demo(
+    serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve GraphQL afterwards.")] = True,
+) -> None:
+    """Start Neo4j, apply the schema, load the demo dataset and serve GraphQL."""
+    settings = get_settings()
+    start_neo4j(settings)
+    with _store(settings) as store:
+        apply_schema(store)
+        _print_reports(load_dataset(store, DEMO_DATA, batch_size=settings.batch_size))
+    console.print("Try: curl -s http://%s:%d/graphql -H 'content-type: application/json' "
+                  "-d '{\"query\": \"{ user(id: \\\"u001\\\") { id city ageBand friends { id city } } }\"}'"
+                  % (settings.api_host, settings.api_port))
+    if serve_api:
+        serve(host=None, port=None)
+
+
+def main() -> None:
+    """Console entry point: our errors become one clear line, not a stack trace."""
+    try:
+        app()
+    except PersonaGraphError as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except ValidationError as exc:  # settings from the environment
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        console.print(f"[red]error:[/] invalid setting: {problems}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except SettingsError as exc:
+        console.print(f"[red]error:[/] invalid setting: {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

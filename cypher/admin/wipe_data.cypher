@@ -1,0 +1,4 @@
+// wipe_data: delete every node and edge except the schema ledger, in batches.
+// No parameters. Used by tests and `persona reset`; schema constraints and indexes stay.
+MATCH (n) WHERE NOT n:SchemaMigration
+CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS

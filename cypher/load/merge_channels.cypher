@@ -1,0 +1,5 @@
+// merge_channels: upsert channels.
+// $rows: list of {channelId: str, props: {name: str?, kind: str?}}
+UNWIND $rows AS row
+MERGE (c:Channel {channelId: row.channelId})
+SET c += row.props

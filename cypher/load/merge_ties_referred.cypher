@@ -1,0 +1,7 @@
+// merge_ties_referred: upsert REFERRED ties between existing users.
+// $rows: list of {src: str, dst: str, since: datetime?}
+UNWIND $rows AS row
+MATCH (a:User {userId: row.src})
+MATCH (b:User {userId: row.dst})
+MERGE (a)-[t:REFERRED]->(b)
+SET t.since = row.since

@@ -1,0 +1,35 @@
+"""One root error type with narrow subclasses; messages say what was given and what was expected."""
+
+from __future__ import annotations
+
+
+class PersonaGraphError(Exception):
+    """Root of every error personagraph raises on purpose."""
+
+
+class ConfigurationError(PersonaGraphError):
+    """A setting is missing or has a value that cannot work."""
+
+
+class Neo4jUnavailableError(PersonaGraphError):
+    """No Neo4j answers where we expected one."""
+
+
+class Neo4jAuthError(PersonaGraphError):
+    """Neo4j answered but refused the configured credentials."""
+
+
+class LocalNeo4jError(PersonaGraphError):
+    """The local (Maven Central + Java launcher) Neo4j could not be installed, started or stopped."""
+
+
+class CypherCatalogError(PersonaGraphError):
+    """A Cypher file is missing or malformed."""
+
+
+class SchemaMigrationError(PersonaGraphError):
+    """A schema migration file conflicts with what the database recorded."""
+
+
+class NotFoundError(PersonaGraphError):
+    """The requested entity does not exist."""

@@ -1,0 +1,77 @@
+"""One Settings object, read from PERSONA_* environment variables and validated at start."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    return Path(os.environ.get(var) or Path.home() / fallback) / "personagraph"
+
+
+class Settings(BaseSettings):
+    """Every knob personagraph reads from the environment (prefix ``PERSONA_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="PERSONA_", env_file=".env", extra="ignore")
+
+    # Where Neo4j is. NEO4J_URI / NEO4J_USER / NEO4J_PASSWORD are accepted too, as users expect.
+    neo4j_uri: Annotated[
+        str | None, Field(validation_alias=AliasChoices("PERSONA_NEO4J_URI", "NEO4J_URI"))
+    ] = None
+    neo4j_user: Annotated[
+        str, Field(validation_alias=AliasChoices("PERSONA_NEO4J_USER", "NEO4J_USER"))
+    ] = "neo4j"
+    neo4j_password: Annotated[
+        SecretStr | None,
+        Field(validation_alias=AliasChoices("PERSONA_NEO4J_PASSWORD", "NEO4J_PASSWORD")),
+    ] = None
+    neo4j_database: str = "neo4j"
+    neo4j_connect_timeout_s: float = 60.0
+
+    # The local Neo4j (Maven Central jars + Java launcher), used when there is no URI and no Docker.
+    neo4j_version: str = "5.26.19"
+    neo4j_plugins: Annotated[tuple[str, ...], NoDecode] = ("apoc", "gds")  # comma-separated in env
+    neo4j_local_port: int = Field(default=7687, ge=1, le=65535)
+    neo4j_local_dir: Path = _xdg("XDG_DATA_HOME", ".local/share") / "neo4j"
+    neo4j_cache_dir: Path = _xdg("XDG_CACHE_HOME", ".cache") / "neo4j"
+    neo4j_heap: str = "1g"
+    neo4j_pagecache: str = "512m"
+    neo4j_tx_memory_max: str = "512m"
+    neo4j_start_timeout_s: float = 180.0
+    java_home: Path | None = None
+    # Docker: compose file used by `persona neo4j start` when a Docker engine answers.
+    use_docker: bool = True
+
+    # Loading and serving.
+    batch_size: int = Field(default=1000, ge=1, le=100_000)
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+
+    @field_validator("neo4j_uri")
+    @classmethod
+    def _uri_scheme(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        allowed = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
+        if not value.startswith(allowed):
+            raise ValueError(f"expected a URI starting with one of {', '.join(allowed)}; got {value!r}")
+        return value
+
+    @field_validator("neo4j_plugins", mode="before")
+    @classmethod
+    def _plugins_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(p.strip() for p in value.split(",") if p.strip())
+        return value
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,92 @@
+"""A thin handle over the driver: catalog statements in, typed values out, reads routed to readers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from neo4j import Driver, Query, Record, RoutingControl
+
+from graph.catalog import cypher
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WriteCounts:
+    """What a write changed, summed over its batches."""
+
+    nodes_created: int = 0
+    nodes_deleted: int = 0
+    relationships_created: int = 0
+    relationships_deleted: int = 0
+    properties_set: int = 0
+
+    def __add__(self, other: WriteCounts) -> WriteCounts:
+        return WriteCounts(
+            self.nodes_created + other.nodes_created,
+            self.nodes_deleted + other.nodes_deleted,
+            self.relationships_created + other.relationships_created,
+            self.relationships_deleted + other.relationships_deleted,
+            self.properties_set + other.properties_set,
+        )
+
+
+class GraphStore:
+    """Runs catalog statements against one database of one driver."""
+
+    def __init__(self, driver: Driver, database: str) -> None:
+        self.driver = driver
+        self.database = database
+
+    def read(self, name: str, /, **params: Any) -> list[Record]:
+        """Run a catalog statement in a read transaction (routable to cluster secondaries)."""
+        records, _, _ = self.driver.execute_query(
+            cypher(name), params, database_=self.database, routing_=RoutingControl.READ
+        )
+        return records
+
+    def write(self, name: str, /, **params: Any) -> WriteCounts:
+        """Run a catalog statement in a managed write transaction (transient errors retry)."""
+        _, summary, _ = self.driver.execute_query(
+            cypher(name), params, database_=self.database, routing_=RoutingControl.WRITE
+        )
+        c = summary.counters
+        return WriteCounts(
+            c.nodes_created, c.nodes_deleted, c.relationships_created,
+            c.relationships_deleted, c.properties_set,
+        )
+
+    def write_rows(self, name: str, rows: Sequence[Mapping[str, Any]]) -> WriteCounts:
+        """One `UNWIND $rows` batch in one write transaction."""
+        if not rows:
+            return WriteCounts()
+        return self.write(name, rows=list(rows))
+
+    def write_batches(
+        self, name: str, rows: Iterable[Mapping[str, Any]], *, batch_size: int
+    ) -> WriteCounts:
+        """Write ``rows`` in fixed-size batches, one transaction each."""
+        total = WriteCounts()
+        for batch in batched(rows, batch_size):
+            total = total + self.write_rows(name, batch)
+        return total
+
+    def run_autocommit(self, name: str, /, **params: Any) -> None:
+        """Statements that manage their own transactions (CALL ... IN TRANSACTIONS, schema)."""
+        with self.driver.session(database=self.database) as session:
+            session.run(Query(cypher(name)), params).consume()
+
+    def run_text(self, text: str) -> None:
+        """Run one statement of a catalog file that holds several (schema migrations)."""
+        with self.driver.session(database=self.database) as session:
+            session.run(Query(text)).consume()  # type: ignore[arg-type]  # text comes from our catalog files
+
+
+def batched(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch

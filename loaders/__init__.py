@@ -1,0 +1,1 @@
+"""Readers, record models and the batching pipeline that put files into the customer graph."""

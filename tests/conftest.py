@@ -1,0 +1,82 @@
+"""Tests run against a real Neo4j chosen like the CLI chooses it: NEO4J_URI, Docker, or local.
+
+With NEO4J_URI set, the tests WIPE that database's data (not its schema ledger): point them at
+a scratch database only.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from neo4j import Driver
+
+from graph.connection import ConnectionInfo, open_driver, resolve_connection
+from graph.neo4j_source import Neo4jSource, choose_source, local_neo4j
+from graph.schema import apply_schema
+from graph.settings import Settings
+from graph.store import GraphStore
+
+DEMO_DATA = Path(__file__).resolve().parent.parent / "loaders" / "demo_data"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def neo4j_connection(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConnectionInfo]:
+    settings = Settings()
+    source = choose_source(settings)
+    if source is Neo4jSource.URI:
+        yield resolve_connection(settings)
+    elif source is Neo4jSource.DOCKER:
+        from testcontainers.neo4j import Neo4jContainer
+
+        image = os.environ.get("PERSONA_TEST_NEO4J_IMAGE", "neo4j:5.26-community")
+        with Neo4jContainer(image, password="personagraph-test") as container:
+            yield ConnectionInfo(
+                container.get_connection_url(), "neo4j", "personagraph-test", "neo4j", source
+            )
+    else:
+        local = local_neo4j(settings, data_dir=tmp_path_factory.mktemp("neo4j"), port=free_port())
+        local.start()
+        try:
+            yield ConnectionInfo(local.bolt_uri, "neo4j", local.password, "neo4j", source)
+        finally:
+            local.stop()
+
+
+@pytest.fixture(scope="session")
+def driver(neo4j_connection: ConnectionInfo) -> Iterator[Driver]:
+    driver = open_driver(neo4j_connection, wait_s=60)
+    apply_schema(GraphStore(driver, neo4j_connection.database))
+    yield driver
+    driver.close()
+
+
+@pytest.fixture
+def store(driver: Driver, neo4j_connection: ConnectionInfo) -> GraphStore:
+    """A store over an empty graph (schema kept), so no test depends on another."""
+    graph = GraphStore(driver, neo4j_connection.database)
+    graph.run_autocommit("admin/wipe_data")
+    return graph
+
+
+@pytest.fixture
+def neo4j_env(neo4j_connection: ConnectionInfo, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment that points the CLI and Settings at the test Neo4j."""
+    env = {
+        "NEO4J_URI": neo4j_connection.uri,
+        "PERSONA_NEO4J_USER": neo4j_connection.user,
+        "PERSONA_NEO4J_PASSWORD": neo4j_connection.password,
+        "PERSONA_NEO4J_DATABASE": neo4j_connection.database,
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
