@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Iterator
@@ -124,8 +125,14 @@ def _print_reports(reports: list[FileReport]) -> None:
         table.add_column(column, justify="left" if column == "file" else "right", no_wrap=True)
     for r in reports:
         table.add_row(
-            r.path.name, str(r.read), str(r.loaded), str(r.rejected), str(r.counts.nodes_created),
-            str(r.counts.relationships_created), str(r.counts.properties_set), f"{r.seconds:.2f}",
+            r.path.name,
+            str(r.read),
+            str(r.loaded),
+            str(r.rejected),
+            str(r.counts.nodes_created),
+            str(r.counts.relationships_created),
+            str(r.counts.properties_set),
+            f"{r.seconds:.2f}",
         )
     console.print(table)
 
@@ -156,9 +163,14 @@ def demo(
     with _store(settings) as store:
         apply_schema(store)
         _print_reports(load_dataset(store, DEMO_DATA, batch_size=settings.batch_size))
-    console.print("Try: curl -s http://%s:%d/graphql -H 'content-type: application/json' "
-                  "-d '{\"query\": \"{ user(id: \\\"u001\\\") { id city ageBand friends { id city } } }\"}'"
-                  % (settings.api_host, settings.api_port))
+    query = '{ user(id: "u001") { id city ageBand friends { id city } } }'
+    body = json.dumps({"query": query})
+    console.print(
+        f"Try: curl -s http://{settings.api_host}:{settings.api_port}/graphql "
+        f"-H 'content-type: application/json' -d '{body}'",
+        highlight=False,
+        soft_wrap=True,
+    )
     if serve_api:
         serve(host=None, port=None)
 

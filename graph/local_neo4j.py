@@ -18,7 +18,8 @@ import shutil
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from graph.errors import LocalNeo4jError
@@ -49,6 +50,15 @@ class Installation:
     @property
     def classpath(self) -> str:
         return f"{self.root / 'jars'}/*{os.pathsep}{self.root / 'classes'}"
+
+
+@dataclass(frozen=True)
+class ServerState:
+    """What `start` remembers in server.json about the process it launched."""
+
+    pid: int
+    port: int
+    version: str
 
 
 @dataclass(frozen=True)
@@ -156,7 +166,7 @@ class LocalNeo4j:
             log.warning("Plugin %s not installed: %s", plugin, why)
         return self._installation(root, info)
 
-    def _installation(self, root: Path, info: dict[str, object]) -> Installation:
+    def _installation(self, root: Path, info: Mapping[str, object]) -> Installation:
         plugins = info.get("plugins", {})
         missing = info.get("missing", {})
         assert isinstance(plugins, dict) and isinstance(missing, dict)
@@ -164,9 +174,15 @@ class LocalNeo4j:
 
     def _mvn_command(self, mvn: str, profiles: tuple[str, ...], out: Path) -> list[str]:
         command = [
-            mvn, "-B", "-q", "-f", str(LAUNCHER_DIR / "pom.xml"),
+            mvn,
+            "-B",
+            "-q",
+            "-f",
+            str(LAUNCHER_DIR / "pom.xml"),
             f"-Dneo4j.version={self.version}",
-            "dependency:copy-dependencies", f"-DoutputDirectory={out}", "-DincludeScope=runtime",
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={out}",
+            "-DincludeScope=runtime",
         ]
         if profiles:
             command.insert(2, "-P" + ",".join(profiles))
@@ -189,9 +205,16 @@ class LocalNeo4j:
         javac = self._java_tool("javac")
         (root / "classes").mkdir(parents=True, exist_ok=True)
         done = subprocess.run(
-            [javac, "-d", str(root / "classes"), "-cp", f"{root / 'jars'}/*",
-             str(LAUNCHER_DIR / f"{LAUNCHER_CLASS}.java")],
-            capture_output=True, text=True,
+            [
+                javac,
+                "-d",
+                str(root / "classes"),
+                "-cp",
+                f"{root / 'jars'}/*",
+                str(LAUNCHER_DIR / f"{LAUNCHER_CLASS}.java"),
+            ],
+            capture_output=True,
+            text=True,
         )
         if done.returncode != 0:
             raise LocalNeo4jError(f"javac could not compile the launcher:\n{done.stderr[-2000:]}")
@@ -207,15 +230,9 @@ class LocalNeo4j:
 
     def status(self) -> LocalStatus:
         state = self._read_state()
-        pid = state.get("pid") if state else None
-        running = isinstance(pid, int) and _is_launcher(pid)
-        return LocalStatus(
-            running=running,
-            pid=pid if running else None,
-            port=state.get("port") if state and running else None,
-            version=state.get("version") if state and running else None,
-            data_dir=self.data_dir,
-        )
+        if state is None or not _is_launcher(state.pid):
+            return LocalStatus(running=False, pid=None, port=None, version=None, data_dir=self.data_dir)
+        return LocalStatus(True, state.pid, state.port, state.version, self.data_dir)
 
     def start(self) -> Installation:
         """Start Neo4j in the background (or reuse a running one) and wait until Bolt answers."""
@@ -231,17 +248,28 @@ class LocalNeo4j:
         conf.write_text(self._config(installation), encoding="utf-8")
         log_path = self.data_dir / "launcher.log"
         command = [
-            self._java_tool("java"), f"-Xms{self.heap}", f"-Xmx{self.heap}", *JVM_FLAGS,
-            "-cp", installation.classpath, LAUNCHER_CLASS, str(self.data_dir / "home"), str(conf),
+            self._java_tool("java"),
+            f"-Xms{self.heap}",
+            f"-Xmx{self.heap}",
+            *JVM_FLAGS,
+            "-cp",
+            installation.classpath,
+            LAUNCHER_CLASS,
+            str(self.data_dir / "home"),
+            str(conf),
         ]
         env = {**os.environ, "PERSONA_NEO4J_PASSWORD": self.password}
         log.info("Starting Neo4j %s on %s (data in %s)", self.version, self.bolt_uri, self.data_dir)
         with log_path.open("w", encoding="utf-8") as out:
             process = subprocess.Popen(
-                command, stdout=out, stderr=subprocess.STDOUT, env=env,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                command,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
-        self._write_state({"pid": process.pid, "port": self.port, "version": self.version})
+        self._write_state(ServerState(process.pid, self.port, self.version))
         self._wait_ready(process, log_path)
         return installation
 
@@ -299,15 +327,14 @@ class LocalNeo4j:
     def _state_path(self) -> Path:
         return self.data_dir / "server.json"
 
-    def _read_state(self) -> dict[str, int | str] | None:
+    def _read_state(self) -> ServerState | None:
         try:
-            data = json.loads(self._state_path().read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            return ServerState(**json.loads(self._state_path().read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
             return None
-        return data if isinstance(data, dict) else None
 
-    def _write_state(self, state: dict[str, int | str]) -> None:
-        self._state_path().write_text(json.dumps(state), encoding="utf-8")
+    def _write_state(self, state: ServerState) -> None:
+        self._state_path().write_text(json.dumps(asdict(state)), encoding="utf-8")
 
     def _clear_state(self) -> None:
         self._state_path().unlink(missing_ok=True)

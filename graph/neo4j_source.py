@@ -83,4 +83,3 @@ def compose_up(settings: Settings) -> None:
 
 def compose_down() -> None:
     subprocess.run(["docker", "compose", "-f", str(COMPOSE_FILE), "stop", "neo4j"], check=False)
-

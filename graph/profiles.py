@@ -49,7 +49,9 @@ def get_user(store: GraphStore, *, user_id: str) -> UserProfile | None:
     return UserProfile.from_node(records[0]["user"]) if records else None
 
 
-def friends_of(store: GraphStore, *, user_ids: Sequence[str], limit: int = 50) -> dict[str, list[UserProfile]]:
+def friends_of(
+    store: GraphStore, *, user_ids: Sequence[str], limit: int = 50
+) -> dict[str, list[UserProfile]]:
     """Friends of each user, batched for DataLoaders; users without friends map to []."""
     found = {
         r["userId"]: [UserProfile.from_node(f) for f in r["friends"]]

@@ -63,13 +63,19 @@ def apply_schema(store: GraphStore) -> SchemaReport:
                 )
             report.already.append(migration)
             continue
-        log.info("Applying schema V%03d %s (%d statements)", migration.version, migration.name,
-                 len(migration.statements))
+        log.info(
+            "Applying schema V%03d %s (%d statements)",
+            migration.version,
+            migration.name,
+            len(migration.statements),
+        )
         for statement in migration.statements:
             store.run_text(statement)
         store.write(
             "admin/record_migration",
-            version=migration.version, name=migration.name, checksum=migration.checksum,
+            version=migration.version,
+            name=migration.name,
+            checksum=migration.checksum,
         )
         report.applied.append(migration)
     store.run_autocommit("admin/await_indexes")

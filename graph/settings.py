@@ -24,9 +24,9 @@ class Settings(BaseSettings):
     neo4j_uri: Annotated[
         str | None, Field(validation_alias=AliasChoices("PERSONA_NEO4J_URI", "NEO4J_URI"))
     ] = None
-    neo4j_user: Annotated[
-        str, Field(validation_alias=AliasChoices("PERSONA_NEO4J_USER", "NEO4J_USER"))
-    ] = "neo4j"
+    neo4j_user: Annotated[str, Field(validation_alias=AliasChoices("PERSONA_NEO4J_USER", "NEO4J_USER"))] = (
+        "neo4j"
+    )
     neo4j_password: Annotated[
         SecretStr | None,
         Field(validation_alias=AliasChoices("PERSONA_NEO4J_PASSWORD", "NEO4J_PASSWORD")),

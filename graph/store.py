@@ -56,8 +56,11 @@ class GraphStore:
         )
         c = summary.counters
         return WriteCounts(
-            c.nodes_created, c.nodes_deleted, c.relationships_created,
-            c.relationships_deleted, c.properties_set,
+            c.nodes_created,
+            c.nodes_deleted,
+            c.relationships_created,
+            c.relationships_deleted,
+            c.properties_set,
         )
 
     def write_rows(self, name: str, rows: Sequence[Mapping[str, Any]]) -> WriteCounts:
@@ -66,9 +69,7 @@ class GraphStore:
             return WriteCounts()
         return self.write(name, rows=list(rows))
 
-    def write_batches(
-        self, name: str, rows: Iterable[Mapping[str, Any]], *, batch_size: int
-    ) -> WriteCounts:
+    def write_batches(self, name: str, rows: Iterable[Mapping[str, Any]], *, batch_size: int) -> WriteCounts:
         """Write ``rows`` in fixed-size batches, one transaction each."""
         total = WriteCounts()
         for batch in batched(rows, batch_size):
@@ -83,7 +84,7 @@ class GraphStore:
     def run_text(self, text: str) -> None:
         """Run one statement of a catalog file that holds several (schema migrations)."""
         with self.driver.session(database=self.database) as session:
-            session.run(Query(text)).consume()  # type: ignore[arg-type]  # text comes from our catalog files
+            session.run(Query(text)).consume()
 
 
 def batched(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:

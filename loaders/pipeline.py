@@ -47,7 +47,9 @@ def find_file(folder: Path, kind: str) -> Path | None:
     return None
 
 
-def load_dataset(store: GraphStore, folder: Path, *, batch_size: int, rejects_dir: Path | None = None) -> list[FileReport]:
+def load_dataset(
+    store: GraphStore, folder: Path, *, batch_size: int, rejects_dir: Path | None = None
+) -> list[FileReport]:
     """Load every known file of ``folder`` in dependency order."""
     if not folder.is_dir():
         raise UnusableInputError(f"{folder}: not a folder")
@@ -88,7 +90,9 @@ def load_file(
     return report
 
 
-def _valid_rows(kind: EntityKind, path: Path, report: FileReport, rejects: list[Reject]) -> Iterator[dict[str, Any]]:
+def _valid_rows(
+    kind: EntityKind, path: Path, report: FileReport, rejects: list[Reject]
+) -> Iterator[dict[str, Any]]:
     for line, raw in read_csv(path):
         report.read += 1
         try:
@@ -106,6 +110,16 @@ def _write_rejects(folder: Path, path: Path, rejects: list[Reject]) -> None:
     target = folder / f"{path.stem}.jsonl"
     with target.open("w", encoding="utf-8") as out:
         for r in rejects:
-            out.write(json.dumps({"file": path.name, "line": r.line, "field": r.field,
-                                  "value": r.value, "reason": r.reason}) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "file": path.name,
+                        "line": r.line,
+                        "field": r.field,
+                        "value": r.value,
+                        "reason": r.reason,
+                    }
+                )
+                + "\n"
+            )
     log.warning("%d rows of %s rejected; see %s", len(rejects), path.name, target)

@@ -84,7 +84,8 @@ def age_band(birth_year: int | None, today: date | None = None) -> str | None:
     if birth_year is None:
         return None
     age = (today or date.today()).year - birth_year
-    for upper, band in ((18, "<18"), (25, "18-24"), (35, "25-34"), (45, "35-44"), (55, "45-54"), (65, "55-64")):
+    bands = ((18, "<18"), (25, "18-24"), (35, "25-34"), (45, "35-44"), (55, "45-54"), (65, "55-64"))
+    for upper, band in bands:
         if age < upper:
             return band
     return "65+"
@@ -139,11 +140,13 @@ class ProductRecord(Record):
         path = [part.strip() for part in (self.category or "").split("/") if part.strip()]
         # Each category is keyed by its full path, so "Audio" under two parents stays two nodes.
         categories = [
-            {"categoryId": "/".join(path[: i + 1]), "name": part, "level": i}
-            for i, part in enumerate(path)
+            {"categoryId": "/".join(path[: i + 1]), "name": part, "level": i} for i, part in enumerate(path)
         ]
-        props = {"name": self.name, "price": float(self.price) if self.price is not None else None,
-                 "currency": self.currency.upper() if self.currency else None}
+        props = {
+            "name": self.name,
+            "price": float(self.price) if self.price is not None else None,
+            "currency": self.currency.upper() if self.currency else None,
+        }
         return {
             "sku": self.sku,
             "props": {k: v for k, v in props.items() if v is not None},

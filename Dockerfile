@@ -1,0 +1,12 @@
+# The personagraph API image used by docker-compose.yml.
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY graph graph
+COPY loaders loaders
+COPY api api
+COPY cli cli
+COPY cypher cypher
+RUN pip install --no-cache-dir .
+EXPOSE 8000
+CMD ["persona", "serve", "--host", "0.0.0.0", "--port", "8000"]
