@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +16,7 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.progress import Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from graph.connection import open_driver, resolve_connection, start_neo4j
@@ -23,7 +25,9 @@ from graph.neo4j_source import Neo4jSource, choose_source, compose_down, local_n
 from graph.schema import apply_schema
 from graph.settings import Settings, get_settings
 from graph.store import GraphStore
-from loaders.pipeline import FileReport, load_dataset
+from loaders.pipeline import FileReport, LoadOptions, load_dataset, load_file
+from loaders.readers import UnusableInputError
+from loaders.records import RowContext
 
 DEMO_DATA = Path(__file__).resolve().parent.parent / "loaders" / "demo_data"
 console = Console(stderr=True)
@@ -108,33 +112,98 @@ def schema_apply() -> None:
 
 @app.command("load")
 def load(
-    folder: Annotated[Path, typer.Argument(help="Dataset folder (channels.csv, users.csv, ...).")],
+    path: Annotated[Path, typer.Argument(help="A dataset folder, or one file with --kind.")],
+    kind: Annotated[str | None, typer.Option(help="Kind of a single file (default: from its name).")] = None,
+    rejects: Annotated[Path, typer.Option(help="Where rejects/<file>.jsonl go.")] = Path("rejects"),
+    create_missing: Annotated[
+        bool, typer.Option(help="Create placeholder users/products/channels/tags instead of rejecting.")
+    ] = False,
+    batch_size: Annotated[int | None, typer.Option(help="Rows per transaction (PERSONA_BATCH_SIZE).")] = None,
 ) -> None:
-    """Load a dataset folder in dependency order."""
+    """Load a dataset folder in dependency order, or one file.
+
+    Exit 0 when every row loaded, 3 when some were rejected, 2 when the input is unusable.
+    """
     settings = get_settings()
-    with _store(settings) as store:
-        reports = load_dataset(store, folder, batch_size=settings.batch_size)
+    options = load_options(
+        settings, rejects_dir=rejects, create_missing=create_missing, batch_size=batch_size
+    )
+    try:
+        with _store(settings) as store, _progress() as bar:
+            if path.is_dir():
+                reports = load_dataset(store, path, options=options, progress=bar)
+            else:
+                reports = [load_file(store, path, kind=kind, options=options, progress=bar(path))]
+    except UnusableInputError as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
     _print_reports(reports)
     if any(r.rejected for r in reports):
         raise typer.Exit(3)
 
 
+def load_options(
+    settings: Settings,
+    *,
+    rejects_dir: Path = Path("rejects"),
+    create_missing: bool = False,
+    batch_size: int | None = None,
+) -> LoadOptions:
+    salt = settings.identity_salt.get_secret_value() if settings.identity_salt else ""
+    return LoadOptions(
+        batch_size=batch_size or settings.batch_size,
+        rejects_dir=rejects_dir,
+        create_missing=create_missing,
+        context=RowContext(identity_salt=salt, timezone=settings.timezone),
+    )
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[Path], Callable[[int], None]]]:
+    """A rich progress line per file with rows and rows/s."""
+    columns = (
+        TextColumn("{task.description:<16}"),
+        TextColumn("{task.completed:>12,.0f} rows"),
+        TextColumn("{task.fields[rate]:>10} rows/s"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+
+        def for_file(path: Path) -> Callable[[int], None]:
+            task = progress.add_task(path.name, total=None, rate="-")
+            started = time.perf_counter()
+
+            def advance(rows: int) -> None:
+                progress.advance(task, rows)
+                done = progress.tasks[task].completed
+                progress.update(task, rate=f"{done / max(time.perf_counter() - started, 1e-6):,.0f}")
+
+            return advance
+
+        yield for_file
+
+
 def _print_reports(reports: list[FileReport]) -> None:
     table = Table(title="load")
-    for column in ("file", "read", "loaded", "rejected", "nodes+", "edges+", "props set", "seconds"):
+    headers = ("file", "read", "loaded", "rejected", "dupes", "nodes+", "edges+", "props", "s")
+    for column in headers:
         table.add_column(column, justify="left" if column == "file" else "right", no_wrap=True)
     for r in reports:
         table.add_row(
             r.path.name,
-            str(r.read),
-            str(r.loaded),
-            str(r.rejected),
-            str(r.counts.nodes_created),
-            str(r.counts.relationships_created),
-            str(r.counts.properties_set),
-            f"{r.seconds:.2f}",
+            f"{r.read:,}",
+            f"{r.loaded:,}",
+            f"{r.rejected:,}",
+            f"{r.duplicates:,}",
+            f"{r.counts.nodes_created:,}",
+            f"{r.counts.relationships_created:,}",
+            f"{r.counts.properties_set:,}",
+            f"{r.seconds:.1f}",
         )
     console.print(table)
+    for r in reports:
+        if r.rejects_file:
+            console.print(f"{r.rejected:,} rejected rows of {r.path.name}: {r.rejects_file}", highlight=False)
 
 
 @app.command("serve")
@@ -162,7 +231,7 @@ def demo(
     start_neo4j(settings)
     with _store(settings) as store:
         apply_schema(store)
-        _print_reports(load_dataset(store, DEMO_DATA, batch_size=settings.batch_size))
+        _print_reports(load_dataset(store, DEMO_DATA, options=load_options(settings)))
     query = '{ user(id: "u001") { id city ageBand friends { id city } } }'
     body = json.dumps({"query": query})
     console.print(

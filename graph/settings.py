@@ -50,6 +50,8 @@ class Settings(BaseSettings):
 
     # Loading and serving.
     batch_size: int = Field(default=1000, ge=1, le=100_000)
+    identity_salt: SecretStr | None = None  # keys the hash of emails/phones/... on ingest
+    timezone: str = "UTC"  # the zone behaviour hours (night browsing, ...) are counted in
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
 
@@ -61,6 +63,17 @@ class Settings(BaseSettings):
         allowed = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
         if not value.startswith(allowed):
             raise ValueError(f"expected a URI starting with one of {', '.join(allowed)}; got {value!r}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"expected an IANA time zone such as Asia/Shanghai; got {value!r}") from exc
         return value
 
     @field_validator("neo4j_plugins", mode="before")

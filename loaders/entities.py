@@ -1,19 +1,62 @@
-"""What each input file kind is: its record model, required columns and the statements it feeds."""
+"""What each input file kind is: its record model, the statement it feeds, what it refers to."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from loaders.records import (
     ChannelRecord,
+    EventKind,
+    EventRecord,
+    IdentityRecord,
     OrderLineRecord,
     ProductRecord,
     Record,
-    TieKind,
+    TagRecord,
     TieRecord,
     UserRecord,
+    UserTagRecord,
 )
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A row field naming an entity that must already exist (or become a placeholder)."""
+
+    column: str  # the input column, for reject messages
+    target: str  # the kind it names: users, products, channels or tags
+    key: Callable[[str, Row], str | None]  # (statement, row) -> the referenced key, or None
+
+
+def _field(name: str) -> Callable[[str, Row], str | None]:
+    return lambda _statement, row: row.get(name)
+
+
+def _product_target(statement: str, row: Row) -> str | None:
+    return None if statement.endswith("_search") else row["target"]
+
+
+def fold_events(rows: list[Row]) -> list[Row]:
+    """One row per (user, target) with distinct event keys, as the merge_events_* statements expect."""
+    folded: dict[tuple[str, str], Row] = {}
+    seen: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for row in rows:
+        group = (row["userId"], row["target"])
+        if row["key"] in seen[group]:
+            continue
+        seen[group].add(row["key"])
+        entry = folded.setdefault(
+            group, {"userId": group[0], "target": group[1], "keys": [], "ats": [], "hours": []}
+        )
+        entry["keys"].append(row["key"])
+        entry["ats"].append(row["at"])
+        entry["hours"].append(row["hour"])
+    return list(folded.values())
 
 
 @dataclass(frozen=True)
@@ -21,30 +64,79 @@ class EntityKind:
     name: str
     model: type[Record]
     statement: str
+    references: tuple[Reference, ...] = ()
+    fold: Callable[[list[Row]], list[Row]] | None = None
+    route: Callable[[Record], str] | None = field(default=None)
 
     @property
     def required_columns(self) -> list[str]:
         return [n for n, f in self.model.model_fields.items() if f.is_required()]
 
+    @property
+    def columns(self) -> list[str]:
+        return list(self.model.model_fields)
+
     def statement_for(self, record: Record) -> str:
-        """The catalog statement one record goes to (ties split by kind)."""
-        if isinstance(record, TieRecord):
-            return f"load/merge_ties_{record.kind.value}"
-        return self.statement
-
-    def to_row(self, record: Record) -> dict[str, Any]:
-        return record.to_row()
+        return self.route(record) if self.route else self.statement
 
 
-# Dependency order: referenced entities load before what refers to them.
+def _tie_statement(record: Record) -> str:
+    assert isinstance(record, TieRecord)
+    return f"load/merge_ties_{record.kind.value}"
+
+
+def _event_statement(record: Record) -> str:
+    assert isinstance(record, EventRecord)
+    return f"load/merge_events_{record.kind.value}"
+
+
+USER = Reference("user_id", "users", _field("userId"))
+CHANNEL = Reference("channel_id", "channels", _field("channelId"))
+
+# Dependency order: what is referred to loads before what refers to it.
 KINDS: dict[str, EntityKind] = {
     k.name: k
     for k in (
         EntityKind("channels", ChannelRecord, "load/merge_channels"),
         EntityKind("products", ProductRecord, "load/merge_products"),
-        EntityKind("users", UserRecord, "load/merge_users"),
-        EntityKind("orders", OrderLineRecord, "load/merge_order_lines"),
-        EntityKind("ties", TieRecord, "load/merge_ties_friend"),
+        EntityKind(
+            "users",
+            UserRecord,
+            "load/merge_users",
+            (Reference("acquired_via", "channels", _field("acquiredVia")),),
+        ),
+        EntityKind("identities", IdentityRecord, "load/merge_identities", (USER,)),
+        EntityKind("tags", TagRecord, "load/merge_tags"),
+        EntityKind(
+            "user_tags",
+            UserTagRecord,
+            "load/merge_user_tags",
+            (USER, Reference("tag_id", "tags", _field("tagId"))),
+        ),
+        EntityKind(
+            "orders",
+            OrderLineRecord,
+            "load/merge_order_lines",
+            (USER, Reference("sku", "products", _field("sku")), CHANNEL),
+        ),
+        EntityKind(
+            "events",
+            EventRecord,
+            "load/merge_events_view",
+            (USER, Reference("target", "products", _product_target), CHANNEL),
+            fold=fold_events,
+            route=_event_statement,
+        ),
+        EntityKind(
+            "ties",
+            TieRecord,
+            "load/merge_ties_friend",
+            (
+                Reference("src_user_id", "users", _field("src")),
+                Reference("dst_user_id", "users", _field("dst")),
+            ),
+            route=_tie_statement,
+        ),
     )
 }
-TIE_STATEMENTS = tuple(f"load/merge_ties_{k.value}" for k in TieKind)
+EVENT_STATEMENTS = tuple(f"load/merge_events_{k.value}" for k in EventKind)

@@ -1,23 +1,35 @@
-"""Read, validate, transform and write one file or a whole dataset folder in batches."""
+"""Read, validate, check references, transform and write files in batches; bad rows go to rejects."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from pydantic import ValidationError
 
-from graph.store import GraphStore, WriteCounts, batched
-from loaders.entities import KINDS, EntityKind
-from loaders.readers import UnusableInputError, header, read_csv
+from graph.store import GraphStore, WriteCounts
+from loaders.entities import KINDS, EntityKind, Row
+from loaders.readers import FORMATS, RowSource, UnusableInputError, open_source
+from loaders.records import RowContext
 
 log = logging.getLogger(__name__)
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    batch_size: int = 1000
+    rejects_dir: Path = Path("rejects")
+    create_missing: bool = False  # referenced users/products/channels/tags become placeholders
+    context: RowContext = field(default_factory=RowContext)
 
 
 @dataclass
@@ -27,99 +39,205 @@ class FileReport:
     read: int = 0
     loaded: int = 0
     rejected: int = 0
+    duplicates: int = 0
+    placeholders: int = 0
     counts: WriteCounts = field(default_factory=WriteCounts)
     seconds: float = 0.0
+    rejects_file: Path | None = None
 
 
 @dataclass(frozen=True)
-class Reject:
+class Pending:
     line: int
-    field: str
-    value: Any
-    reason: str
+    statement: str
+    row: Row
+    raw: dict[str, Any]
 
 
-def find_file(folder: Path, kind: str) -> Path | None:
-    for suffix in (".csv",):
-        candidate = folder / f"{kind}{suffix}"
-        if candidate.exists():
-            return candidate
-    return None
-
-
-def load_dataset(
-    store: GraphStore, folder: Path, *, batch_size: int, rejects_dir: Path | None = None
-) -> list[FileReport]:
-    """Load every known file of ``folder`` in dependency order."""
+def find_files(folder: Path) -> list[tuple[EntityKind, Path]]:
+    """The dataset's files in dependency order; a kind may appear in one format only."""
     if not folder.is_dir():
         raise UnusableInputError(f"{folder}: not a folder")
-    reports = []
+    found: list[tuple[EntityKind, Path]] = []
     for kind in KINDS.values():
-        path = find_file(folder, kind.name)
-        if path is not None:
-            reports.append(load_file(store, path, kind.name, batch_size=batch_size, rejects_dir=rejects_dir))
-    if not reports:
+        paths = [
+            folder / f"{kind.name}{suffix}"
+            for suffix in FORMATS
+            if (folder / f"{kind.name}{suffix}").exists()
+        ]
+        if len(paths) > 1:
+            raise UnusableInputError(
+                f"{folder}: {kind.name} given twice ({', '.join(p.name for p in paths)})"
+            )
+        found += [(kind, p) for p in paths]
+    if not found:
         expected = ", ".join(f"{k}.csv" for k in KINDS)
-        raise UnusableInputError(f"{folder}: no input files found; expected some of {expected}")
-    return reports
+        raise UnusableInputError(
+            f"{folder}: no input files; expected some of {expected} (or .jsonl/.parquet)"
+        )
+    return found
+
+
+def kind_of(path: Path, kind_name: str | None = None) -> EntityKind:
+    name = kind_name or path.name.split(".")[0]
+    kind = KINDS.get(name)
+    if kind is None:
+        raise UnusableInputError(
+            f"{path}: unknown kind {name!r}; expected one of {', '.join(KINDS)} (--kind)"
+        )
+    return kind
+
+
+class FileLoader:
+    """Loads one file: streaming, batch by batch, with a reject file written as it goes."""
+
+    def __init__(self, store: GraphStore, kind: EntityKind, path: Path, options: LoadOptions) -> None:
+        self.store, self.kind, self.options = store, kind, options
+        self.source = open_source(path)
+        missing = [c for c in kind.required_columns if c not in self.source.columns]
+        if missing:
+            raise UnusableInputError(
+                f"{path}: missing required column(s) {', '.join(missing)}; "
+                f"{kind.name} files need {', '.join(kind.required_columns)}"
+            )
+        self.report = FileReport(path, kind.name)
+        self._rejects: IO[str] | None = None
+        self._seen: set[bytes] = set()
+
+    def run(self, progress: Progress | None = None) -> FileReport:
+        started = time.perf_counter()
+        try:
+            batch: list[Pending] = []
+            for pending in self._validated(self.source):
+                batch.append(pending)
+                if len(batch) >= self.options.batch_size:
+                    self._write(batch, progress)
+                    batch = []
+            self._write(batch, progress)
+        finally:
+            if self._rejects is not None:
+                self._rejects.close()
+        self.report.seconds = time.perf_counter() - started
+        if self.report.rejected:
+            log.warning(
+                "%s: %d rows rejected, see %s",
+                self.source.path.name,
+                self.report.rejected,
+                self.report.rejects_file,
+            )
+        return self.report
+
+    def _validated(self, source: RowSource) -> Iterator[Pending]:
+        for line, raw in source.rows():
+            self.report.read += 1
+            digest = hashlib.blake2b(json.dumps(raw, sort_keys=True, default=str).encode(), digest_size=8)
+            if digest.digest() in self._seen:
+                self.report.duplicates += 1  # an exact copy of an earlier row: dropped, counted
+                continue
+            self._seen.add(digest.digest())
+            if "__shape__" in raw:
+                self._reject(line, "row", None, f"malformed row: {raw['__shape__']}", raw)
+                continue
+            try:
+                record = self.kind.model.model_validate(raw)
+            except ValidationError as exc:
+                error = exc.errors()[0]
+                name = ".".join(str(p) for p in error["loc"]) or "row"
+                self._reject(line, name, raw.get(name), error["msg"], raw)
+                continue
+            yield Pending(line, self.kind.statement_for(record), record.to_row(self.options.context), raw)
+
+    def _write(self, batch: list[Pending], progress: Progress | None) -> None:
+        if not batch:
+            return
+        good = self._check_references(batch)
+        by_statement: dict[str, list[Row]] = defaultdict(list)
+        for pending in good:
+            by_statement[pending.statement].append(pending.row)
+        for statement, rows in by_statement.items():
+            if self.kind.fold is not None:
+                rows = self.kind.fold(rows)
+            self.report.counts = self.report.counts + self.store.write_rows(statement, rows)
+        self.report.loaded += len(good)
+        if progress is not None:
+            progress(len(batch))
+
+    def _check_references(self, batch: list[Pending]) -> list[Pending]:
+        """Reject (or, with create_missing, create) what the batch names but the graph lacks."""
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for pending in batch:
+            for ref in self.kind.references:
+                key = ref.key(pending.statement, pending.row)
+                if key is not None:
+                    wanted[ref.target].add(key)
+        missing: dict[str, set[str]] = {}
+        for target, keys in wanted.items():
+            found = set(self.store.read(f"query/existing_{target}", keys=sorted(keys))[0]["found"])
+            missing[target] = keys - found
+            if missing[target] and self.options.create_missing:
+                self.store.write(f"load/placeholder_{target}", keys=sorted(missing[target]))
+                self.report.placeholders += len(missing[target])
+                missing[target] = set()
+        good = []
+        for pending in batch:
+            problem = next(
+                (
+                    ref
+                    for ref in self.kind.references
+                    if ref.key(pending.statement, pending.row) in missing.get(ref.target, ())
+                ),
+                None,
+            )
+            if problem is None:
+                good.append(pending)
+            else:
+                value = problem.key(pending.statement, pending.row)
+                self._reject(
+                    pending.line,
+                    problem.column,
+                    value,
+                    f"unknown {problem.column} {value!r}: no such {problem.target[:-1]}",
+                    pending.raw,
+                )
+        return good
+
+    def _reject(self, line: int, column: str, value: Any, reason: str, raw: dict[str, Any]) -> None:
+        if self._rejects is None:
+            self.options.rejects_dir.mkdir(parents=True, exist_ok=True)
+            self.report.rejects_file = self.options.rejects_dir / f"{self.source.path.stem}.jsonl"
+            self._rejects = self.report.rejects_file.open("w", encoding="utf-8")
+        self.report.rejected += 1
+        entry = {
+            "file": self.source.path.name,
+            "line": line,
+            "field": column,
+            "value": value,
+            "reason": reason,
+            "row": raw,
+        }
+        self._rejects.write(json.dumps(entry, default=str, ensure_ascii=False) + "\n")
 
 
 def load_file(
-    store: GraphStore, path: Path, kind_name: str, *, batch_size: int, rejects_dir: Path | None = None
+    store: GraphStore,
+    path: Path,
+    *,
+    kind: str | None = None,
+    options: LoadOptions | None = None,
+    progress: Progress | None = None,
 ) -> FileReport:
-    kind = KINDS.get(kind_name)
-    if kind is None:
-        raise UnusableInputError(f"unknown kind {kind_name!r}; expected one of {', '.join(KINDS)}")
-    missing = [c for c in kind.required_columns if c not in header(path)]
-    if missing:
-        raise UnusableInputError(f"{path}: missing required column(s) {', '.join(missing)}")
-    report = FileReport(path, kind.name)
-    started = time.perf_counter()
-    rejects: list[Reject] = []
-    for batch in batched(_valid_rows(kind, path, report, rejects), batch_size):
-        by_statement: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for row in batch:
-            by_statement[row["statement"]].append(row["row"])
-        for statement, rows in by_statement.items():
-            report.counts = report.counts + store.write_rows(statement, rows)
-        report.loaded += len(batch)
-    report.rejected = len(rejects)
-    if rejects:
-        _write_rejects(rejects_dir or path.parent / "rejects", path, rejects)
-    report.seconds = time.perf_counter() - started
-    return report
+    """Load one file (incremental loads); its kind comes from its name unless given."""
+    return FileLoader(store, kind_of(path, kind), path, options or LoadOptions()).run(progress)
 
 
-def _valid_rows(
-    kind: EntityKind, path: Path, report: FileReport, rejects: list[Reject]
-) -> Iterator[dict[str, Any]]:
-    for line, raw in read_csv(path):
-        report.read += 1
-        try:
-            record = kind.model.model_validate(raw)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            name = ".".join(str(p) for p in first["loc"]) or "row"
-            rejects.append(Reject(line, name, raw.get(name), first["msg"]))
-            continue
-        yield {"statement": kind.statement_for(record), "row": kind.to_row(record)}
-
-
-def _write_rejects(folder: Path, path: Path, rejects: list[Reject]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{path.stem}.jsonl"
-    with target.open("w", encoding="utf-8") as out:
-        for r in rejects:
-            out.write(
-                json.dumps(
-                    {
-                        "file": path.name,
-                        "line": r.line,
-                        "field": r.field,
-                        "value": r.value,
-                        "reason": r.reason,
-                    }
-                )
-                + "\n"
-            )
-    log.warning("%d rows of %s rejected; see %s", len(rejects), path.name, target)
+def load_dataset(
+    store: GraphStore,
+    folder: Path,
+    *,
+    options: LoadOptions | None = None,
+    progress: Callable[[Path], Progress] | None = None,
+) -> list[FileReport]:
+    """Load every known file of ``folder`` in dependency order; unusable files stop the load first."""
+    options = options or LoadOptions()
+    loaders = [FileLoader(store, kind, path, options) for kind, path in find_files(folder)]
+    return [loader.run(progress(loader.source.path) if progress else None) for loader in loaders]

@@ -1,31 +1,110 @@
-"""Stream rows out of input files with their 1-based line numbers; nothing here validates."""
+"""Stream rows out of CSV, JSONL or Parquet files with their line numbers; nothing here validates."""
 
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from graph.errors import PersonaGraphError
 
+FORMATS = (".csv", ".jsonl", ".parquet")
+
 
 class UnusableInputError(PersonaGraphError):
-    """The file as a whole cannot be read: unknown format, missing required columns."""
+    """The file as a whole cannot be read: unknown format, missing required columns, bad encoding."""
 
 
-def read_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield (line number, row) for each data row; the header is line 1."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None:
-            raise UnusableInputError(f"{path}: empty file, expected a header row")
-        for row in reader:
-            yield reader.line_num, {k.strip(): v for k, v in row.items() if k is not None}
+@dataclass(frozen=True)
+class RowSource:
+    """One input file: its columns (known up front) and a stream of (line, row) pairs."""
+
+    path: Path
+    columns: list[str]
+
+    def rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        suffix = self.path.suffix.lower()
+        if suffix == ".csv":
+            return _csv_rows(self.path)
+        if suffix == ".jsonl":
+            return _jsonl_rows(self.path)
+        return _parquet_rows(self.path)
 
 
-def header(path: Path) -> list[str]:
+def open_source(path: Path) -> RowSource:
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise UnusableInputError(f"{path}: unknown format {suffix!r}; expected one of {', '.join(FORMATS)}")
+    if not path.is_file():
+        raise UnusableInputError(f"{path}: no such file")
+    try:
+        if suffix == ".csv":
+            columns = _csv_header(path)
+        elif suffix == ".jsonl":
+            columns = _jsonl_header(path)
+        else:
+            import pyarrow.parquet as pq
+
+            columns = list(pq.ParquetFile(path).schema_arrow.names)
+    except (UnicodeDecodeError, ValueError, OSError) as exc:
+        raise UnusableInputError(f"{path}: cannot be read as {suffix[1:]}: {exc}") from exc
+    return RowSource(path, columns)
+
+
+def _csv_header(path: Path) -> list[str]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         first = next(csv.reader(handle), None)
-    if first is None:
+    if not first:
         raise UnusableInputError(f"{path}: empty file, expected a header row")
     return [name.strip() for name in first]
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The header is line 1; a row's number is the line it ends on (quoted newlines count)."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        names = [name.strip() for name in next(reader)]
+        for values in reader:
+            if not values:
+                continue  # blank line
+            row: dict[str, Any] = dict(zip(names, values, strict=False))
+            if len(values) != len(names):
+                row["__shape__"] = f"{len(values)} values for {len(names)} columns"
+            yield reader.line_num, row
+
+
+def _jsonl_header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                first = json.loads(line)
+                if not isinstance(first, dict):
+                    raise UnusableInputError(f"{path}: line 1 is not a JSON object")
+                return list(first)
+    raise UnusableInputError(f"{path}: empty file")
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                row = {"__shape__": f"not JSON: {exc.msg}"}
+            yield number, row if isinstance(row, dict) else {"__shape__": "not a JSON object"}
+
+
+def _parquet_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Parquet has no lines: a row's number is its 1-based position in the file."""
+    import pyarrow.parquet as pq
+
+    number = 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=10_000):
+        for row in batch.to_pylist():
+            number += 1
+            yield number, row

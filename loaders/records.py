@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 
 def _blank_to_none(value: object) -> object:
@@ -49,11 +53,24 @@ def _utc(value: datetime | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+class RowContext(BaseModel):
+    """What a row transform needs beyond the row: the identity salt and the reporting time zone."""
+
+    model_config = ConfigDict(frozen=True)
+
+    identity_salt: str = ""
+    timezone: str = "UTC"
+
+
 class Record(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=True)
 
-    def to_row(self) -> dict[str, Any]:
+    def to_row(self, ctx: RowContext) -> dict[str, Any]:
         raise NotImplementedError
+
+
+def _lower_enum(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
 
 
 class ChannelKind(StrEnum):
@@ -68,14 +85,9 @@ class ChannelKind(StrEnum):
 class ChannelRecord(Record):
     channel_id: Key
     name: Text = None
-    kind: Annotated[ChannelKind | None, BeforeValidator(_blank_to_none)] = None
+    kind: Annotated[ChannelKind | None, BeforeValidator(_blank_to_none), BeforeValidator(_lower_enum)] = None
 
-    @field_validator("kind", mode="before")
-    @classmethod
-    def _lower(cls, value: object) -> object:
-        return value.lower() if isinstance(value, str) else value
-
-    def to_row(self) -> dict[str, Any]:
+    def to_row(self, ctx: RowContext) -> dict[str, Any]:
         return {"channelId": self.channel_id, "props": {"name": self.name, "kind": self.kind}}
 
 
@@ -106,7 +118,7 @@ class UserRecord(Record):
     acquired_via: Text = None
     acquired_at: When = None
 
-    def to_row(self) -> dict[str, Any]:
+    def to_row(self, ctx: RowContext) -> dict[str, Any]:
         props = {
             "gender": self.gender.lower() if self.gender else None,
             "birthYear": self.birth_year,
@@ -136,7 +148,7 @@ class ProductRecord(Record):
     price: Annotated[Decimal | None, BeforeValidator(_blank_to_none), Field(ge=0)] = None
     currency: Text = None
 
-    def to_row(self) -> dict[str, Any]:
+    def to_row(self, ctx: RowContext) -> dict[str, Any]:
         path = [part.strip() for part in (self.category or "").split("/") if part.strip()]
         # Each category is keyed by its full path, so "Audio" under two parents stays two nodes.
         categories = [
@@ -156,21 +168,31 @@ class ProductRecord(Record):
 
 
 class OrderLineRecord(Record):
+    line_id: Text = None
     order_id: Key
     user_id: Key
     sku: Key
     ordered_at: RequiredWhen
-    quantity: Annotated[int, BeforeValidator(_blank_to_none), Field(gt=0)] = 1
+    quantity: Annotated[int | None, BeforeValidator(_blank_to_none), Field(gt=0)] = None
     unit_price: Annotated[Decimal | None, BeforeValidator(_blank_to_none), Field(ge=0)] = None
     channel_id: Text = None
 
-    def to_row(self) -> dict[str, Any]:
+    def to_row(self, ctx: RowContext) -> dict[str, Any]:
+        # Distinct lines of one order for one product stay distinct edges; a re-load finds the same key.
+        line = self.line_id or _digest(
+            self.order_id,
+            self.sku,
+            str(self.quantity or 1),
+            str(self.unit_price),
+            self.ordered_at.isoformat(),
+        )
         return {
+            "lineId": line,
             "orderId": self.order_id,
             "userId": self.user_id,
             "sku": self.sku,
             "orderedAt": _utc(self.ordered_at),
-            "quantity": self.quantity,
+            "quantity": self.quantity or 1,
             "unitPrice": float(self.unit_price) if self.unit_price is not None else None,
             "channelId": self.channel_id,
         }
@@ -185,16 +207,137 @@ class TieKind(StrEnum):
 class TieRecord(Record):
     src_user_id: Key
     dst_user_id: Key
-    kind: TieKind
+    kind: Annotated[TieKind, BeforeValidator(_lower_enum)]
     since: When = None
 
-    @field_validator("kind", mode="before")
-    @classmethod
-    def _lower(cls, value: object) -> object:
-        return value.strip().lower() if isinstance(value, str) else value
+    @model_validator(mode="after")
+    def _not_self(self) -> TieRecord:
+        if self.src_user_id == self.dst_user_id:
+            raise ValueError(f"a user cannot be tied to themself ({self.src_user_id!r})")
+        return self
 
-    def to_row(self) -> dict[str, Any]:
+    def to_row(self, ctx: RowContext) -> dict[str, Any]:
         src, dst = self.src_user_id, self.dst_user_id
         if self.kind is TieKind.FRIEND and dst < src:
             src, dst = dst, src  # friendship is stored once, from the smaller id
         return {"src": src, "dst": dst, "since": _utc(self.since)}
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=12).hexdigest()
+
+
+def normalise_identity(kind: str, value: str) -> str:
+    """Emails compare case-insensitively, phones by their digits, other ids as given (trimmed)."""
+    value = value.strip()
+    if kind == "email":
+        return value.lower()
+    if kind == "phone":
+        return re.sub(r"\D", "", value)
+    return value
+
+
+def hash_identity(kind: str, value: str, salt: str) -> str:
+    """Keyed hash so raw emails and phones never reach the graph, yet equal values still match."""
+    return hmac.new(
+        salt.encode("utf-8"), f"{kind}:{normalise_identity(kind, value)}".encode(), "sha256"
+    ).hexdigest()
+
+
+class IdentityRecord(Record):
+    user_id: Key
+    kind: Annotated[str, BeforeValidator(_lower_enum), Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+    value: Key
+
+    @model_validator(mode="after")
+    def _usable(self) -> IdentityRecord:
+        if not normalise_identity(self.kind, self.value):
+            raise ValueError(f"{self.kind} value {self.value!r} has nothing to match on")
+        return self
+
+    def to_row(self, ctx: RowContext) -> dict[str, Any]:
+        return {
+            "userId": self.user_id,
+            "kind": self.kind,
+            "value": hash_identity(self.kind, self.value, ctx.identity_salt),
+        }
+
+
+class EventKind(StrEnum):
+    VIEW = "view"
+    CLICK = "click"
+    LIKE = "like"
+    COMMENT = "comment"
+    SHARE = "share"
+    SEARCH = "search"
+
+
+class EventRecord(Record):
+    event_id: Text = None
+    user_id: Key
+    kind: Annotated[EventKind, BeforeValidator(_lower_enum)]
+    at: RequiredWhen
+    target: Key
+    channel_id: Text = None
+
+    def to_row(self, ctx: RowContext) -> dict[str, Any]:
+        at = _utc(self.at)
+        assert at is not None
+        target = " ".join(self.target.lower().split()) if self.kind is EventKind.SEARCH else self.target
+        # Without an event id, the event's own content is its key, so a re-load adds nothing.
+        key = self.event_id or _digest(self.user_id, self.kind.value, at.isoformat(), target)
+        return {
+            "userId": self.user_id,
+            "target": target,
+            "key": key,
+            "at": at,
+            "hour": at.astimezone(ZoneInfo(ctx.timezone)).hour,
+            "channelId": self.channel_id,
+        }
+
+
+class TagTier(StrEnum):
+    BASIC = "basic"
+    BEHAVIOR = "behavior"
+    PREFERENCE = "preference"
+
+
+class TagRecord(Record):
+    tag_id: Key
+    name: Text = None
+    tier: Annotated[TagTier, BeforeValidator(_lower_enum)]
+    parent_id: Text = None
+    description: Text = None
+
+    def to_row(self, ctx: RowContext) -> dict[str, Any]:
+        props = {"name": self.name or self.tag_id, "tier": self.tier.value, "description": self.description}
+        return {
+            "tagId": self.tag_id,
+            "props": {k: v for k, v in props.items() if v is not None},
+            "parentId": self.parent_id,
+        }
+
+
+class TagSource(StrEnum):
+    MANUAL = "manual"
+    RULE = "rule"
+    MODEL = "model"
+
+
+class UserTagRecord(Record):
+    user_id: Key
+    tag_id: Key
+    weight: Annotated[float | None, BeforeValidator(_blank_to_none), Field(ge=0, le=1)] = None
+    source: Annotated[TagSource | None, BeforeValidator(_blank_to_none), BeforeValidator(_lower_enum)] = None
+    assigned_at: When = None
+    expires_at: When = None
+
+    def to_row(self, ctx: RowContext) -> dict[str, Any]:
+        return {
+            "userId": self.user_id,
+            "tagId": self.tag_id,
+            "weight": 1.0 if self.weight is None else self.weight,
+            "source": (self.source or TagSource.MANUAL).value,
+            "assignedAt": _utc(self.assigned_at),
+            "expiresAt": _utc(self.expires_at),
+        }

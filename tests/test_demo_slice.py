@@ -13,7 +13,7 @@ from graph.connection import ConnectionInfo
 from graph.profiles import friends_of, get_user
 from graph.settings import Settings
 from graph.store import GraphStore
-from loaders.pipeline import load_dataset
+from loaders.pipeline import LoadOptions, load_dataset
 from tests.conftest import DEMO_DATA
 
 COUNTS = """
@@ -29,8 +29,8 @@ def _census(store: GraphStore) -> tuple[dict[str, int], dict[str, int]]:
     return {r["label"]: r["n"] for r in nodes}, {r["type"]: r["n"] for r in edges}
 
 
-def test_demo_dataset_loads_every_row(store: GraphStore) -> None:
-    reports = load_dataset(store, DEMO_DATA, batch_size=3)
+def test_demo_dataset_loads_every_row(store: GraphStore, tmp_path: Path) -> None:
+    reports = load_dataset(store, DEMO_DATA, options=LoadOptions(batch_size=3, rejects_dir=tmp_path))
     assert all(r.rejected == 0 and r.loaded == r.read for r in reports)
     nodes, edges = _census(store)
     assert nodes["User"] == 6 and nodes["Product"] == 5 and nodes["Order"] == 5 and nodes["Channel"] == 4
@@ -38,16 +38,16 @@ def test_demo_dataset_loads_every_row(store: GraphStore) -> None:
     assert edges["CONTAINS"] == 8 and edges["PLACED"] == 5 and edges["ACQUIRED_VIA"] == 6
 
 
-def test_loading_twice_changes_nothing(store: GraphStore) -> None:
-    load_dataset(store, DEMO_DATA, batch_size=1000)
+def test_loading_twice_changes_nothing(store: GraphStore, tmp_path: Path) -> None:
+    load_dataset(store, DEMO_DATA, options=LoadOptions(batch_size=1000, rejects_dir=tmp_path))
     first = _census(store)
-    again = load_dataset(store, DEMO_DATA, batch_size=2)
+    again = load_dataset(store, DEMO_DATA, options=LoadOptions(batch_size=2, rejects_dir=tmp_path))
     assert _census(store) == first
     assert sum(r.counts.nodes_created + r.counts.relationships_created for r in again) == 0
 
 
-def test_profile_reads_are_typed(store: GraphStore) -> None:
-    load_dataset(store, DEMO_DATA, batch_size=1000)
+def test_profile_reads_are_typed(store: GraphStore, tmp_path: Path) -> None:
+    load_dataset(store, DEMO_DATA, options=LoadOptions(batch_size=1000, rejects_dir=tmp_path))
     user = get_user(store, user_id="u001")
     assert user is not None and user.city == "Shanghai" and user.birth_year == 1992
     assert user.marketing_consent is True
@@ -58,8 +58,8 @@ def test_profile_reads_are_typed(store: GraphStore) -> None:
 
 
 @pytest.fixture
-def client(store: GraphStore, neo4j_connection: ConnectionInfo) -> Iterator[TestClient]:
-    load_dataset(store, DEMO_DATA, batch_size=1000)
+def client(store: GraphStore, neo4j_connection: ConnectionInfo, tmp_path: Path) -> Iterator[TestClient]:
+    load_dataset(store, DEMO_DATA, options=LoadOptions(batch_size=1000, rejects_dir=tmp_path))
     app = create_app(Settings(), connection=neo4j_connection)
     with TestClient(app) as client:
         yield client

@@ -3,3 +3,4 @@
 UNWIND $rows AS row
 MERGE (c:Channel {channelId: row.channelId})
 SET c += row.props
+REMOVE c.placeholder

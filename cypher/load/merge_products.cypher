@@ -4,6 +4,7 @@
 UNWIND $rows AS row
 MERGE (p:Product {sku: row.sku})
 SET p += row.props
+REMOVE p.placeholder
 WITH p, row
 CALL (p, row) {
   WITH p, row WHERE row.brand IS NOT NULL

@@ -4,6 +4,7 @@
 UNWIND $rows AS row
 MERGE (u:User {userId: row.userId})
 SET u += row.props
+REMOVE u.placeholder
 WITH u, row
 WHERE row.acquiredVia IS NOT NULL
 MATCH (c:Channel {channelId: row.acquiredVia})

@@ -1,0 +1,17 @@
+// merge_events_comment: fold 'comment' events into one COMMENTED edge per user and product.
+// $rows: list of {userId: str, target: str (sku), keys: list of str, ats: list of datetime,
+//                 hours: list of int 0-23}; one row per (userId, target), keys distinct.
+// Keys already folded in are skipped, so re-loading the same events changes nothing.
+UNWIND $rows AS row
+MATCH (u:User {userId: row.userId})
+MATCH (p:Product {sku: row.target})
+MERGE (u)-[r:COMMENTED]->(p)
+ON CREATE SET r.count = 0, r.eventKeys = [], r.hourCounts = [h IN range(0, 23) | 0]
+WITH r, row, [i IN range(0, size(row.keys) - 1) WHERE NOT row.keys[i] IN r.eventKeys] AS fresh
+WHERE size(fresh) > 0
+WITH r, row, fresh, [i IN fresh | row.ats[i]] AS ats
+SET r.count = r.count + size(fresh),
+    r.eventKeys = r.eventKeys + [i IN fresh | row.keys[i]],
+    r.firstAt = reduce(m = r.firstAt, t IN ats | CASE WHEN m IS NULL OR t < m THEN t ELSE m END),
+    r.lastAt = reduce(m = r.lastAt, t IN ats | CASE WHEN m IS NULL OR t > m THEN t ELSE m END),
+    r.hourCounts = [h IN range(0, 23) | r.hourCounts[h] + size([i IN fresh WHERE row.hours[i] = h])]
