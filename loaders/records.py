@@ -106,7 +106,9 @@ def age_band(birth_year: int | None, today: date | None = None) -> str | None:
 class UserRecord(Record):
     user_id: Key
     gender: Text = None
-    birth_year: Annotated[int | None, BeforeValidator(_blank_to_none), Field(ge=1900, le=2100)] = None
+    birth_year: Annotated[Annotated[int, Field(ge=1900, le=2100)] | None, BeforeValidator(_blank_to_none)] = (
+        None
+    )
     occupation: Text = None
     education: Text = None
     income_band: Text = None
@@ -145,7 +147,7 @@ class ProductRecord(Record):
     name: Text = None
     brand: Text = None
     category: Text = None
-    price: Annotated[Decimal | None, BeforeValidator(_blank_to_none), Field(ge=0)] = None
+    price: Annotated[Annotated[Decimal, Field(ge=0)] | None, BeforeValidator(_blank_to_none)] = None
     currency: Text = None
 
     def to_row(self, ctx: RowContext) -> dict[str, Any]:
@@ -173,8 +175,8 @@ class OrderLineRecord(Record):
     user_id: Key
     sku: Key
     ordered_at: RequiredWhen
-    quantity: Annotated[int | None, BeforeValidator(_blank_to_none), Field(gt=0)] = None
-    unit_price: Annotated[Decimal | None, BeforeValidator(_blank_to_none), Field(ge=0)] = None
+    quantity: Annotated[Annotated[int, Field(gt=0)] | None, BeforeValidator(_blank_to_none)] = None
+    unit_price: Annotated[Annotated[Decimal, Field(ge=0)] | None, BeforeValidator(_blank_to_none)] = None
     channel_id: Text = None
 
     def to_row(self, ctx: RowContext) -> dict[str, Any]:
@@ -327,7 +329,7 @@ class TagSource(StrEnum):
 class UserTagRecord(Record):
     user_id: Key
     tag_id: Key
-    weight: Annotated[float | None, BeforeValidator(_blank_to_none), Field(ge=0, le=1)] = None
+    weight: Annotated[Annotated[float, Field(ge=0, le=1)] | None, BeforeValidator(_blank_to_none)] = None
     source: Annotated[TagSource | None, BeforeValidator(_blank_to_none), BeforeValidator(_lower_enum)] = None
     assigned_at: When = None
     expires_at: When = None
