@@ -21,10 +21,12 @@ from rich.table import Table
 
 from graph.connection import open_driver, resolve_connection, start_neo4j
 from graph.errors import PersonaGraphError
+from graph.identities import resolve_identities, split_user
 from graph.neo4j_source import Neo4jSource, choose_source, compose_down, local_neo4j
 from graph.schema import apply_schema
 from graph.settings import Settings, get_settings
 from graph.store import GraphStore
+from loaders.adapters.online_retail import convert_online_retail
 from loaders.pipeline import FileReport, LoadOptions, load_dataset, load_file
 from loaders.readers import UnusableInputError
 from loaders.records import RowContext
@@ -204,6 +206,48 @@ def _print_reports(reports: list[FileReport]) -> None:
     for r in reports:
         if r.rejects_file:
             console.print(f"{r.rejected:,} rejected rows of {r.path.name}: {r.rejects_file}", highlight=False)
+
+
+identities_app = typer.Typer(
+    help="Resolve users sharing identities into customers, or split them.", no_args_is_help=True
+)
+app.add_typer(identities_app, name="identities")
+convert_app = typer.Typer(
+    help="Convert public datasets into personagraph's input format.", no_args_is_help=True
+)
+app.add_typer(convert_app, name="convert")
+
+
+@identities_app.command("resolve")
+def identities_resolve() -> None:
+    """Link users that share an email, phone, device, ... hash to one canonical customer."""
+    with _store(get_settings()) as store:
+        report = resolve_identities(store)
+    console.print(
+        f"{report.customers:,} customers with several user ids; {report.users_linked:,} users linked"
+    )
+
+
+@identities_app.command("split")
+def identities_split(user_id: Annotated[str, typer.Argument(help="The user to detach.")]) -> None:
+    """Detach a user from its customer and keep it apart from future resolutions."""
+    with _store(get_settings()) as store:
+        removed = split_user(store, user_id=user_id)
+    console.print(f"{user_id}: {removed} SAME_AS link(s) removed")
+
+
+@convert_app.command("online-retail")
+def convert_online_retail_cmd(
+    source: Annotated[Path, typer.Argument(help="online-retail CSV (UCI Online Retail).")],
+    out_dir: Annotated[Path, typer.Argument(help="Dataset folder to write.")],
+) -> None:
+    """UCI Online Retail invoices -> channels, users, products, orders (see docs/datasets.md)."""
+    report = convert_online_retail(source, out_dir)
+    console.print(
+        f"{report.source_rows:,} source rows; written {report.written}; dropped {report.dropped}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command("serve")

@@ -63,6 +63,13 @@ class GraphStore:
             c.properties_set,
         )
 
+    def write_returning(self, name: str, /, **params: Any) -> list[Record]:
+        """A write transaction whose statement returns rows (e.g. what it removed)."""
+        records, _, _ = self.driver.execute_query(
+            cypher(name), params, database_=self.database, routing_=RoutingControl.WRITE
+        )
+        return records
+
     def write_rows(self, name: str, rows: Sequence[Mapping[str, Any]]) -> WriteCounts:
         """One `UNWIND $rows` batch in one write transaction."""
         if not rows:
