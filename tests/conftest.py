@@ -15,6 +15,7 @@ import pytest
 from neo4j import Driver
 
 from graph.connection import ConnectionInfo, open_driver, resolve_connection
+from graph.local_neo4j import LocalNeo4j
 from graph.neo4j_source import Neo4jSource, choose_source, local_neo4j
 from graph.schema import apply_schema
 from graph.settings import Settings
@@ -27,6 +28,9 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+LOCAL_SERVERS: list[LocalNeo4j] = []  # the launcher the session started, for restart tests
 
 
 @pytest.fixture(scope="session")
@@ -46,10 +50,19 @@ def neo4j_connection(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conne
     else:
         local = local_neo4j(settings, data_dir=tmp_path_factory.mktemp("neo4j"), port=free_port())
         local.start()
+        LOCAL_SERVERS.append(local)
         try:
             yield ConnectionInfo(local.bolt_uri, "neo4j", local.password, "neo4j", source)
         finally:
             local.stop()
+
+
+@pytest.fixture
+def local_server(neo4j_connection: ConnectionInfo) -> LocalNeo4j:
+    """The local Neo4j behind the tests, for tests that stop and start it."""
+    if not LOCAL_SERVERS:
+        pytest.skip("Neo4j is not the local launcher (NEO4J_URI or Docker): cannot restart it here")
+    return LOCAL_SERVERS[0]
 
 
 @pytest.fixture(scope="session")
