@@ -27,6 +27,7 @@ from graph.schema import apply_schema
 from graph.settings import Settings, get_settings
 from graph.store import GraphStore
 from loaders.adapters.online_retail import convert_online_retail
+from loaders.generator import generate
 from loaders.pipeline import FileReport, LoadOptions, load_dataset, load_file
 from loaders.readers import UnusableInputError
 from loaders.records import RowContext
@@ -121,6 +122,7 @@ def load(
         bool, typer.Option(help="Create placeholder users/products/channels/tags instead of rejecting.")
     ] = False,
     batch_size: Annotated[int | None, typer.Option(help="Rows per transaction (PERSONA_BATCH_SIZE).")] = None,
+    report_json: Annotated[Path | None, typer.Option(help="Also write the per-file report as JSON.")] = None,
 ) -> None:
     """Load a dataset folder in dependency order, or one file.
 
@@ -140,6 +142,8 @@ def load(
         console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from exc
     _print_reports(reports)
+    if report_json is not None:
+        report_json.write_text(json.dumps([r.as_dict() for r in reports], indent=2), encoding="utf-8")
     if any(r.rejected for r in reports):
         raise typer.Exit(3)
 
@@ -160,16 +164,18 @@ def load_options(
     )
 
 
+_PROGRESS_COLUMNS = (
+    TextColumn("{task.description:<16}"),
+    TextColumn("{task.completed:>12,.0f} rows"),
+    TextColumn("{task.fields[rate]:>10} rows/s"),
+    TimeElapsedColumn(),
+)
+
+
 @contextmanager
 def _progress() -> Iterator[Callable[[Path], Callable[[int], None]]]:
     """A rich progress line per file with rows and rows/s."""
-    columns = (
-        TextColumn("{task.description:<16}"),
-        TextColumn("{task.completed:>12,.0f} rows"),
-        TextColumn("{task.fields[rate]:>10} rows/s"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console) as progress:
+    with Progress(*_PROGRESS_COLUMNS, console=console) as progress:
 
         def for_file(path: Path) -> Callable[[int], None]:
             task = progress.add_task(path.name, total=None, rate="-")
@@ -248,6 +254,28 @@ def convert_online_retail_cmd(
         highlight=False,
         soft_wrap=True,
     )
+
+
+@app.command("generate")
+def generate_cmd(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write the dataset (and truth/) into.")],
+    users: Annotated[int, typer.Option(help="How many users.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 42,
+    bad_row_share: Annotated[float, typer.Option(help="Share of deliberately bad rows per file.")] = 0.005,
+) -> None:
+    """Write a realistic synthetic dataset with planted truth (communities, influencers, bundles, ...)."""
+    with Progress(*_PROGRESS_COLUMNS, console=console) as progress:
+        task = progress.add_task("users", total=users, rate="-")
+        report = generate(
+            out_dir,
+            users=users,
+            seed=seed,
+            bad_row_share=bad_row_share,
+            progress=lambda _stage, done: progress.update(task, completed=done),
+        )
+    for name, rows in report.rows.items():
+        console.print(f"{name:<16} {rows:>12,} rows ({report.bad_rows.get(name, 0):,} bad)", highlight=False)
+    console.print(f"planted truth in {report.truth_dir}", highlight=False)
 
 
 @app.command("serve")

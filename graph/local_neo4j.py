@@ -113,6 +113,11 @@ class LocalNeo4j:
         return path.read_text(encoding="utf-8").strip()
 
     @property
+    def import_dir(self) -> Path:
+        """Where LOAD CSV reads file:/// URLs from (the ingest benchmark copies files here)."""
+        return self.data_dir / "import"
+
+    @property
     def bolt_uri(self) -> str:
         return f"bolt://127.0.0.1:{self.port}"
 
@@ -283,6 +288,7 @@ class LocalNeo4j:
             "server.https.enabled=false",
             "dbms.security.auth_enabled=true",
             f"server.directories.plugins={installation.root / 'plugins'}",
+            f"server.directories.import={self.import_dir}",
             f"server.memory.pagecache.size={self.pagecache}",
             f"dbms.memory.transaction.total.max={self.tx_memory_max}",
             "dbms.usage_report.enabled=false",

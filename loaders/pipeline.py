@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -44,6 +46,23 @@ class FileReport:
     counts: WriteCounts = field(default_factory=WriteCounts)
     seconds: float = 0.0
     rejects_file: Path | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values for JSON reports."""
+        return {
+            "file": self.path.name,
+            "kind": self.kind,
+            "read": self.read,
+            "loaded": self.loaded,
+            "rejected": self.rejected,
+            "duplicates": self.duplicates,
+            "placeholders": self.placeholders,
+            "nodes_created": self.counts.nodes_created,
+            "relationships_created": self.counts.relationships_created,
+            "properties_set": self.counts.properties_set,
+            "seconds": round(self.seconds, 3),
+            "rejects_file": str(self.rejects_file) if self.rejects_file else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -103,18 +122,28 @@ class FileLoader:
         self.report = FileReport(path, kind.name)
         self._rejects: IO[str] | None = None
         self._seen: set[bytes] = set()
+        self._reject_lock = threading.Lock()
 
     def run(self, progress: Progress | None = None) -> FileReport:
         started = time.perf_counter()
+        # One writer thread: the next batch is parsed and validated while Neo4j writes this one.
+        # Batches still reach Neo4j one at a time and in file order.
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"write-{self.kind.name}")
+        in_flight: Future[None] | None = None
         try:
             batch: list[Pending] = []
             for pending in self._validated(self.source):
                 batch.append(pending)
                 if len(batch) >= self.options.batch_size:
-                    self._write(batch, progress)
+                    if in_flight is not None:
+                        in_flight.result()
+                    in_flight = writer.submit(self._write, batch, progress)
                     batch = []
+            if in_flight is not None:
+                in_flight.result()
             self._write(batch, progress)
         finally:
+            writer.shutdown(wait=True, cancel_futures=True)
             if self._rejects is not None:
                 self._rejects.close()
         self.report.seconds = time.perf_counter() - started
@@ -202,6 +231,10 @@ class FileLoader:
         return good
 
     def _reject(self, line: int, column: str, value: Any, reason: str, raw: dict[str, Any]) -> None:
+        with self._reject_lock:  # validation and the writer thread both reject
+            self._write_reject(line, column, value, reason, raw)
+
+    def _write_reject(self, line: int, column: str, value: Any, reason: str, raw: dict[str, Any]) -> None:
         if self._rejects is None:
             self.options.rejects_dir.mkdir(parents=True, exist_ok=True)
             self.report.rejects_file = self.options.rejects_dir / f"{self.source.path.stem}.jsonl"
