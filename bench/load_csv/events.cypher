@@ -3,7 +3,8 @@
 LOAD CSV WITH HEADERS FROM $url AS row
 CALL (row) {
   WITH row, toLower(trim(coalesce(row.kind, ''))) AS kind
-  WHERE trim(coalesce(row.user_id, '')) <> '' AND row.at =~ '\\d{4}-\\d{2}-\\d{2}.*'
+  WHERE trim(coalesce(row.user_id, '')) <> '' AND trim(coalesce(row.target, '')) <> ''
+    AND row.at =~ '\\d{4}-\\d{2}-\\d{2}.*'
     AND kind IN ['view', 'click', 'like', 'comment', 'share', 'search']
   WITH row, kind, datetime(row.at) AS at
   WITH row, kind, at, coalesce(row.event_id, row.user_id + '|' + kind + '|' + toString(at) + '|' + row.target) AS key

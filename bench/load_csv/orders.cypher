@@ -3,7 +3,7 @@
 LOAD CSV WITH HEADERS FROM $url AS row
 CALL (row) {
   WITH row, coalesce(toInteger(row.quantity), 1) AS quantity
-  WHERE trim(coalesce(row.order_id, '')) <> '' AND quantity > 0
+  WHERE trim(coalesce(row.order_id, '')) <> '' AND quantity > 0 AND coalesce(toFloat(row.unit_price), 0.0) >= 0
     AND row.ordered_at =~ '\\d{4}-\\d{2}-\\d{2}.*'
   MATCH (u:User {userId: trim(row.user_id)})
   MATCH (p:Product {sku: trim(row.sku)})
