@@ -76,11 +76,13 @@ class GraphStore:
             return WriteCounts()
         return self.write(name, rows=list(rows))
 
-    def write_batches(self, name: str, rows: Iterable[Mapping[str, Any]], *, batch_size: int) -> WriteCounts:
-        """Write ``rows`` in fixed-size batches, one transaction each."""
+    def write_batches(
+        self, name: str, rows: Iterable[Mapping[str, Any]], *, batch_size: int, **params: Any
+    ) -> WriteCounts:
+        """Write ``rows`` in fixed-size batches, one transaction each; ``params`` go with every batch."""
         total = WriteCounts()
         for batch in batched(rows, batch_size):
-            total = total + self.write_rows(name, batch)
+            total = total + self.write(name, rows=list(batch), **params)
         return total
 
     def run_autocommit(self, name: str, /, **params: Any) -> None:
