@@ -12,7 +12,9 @@ import pytest
 import scipy.sparse as sp
 from sklearn.metrics import normalized_mutual_info_score
 
+from graph.analytics.lookalikes import lookalikes
 from graph.analytics.social import pagerank, run_influence, run_social_communities, two_hop_reach
+from graph.errors import NotFoundError
 from graph.store import GraphStore
 from loaders.generator import generate
 from loaders.pipeline import LoadOptions, load_dataset
@@ -116,3 +118,21 @@ def test_planted_communities_and_influencers_are_recovered(store: GraphStore, tm
     influencers = json.loads((report.truth_dir / "influencers.json").read_text())
     rank = {user: values[0] for user, values in _users(store, "influenceRank").items()}
     assert all(rank[u] <= len(influencers) for u in influencers), sorted(rank[u] for u in influencers)
+
+
+def test_lookalikes_of_community_members_come_from_that_community(store: GraphStore, tmp_path: Path) -> None:
+    report = generate(tmp_path / "gen", users=2000, seed=4, chunk_size=1000)
+    options = LoadOptions(batch_size=5000, rejects_dir=tmp_path / "r", context=RowContext(identity_salt="s"))
+    load_dataset(store, report.out_dir, options=options)
+    run_social_communities(store, min_size=1)
+    planted = json.loads((report.truth_dir / "communities.json").read_text())
+    community = max(planted.values(), key=len)
+    seeds = sorted(community)[:5]
+    found = lookalikes(store, seed_user_ids=seeds, first=20)
+    assert len(found) == 20 and not {f.user_id for f in found} & set(seeds)
+    assert [f.score for f in found] == sorted((f.score for f in found), reverse=True)
+    precision = sum(f.user_id in set(community) for f in found) / len(found)
+    assert precision >= 0.8, precision
+    assert all(f.reasons for f in found)
+    with pytest.raises(NotFoundError):
+        lookalikes(store, seed_user_ids=[])
