@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from graph.connection import ConnectionInfo, open_driver  # noqa: E402 - after the path setup
+from graph.local_neo4j import free_port  # noqa: E402
 from graph.neo4j_source import Neo4jSource, local_neo4j  # noqa: E402
 from graph.schema import apply_schema  # noqa: E402
 from graph.settings import Settings  # noqa: E402
@@ -41,14 +42,6 @@ BASELINE_DIR = Path(__file__).resolve().parent / "load_csv"
 RESULTS = Path(__file__).resolve().parent / "results"
 RUST_VENV = Path(__file__).resolve().parent / ".venv-rust"
 SALT = "bench-salt"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

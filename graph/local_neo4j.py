@@ -16,6 +16,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Mapping
@@ -344,6 +345,13 @@ class LocalNeo4j:
 
     def _clear_state(self) -> None:
         self._state_path().unlink(missing_ok=True)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now (tests and benchmarks run their own Neo4j there)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _is_launcher(pid: int) -> bool:

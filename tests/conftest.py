@@ -7,7 +7,6 @@ a scratch database only.
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,19 +14,13 @@ import pytest
 from neo4j import Driver
 
 from graph.connection import ConnectionInfo, open_driver, resolve_connection
-from graph.local_neo4j import LocalNeo4j
+from graph.local_neo4j import LocalNeo4j, free_port
 from graph.neo4j_source import Neo4jSource, choose_source, local_neo4j
 from graph.schema import apply_schema
 from graph.settings import Settings
 from graph.store import GraphStore
 
 DEMO_DATA = Path(__file__).resolve().parent.parent / "loaders" / "demo_data"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 LOCAL_SERVERS: list[LocalNeo4j] = []  # the launcher the session started, for restart tests

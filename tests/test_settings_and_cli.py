@@ -46,7 +46,7 @@ def test_wrong_password_is_one_clear_error(neo4j_connection: ConnectionInfo) -> 
 
 
 def test_nobody_listening_is_unavailable() -> None:
-    from tests.conftest import free_port
+    from graph.local_neo4j import free_port
 
     info = ConnectionInfo(f"bolt://127.0.0.1:{free_port()}", "neo4j", "x" * 8, "neo4j", Neo4jSource.URI)
     with pytest.raises(Neo4jUnavailableError, match="does not answer"):
