@@ -278,6 +278,76 @@ def generate_cmd(
     console.print(f"planted truth in {report.truth_dir}", highlight=False)
 
 
+ANALYSES = ("influence", "communities", "copurchase", "segments", "personas", "attribution")
+
+
+def _run_analysis(store: GraphStore, name: str) -> object:
+    """One analysis by name; imports stay lazy so `persona --help` is fast."""
+    if name == "influence":
+        from graph.analytics.social import run_influence
+
+        return run_influence(store)
+    if name == "communities":
+        from graph.analytics.social import run_social_communities
+
+        return run_social_communities(store)
+    if name == "copurchase":
+        from graph.analytics.copurchase import run_copurchase
+
+        return run_copurchase(store)
+    if name == "segments":
+        from graph.analytics.segments import run_segments
+
+        return run_segments(store)
+    if name == "personas":
+        from graph.analytics.segments import run_personas
+
+        return run_personas(store)
+    from graph.analytics.attribution import run_attribution
+
+    return run_attribution(store)
+
+
+@app.command("analyze")
+def analyze(
+    what: Annotated[str, typer.Argument(help=f"all, or one of: {', '.join(ANALYSES)}.")] = "all",
+) -> None:
+    """Compute analytics over the graph and write the results back, each as a recorded AnalyticsRun."""
+    names = ANALYSES if what == "all" else (what,)
+    unknown = [n for n in names if n not in ANALYSES]
+    if unknown:
+        console.print(
+            f"[red]error:[/] unknown analysis {unknown[0]!r}; expected all or one of {', '.join(ANALYSES)}"
+        )
+        raise typer.Exit(2)
+    table = Table(title="analyze")
+    for column in ("analysis", "run", "seconds", "result"):
+        table.add_column(column, no_wrap=column != "result")
+    with _store(get_settings()) as store:
+        for name in names:
+            started = time.perf_counter()
+            with console.status(f"{name}: projecting, computing, writing back ..."):
+                report = _run_analysis(store, name)
+            table.add_row(
+                name,
+                str(getattr(report, "run_id", "")),
+                f"{time.perf_counter() - started:.1f}",
+                _summary(report),
+            )
+    console.print(table)
+
+
+def _summary(report: object) -> str:
+    """The report's scalar fields, compactly."""
+    fields = getattr(report, "__dataclass_fields__", {})
+    parts = [
+        f"{k}={getattr(report, k)}"
+        for k in fields
+        if k != "run_id" and isinstance(getattr(report, k), int | float | str)
+    ]
+    return ", ".join(parts)
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default PERSONA_API_HOST).")] = None,

@@ -1,0 +1,295 @@
+"""RFM scores, lifecycle tiers and personas of every user, written back onto the users.
+
+RFM (over buyers, users with at least one order; everyone else scores 0/0/0):
+- R ranks the time of the last order (most recent = 5), F the number of orders, M the spend
+  (sum of quantity x unitPrice of all order lines).
+- score = 1 + floor(5 x (buyers with a strictly smaller value) / buyers): exact quintiles when
+  values are distinct, and equal values always get equal scores (so with many one-order buyers,
+  F jumps from 1 straight to a higher score).
+- ``rfmScore`` is the three digits, e.g. '545'; non-buyers have '000'.
+
+Lifecycle tiers, an ordered rule list: the first rule a user meets is the tier, the last always
+matches, so every user gets exactly one. Days count back from ``as_of`` (default: the latest order
+in the graph, so historic or generated data works); "first seen" is the earlier of the
+acquisition time and the first order.
+1. ``new``: first seen within ``new_days`` (30) of as_of.
+2. ``prospect``: never ordered.
+3. ``dormant``: R <= 2, or the last order more than ``dormant_days`` (365) before as_of.
+4. ``core``: R >= 4, F >= 4 and M >= 4.
+5. ``loyal``: F >= 4 (and R >= 3, implied by rule 3).
+6. ``potential``: R >= 4 and F <= 2.
+7. ``occasional``: everyone else (buyers with R >= 3 who are neither frequent nor new-ish).
+
+Personas: see :mod:`graph.analytics.personas` and ``docs/segments.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from graph.analytics.personas import PersonaProfile, cluster, describe, feature_matrix, weighted_standardised
+from graph.analytics.runs import AnalyticsRun, analytics_run
+from graph.analytics.user_features import UserOrders, project_persona_inputs, project_user_orders
+from graph.store import GraphStore
+
+DAY = 86_400.0
+NEW_DAYS = 30
+DORMANT_DAYS = 365
+Scores = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Rfm:
+    """R, F and M scores (0 for non-buyers, else 1-5) aligned with the projected users."""
+
+    r: Scores
+    f: Scores
+    m: Scores
+
+    def codes(self) -> list[str]:
+        """The three digits per user, as stored in rfmScore."""
+        return [
+            f"{r}{f}{m}" for r, f, m in zip(self.r.tolist(), self.f.tolist(), self.m.tolist(), strict=True)
+        ]
+
+
+@dataclass(frozen=True)
+class TierInputs:
+    """What the tier rules look at, per user."""
+
+    rfm: Rfm
+    orders: Scores
+    days_since_first_seen: npt.NDArray[np.float64]  # NaN when neither acquisition nor an order is known
+    days_since_last_order: npt.NDArray[np.float64]  # NaN for non-buyers
+    new_days: float
+    dormant_days: float
+
+
+Rule = tuple[str, Callable[[TierInputs], Mask]]
+TIER_RULES: tuple[Rule, ...] = (
+    ("new", lambda t: t.days_since_first_seen <= t.new_days),
+    ("prospect", lambda t: t.orders == 0),
+    ("dormant", lambda t: (t.rfm.r <= 2) | (t.days_since_last_order > t.dormant_days)),
+    ("core", lambda t: (t.rfm.r >= 4) & (t.rfm.f >= 4) & (t.rfm.m >= 4)),
+    ("loyal", lambda t: (t.rfm.f >= 4) & (t.rfm.r >= 3)),
+    ("potential", lambda t: (t.rfm.r >= 4) & (t.rfm.f <= 2)),
+    ("occasional", lambda t: np.ones(t.orders.size, dtype=np.bool_)),
+)
+TIERS = tuple(name for name, _ in TIER_RULES)
+
+
+@dataclass(frozen=True)
+class SegmentReport:
+    """What a segment run wrote: users per lifecycle tier and per RFM score."""
+
+    run_id: str
+    as_of: datetime
+    users: int
+    buyers: int
+    tiers: dict[str, int]
+    rfm_scores: dict[str, int]
+
+
+@dataclass(frozen=True)
+class PersonaSummary:
+    """One persona of a run."""
+
+    persona_id: str
+    name: str
+    description: str
+    size: int
+
+
+@dataclass(frozen=True)
+class PersonaReport:
+    """What a persona run wrote: the chosen k, the silhouette of each k tried, and the personas."""
+
+    run_id: str
+    users: int
+    k: int
+    silhouettes: dict[int, float]
+    personas: list[PersonaSummary]
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        """Members per persona id, for quick checks and run counts."""
+        return {p.persona_id: p.size for p in self.personas}
+
+
+def quintile_scores(values: npt.NDArray[np.float64], buyers: Mask) -> Scores:
+    """1 + floor(5 x share of buyers strictly below), over buyers; non-buyers score 0."""
+    scores = np.zeros(values.size, dtype=np.int64)
+    own = values[buyers]
+    if own.size:
+        below = np.searchsorted(np.sort(own), own, side="left")
+        scores[buyers] = 1 + (5 * below) // own.size
+    return scores
+
+
+def rfm_scores(orders: UserOrders) -> Rfm:
+    """Quintile R (by last order time), F (order count) and M (spend) over buyers."""
+    buyers = orders.orders > 0
+    return Rfm(
+        r=quintile_scores(orders.last_order_at, buyers),
+        f=quintile_scores(orders.orders.astype(np.float64), buyers),
+        m=quintile_scores(orders.spend, buyers),
+    )
+
+
+def tier_inputs(
+    orders: UserOrders,
+    rfm: Rfm,
+    as_of: datetime,
+    *,
+    new_days: float = NEW_DAYS,
+    dormant_days: float = DORMANT_DAYS,
+) -> TierInputs:
+    """Days since first seen and since the last order, counted back from ``as_of``."""
+    now = as_of.timestamp()
+    first_seen = np.fmin(orders.first_order_at, orders.acquired_at)
+    return TierInputs(
+        rfm=rfm,
+        orders=orders.orders,
+        days_since_first_seen=(now - first_seen) / DAY,
+        days_since_last_order=(now - orders.last_order_at) / DAY,
+        new_days=new_days,
+        dormant_days=dormant_days,
+    )
+
+
+def assign_tiers(inputs: TierInputs) -> npt.NDArray[np.str_]:
+    """The first rule of TIER_RULES each user meets (comparisons with NaN are false)."""
+    with np.errstate(invalid="ignore"):
+        conditions = [rule(inputs) for _, rule in TIER_RULES]
+    return np.select(conditions, np.asarray(TIERS), default=TIERS[-1])
+
+
+def default_as_of(store: GraphStore) -> datetime:
+    """The latest order time (so historic data has recent customers); now when there are no orders."""
+    latest = store.read("analytics/latest_order_time")[0]["latest"]
+    if latest is None:
+        return datetime.now(UTC)
+    native: datetime = latest.to_native() if hasattr(latest, "to_native") else latest
+    return native if native.tzinfo else native.replace(tzinfo=UTC)
+
+
+def run_segments(
+    store: GraphStore,
+    *,
+    as_of: datetime | None = None,
+    batch_size: int = 5000,
+    new_days: float = NEW_DAYS,
+    dormant_days: float = DORMANT_DAYS,
+) -> SegmentReport:
+    """Score RFM and lifecycle tiers for every user and write them onto the users."""
+    as_of = _aware(as_of) if as_of is not None else default_as_of(store)
+    params = {"asOf": as_of.isoformat(), "newDays": new_days, "dormantDays": dormant_days}
+    with analytics_run(store, "segments", params) as run:
+        with run.phase("projection"):
+            orders = project_user_orders(store)
+        run.input_sizes["users"] = orders.size
+        with run.phase("compute"):
+            rfm = rfm_scores(orders)
+            tiers = assign_tiers(
+                tier_inputs(orders, rfm, as_of, new_days=new_days, dormant_days=dormant_days)
+            )
+            codes = rfm.codes()
+        with run.phase("write"):
+            rows = _segment_rows(orders, rfm, codes, tiers)
+            store.write_batches("analytics/write_user_segments", rows, batch_size=batch_size, **run.stamp)
+        tier_counts = {t: int(np.count_nonzero(tiers == t)) for t in TIERS}
+        run.counts.update(tier_counts)
+        codes_seen, code_counts = np.unique(np.asarray(codes, dtype=str), return_counts=True)
+        return SegmentReport(
+            run_id=run.run_id,
+            as_of=as_of,
+            users=orders.size,
+            buyers=int(np.count_nonzero(orders.orders)),
+            tiers=tier_counts,
+            rfm_scores=dict(zip(codes_seen.tolist(), code_counts.tolist(), strict=True)),
+        )
+
+
+def _aware(moment: datetime) -> datetime:
+    """Naive times are taken as UTC, like the loaders do."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _segment_rows(
+    orders: UserOrders, rfm: Rfm, codes: list[str], tiers: npt.NDArray[np.str_]
+) -> Iterator[dict[str, Any]]:
+    """Rows lazily, so only one batch of dicts exists at a time on large graphs."""
+    columns = zip(
+        orders.ids.tolist(),
+        rfm.r.tolist(),
+        rfm.f.tolist(),
+        rfm.m.tolist(),
+        codes,
+        tiers.tolist(),
+        strict=True,
+    )
+    for user, r, f, m, code, tier in columns:
+        yield {"id": user, "r": r, "f": f, "m": m, "score": code, "lifecycle": tier}
+
+
+def run_personas(
+    store: GraphStore, *, k: int | None = None, sample: int = 20000, batch_size: int = 5000
+) -> PersonaReport:
+    """Cluster users into personas (k by silhouette unless given), name them, and link every user."""
+    with analytics_run(store, "personas", {"k": k, "sample": sample}) as run:
+        with run.phase("projection"):
+            orders = project_user_orders(store)
+            inputs = project_persona_inputs(store, orders.ids)
+        run.input_sizes["users"] = orders.size
+        with run.phase("compute"):
+            rfm = rfm_scores(orders)
+            matrix = feature_matrix(np.column_stack([rfm.r, rfm.f, rfm.m]), inputs)
+            clustering = cluster(weighted_standardised(matrix), k=k, sample=sample)
+            profiles = describe(matrix, clustering.labels, clustering.k)
+        with run.phase("write"):
+            personas = _write_personas(store, run, orders, clustering.labels, profiles, batch_size)
+        run.counts.update({"k": clustering.k, **{p.persona_id: p.size for p in personas}})
+        return PersonaReport(
+            run_id=run.run_id,
+            users=orders.size,
+            k=clustering.k,
+            silhouettes={c: round(s, 4) for c, s in clustering.silhouettes.items()},
+            personas=personas,
+        )
+
+
+def _write_personas(
+    store: GraphStore,
+    run: AnalyticsRun,
+    orders: UserOrders,
+    labels: Scores,
+    profiles: list[PersonaProfile],
+    batch_size: int,
+) -> list[PersonaSummary]:
+    """Create this run's personas, relink every user, then drop the personas of earlier runs."""
+    personas = [
+        PersonaSummary(f"persona-{i + 1}", p.name, p.description, p.size) for i, p in enumerate(profiles)
+    ]
+    store.write(
+        "analytics/create_personas",
+        rows=[
+            {"personaId": p.persona_id, "name": p.name, "description": p.description, "size": p.size}
+            for p in personas
+        ],
+        **run.stamp,
+    )
+    ids = [p.persona_id for p in personas]
+    rows = (
+        {"id": user, "personaId": ids[label]}
+        for user, label in zip(orders.ids.tolist(), labels.tolist(), strict=True)
+    )
+    store.write_batches("analytics/assign_user_personas", rows, batch_size=batch_size, runId=run.run_id)
+    store.write("analytics/delete_old_personas", runId=run.run_id)
+    return personas
