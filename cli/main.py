@@ -340,12 +340,12 @@ def analyze(
 def _summary(report: object) -> str:
     """The report's scalar fields, compactly."""
     fields = getattr(report, "__dataclass_fields__", {})
-    parts = [
-        f"{k}={getattr(report, k)}"
-        for k in fields
-        if k != "run_id" and isinstance(getattr(report, k), int | float | str)
-    ]
-    return ", ".join(parts)
+    values = {k: getattr(report, k) for k in fields if k not in ("run_id", "seconds")}
+    return ", ".join(
+        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+        for k, v in values.items()
+        if isinstance(v, int | float | str)
+    )
 
 
 @app.command("serve")
