@@ -7,6 +7,8 @@ COPY loaders loaders
 COPY api api
 COPY cli cli
 COPY cypher cypher
-RUN pip install --no-cache-dir .
+COPY rules rules
+# Editable, so the rule file and launcher sources beside the packages are found at run time.
+RUN pip install --no-cache-dir -e .
 EXPOSE 8000
 CMD ["persona", "serve", "--host", "0.0.0.0", "--port", "8000"]

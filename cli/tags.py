@@ -1,0 +1,230 @@
+"""`persona tags`: refresh rule tags, list the taxonomy, define tags, tag and untag users by hand."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from graph.store import GraphStore
+from graph.tags import (
+    RefreshReport,
+    latest_order_time,
+    list_tags,
+    load_rules,
+    refresh_tags,
+    tag_user,
+    untag_user,
+    upsert_tag,
+)
+from graph.tags.engine import describe
+from graph.tags.taxonomy import TagInputError
+
+console = Console(stderr=True)
+tags_app = typer.Typer(
+    help="Tag taxonomy, manual tags and rule tags (rules/tags.yaml).", no_args_is_help=True
+)
+
+RulesOption = Annotated[
+    Path | None, typer.Option("--rules", help="Rule file (default rules/tags.yaml).", dir_okay=False)
+]
+
+
+@contextmanager
+def _store() -> Iterator[GraphStore]:
+    """The CLI's connection, imported late: cli.main registers this app, so a top-level import would cycle."""
+    from cli.main import _store as open_store
+    from graph.settings import get_settings
+
+    with open_store(get_settings()) as store:
+        yield store
+
+
+def parse_time(value: str, field: str) -> datetime:
+    """ISO-8601 (a date alone is midnight UTC; no zone means UTC), for --as-of and --expires."""
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise TagInputError(
+            f"{field}: {value!r} is not a time; expected ISO-8601 like 2025-06-30T12:00:00Z"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _as_of(store: GraphStore, value: str | None) -> datetime | None:
+    if value is None or value == "now":
+        return None
+    if value == "latest":
+        return latest_order_time(store)
+    return parse_time(value, "--as-of")
+
+
+@tags_app.command("refresh")
+def refresh(
+    rules: RulesOption = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="ISO time rules are judged at, 'latest' (last order) or 'now'."),
+    ] = None,
+    user: Annotated[list[str] | None, typer.Option("--user", help="Only these users (repeatable).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Users per batch.", min=1)] = 1000,
+) -> None:
+    """Recompute every rule tag from the rule file, for all users (or --user ones)."""
+    rule_set = load_rules(rules)
+    with _store() as store:
+        when = _as_of(store, as_of)
+        total = None if user else int(store.read("query/count_users")[0]["users"])
+        columns = (TextColumn("users"), BarColumn(), TextColumn("{task.completed:,.0f}"), TimeElapsedColumn())
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("refresh", total=total or len(user or []))
+            report = refresh_tags(
+                store,
+                rules=rule_set,
+                user_ids=user or None,
+                as_of=when,
+                batch_size=batch_size,
+                progress=lambda done: progress.update(task, completed=done),
+            )
+    _print_refresh(report)
+
+
+def _print_refresh(report: RefreshReport) -> None:
+    table = Table(title=f"tags refresh as of {report.as_of.isoformat()}")
+    for column in ("rule", "kind", "tag", "matched", "added", "removed", "updated"):
+        table.add_column(
+            column, justify="right" if column in ("matched", "added", "removed", "updated") else "left"
+        )
+    for r in report.rules:
+        note = " (skipped)" if r.skipped else ""
+        table.add_row(
+            r.rule_id + note,
+            r.kind,
+            r.tag_id,
+            f"{r.matched:,}",
+            f"{r.added:,}",
+            f"{r.removed:,}",
+            f"{r.updated:,}",
+        )
+    console.print(table)
+    stale = (
+        f"; {report.stale_removed:,} tags of rules no longer in the file removed"
+        if report.stale_removed
+        else ""
+    )
+    console.print(f"{report.users:,} users in {report.seconds:.1f} s{stale}", highlight=False)
+
+
+@tags_app.command("rules")
+def show_rules(rules: RulesOption = None) -> None:
+    """Validate the rule file and show its rules."""
+    rule_set = load_rules(rules)
+    table = Table(title=rule_set.source)
+    for column in ("rule", "kind", "tag", "tier", "ttl days", "params"):
+        table.add_column(column)
+    for r in describe(rule_set):
+        params = ", ".join(f"{k}={v}" for k, v in r["params"].items() if v is not None)
+        table.add_row(r["rule"], r["kind"], r["tag"], r["tier"], str(r["ttl_days"] or "-"), params)
+    console.print(table)
+
+
+@tags_app.command("list")
+def list_cmd(
+    tier: Annotated[str | None, typer.Option(help="basic, behavior or preference.")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Count holders at this ISO time, 'latest' or 'now'.")
+    ] = None,
+) -> None:
+    """Every tag with its tier, parent, synonyms and how many users hold it (by source; expired apart)."""
+    with _store() as store:
+        tags = list_tags(store, tier=tier, as_of=_as_of(store, as_of))
+    table = Table(title="tags")
+    for column in (
+        "tag",
+        "name",
+        "tier",
+        "parent",
+        "synonyms",
+        "users",
+        "manual",
+        "rule",
+        "model",
+        "expired",
+    ):
+        table.add_column(
+            column, justify="right" if column in ("users", "manual", "rule", "model", "expired") else "left"
+        )
+    for t in tags:
+        table.add_row(
+            t.tag_id,
+            t.name,
+            t.tier,
+            t.parent_id or "",
+            ", ".join(t.synonyms),
+            f"{t.users:,}",
+            f"{t.manual:,}",
+            f"{t.rule:,}",
+            f"{t.model:,}",
+            f"{t.expired:,}",
+        )
+    console.print(table)
+
+
+@tags_app.command("add")
+def add(
+    tag_id: Annotated[str, typer.Argument(help="The tag's id.")],
+    tier: Annotated[str, typer.Option(help="basic, behavior or preference.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    parent: Annotated[str | None, typer.Option(help="Parent tag id.")] = None,
+    synonym: Annotated[list[str] | None, typer.Option("--synonym", help="Another name (repeatable).")] = None,
+    description: Annotated[str | None, typer.Option(help="What the tag means.")] = None,
+) -> None:
+    """Create a tag, or replace its definition."""
+    with _store() as store:
+        tag = upsert_tag(
+            store,
+            tag_id=tag_id,
+            name=name,
+            tier=tier,
+            parent_id=parent,
+            synonyms=synonym or (),
+            description=description,
+        )
+    console.print(f"tag {tag.tag_id} ({tag.tier}) saved", highlight=False)
+
+
+@tags_app.command("tag")
+def tag_cmd(
+    user_id: Annotated[str, typer.Argument(help="The user.")],
+    tag: Annotated[str, typer.Argument(help="Tag id or synonym.")],
+    weight: Annotated[float, typer.Option(help="0 to 1.")] = 1.0,
+    expires: Annotated[str | None, typer.Option(help="ISO time the tag expires.")] = None,
+) -> None:
+    """Tag a user by hand (source manual; rules never change it)."""
+    expires_at = parse_time(expires, "--expires") if expires else None
+    with _store() as store:
+        change = tag_user(store, user_id=user_id, tag_id=tag, weight=weight, expires_at=expires_at)
+    verb = "tagged" if change.created else "re-tagged"
+    console.print(f"{change.user_id} {verb} {change.tag_id}", highlight=False)
+
+
+@tags_app.command("untag")
+def untag_cmd(
+    user_id: Annotated[str, typer.Argument(help="The user.")],
+    tag: Annotated[str, typer.Argument(help="Tag id or synonym.")],
+) -> None:
+    """Take a tag from a user, whatever its source."""
+    with _store() as store:
+        change = untag_user(store, user_id=user_id, tag_id=tag)
+    if change.removed:
+        console.print(
+            f"{change.user_id}: {change.tag_id} removed ({', '.join(change.removed)})", highlight=False
+        )
+    else:
+        console.print(f"{change.user_id} did not hold {change.tag_id}", highlight=False)

@@ -1,0 +1,25 @@
+// tag_rule_night_activity: users whose behaviour events fall in the night hours often enough.
+// $userIds: list of str; $nightHours: list of int 0-23 (in PERSONA_TIMEZONE, as hourCounts are);
+// $minEvents: int; $threshold: float 0-1; $maxEvidence: int.
+// Returns userId, total: int, night: int, top: list of {kind: str, target: str, count: int}
+// (the edges with the most night events, most first).
+UNWIND $userIds AS uid
+MATCH (u:User {userId: uid})
+CALL (u) {
+  MATCH (u)-[r:VIEWED|CLICKED|LIKED|COMMENTED|SHARED|SEARCHED]->()
+  RETURN sum(r.count) AS total,
+         sum(reduce(s = 0, h IN $nightHours | s + coalesce(r.hourCounts[h], 0))) AS night
+}
+WITH u, total, night
+WHERE total >= $minEvents AND total > 0 AND toFloat(night) / total >= $threshold
+CALL (u) {
+  MATCH (u)-[r:VIEWED|CLICKED|LIKED|COMMENTED|SHARED|SEARCHED]->(x)
+  WITH type(r) AS kind, coalesce(x.sku, x.term) AS target,
+       reduce(s = 0, h IN $nightHours | s + coalesce(r.hourCounts[h], 0)) AS count
+  WHERE count > 0
+  WITH kind, target, count
+  ORDER BY count DESC, kind, target
+  LIMIT $maxEvidence
+  RETURN collect({kind: kind, target: target, count: count}) AS top
+}
+RETURN u.userId AS userId, total, night, top

@@ -1,0 +1,295 @@
+"""Rule tags: evaluate every rule for users in bounded batches and make their HAS_TAG edges agree.
+
+Per batch of users and per rule, one read finds who matches (with weight and evidence), one write
+upserts those edges and one write removes the rule's edges from users it no longer matches. Only
+edges with ``source: 'rule'`` and this rule's ``ruleId`` are ever changed: manual and model tags stay.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal, TypeVar, cast
+
+from graph.errors import NotFoundError
+from graph.store import GraphStore
+from graph.tags.kinds import EvalContext, Match, Prepared, native
+from graph.tags.rules import Rule as TagRule
+from graph.tags.rules import RuleSet, TagSpec, load_rules
+from graph.tags.taxonomy import upsert_tag
+
+Progress = Callable[[int], None]
+_T = TypeVar("_T")
+
+
+@dataclass
+class TagCache:
+    """Global work (taxonomy upserts, cut-offs, cheap products) that per-user re-evaluations may reuse.
+
+    Hold one per process (e.g. in the API's lifespan) so `record_event` does not redo it for every
+    event; entries live `ttl_s` seconds. A full refresh always recomputes and stores them.
+    """
+
+    ttl_s: float = 300.0
+    entries: dict[tuple[str, ...], tuple[float, object]] = field(default_factory=dict)
+
+    def get(self, key: tuple[str, ...], reuse: bool, compute: Callable[[], _T]) -> _T:
+        hit = self.entries.get(key)
+        if reuse and hit is not None and hit[0] > time.monotonic():
+            return cast(_T, hit[1])
+        value = compute()
+        self.entries[key] = (time.monotonic() + self.ttl_s, value)
+        return value
+
+
+@dataclass(frozen=True)
+class TagChange:
+    """One rule tag edge that a refresh added, removed or re-weighed."""
+
+    user_id: str
+    tag_id: str
+    rule_id: str
+    change: Literal["added", "removed", "updated"]
+
+
+@dataclass
+class RuleReport:
+    """What one rule did over the refresh."""
+
+    rule_id: str
+    kind: str
+    tag_id: str
+    matched: int = 0  # users the rule holds for (including those holding the tag by hand)
+    added: int = 0
+    removed: int = 0
+    updated: int = 0  # still held, with a new weight or evidence
+    skipped: bool = False  # nothing could match (e.g. no influence ranks yet)
+
+
+@dataclass
+class RefreshReport:
+    """A refresh's counts per rule; `changes` lists each change only for a refresh of given users."""
+
+    as_of: datetime
+    users: int = 0
+    rules: list[RuleReport] = field(default_factory=list)
+    stale_removed: int = 0  # edges of rules no longer in the file
+    seconds: float = 0.0
+    changes: list[TagChange] = field(default_factory=list)
+
+    @property
+    def added(self) -> int:
+        return sum(r.added for r in self.rules)
+
+    @property
+    def removed(self) -> int:
+        return sum(r.removed for r in self.rules) + self.stale_removed
+
+
+@dataclass
+class _Plan:
+    rule: TagRule
+    prepared: Prepared
+    report: RuleReport
+    known_tags: set[str] = field(default_factory=set)
+
+
+def _rule_set(rules: RuleSet | str | Path | None) -> RuleSet:
+    return rules if isinstance(rules, RuleSet) else load_rules(rules)
+
+
+def _aware(value: datetime | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def latest_order_time(store: GraphStore) -> datetime | None:
+    """When the latest order was placed: the as-of that suits historic (e.g. generated) data."""
+    latest = store.read("analytics/latest_order_time")[0]["latest"]
+    return None if latest is None else native(latest)
+
+
+def _upsert_spec(store: GraphStore, spec: TagSpec) -> None:
+    upsert_tag(
+        store,
+        tag_id=spec.id,
+        name=spec.name,
+        tier=spec.tier.value,
+        parent_id=spec.parent,
+        synonyms=spec.synonyms,
+        description=spec.description,
+    )
+
+
+def _taxonomy_specs(store: GraphStore, rule_set: RuleSet) -> list[TagSpec]:
+    """The file's taxonomy entries, then every rule's tag (one per top-level category when templated)."""
+    specs = list(rule_set.tags)
+    categories: list[str] | None = None
+    for rule in rule_set.rules:
+        if not rule.params.templated:
+            specs.append(rule.tag)
+            continue
+        if categories is None:
+            categories = [r["categoryId"] for r in store.read("query/tags_top_categories")]
+        specs += [rule.tag.for_key(category) for category in categories]
+    return specs
+
+
+def ensure_taxonomy(store: GraphStore, rule_set: RuleSet, *, only_missing: bool = False) -> set[str]:
+    """Create or update the tags the rules give (a per-user refresh only creates missing ones, fast)."""
+    specs = _taxonomy_specs(store, rule_set)
+    existing: set[str] = set()
+    if only_missing:
+        existing = set(store.read("query/existing_tags", keys=[s.id for s in specs])[0]["found"])
+    for spec in specs:
+        if spec.id not in existing:
+            _upsert_spec(store, spec)
+    return {s.id for s in specs}
+
+
+def _plan(
+    store: GraphStore, rule: TagRule, ctx: EvalContext, cache: TagCache, reuse: bool, known: set[str]
+) -> _Plan:
+    key = (store.database, rule.model_dump_json(), ctx.as_of.date().isoformat())
+    prepared = cache.get(key, reuse, lambda: rule.params.prepare(store, ctx))
+    return _Plan(rule, prepared, RuleReport(rule.id, rule.kind, rule.tag.id), set(known))
+
+
+def _user_batches(store: GraphStore, user_ids: Sequence[str] | None, size: int) -> Iterator[list[str]]:
+    """All users in id order, one page at a time; or the given users, which must exist."""
+    if user_ids is not None:
+        wanted = list(dict.fromkeys(user_ids))
+        for lo in range(0, len(wanted), size):
+            batch = wanted[lo : lo + size]
+            found = set(store.read("query/existing_users", keys=batch)[0]["found"])
+            missing = [u for u in batch if u not in found]
+            if missing:
+                raise NotFoundError(f"user_ids: no user with id {missing[0]!r} ({len(missing)} unknown)")
+            yield batch
+        return
+    after = ""
+    while page := [r["userId"] for r in store.read("query/tags_user_page", after=after, limit=size)]:
+        yield page
+        after = page[-1]
+
+
+def _evaluate(
+    store: GraphStore, plan: _Plan, batch: list[str], ctx: EvalContext
+) -> dict[tuple[str, str], Match]:
+    """Who the rule holds for in this batch, one match per (user, tag): the strongest."""
+    params = plan.rule.params
+    records = store.read(params.statement, userIds=batch, **params.query_params(ctx), **plan.prepared.params)
+    best: dict[tuple[str, str], Match] = {}
+    for record in records:
+        match = params.to_match(record, ctx, plan.prepared)
+        tag_id = plan.rule.tag.id if match.key is None else plan.rule.tag.for_key(match.key).id
+        if match.key is not None and tag_id not in plan.known_tags:
+            _upsert_spec(store, plan.rule.tag.for_key(match.key))  # a category that appeared mid-refresh
+            plan.known_tags.add(tag_id)
+        previous = best.get((match.user_id, tag_id))
+        if previous is None or match.weight > previous.weight:
+            best[(match.user_id, tag_id)] = match
+    return best
+
+
+def _apply(
+    store: GraphStore, plan: _Plan, batch: list[str], matches: dict[tuple[str, str], Match], ctx: EvalContext
+) -> list[TagChange]:
+    """Upsert the matched edges, then drop this rule's edges the batch's users no longer earn."""
+    rule = plan.rule
+    rows = [
+        {"userId": user, "tagId": tag, "weight": m.weight, "evidence": m.evidence}
+        for (user, tag), m in sorted(matches.items())
+    ]
+    expires = ctx.as_of + timedelta(days=rule.ttl_days) if rule.ttl_days is not None else None
+    changes: list[TagChange] = []
+    if rows:
+        for r in store.write_returning(
+            "load/tags_apply_rule", rows=rows, ruleId=rule.id, asOf=ctx.as_of, expiresAt=expires
+        ):
+            if r["added"] or r["changed"]:
+                changes.append(
+                    TagChange(r["userId"], r["tagId"], rule.id, "added" if r["added"] else "updated")
+                )
+    keep: dict[str, list[str]] = {}
+    for user, tag in matches:
+        keep.setdefault(user, []).append(tag)
+    for r in store.write_returning("load/tags_remove_rule", userIds=batch, ruleId=rule.id, keep=keep):
+        changes.append(TagChange(r["userId"], r["tagId"], rule.id, "removed"))
+    plan.report.matched += len(rows)
+    for change in changes:
+        setattr(plan.report, change.change, getattr(plan.report, change.change) + 1)
+    return changes
+
+
+def refresh_tags(
+    store: GraphStore,
+    *,
+    rules: RuleSet | str | Path | None = None,
+    user_ids: Sequence[str] | None = None,
+    as_of: datetime | None = None,
+    batch_size: int = 1000,
+    progress: Progress | None = None,
+    cache: TagCache | None = None,
+) -> RefreshReport:
+    """Recompute every rule tag for all users (or the given ones) as of a time (default: now).
+
+    Users go in pages of ``batch_size``, so memory stays bounded. The rule file is the truth: tags of
+    rules it no longer has are removed too. With ``user_ids`` the report lists every change, and a
+    ``cache`` lets such per-user refreshes skip the global work a recent refresh already did.
+    """
+    started = time.perf_counter()
+    rule_set = _rule_set(rules)
+    ctx = EvalContext(as_of=_aware(as_of), max_evidence=rule_set.max_evidence)
+    reuse = cache is not None and user_ids is not None
+    cache = cache if cache is not None else TagCache()
+    taxonomy_key = (store.database, "taxonomy", rule_set.model_dump_json())
+    known = cache.get(
+        taxonomy_key, reuse, lambda: ensure_taxonomy(store, rule_set, only_missing=user_ids is not None)
+    )
+    plans = [_plan(store, rule, ctx, cache, reuse, known) for rule in rule_set.rules]
+    report = RefreshReport(as_of=ctx.as_of, rules=[p.report for p in plans])
+    rule_ids = [r.id for r in rule_set.rules]
+    for batch in _user_batches(store, user_ids, batch_size):
+        changes = _refresh_batch(store, plans, batch, ctx)
+        for r in store.write_returning("load/tags_remove_stale_rules", userIds=batch, ruleIds=rule_ids):
+            report.stale_removed += 1
+            changes.append(TagChange(r["userId"], r["tagId"], r["ruleId"], "removed"))
+        if user_ids is not None:
+            report.changes += changes
+        report.users += len(batch)
+        if progress is not None:
+            progress(report.users)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _refresh_batch(
+    store: GraphStore, plans: list[_Plan], batch: list[str], ctx: EvalContext
+) -> list[TagChange]:
+    changes: list[TagChange] = []
+    for plan in plans:
+        plan.report.skipped = plan.prepared.skip
+        matches = {} if plan.prepared.skip else _evaluate(store, plan, batch, ctx)
+        changes += _apply(store, plan, batch, matches, ctx)
+    return changes
+
+
+def describe(rule_set: RuleSet) -> list[dict[str, Any]]:
+    """Rules as plain values (id, kind, tag, ttl, params), for listings and JSON output."""
+    return [
+        {
+            "rule": r.id,
+            "kind": r.kind,
+            "tag": r.tag.id,
+            "tier": r.tag.tier.value,
+            "ttl_days": r.ttl_days,
+            "params": json.loads(r.params.model_dump_json()),
+        }
+        for r in rule_set.rules
+    ]

@@ -1,0 +1,366 @@
+"""Rule kinds: each a parameter model, the one catalog statement it runs, and how a match is weighed.
+
+A rule file picks a kind by name from `KINDS` (an allow-list); its parameters only ever reach Cypher
+as query parameters. The statement filters users; the kind turns each returned row into a weight in
+0-1 (how strongly the rule holds) and short evidence strings (which events or orders made it true).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from graph.store import GraphStore
+
+Row = Mapping[str, Any]
+VERBS = {
+    "VIEWED": "viewed",
+    "CLICKED": "clicked",
+    "LIKED": "liked",
+    "COMMENTED": "commented",
+    "SHARED": "shared",
+    "SEARCHED": "searched",
+}
+
+
+@dataclass(frozen=True)
+class EvalContext:
+    """What every evaluation shares: the time rules are judged at and how much evidence to keep."""
+
+    as_of: datetime
+    max_evidence: int
+
+
+@dataclass(frozen=True)
+class Match:
+    """One user a rule holds for; `key` fills a tag template (the category of category_lover)."""
+
+    user_id: str
+    weight: float
+    evidence: list[str]
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Values computed once over all users (cut-offs, cheap products) and passed with every batch."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+    skip: bool = False  # nothing can match (e.g. no influence run yet)
+
+
+def native(value: Any) -> datetime:
+    """A Neo4j DateTime (or a datetime) as an aware Python datetime."""
+    moment: datetime = value.to_native() if hasattr(value, "to_native") else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def clamp(value: float) -> float:
+    """Weights are kept in 0-1, rounded so equal inputs give bit-equal weights."""
+    return round(min(1.0, max(0.0, value)), 4)
+
+
+def _days(delta: timedelta) -> float:
+    return delta.total_seconds() / 86_400
+
+
+class RuleParams(BaseModel):
+    """Base of every kind's parameters; unknown parameter names are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    statement: ClassVar[str]
+    templated: ClassVar[bool] = False  # one tag per key (tag id holds '{category}')
+
+    def prepare(self, store: GraphStore, ctx: EvalContext) -> Prepared:
+        """Global values for the statement; the default needs none."""
+        return Prepared()
+
+    def query_params(self, ctx: EvalContext) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def to_match(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Match:
+        raise NotImplementedError
+
+
+class NightActivity(RuleParams):
+    """Share of behaviour events (hourCounts) in the night hours >= threshold, with enough events."""
+
+    statement: ClassVar[str] = "query/tag_rule_night_activity"
+    threshold: float = Field(0.5, ge=0, le=1)
+    min_events: int = Field(10, ge=1)
+    start_hour: int = Field(22, ge=0, le=23)
+    end_hour: int = Field(4, ge=0, le=23)  # exclusive
+
+    @model_validator(mode="after")
+    def _span(self) -> NightActivity:
+        if self.start_hour == self.end_hour:
+            raise ValueError(f"end_hour {self.end_hour} equals start_hour; expected a span of 1-23 hours")
+        return self
+
+    def hours(self) -> list[int]:
+        return [(self.start_hour + i) % 24 for i in range((self.end_hour - self.start_hour) % 24)]
+
+    def query_params(self, ctx: EvalContext) -> dict[str, Any]:
+        return {
+            "nightHours": self.hours(),
+            "minEvents": self.min_events,
+            "threshold": self.threshold,
+            "maxEvidence": ctx.max_evidence,
+        }
+
+    def to_match(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Match:
+        evidence = [f"night:{row['night']} of {row['total']} events"] + [
+            f"{VERBS.get(t['kind'], t['kind'].lower())}:{t['target']} x{t['count']} at night"
+            for t in row["top"]
+        ]
+        return Match(row["userId"], clamp(row["night"] / row["total"]), evidence[: ctx.max_evidence])
+
+
+class PriceSensitive(RuleParams):
+    """Share of order lines bought >= min_discount below list price, or among the cheapest of a category."""
+
+    statement: ClassVar[str] = "query/tag_rule_price_sensitive"
+    threshold: float = Field(0.6, ge=0, le=1)
+    min_orders: int = Field(2, ge=1)
+    min_discount: float = Field(0.1, gt=0, le=1)
+    cheap_quantile: float = Field(0.15, ge=0, le=1)  # 0: ignore how cheap the product is
+
+    def prepare(self, store: GraphStore, ctx: EvalContext) -> Prepared:
+        if self.cheap_quantile == 0:
+            return Prepared({"cheap": {}})
+        rows = store.read("query/tag_rule_price_cheap_products", quantile=self.cheap_quantile)
+        return Prepared({"cheap": {r["sku"]: r["category"] for r in rows}})
+
+    def query_params(self, ctx: EvalContext) -> dict[str, Any]:
+        return {
+            "asOf": ctx.as_of,
+            "minDiscount": self.min_discount,
+            "minOrders": self.min_orders,
+            "threshold": self.threshold,
+            "maxEvidence": ctx.max_evidence,
+        }
+
+    def to_match(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Match:
+        evidence = [f"bargains:{row['bargains']} of {row['lines']} lines"]
+        for f in row["found"]:
+            if f["discount"] >= self.min_discount - 1e-9:
+                evidence.append(f"order:{f['order']} {f['sku']} {f['discount']:.0%} off")
+            else:
+                evidence.append(
+                    f"order:{f['order']} {f['sku']} cheapest {self.cheap_quantile:.0%} of {f['category']}"
+                )
+        return Match(row["userId"], clamp(row["bargains"] / row["lines"]), evidence[: ctx.max_evidence])
+
+
+class HighValue(RuleParams):
+    """Spend over the last window_days >= min_amount and/or within the top top_percent of buyers."""
+
+    statement: ClassVar[str] = "query/tag_rule_high_value"
+    window_days: float = Field(365, gt=0)
+    min_amount: float | None = Field(None, ge=0)
+    top_percent: float | None = Field(None, gt=0, le=100)
+
+    @model_validator(mode="after")
+    def _one_bar(self) -> HighValue:
+        if self.min_amount is None and self.top_percent is None:
+            raise ValueError("neither min_amount nor top_percent is set; expected at least one of them")
+        return self
+
+    def _since(self, ctx: EvalContext) -> datetime:
+        return ctx.as_of - timedelta(days=self.window_days)
+
+    def prepare(self, store: GraphStore, ctx: EvalContext) -> Prepared:
+        bar = self.min_amount or 0.0
+        if self.top_percent is not None:
+            record = store.read(
+                "query/tag_rule_high_value_cutoff",
+                since=self._since(ctx),
+                asOf=ctx.as_of,
+                percentile=1.0 - self.top_percent / 100.0,
+            )[0]
+            if record["cutoff"] is None:
+                return Prepared(skip=True)
+            bar = max(bar, float(record["cutoff"]))
+        return Prepared({"minAmount": bar})
+
+    def query_params(self, ctx: EvalContext) -> dict[str, Any]:
+        return {"since": self._since(ctx), "asOf": ctx.as_of, "maxEvidence": ctx.max_evidence}
+
+    def to_match(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Match:
+        bar = float(prepared.params["minAmount"])
+        spend = float(row["spend"])
+        evidence = [f"spend:{spend:.2f} in {row['orders']} orders over {self.window_days:g} days"] + [
+            f"order:{t['order']} {t['amount']:.2f}" for t in row["top"]
+        ]
+        weight = 1.0 if bar <= 0 else spend / (2 * bar)
+        return Match(row["userId"], clamp(weight), evidence[: ctx.max_evidence])
+
+
+class NewCustomer(RuleParams):
+    """First order (or acquisition, by `basis`) within the last `days` before as-of."""
+
+    statement: ClassVar[str] = "query/tag_rule_new_customer"
+    days: float = Field(30, gt=0)
+    basis: Literal["first_order", "acquisition"] = "first_order"
+
+    def query_params(self, ctx: EvalContext) -> dict[str, Any]:
+        return {"since": ctx.as_of - timedelta(days=self.days), "asOf": ctx.as_of, "basis": self.basis}
+
+    def to_match(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Match:
+        at = native(row["at"])
+        age = _days(ctx.as_of - at)
+        if row["order"] is not None:
+            first = f"first order:{row['order']} on {at.date().isoformat()}"
+        else:
+            first = f"acquired via {row['channel'] or 'unknown channel'} on {at.date().isoformat()}"
+        evidence = [first, f"{age:.0f} days before as-of"]
+        return Match(row["userId"], clamp(1.0 - age / self.days), evidence[: ctx.max_evidence])
+
+
+class ChurnRisk(RuleParams):
+    """At least min_orders orders, but none in the last quiet_days before as-of."""
+
+    statement: ClassVar[str] = "query/tag_rule_churn_risk"
+    min_orders: int = Field(2, ge=1)
+    quiet_days: float = Field(180, gt=0)
+
+    def query_params(self, ctx: EvalContext) -> dict[str, Any]:
+        return {
+            "since": ctx.as_of - timedelta(days=self.quiet_days),
+            "asOf": ctx.as_of,
+            "minOrders": self.min_orders,
+        }
+
+    def to_match(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Match:
+        last = native(row["lastAt"])
+        quiet = _days(ctx.as_of - last)
+        evidence = [
+            f"orders:{row['orders']}",
+            f"last order:{row['lastOrder']} on {last.date().isoformat()} ({quiet:.0f} days before as-of)",
+        ]
+        return Match(row["userId"], clamp(quiet / (2 * self.quiet_days)), evidence[: ctx.max_evidence])
+
+
+class CategoryLover(RuleParams):
+    """Share of spend in one top-level category >= threshold; one tag per category ('{category}')."""
+
+    statement: ClassVar[str] = "query/tag_rule_category_lover"
+    templated: ClassVar[bool] = True
+    threshold: float = Field(0.5, gt=0, le=1)
+    min_orders: int = Field(2, ge=1)
+
+    def query_params(self, ctx: EvalContext) -> dict[str, Any]:
+        return {
+            "asOf": ctx.as_of,
+            "minOrders": self.min_orders,
+            "threshold": self.threshold,
+            "maxEvidence": ctx.max_evidence,
+        }
+
+    def to_match(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Match:
+        share = float(row["spent"]) / float(row["total"])
+        evidence = [
+            f"category:{row['category']} {share:.0%} of spend ({row['spent']:.2f} of {row['total']:.2f})"
+        ] + [f"order:{o}" for o in row["orders"]]
+        return Match(row["userId"], clamp(share), evidence[: ctx.max_evidence], key=row["category"])
+
+
+class BrandLoyal(RuleParams):
+    """Share of spend on one brand >= threshold, over at least min_orders orders holding that brand."""
+
+    statement: ClassVar[str] = "query/tag_rule_brand_loyal"
+    threshold: float = Field(0.6, gt=0, le=1)
+    min_orders: int = Field(3, ge=1)
+
+    def query_params(self, ctx: EvalContext) -> dict[str, Any]:
+        return {
+            "asOf": ctx.as_of,
+            "minOrders": self.min_orders,
+            "threshold": self.threshold,
+            "maxEvidence": ctx.max_evidence,
+        }
+
+    def to_match(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Match:
+        share = float(row["spent"]) / float(row["total"])
+        evidence = [f"brand:{row['brand']} {share:.0%} of spend in {row['orderCount']} orders"] + [
+            f"order:{o}" for o in row["orders"]
+        ]
+        return Match(row["userId"], clamp(share), evidence[: ctx.max_evidence])
+
+
+class SocialConnector(RuleParams):
+    """Tied to at least min_degree distinct users (friends, follows and referrals, either way)."""
+
+    statement: ClassVar[str] = "query/tag_rule_social_connector"
+    min_degree: int = Field(20, ge=1)
+
+    def query_params(self, ctx: EvalContext) -> dict[str, Any]:
+        return {"minDegree": self.min_degree}
+
+    def to_match(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Match:
+        parts = [
+            ("friends", row["friends"]),
+            ("following", row["following"]),
+            ("followers", row["followers"]),
+        ]
+        parts.append(("referred", row["referrals"]))
+        evidence = [f"degree:{row['degree']}"] + [f"{name}:{n}" for name, n in parts if n]
+        weight = row["degree"] / (2 * self.min_degree)
+        return Match(row["userId"], clamp(weight), evidence[: ctx.max_evidence])
+
+
+class Influencer(RuleParams):
+    """influenceRank (from `persona analyze influence`) <= max_rank and/or within the top top_percent."""
+
+    statement: ClassVar[str] = "query/tag_rule_influencer"
+    max_rank: int | None = Field(None, ge=1)
+    top_percent: float | None = Field(None, gt=0, le=100)
+
+    @model_validator(mode="after")
+    def _one_bar(self) -> Influencer:
+        if self.max_rank is None and self.top_percent is None:
+            raise ValueError("neither max_rank nor top_percent is set; expected at least one of them")
+        return self
+
+    def prepare(self, store: GraphStore, ctx: EvalContext) -> Prepared:
+        ranked = int(store.read("query/tag_rule_influencer_ranked")[0]["ranked"])
+        cutoff = self.max_rank if self.max_rank is not None else ranked
+        if self.top_percent is not None:
+            cutoff = min(cutoff, math.ceil(ranked * self.top_percent / 100.0))
+        return Prepared({"maxRank": cutoff, "ranked": ranked}, skip=ranked == 0 or cutoff < 1)
+
+    def query_params(self, ctx: EvalContext) -> dict[str, Any]:
+        return {}
+
+    def to_match(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Match:
+        cutoff = int(prepared.params["maxRank"])
+        rank = int(row["rank"])
+        evidence = [f"influenceRank:{rank} of {prepared.params['ranked']}"]
+        if row["score"] is not None:
+            evidence.append(f"influence:{row['score']:.6f}")
+        evidence += [
+            f"{name}:{row[key]}" for name, key in (("degree", "degree"), ("reach2", "reach")) if row[key]
+        ]
+        if row["runId"]:
+            evidence.append(f"run:{row['runId']}")
+        weight = 1.0 - 0.5 * (rank - 1) / max(cutoff - 1, 1)
+        return Match(row["userId"], clamp(weight), evidence[: ctx.max_evidence])
+
+
+KINDS: dict[str, type[RuleParams]] = {
+    "night_activity": NightActivity,
+    "price_sensitive": PriceSensitive,
+    "high_value": HighValue,
+    "new_customer": NewCustomer,
+    "churn_risk": ChurnRisk,
+    "category_lover": CategoryLover,
+    "brand_loyal": BrandLoyal,
+    "social_connector": SocialConnector,
+    "influencer": Influencer,
+}

@@ -1,0 +1,219 @@
+"""The tag taxonomy: tags with tier, parent and synonyms, manual tagging, and usage counts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from graph.errors import NotFoundError, PersonaGraphError
+from graph.store import GraphStore
+from loaders.records import TagSource, TagTier
+
+TIERS = tuple(t.value for t in TagTier)
+HAND_SOURCES = (TagSource.MANUAL.value, TagSource.MODEL.value)  # what tag_user may write; rules own 'rule'
+
+
+class TagInputError(PersonaGraphError):
+    """A tag or tagging request has a value that cannot work (bad tier, weight, cycle, clashing synonym)."""
+
+
+class Tag(BaseModel):
+    """One tag of the taxonomy."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tag_id: str
+    name: str
+    tier: str
+    parent_id: str | None = None
+    synonyms: tuple[str, ...] = ()
+    description: str | None = None
+
+    @classmethod
+    def from_record(cls, r: Mapping[str, Any]) -> Tag:
+        return cls(
+            tag_id=r["tagId"],
+            name=r["name"] or r["tagId"],
+            tier=r["tier"] or "",
+            parent_id=r["parentId"],
+            synonyms=tuple(r["synonyms"]),
+            description=r["description"],
+        )
+
+
+class TagUsage(Tag):
+    """A tag with how many users hold it now (expired edges counted apart), by source."""
+
+    users: int = 0
+    manual: int = 0
+    rule: int = 0
+    model: int = 0
+    expired: int = 0
+
+
+class UserTagChange(BaseModel):
+    """What a manual tag or untag did."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str
+    tag_id: str
+    created: bool = False  # tag_user: the user did not hold the tag before
+    removed: tuple[str, ...] = ()  # untag_user: the sources of the edges removed (empty: held nothing)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _tier(tier: str) -> str:
+    value = str(tier).strip().lower()
+    if value not in TIERS:
+        raise TagInputError(f"tier: {tier!r} is not a tag tier; expected one of {', '.join(TIERS)}")
+    return value
+
+
+def _clean_synonyms(tag_id: str, synonyms: Iterable[str]) -> list[str]:
+    cleaned: list[str] = []
+    for raw in synonyms:
+        value = " ".join(str(raw).split())
+        if not value:
+            raise TagInputError(f"synonyms: {raw!r} is blank; expected a non-empty name")
+        if value.lower() != tag_id.lower() and value.lower() not in {s.lower() for s in cleaned}:
+            cleaned.append(value)
+    return cleaned
+
+
+def _check_parent(store: GraphStore, tag_id: str, parent_id: str) -> None:
+    """The parent must exist, and the tag must not be the parent or above it (no cycles)."""
+    record = store.read("query/tags_ancestors", tagId=parent_id)[0]
+    if not record["found"]:
+        raise NotFoundError(f"parent_id: no tag {parent_id!r}; create the parent tag first")
+    if tag_id in record["ancestors"]:
+        raise TagInputError(
+            f"parent_id: {parent_id!r} is {tag_id!r} or below it; a tag cannot be its own ancestor"
+        )
+
+
+def _check_synonyms(store: GraphStore, tag_id: str, synonyms: list[str]) -> None:
+    """A synonym names one tag only, so lookups by synonym are unambiguous."""
+    names = sorted({s.lower() for s in synonyms})
+    if not names:
+        return
+    clashes = store.read("query/tags_synonym_owners", tagId=tag_id, names=names)
+    if clashes:
+        name, owner = clashes[0]["name"], clashes[0]["tagId"]
+        raise TagInputError(f"synonyms: {name!r} already names tag {owner!r}; expected an unused name")
+
+
+def upsert_tag(
+    store: GraphStore,
+    *,
+    tag_id: str,
+    name: str,
+    tier: str,
+    parent_id: str | None = None,
+    synonyms: Iterable[str] = (),
+    description: str | None = None,
+) -> Tag:
+    """Create or replace a tag's definition (name, tier, parent, synonyms, description) as given."""
+    tag_id = tag_id.strip()
+    if not tag_id:
+        raise TagInputError("tag_id: '' is blank; expected a non-empty id")
+    if not name.strip():
+        raise TagInputError(f"name: {name!r} is blank; expected a display name for tag {tag_id!r}")
+    clean_tier = _tier(tier)
+    words = _clean_synonyms(tag_id, synonyms)
+    if parent_id:
+        _check_parent(store, tag_id, parent_id)
+    _check_synonyms(store, tag_id, words)
+    props: dict[str, Any] = {
+        "name": name.strip(),
+        "tier": clean_tier,
+        "synonyms": words,
+        "description": description.strip() if description else None,
+    }
+    store.write_returning("load/tags_upsert", tagId=tag_id, props=props, parentId=parent_id or None)
+    return Tag(
+        tag_id=tag_id,
+        name=props["name"],
+        tier=clean_tier,
+        parent_id=parent_id or None,
+        synonyms=tuple(words),
+        description=props["description"],
+    )
+
+
+def find_tags(store: GraphStore, text: str) -> list[Tag]:
+    """Tags a text names: the tag with that id first, then tags having it as a synonym."""
+    return [Tag.from_record(r) for r in store.read("query/tags_find", text=text.strip())]
+
+
+def resolve_tag(store: GraphStore, text: str) -> Tag:
+    """The one tag an id or synonym names; NotFoundError when none does."""
+    found = find_tags(store, text)
+    if not found:
+        raise NotFoundError(f"tag_id: no tag with id or synonym {text!r}")
+    return found[0]
+
+
+def tag_user(
+    store: GraphStore,
+    *,
+    user_id: str,
+    tag_id: str,
+    weight: float = 1.0,
+    expires_at: datetime | None = None,
+    source: str = "manual",
+) -> UserTagChange:
+    """Give a user a tag by hand (or from a model); rules never touch such an edge afterwards."""
+    if not 0.0 <= weight <= 1.0:
+        raise TagInputError(f"weight: {weight!r} is out of range; expected a number from 0 to 1")
+    if source not in HAND_SOURCES:
+        raise TagInputError(
+            f"source: {source!r} cannot be set by hand; expected one of {', '.join(HAND_SOURCES)}"
+        )
+    tag = resolve_tag(store, tag_id)
+    records = store.write_returning(
+        "load/tags_tag_user",
+        userId=user_id,
+        tagId=tag.tag_id,
+        weight=float(weight),
+        source=source,
+        assignedAt=datetime.now(UTC),
+        expiresAt=_aware(expires_at),
+    )
+    if not records:
+        raise NotFoundError(f"user_id: no user with id {user_id!r}")
+    return UserTagChange(user_id=user_id, tag_id=tag.tag_id, created=bool(records[0]["created"]))
+
+
+def untag_user(store: GraphStore, *, user_id: str, tag_id: str) -> UserTagChange:
+    """Take a tag from a user, whatever assigned it (a rule may give it back on its next refresh)."""
+    tag = resolve_tag(store, tag_id)
+    records = store.write_returning("load/tags_untag_user", userId=user_id, tagId=tag.tag_id)
+    if not records:
+        raise NotFoundError(f"user_id: no user with id {user_id!r}")
+    return UserTagChange(user_id=user_id, tag_id=tag.tag_id, removed=tuple(records[0]["removed"]))
+
+
+def list_tags(store: GraphStore, *, tier: str | None = None, as_of: datetime | None = None) -> list[TagUsage]:
+    """Every tag (or one tier's), ordered by tier and id, with how many users hold it at `as_of` (now)."""
+    wanted = _tier(tier) if tier is not None else None
+    records = store.read("query/tags_list", tier=wanted, now=_aware(as_of) or datetime.now(UTC))
+    return [
+        TagUsage(
+            **Tag.from_record(r).model_dump(),
+            users=r["users"],
+            manual=r["manual"],
+            rule=r["rule"],
+            model=r["model"],
+            expired=r["expired"],
+        )
+        for r in records
+    ]
