@@ -53,6 +53,12 @@ def _utc(value: datetime | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def epoch_ms(value: datetime | None) -> int | None:
+    """Times travel to Cypher as epoch milliseconds: the driver encodes ints far faster than datetimes."""
+    aware = _utc(value)
+    return None if aware is None else round(aware.timestamp() * 1000)
+
+
 class RowContext(BaseModel):
     """What a row transform needs beyond the row: the identity salt and the reporting time zone."""
 
@@ -138,7 +144,7 @@ class UserRecord(Record):
             "userId": self.user_id,
             "props": {k: v for k, v in props.items() if v is not None},
             "acquiredVia": self.acquired_via,
-            "acquiredAt": _utc(self.acquired_at),
+            "acquiredAt": epoch_ms(self.acquired_at),
         }
 
 
@@ -193,7 +199,7 @@ class OrderLineRecord(Record):
             "orderId": self.order_id,
             "userId": self.user_id,
             "sku": self.sku,
-            "orderedAt": _utc(self.ordered_at),
+            "orderedAt": epoch_ms(self.ordered_at),
             "quantity": self.quantity or 1,
             "unitPrice": float(self.unit_price) if self.unit_price is not None else None,
             "channelId": self.channel_id,
@@ -222,7 +228,7 @@ class TieRecord(Record):
         src, dst = self.src_user_id, self.dst_user_id
         if self.kind is TieKind.FRIEND and dst < src:
             src, dst = dst, src  # friendship is stored once, from the smaller id
-        return {"src": src, "dst": dst, "since": _utc(self.since)}
+        return {"src": src, "dst": dst, "since": epoch_ms(self.since)}
 
 
 def _digest(*parts: str) -> str:
@@ -292,7 +298,7 @@ class EventRecord(Record):
             "userId": self.user_id,
             "target": target,
             "key": key,
-            "at": at,
+            "at": epoch_ms(at),
             "hour": at.astimezone(ZoneInfo(ctx.timezone)).hour,
             "channelId": self.channel_id,
         }
@@ -340,6 +346,6 @@ class UserTagRecord(Record):
             "tagId": self.tag_id,
             "weight": 1.0 if self.weight is None else self.weight,
             "source": (self.source or TagSource.MANUAL).value,
-            "assignedAt": _utc(self.assigned_at),
-            "expiresAt": _utc(self.expires_at),
+            "assignedAt": epoch_ms(self.assigned_at),
+            "expiresAt": epoch_ms(self.expires_at),
         }

@@ -1,5 +1,5 @@
 // merge_events_click: fold 'click' events into one CLICKED edge per user and product.
-// $rows: list of {userId: str, target: str (sku), keys: list of str, ats: list of datetime,
+// $rows: list of {userId: str, target: str (sku), keys: list of str, ats: list of int (epoch milliseconds),
 //                 hours: list of int 0-23}; one row per (userId, target), keys distinct.
 // Keys already folded in are skipped, so re-loading the same events changes nothing.
 UNWIND $rows AS row
@@ -9,7 +9,7 @@ MERGE (u)-[r:CLICKED]->(p)
 ON CREATE SET r.count = 0, r.eventKeys = [], r.hourCounts = [h IN range(0, 23) | 0]
 WITH r, row, [i IN range(0, size(row.keys) - 1) WHERE NOT row.keys[i] IN r.eventKeys] AS fresh
 WHERE size(fresh) > 0
-WITH r, row, fresh, [i IN fresh | row.ats[i]] AS ats
+WITH r, row, fresh, [i IN fresh | datetime({epochMillis: row.ats[i]})] AS ats
 SET r.count = r.count + size(fresh),
     r.eventKeys = r.eventKeys + [i IN fresh | row.keys[i]],
     r.firstAt = reduce(m = r.firstAt, t IN ats | CASE WHEN m IS NULL OR t < m THEN t ELSE m END),

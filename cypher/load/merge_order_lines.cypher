@@ -1,5 +1,5 @@
 // merge_order_lines: upsert orders, who placed them, their lines and the channel they came through.
-// $rows: list of {lineId: str, orderId: str, userId: str, sku: str, orderedAt: datetime,
+// $rows: list of {lineId: str, orderId: str, userId: str, sku: str, orderedAt: int (epoch milliseconds),
 //                 quantity: int, unitPrice: float?, channelId: str?}
 // Each line is keyed by lineId, so distinct lines for one product stay apart and re-loads add nothing.
 // The loader has checked that the user, product and channel exist.
@@ -7,7 +7,7 @@ UNWIND $rows AS row
 MATCH (u:User {userId: row.userId})
 MATCH (p:Product {sku: row.sku})
 MERGE (o:Order {orderId: row.orderId})
-SET o.orderedAt = row.orderedAt
+SET o.orderedAt = datetime({epochMillis: row.orderedAt})
 MERGE (u)-[:PLACED]->(o)
 MERGE (o)-[line:CONTAINS {lineId: row.lineId}]->(p)
 SET line.quantity = row.quantity, line.unitPrice = row.unitPrice
