@@ -19,6 +19,7 @@ from rich.logging import RichHandler
 from rich.progress import Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cli.audience import audience_app
 from cli.tags import tags_app
 from graph.connection import open_driver, resolve_connection, start_neo4j
 from graph.errors import PersonaGraphError
@@ -41,6 +42,7 @@ schema_app = typer.Typer(help="Constraints and indexes.", no_args_is_help=True)
 app.add_typer(neo4j_app, name="neo4j")
 app.add_typer(schema_app, name="schema")
 app.add_typer(tags_app, name="tags")
+app.add_typer(audience_app, name="audience")
 
 
 @app.callback()

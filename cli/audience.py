@@ -1,0 +1,132 @@
+"""`persona audience`: count, list, export, save and break down audiences defined in JSON files."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, cast
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from graph.audiences.model import BREAKDOWN_FIELDS, PURPOSES, AudienceDefinitionError, Purpose
+
+audience_app = typer.Typer(help="Count, list, export, save and break down audiences.", no_args_is_help=True)
+console = Console(stderr=True)
+
+DefinitionFile = Annotated[Path, typer.Argument(help="Audience definition (JSON, see docs/audiences.md).")]
+PurposeOption = Annotated[str, typer.Option(help=f"Whose consent applies: {', '.join(PURPOSES)}.")]
+
+
+def _definition(path: Path) -> Any:
+    """The parsed JSON of a definition file (validated by the service)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise AudienceDefinitionError([f"{path}: cannot read ({exc.strerror})"]) from exc
+    except json.JSONDecodeError as exc:
+        raise AudienceDefinitionError([f"{path}: not valid JSON ({exc})"]) from exc
+
+
+def _purpose(purpose: str) -> Purpose:
+    if purpose not in PURPOSES:
+        raise typer.BadParameter(f"{purpose!r} is not one of {', '.join(PURPOSES)}", param_hint="--purpose")
+    return cast(Purpose, purpose)  # checked against the Literal's values just above
+
+
+@audience_app.command("count")
+def count_cmd(definition: DefinitionFile, purpose: PurposeOption = "marketing") -> None:
+    """How many users the audience reaches for a purpose, and how many consent leaves out."""
+    from cli.main import _store
+    from graph.audiences.service import count_audience
+    from graph.settings import get_settings
+
+    with _store(get_settings()) as store:
+        counted = count_audience(store, _definition(definition), purpose=_purpose(purpose))
+    typer.echo(f"{counted.count:,} users ({counted.excluded_by_consent:,} left out by consent for {purpose})")
+
+
+@audience_app.command("list")
+def list_cmd(
+    definition: DefinitionFile,
+    first: Annotated[int, typer.Option(help="Members per page (1-1000).")] = 50,
+    after: Annotated[str | None, typer.Option(help="Cursor printed by the previous page.")] = None,
+    purpose: PurposeOption = "marketing",
+) -> None:
+    """One page of member ids in userId order; the last line gives the cursor of the next page."""
+    from cli.main import _store
+    from graph.audiences.service import audience_members
+    from graph.settings import get_settings
+
+    with _store(get_settings()) as store:
+        page = audience_members(
+            store, _definition(definition), first=first, after=after, purpose=_purpose(purpose)
+        )
+    for user in page.users:
+        typer.echo(user)
+    if page.has_next:
+        typer.echo(f"next page: --after {page.end_cursor}")
+
+
+@audience_app.command("export")
+def export_cmd(
+    definition: DefinitionFile,
+    out: Annotated[Path, typer.Argument(help="CSV file to write (user_id per line).")],
+    purpose: PurposeOption = "marketing",
+) -> None:
+    """Write every member to a CSV file, streaming page by page."""
+    from cli.main import _store
+    from graph.audiences.service import export_csv
+    from graph.settings import get_settings
+
+    with _store(get_settings()) as store:
+        rows = export_csv(store, _definition(definition), out, purpose=_purpose(purpose))
+    console.print(f"{rows:,} members written to {out}", highlight=False)
+
+
+@audience_app.command("save")
+def save_cmd(
+    audience_id: Annotated[str, typer.Argument(help="Id of the saved audience (replaced if it exists).")],
+    definition: DefinitionFile,
+    name: Annotated[str, typer.Option(help="Display name.")],
+    owner: Annotated[str, typer.Option(help="Who owns it.")],
+    purpose: PurposeOption = "marketing",
+) -> None:
+    """Save a definition, count it and record its members (IN_AUDIENCE)."""
+    from cli.main import _store
+    from graph.audiences.service import save_audience
+    from graph.settings import get_settings
+
+    with _store(get_settings()) as store:
+        saved = save_audience(
+            store,
+            audience_id=audience_id,
+            name=name,
+            definition=_definition(definition),
+            owner=owner,
+            purpose=_purpose(purpose),
+        )
+    typer.echo(f"saved {saved.audience_id} ({saved.name}, owner {saved.owner}): {saved.counts[-1]:,} members")
+
+
+@audience_app.command("breakdown")
+def breakdown_cmd(
+    definition: DefinitionFile,
+    by: Annotated[str, typer.Option(help=f"One of: {', '.join(BREAKDOWN_FIELDS)}.")],
+    purpose: PurposeOption = "analysis",
+) -> None:
+    """Members per value of one user field, largest group first."""
+    from cli.main import _store
+    from graph.audiences.service import breakdown
+    from graph.settings import get_settings
+
+    with _store(get_settings()) as store:
+        rows = breakdown(store, _definition(definition), by=by, purpose=_purpose(purpose))
+    table = Table(title=f"audience by {by}")
+    table.add_column(by)
+    table.add_column("users", justify="right")
+    for value, users in rows:
+        table.add_row("(none)" if value is None else str(value), f"{users:,}")
+    Console(file=sys.stdout).print(table)

@@ -1,0 +1,326 @@
+"""Run audience definitions: count, page through members, break down, export, save and refresh."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import logging
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO, cast
+
+from neo4j import Query, Record, RoutingControl
+from pydantic import BaseModel, ConfigDict
+
+from graph.analytics.lookalikes import Lookalike, lookalikes
+from graph.audiences.compile import (
+    Statement,
+    breakdown_statement,
+    count_statement,
+    members_statement,
+    membership_statement,
+    sample_statement,
+)
+from graph.audiences.model import PURPOSES, AudienceError, Condition, Purpose
+from graph.audiences.parse import definition_json, parse_definition
+from graph.errors import NotFoundError
+from graph.store import GraphStore
+
+log = logging.getLogger(__name__)
+
+DefinitionInput = Condition | Mapping[str, Any] | str | bytes
+QUERY_TIMEOUT_S = 300.0  # one audience statement; a pathological tree fails instead of running on
+MAX_PAGE = 1000  # members per page
+EXPORT_PAGE = 10_000
+HISTORY_CAP = 50  # count history entries kept per saved audience
+CURSOR_PREFIX = b"userId:"
+
+
+class InvalidCursorError(AudienceError):
+    """A paging cursor this service did not issue."""
+
+
+@dataclass(frozen=True)
+class AudienceCount:
+    """Members the purpose may use, and members it leaves out for consent."""
+
+    count: int
+    excluded_by_consent: int
+
+
+@dataclass(frozen=True)
+class MembersPage:
+    """One keyset page of member ids in userId order; pass ``end_cursor`` as ``after`` for the next."""
+
+    users: list[str]
+    end_cursor: str | None
+    has_next: bool
+
+
+class SavedAudience(BaseModel):
+    """A stored definition with its owner and recent counts (oldest first)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    audience_id: str
+    name: str
+    owner: str
+    purpose: str
+    definition: Condition
+    counts: list[int]
+    counted_at: list[datetime]
+
+
+@dataclass(frozen=True)
+class AudienceRefresh:
+    """One saved audience after a refresh: its new count, or one user's membership."""
+
+    audience_id: str
+    count: int | None = None  # a full refresh
+    member: bool | None = None  # a refresh for one user
+
+
+def _purpose(purpose: str) -> Purpose:
+    if purpose not in PURPOSES:
+        raise AudienceError(f"purpose {purpose!r} is not one of {', '.join(PURPOSES)}")
+    return cast(Purpose, purpose)  # checked against the Literal's values just above
+
+
+def _definition(definition: DefinitionInput) -> Condition:
+    return parse_definition(definition)
+
+
+def _read(store: GraphStore, statement: Statement, **params: Any) -> list[Record]:
+    """Run a compiled statement in a read transaction (routable to cluster secondaries)."""
+    records, _, _ = store.driver.execute_query(
+        Query(statement.text, timeout=QUERY_TIMEOUT_S),
+        {**statement.params, **params},
+        database_=store.database,
+        routing_=RoutingControl.READ,
+    )
+    return records
+
+
+def count_audience(
+    store: GraphStore, definition: DefinitionInput, *, purpose: Purpose = "marketing"
+) -> AudienceCount:
+    """How many users the purpose may reach, counted in Neo4j without collecting them."""
+    record = _read(store, count_statement(_definition(definition), _purpose(purpose)))[0]
+    total, excluded = int(record["total"]), int(record["excluded"])
+    return AudienceCount(count=total - excluded, excluded_by_consent=excluded)
+
+
+def encode_cursor(user_id: str) -> str:
+    """An opaque cursor for the member after which the next page starts."""
+    return base64.urlsafe_b64encode(CURSOR_PREFIX + user_id.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    """The userId a cursor stands for; anything not issued by encode_cursor is refused."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        if raw.startswith(CURSOR_PREFIX):
+            return raw[len(CURSOR_PREFIX) :].decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise InvalidCursorError(f"cursor {cursor!r} is not one this service issued")
+
+
+def audience_members(
+    store: GraphStore,
+    definition: DefinitionInput,
+    *,
+    first: int = 50,
+    after: str | None = None,
+    purpose: Purpose = "marketing",
+) -> MembersPage:
+    """A page of members by userId (keyset: users added meanwhile never shift or repeat a page)."""
+    if not 1 <= first <= MAX_PAGE:
+        raise AudienceError(f"first must be between 1 and {MAX_PAGE}, not {first}")
+    statement = members_statement(_definition(definition), _purpose(purpose))
+    start = decode_cursor(after) if after else ""
+    users = [r["userId"] for r in _read(store, statement, after=start, limit=first + 1)]
+    page = users[:first]
+    return MembersPage(page, encode_cursor(page[-1]) if page else None, len(users) > first)
+
+
+def _pages(store: GraphStore, statement: Statement, page_size: int) -> Iterator[list[Record]]:
+    """Every member, page by page, with one compiled statement (one `now` for the whole walk)."""
+    after = ""
+    while True:
+        records = _read(store, statement, after=after, limit=page_size)
+        if records:
+            yield records
+        if len(records) < page_size:
+            return
+        after = records[-1]["userId"]
+
+
+def breakdown(
+    store: GraphStore, definition: DefinitionInput, *, by: str, purpose: Purpose = "analysis"
+) -> list[tuple[Any, int]]:
+    """Members per value of an allow-listed field (None = no value), largest first; sums to the count."""
+    statement = breakdown_statement(_definition(definition), by, _purpose(purpose))
+    return [(r["value"], int(r["users"])) for r in _read(store, statement)]
+
+
+def export_csv(
+    store: GraphStore,
+    definition: DefinitionInput,
+    out: Path | TextIO,
+    *,
+    purpose: Purpose = "marketing",
+    columns: tuple[str, ...] = (),
+    page_size: int = EXPORT_PAGE,
+) -> int:
+    """Write members (user_id and any allow-listed columns) as CSV, streaming page by page."""
+    statement = members_statement(_definition(definition), _purpose(purpose), columns=columns)
+    if isinstance(out, Path):
+        with out.open("w", encoding="utf-8", newline="") as handle:
+            return _write_csv(store, statement, handle, columns, page_size)
+    return _write_csv(store, statement, out, columns, page_size)
+
+
+def _write_csv(
+    store: GraphStore, statement: Statement, handle: TextIO, columns: tuple[str, ...], page_size: int
+) -> int:
+    writer = csv.writer(handle)
+    writer.writerow(["user_id", *columns])
+    rows = 0
+    for records in _pages(store, statement, page_size):
+        writer.writerows([r["userId"], *(r[c] for c in columns)] for r in records)
+        rows += len(records)
+    return rows
+
+
+def _saved(props: Mapping[str, Any]) -> SavedAudience:
+    return SavedAudience(
+        audience_id=props["audienceId"],
+        name=props.get("name") or props["audienceId"],
+        owner=props.get("owner") or "",
+        purpose=props.get("purpose") or "marketing",
+        definition=parse_definition(props["definition"]),
+        counts=list(props.get("counts") or []),
+        counted_at=[t.to_native() if hasattr(t, "to_native") else t for t in props.get("countedAt") or []],
+    )
+
+
+def saved_audiences(store: GraphStore, *, audience_ids: list[str] | None = None) -> list[SavedAudience]:
+    """Saved audiences, all or the ids given, by id."""
+    return [_saved(r["audience"]) for r in store.read("query/audience_list", audienceIds=audience_ids)]
+
+
+def saved_audience(store: GraphStore, audience_id: str) -> SavedAudience:
+    """One saved audience; NotFoundError when there is none with that id."""
+    found = saved_audiences(store, audience_ids=[audience_id])
+    if not found:
+        raise NotFoundError(f"no saved audience {audience_id!r}")
+    return found[0]
+
+
+def save_audience(
+    store: GraphStore,
+    *,
+    audience_id: str,
+    name: str,
+    definition: DefinitionInput,
+    owner: str,
+    purpose: Purpose = "marketing",
+) -> SavedAudience:
+    """Store the definition, count it, record the count and materialise membership (IN_AUDIENCE)."""
+    root = _definition(definition)
+    counted = count_audience(store, root, purpose=purpose)
+    records = store.write_returning(
+        "query/audience_save",
+        audienceId=audience_id,
+        name=name,
+        owner=owner,
+        purpose=purpose,
+        definition=definition_json(root),
+        count=counted.count,
+        countedAt=datetime.now(UTC),
+        cap=HISTORY_CAP,
+    )
+    _write_membership(store, audience_id, root, purpose)
+    return _saved(records[0]["audience"])
+
+
+def _write_membership(store: GraphStore, audience_id: str, root: Condition, purpose: Purpose) -> int:
+    """Rewrite one saved audience's IN_AUDIENCE edges: stamp every current member, drop the rest."""
+    stamp = uuid.uuid4().hex
+    members = 0
+    for records in _pages(store, members_statement(root, purpose), EXPORT_PAGE):
+        ids = [r["userId"] for r in records]
+        store.write("query/audience_add_members", audienceId=audience_id, userIds=ids, stamp=stamp)
+        members += len(ids)
+    store.write("query/audience_drop_stale_members", audienceId=audience_id, stamp=stamp)
+    return members
+
+
+def refresh_saved_audiences(store: GraphStore, *, user_id: str | None = None) -> list[AudienceRefresh]:
+    """Re-evaluate saved audiences: all members and a new count entry, or (user_id) one user's membership.
+
+    A one-user refresh suits a change to that user's profile; it does not revisit other users whose
+    membership depends on them (friends, followers, referrals): a full refresh does.
+    """
+    results: list[AudienceRefresh] = []
+    for saved in saved_audiences(store):
+        purpose = _purpose(saved.purpose)
+        if user_id is None:
+            members = _write_membership(store, saved.audience_id, saved.definition, purpose)
+            store.write(
+                "query/audience_record_count",
+                audienceId=saved.audience_id,
+                count=members,
+                countedAt=datetime.now(UTC),
+                cap=HISTORY_CAP,
+            )
+            results.append(AudienceRefresh(saved.audience_id, count=members))
+        else:
+            member = user_id in members_among(store, saved.definition, [user_id], purpose=purpose)
+            if member:
+                store.write(
+                    "query/audience_add_members", audienceId=saved.audience_id, userIds=[user_id], stamp=""
+                )
+            else:
+                store.write("query/audience_remove_member", audienceId=saved.audience_id, userId=user_id)
+            results.append(AudienceRefresh(saved.audience_id, member=member))
+    return results
+
+
+def members_among(
+    store: GraphStore, definition: DefinitionInput, user_ids: list[str], *, purpose: Purpose = "marketing"
+) -> set[str]:
+    """Which of the given users are members the purpose may use (one predicate per given user)."""
+    statement = membership_statement(_definition(definition), _purpose(purpose))
+    records = _read(store, statement, ids=user_ids)
+    return {r["userId"] for r in records if r["member"] and r["allowed"]}
+
+
+def expand_lookalike(
+    store: GraphStore,
+    definition: DefinitionInput,
+    *,
+    first: int = 20,
+    sample: int = 200,
+    purpose: Purpose = "marketing",
+) -> list[Lookalike]:
+    """Users most like the audience (seeded by a random sample of its members), members left out."""
+    root = _definition(definition)
+    purpose = _purpose(purpose)
+    seeds = [r["userId"] for r in _read(store, sample_statement(root, purpose), limit=sample)]
+    if not seeds:
+        return []
+    wanted = first * 2 + 10
+    while True:
+        found = lookalikes(store, seed_user_ids=seeds, first=wanted)
+        flags = _read(store, membership_statement(root, purpose), ids=[f.user_id for f in found])
+        drop = {r["userId"] for r in flags if r["member"] or not r["allowed"]}
+        kept = [f for f in found if f.user_id not in drop]
+        if len(kept) >= first or len(found) < wanted or wanted >= 20 * first + 1000:
+            return kept[:first]
+        wanted *= 4
