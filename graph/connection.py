@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 
 import neo4j
-from neo4j import Driver, GraphDatabase
+from neo4j import Driver, GraphDatabase, Query
 from neo4j.exceptions import AuthError, ServiceUnavailable
 
 from graph.catalog import cypher
@@ -64,7 +64,9 @@ def open_driver(info: ConnectionInfo, *, wait_s: float = 0.0) -> Driver:
     deadline = time.monotonic() + wait_s
     while True:
         try:
-            driver.execute_query(cypher("admin/ping"), database_=info.database)
+            # A plain session run: execute_query would retry an unreachable server for 30 s.
+            with driver.session(database=info.database) as session:
+                session.run(Query(cypher("admin/ping"))).consume()
             return driver
         except AuthError as exc:
             driver.close()
