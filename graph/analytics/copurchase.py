@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import igraph as ig
-import leidenalg
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from graph.analytics.leiden import leiden
 from graph.analytics.projection import IdArray, read_ranges
 from graph.analytics.runs import AnalyticsRun, analytics_run
 from graph.store import GraphStore, batched
@@ -200,14 +200,7 @@ def product_communities(result: CopurchaseResult) -> tuple[IdArray, IdArray]:
     edges = np.column_stack([np.searchsorted(members, lo), np.searchsorted(members, hi)])
     graph = ig.Graph(n=int(members.size), edges=edges.tolist())
     graph.es["weight"] = count.astype(np.float64).tolist()
-    partition = leidenalg.find_partition(
-        graph, leidenalg.ModularityVertexPartition, weights="weight", seed=LEIDEN_SEED
-    )
-    raw = np.asarray(partition.membership, dtype=np.int64)
-    sizes = np.bincount(raw)
-    rank = np.empty_like(sizes)
-    rank[np.lexsort((np.arange(sizes.size), -sizes))] = np.arange(sizes.size)
-    return members, rank[raw]
+    return members, leiden(graph, seed=LEIDEN_SEED)
 
 
 # --- write back ----------------------------------------------------------------------------------

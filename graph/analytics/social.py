@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import igraph as ig
-import leidenalg
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from graph.analytics.leiden import leiden
 from graph.analytics.projection import (
     EdgeList,
     NodeIndex,
@@ -153,23 +153,6 @@ def undirected_graph(edges: EdgeList, n: int, weights: dict[int, float]) -> ig.G
     graph = ig.Graph(n=n, edges=np.column_stack([pairs.row, pairs.col]).tolist(), directed=False)
     graph.es["weight"] = pairs.data.tolist()
     return graph
-
-
-def leiden(graph: ig.Graph, *, resolution: float = 1.0, seed: int = 42) -> npt.NDArray[np.int64]:
-    """Leiden on modularity (with resolution); community numbers are ordered by size, largest 0."""
-    partition = leidenalg.find_partition(
-        graph,
-        leidenalg.RBConfigurationVertexPartition,
-        weights="weight",
-        resolution_parameter=resolution,
-        seed=seed,
-        n_iterations=-1,
-    )
-    membership = np.asarray(partition.membership, dtype=np.int64)
-    sizes = np.bincount(membership)
-    relabel = np.empty(sizes.size, dtype=np.int64)
-    relabel[np.argsort(-sizes, kind="stable")] = np.arange(sizes.size)
-    return relabel[membership]
 
 
 @dataclass(frozen=True)
