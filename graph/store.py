@@ -85,6 +85,20 @@ class GraphStore:
             total = total + self.write(name, rows=list(batch), **params)
         return total
 
+    def write_columns(
+        self, name: str, columns: Mapping[str, Sequence[Any]], *, batch_size: int, **params: Any
+    ) -> WriteCounts:
+        """Write equal-length columns in slices, one transaction each: lists of numbers encode far
+        faster than lists of maps, which matters for analytics write-back of every user."""
+        lengths = {len(values) for values in columns.values()}
+        if len(lengths) > 1:
+            raise ValueError(f"columns differ in length: {sorted(lengths)}")
+        total = WriteCounts()
+        for lo in range(0, next(iter(lengths), 0), batch_size):
+            chunk = {key: list(values[lo : lo + batch_size]) for key, values in columns.items()}
+            total = total + self.write(name, **chunk, **params)
+        return total
+
     def run_autocommit(self, name: str, /, **params: Any) -> None:
         """Statements that manage their own transactions (CALL ... IN TRANSACTIONS, schema)."""
         with self.driver.session(database=self.database) as session:

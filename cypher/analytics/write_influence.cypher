@@ -1,7 +1,7 @@
 // write_influence: store PageRank influence, its rank, degree and 2-hop reach on users.
-// $rows: list of {id: int (internal id from this run's projection), score: float, rank: int,
-//                 degree: int, reach: int}; $runId: str; $computedAt: datetime.
-UNWIND $rows AS row
-MATCH (u:User) WHERE id(u) = row.id
-SET u.influence = row.score, u.influenceRank = row.rank, u.degree = row.degree, u.reach2 = row.reach,
-    u.influenceRunId = $runId, u.influenceComputedAt = $computedAt
+// $ids: list of int (internal ids from this run's projection); $scores: list of float;
+// $ranks, $degrees, $reaches: lists of int, all the same length; $runId: str; $computedAt: datetime.
+UNWIND range(0, size($ids) - 1) AS i
+MATCH (u:User) WHERE id(u) = $ids[i]
+SET u.influence = $scores[i], u.influenceRank = $ranks[i], u.degree = $degrees[i],
+    u.reach2 = $reaches[i], u.influenceRunId = $runId, u.influenceComputedAt = $computedAt

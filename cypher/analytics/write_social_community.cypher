@@ -1,6 +1,7 @@
 // write_social_community: store each user's social community (null for groups below the size floor).
-// $rows: list of {id: int (internal id), community: str?}; $runId: str; $computedAt: datetime.
-UNWIND $rows AS row
-MATCH (u:User) WHERE id(u) = row.id
-SET u.socialCommunity = row.community, u.socialCommunityRunId = $runId,
+// $ids: list of int (internal ids); $communities: list of str? (same length); $runId: str;
+// $computedAt: datetime.
+UNWIND range(0, size($ids) - 1) AS i
+MATCH (u:User) WHERE id(u) = $ids[i]
+SET u.socialCommunity = $communities[i], u.socialCommunityRunId = $runId,
     u.socialCommunityComputedAt = $computedAt

@@ -118,17 +118,18 @@ def run_influence(
             reach = two_hop_reach(adjacency)
             rank = ranks(scores)
         with run.phase("write"):
-            rows = [
+            store.write_columns(
+                "analytics/write_influence",
                 {
-                    "id": int(users.ids[i]),
-                    "score": float(scores[i]),
-                    "rank": int(rank[i]),
-                    "degree": int(degree[i]),
-                    "reach": int(reach[i]),
-                }
-                for i in range(users.size)
-            ]
-            store.write_batches("analytics/write_influence", rows, batch_size=batch_size, **run.stamp)
+                    "ids": users.ids.tolist(),
+                    "scores": scores.tolist(),
+                    "ranks": rank.tolist(),
+                    "degrees": degree.tolist(),
+                    "reaches": reach.tolist(),
+                },
+                batch_size=batch_size,
+                **run.stamp,
+            )
         run.counts["users_scored"] = users.size
         best = np.argsort(-scores, kind="stable")[:10]
         return InfluenceReport(
@@ -190,14 +191,14 @@ def run_social_communities(
             sizes = np.bincount(membership) if membership.size else np.zeros(0, dtype=np.int64)
         with run.phase("write"):
             big = {int(c) for c in np.flatnonzero(sizes >= min_size)}
-            rows = [
-                {
-                    "id": int(users.ids[i]),
-                    "community": f"social-{membership[i]}" if membership[i] in big else None,
-                }
-                for i in range(users.size)
-            ]
-            store.write_batches("analytics/write_social_community", rows, batch_size=batch_size, **run.stamp)
+            labels = [f"social-{c}" if c in big else None for c in membership.tolist()]
+            store.write_columns(
+                "analytics/write_social_community",
+                {"ids": users.ids.tolist(), "communities": labels},
+                batch_size=batch_size,
+                **run.stamp,
+            )
+        with run.phase("summarise"):
             store.write("analytics/replace_social_communities", minSize=min_size, **run.stamp)
         run.counts.update(communities=len(big), modularity_x1e6=int(modularity * 1e6))
         return CommunityReport(
