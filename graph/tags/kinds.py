@@ -247,13 +247,11 @@ class ChurnRisk(RuleParams):
         return Match(row["userId"], clamp(quiet / (2 * self.quiet_days)), evidence[: ctx.max_evidence])
 
 
-class CategoryLover(RuleParams):
-    """Share of spend in one top-level category >= threshold; one tag per category ('{category}')."""
+class SpendShareRule(RuleParams):
+    """Rules on one share of a user's spend: the same query parameters for each."""
 
-    statement: ClassVar[str] = "query/tag_rule_category_lover"
-    templated: ClassVar[bool] = True
-    threshold: float = Field(0.5, gt=0, le=1)
-    min_orders: int = Field(2, ge=1)
+    threshold: float
+    min_orders: int
 
     def query_params(self, ctx: EvalContext) -> dict[str, Any]:
         return {
@@ -262,6 +260,15 @@ class CategoryLover(RuleParams):
             "threshold": self.threshold,
             "maxEvidence": ctx.max_evidence,
         }
+
+
+class CategoryLover(SpendShareRule):
+    """Share of spend in one top-level category >= threshold; one tag per category ('{category}')."""
+
+    statement: ClassVar[str] = "query/tag_rule_category_lover"
+    templated: ClassVar[bool] = True
+    threshold: float = Field(0.5, gt=0, le=1)
+    min_orders: int = Field(2, ge=1)
 
     def to_match(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Match:
         share = float(row["spent"]) / float(row["total"])
@@ -271,20 +278,12 @@ class CategoryLover(RuleParams):
         return Match(row["userId"], clamp(share), evidence[: ctx.max_evidence], key=row["category"])
 
 
-class BrandLoyal(RuleParams):
+class BrandLoyal(SpendShareRule):
     """Share of spend on one brand >= threshold, over at least min_orders orders holding that brand."""
 
     statement: ClassVar[str] = "query/tag_rule_brand_loyal"
     threshold: float = Field(0.6, gt=0, le=1)
     min_orders: int = Field(3, ge=1)
-
-    def query_params(self, ctx: EvalContext) -> dict[str, Any]:
-        return {
-            "asOf": ctx.as_of,
-            "minOrders": self.min_orders,
-            "threshold": self.threshold,
-            "maxEvidence": ctx.max_evidence,
-        }
 
     def to_match(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Match:
         share = float(row["spent"]) / float(row["total"])
