@@ -21,7 +21,6 @@ import datetime as dt
 import json
 import logging
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -33,13 +32,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import machine, write_results  # noqa: E402 - after the path setup
 from bench.ingest import dataset, fresh_neo4j  # noqa: E402 - after the path setup
 from graph.connection import ConnectionInfo, open_driver  # noqa: E402
 from graph.neo4j_source import Neo4jSource  # noqa: E402
 from graph.store import GraphStore  # noqa: E402
 
 log = logging.getLogger("bench.analytics")
-RESULTS = Path(__file__).resolve().parent / "results"
 KINDS_LOADED = ("channels", "users", "ties")
 WEIGHTS = {"FOLLOWS": 1.0, "FRIEND_OF": 1.0, "REFERRED": 2.0}
 
@@ -213,13 +212,11 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "cap_s": args.cap,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": machine(),
         "neo4j_version": Settings().neo4j_version,
         "results": results,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "analytics.json").write_text(json.dumps(result, indent=2))
-    (RESULTS / "analytics.md").write_text(markdown(result))
+    write_results("analytics", result, markdown(result))
     print(markdown(result))
     return 0
 

@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import logging
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -32,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from neo4j import RoutingControl  # noqa: E402 - after the path setup
 
+from bench.common import machine, write_results  # noqa: E402 - after the path setup
 from bench.ingest import dataset, fresh_neo4j  # noqa: E402
 from graph.audiences.service import audience_members, count_audience  # noqa: E402
 from graph.connection import open_driver  # noqa: E402
@@ -40,7 +38,6 @@ from loaders.pipeline import LoadOptions, load_file  # noqa: E402
 from loaders.records import RowContext  # noqa: E402
 
 log = logging.getLogger("bench.audiences")
-RESULTS = Path(__file__).resolve().parent / "results"
 KINDS = ("channels", "products", "users", "tags", "user_tags", "orders", "ties")
 PAGE = 50
 TARGET = 1.2
@@ -249,15 +246,13 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "runs": args.runs,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": machine(),
         "neo4j_version": Settings().neo4j_version,
         "load_seconds": load_seconds,
         "parameters": {k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in params.items()},
         "scenarios": scenarios,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "audiences.json").write_text(json.dumps(result, indent=2, default=str))
-    (RESULTS / "audiences.md").write_text(markdown(result))
+    write_results("audiences", result, markdown(result))
     print(markdown(result))
     return 0
 

@@ -15,7 +15,6 @@ import datetime as dt
 import json
 import logging
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import machine, write_results  # noqa: E402 - after the path setup
 from graph.connection import ConnectionInfo, open_driver  # noqa: E402 - after the path setup
 from graph.local_neo4j import free_port  # noqa: E402
 from graph.neo4j_source import Neo4jSource, local_neo4j  # noqa: E402
@@ -39,7 +39,6 @@ from loaders.entities import KINDS  # noqa: E402
 
 log = logging.getLogger("bench.ingest")
 BASELINE_DIR = Path(__file__).resolve().parent / "load_csv"
-RESULTS = Path(__file__).resolve().parent / "results"
 RUST_VENV = Path(__file__).resolve().parent / ".venv-rust"
 SALT = "bench-salt"
 
@@ -216,12 +215,10 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "batch_size": args.batch_size,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": machine(),
         "runs": runs,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "ingest.json").write_text(json.dumps(result, indent=2))
-    (RESULTS / "ingest.md").write_text(markdown(result))
+    write_results("ingest", result, markdown(result))
     print(markdown(result))
     return 0
 
