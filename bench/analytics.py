@@ -3,7 +3,7 @@
 A generated dataset (users, ties; 100k users by default, 1M with --million) is loaded once into a
 fresh local Neo4j. Each contender then runs end to end (projection or read, compute, write-back)
 in its own process, so its peak memory is its own:
-- ours: graph.analytics.social (scipy PageRank, igraph/leidenalg Leiden);
+- ours: graph.analytics.social (scipy PageRank, igraph Leiden);
 - networkx: the same read through the driver into nx.DiGraph, nx.pagerank, louvain_communities,
   the same write-back, under a time cap;
 - gds: Graph Data Science in the same Neo4j (Cypher projection, pageRank.write, leiden.write), when
