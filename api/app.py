@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from strawberry.fastapi import GraphQLRouter
 
 from api.context import Context
+from api.http import PersonaGraphQLRouter
 from api.schema import schema
 from graph.connection import ConnectionInfo, open_driver, resolve_connection
 from graph.settings import Settings, get_settings
@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None, connection: ConnectionInfo | No
         return Context(store=request.app.state.store)
 
     app = FastAPI(title="personagraph", lifespan=lifespan)
-    app.include_router(GraphQLRouter(schema, context_getter=get_context), prefix="/graphql")
+    app.include_router(PersonaGraphQLRouter(schema, context_getter=get_context), prefix="/graphql")
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
