@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+AUDIT := tools/graphql-http-audit
+AUDIT_STAMP := $(AUDIT)/node_modules/.installed
 
 .PHONY: install demo test lint bench-ingest neo4j-stop clean
 
@@ -13,12 +15,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+# graphql-http, for the GraphQL-over-HTTP audit in tests/test_graphql_http_audit.py (needs Node >= 18).
+$(AUDIT_STAMP): $(AUDIT)/package.json $(AUDIT)/package-lock.json
+	npm ci --prefix $(AUDIT) --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $(AUDIT_STAMP)
+
+install: $(STAMP) $(AUDIT_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/persona demo
 
-test: $(STAMP)
+test: $(STAMP) $(AUDIT_STAMP)
 	$(BIN)/pytest
 
 lint: $(STAMP)

@@ -1,4 +1,5 @@
-"""FastAPI application: the driver lives for the app's lifespan, GraphQL at /graphql."""
+"""FastAPI application: the driver lives for the app's lifespan; GraphQL at /graphql; health, readiness
+and Prometheus metrics beside it."""
 
 from __future__ import annotations
 
@@ -6,17 +7,24 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
 from api.context import Context
 from api.http import PersonaGraphQLRouter
+from api.metrics import Metrics
 from api.schema import schema
-from graph.connection import ConnectionInfo, open_driver, resolve_connection
+from graph.connection import ConnectionInfo, open_driver, ping, resolve_connection
 from graph.settings import Settings, get_settings
 from graph.store import GraphStore
+from graph.tags.engine import TagCache
 
 
 def create_app(settings: Settings | None = None, connection: ConnectionInfo | None = None) -> FastAPI:
     settings = settings or get_settings()
+    metrics = Metrics()
+    tag_cache = TagCache()  # one per process: rule cut-offs are reused across recordEvent calls
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -29,13 +37,27 @@ def create_app(settings: Settings | None = None, connection: ConnectionInfo | No
             driver.close()
 
     async def get_context(request: Request) -> Context:
-        return Context(store=request.app.state.store)
+        return Context(store=request.app.state.store, metrics=metrics, tag_cache=tag_cache)
 
-    app = FastAPI(title="personagraph", lifespan=lifespan)
+    app = FastAPI(title="personagraph", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.middleware("http")(metrics.middleware)
     app.include_router(PersonaGraphQLRouter(schema, context_getter=get_context), prefix="/graphql")
 
-    @app.get("/healthz")
+    @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
+        """The process is up (says nothing about Neo4j: see /readyz)."""
         return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        """Ready to serve: Neo4j answers a query now. 503 while it does not."""
+        store: GraphStore = request.app.state.store
+        if await run_in_threadpool(ping, store.driver, store.database):
+            return JSONResponse({"status": "ready", "neo4j": "up"})
+        return JSONResponse({"status": "unavailable", "neo4j": "down"}, status_code=503)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        return metrics.render()
 
     return app

@@ -1,54 +1,285 @@
-"""The GraphQL schema: thin resolvers, each calling one function of graph/."""
+"""The GraphQL schema: thin resolvers, each calling one graph/ function (never Cypher)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
-from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
+from api import types as api_types
+from api.audiences import Audience, SavedAudience
 from api.context import Context
-from graph import profiles
+from api.errors import ErrorCodes, QuietSchema
+from api.inputs import AudienceInput, EventInput, OrderInput, Purpose, UserInput, as_json
+from api.metrics import OperationMetrics
+from api.types import (
+    AnalyticsRun,
+    ChannelStats,
+    Community,
+    CommunityKind,
+    CrossSell,
+    Product,
+    Tag,
+    TagTier,
+    User,
+)
+from graph import events, insights, products, profiles
+from graph.analytics.attribution import channel_stats
+from graph.audiences import service
+from graph.audiences.parse import parse_definition
+from graph.errors import NotFoundError
+from graph.tags import taxonomy
 
-
-@strawberry.type
-class User:
-    id: strawberry.ID
-    gender: str | None
-    birth_year: int | None
-    age_band: str | None
-    occupation: str | None
-    education: str | None
-    income_band: str | None
-    city: str | None
-    region: str | None
-    country: str | None
-
-    @strawberry.field(description="Friends (FRIEND_OF, read undirected), ordered by id.")
-    async def friends(self, info: Info[Context, None]) -> list[User]:
-        return [User.from_profile(p) for p in await info.context.friends.load(str(self.id))]
-
-    @staticmethod
-    def from_profile(profile: profiles.UserProfile) -> User:
-        return User(
-            id=strawberry.ID(profile.user_id),
-            gender=profile.gender,
-            birth_year=profile.birth_year,
-            age_band=profile.age_band,
-            occupation=profile.occupation,
-            education=profile.education,
-            income_band=profile.income_band,
-            city=profile.city,
-            region=profile.region,
-            country=profile.country,
-        )
+Ctx = Info[Context, None]
 
 
 @strawberry.type
 class Query:
     @strawberry.field(description="One user's profile, or null when no user has this id.")
-    async def user(self, info: Info[Context, None], id: strawberry.ID) -> User | None:
-        profile = await run_in_threadpool(profiles.get_user, info.context.store, user_id=str(id))
-        return User.from_profile(profile) if profile else None
+    async def user(self, info: Ctx, id: strawberry.ID) -> User | None:
+        found = await info.context.users().load(str(id))
+        return User.of(found) if found else None
+
+    @strawberry.field(description="Several users at once (null where an id is unknown), in the order asked.")
+    async def users(self, info: Ctx, ids: list[strawberry.ID]) -> list[User | None]:
+        if len(ids) > 100:
+            raise ValueError(f"ids: at most 100 per request, got {len(ids)}")
+        found = await info.context.users().load_many([str(i) for i in ids])
+        return [User.of(p) if p else None for p in found]
+
+    @strawberry.field(description="Users matching a definition; count, members, breakdown, look-alikes.")
+    def audience(self, definition: AudienceInput, purpose: Purpose = Purpose.MARKETING) -> Audience:
+        return Audience.of(parse_definition(as_json(definition)), purpose)
+
+    @strawberry.field(description="Saved audiences, by id.")
+    async def saved_audiences(self, info: Ctx) -> list[SavedAudience]:
+        return [SavedAudience.of(s) for s in await info.context.call(service.saved_audiences)]
+
+    @strawberry.field(description="One saved audience, or null.")
+    async def saved_audience(self, info: Ctx, id: strawberry.ID) -> SavedAudience | None:
+        found = await info.context.call(service.saved_audiences, audience_ids=[str(id)])
+        return SavedAudience.of(found[0]) if found else None
+
+    @strawberry.field(description="One product, or null when no product has this sku.")
+    async def product(self, info: Ctx, sku: strawberry.ID) -> Product | None:
+        found = await info.context.products().load(str(sku))
+        return Product.of(found) if found else None
+
+    @strawberry.field(
+        description="Suggestions from a product (what sells with it), a user (their history, unless they "
+        "opted out of personalisation), or both."
+    )
+    async def cross_sell(
+        self,
+        info: Ctx,
+        sku: strawberry.ID | None = None,
+        user_id: strawberry.ID | None = None,
+        first: int = 10,
+    ) -> CrossSell:
+        found = await info.context.call(
+            products.cross_sell,
+            sku=str(sku) if sku is not None else None,
+            user_id=str(user_id) if user_id is not None else None,
+            first=first,
+        )
+        return CrossSell.of(found)
+
+    @strawberry.field(
+        description="Most influential users (PageRank), optionally within one social community."
+    )
+    async def influencers(
+        self, info: Ctx, first: int = 20, community_id: strawberry.ID | None = None
+    ) -> list[User]:
+        found = await info.context.call(
+            insights.influencers, first=first, community_id=str(community_id) if community_id else None
+        )
+        return [User.of(p) for p in found]
+
+    @strawberry.field(description="Communities of one kind, largest first.")
+    async def communities(
+        self, info: Ctx, kind: CommunityKind = CommunityKind.SOCIAL, first: int = 50
+    ) -> list[Community]:
+        return [
+            Community.of(c)
+            for c in await info.context.call(insights.communities, kind=kind.value, first=first)
+        ]
+
+    @strawberry.field(description="Personas of the last persona run, largest first.")
+    async def personas(self, info: Ctx) -> list[api_types.Persona]:
+        return [api_types.Persona.of(p) for p in await info.context.call(insights.personas)]
+
+    @strawberry.field(description="Attribution per channel from the last attribution run, by revenue.")
+    async def channel_stats(self, info: Ctx) -> list[ChannelStats]:
+        return [ChannelStats.of(s) for s in await info.context.call(channel_stats)]
+
+    @strawberry.field(description="The tag taxonomy (or one tier) with usage counts.")
+    async def tags(self, info: Ctx, tier: TagTier | None = None) -> list[Tag]:
+        found = await info.context.call(taxonomy.list_tags, tier=tier.value if tier else None)
+        return [
+            Tag(
+                tag_id=strawberry.ID(t.tag_id),
+                name=t.name,
+                tier=t.tier,
+                parent_id=t.parent_id,
+                synonyms=list(t.synonyms),
+                description=t.description,
+                users=t.users,
+                manual=t.manual,
+                rule=t.rule,
+                model=t.model,
+                expired=t.expired,
+            )
+            for t in found
+        ]
+
+    @strawberry.field(description="Analytics runs, newest first.")
+    async def analytics_runs(self, info: Ctx, first: int = 20, kind: str | None = None) -> list[AnalyticsRun]:
+        return [
+            AnalyticsRun.of(r)
+            for r in await info.context.call(insights.analytics_runs, first=first, kind=kind)
+        ]
 
 
-schema = strawberry.Schema(query=Query)
+@strawberry.type(description="What recording an event changed: the user now, and their rule tags.")
+class RecordedEvent:
+    user: User
+    event_key: str = strawberry.field(description="The event id, or a digest of its content.")
+    new: bool = strawberry.field(description="False when this event was already recorded.")
+    tags_added: list[str]
+    tags_removed: list[str]
+    tags_updated: list[str]
+
+
+@strawberry.type(description="What recording an order changed: the user now, and their rule tags.")
+class RecordedOrder:
+    user: User
+    order_id: strawberry.ID
+    lines: int
+    tags_added: list[str]
+    tags_removed: list[str]
+    tags_updated: list[str]
+
+
+@strawberry.type(description="A manual tag change.")
+class TagChange:
+    user_id: strawberry.ID
+    tag_id: strawberry.ID
+    created: bool
+    removed_sources: list[str]
+
+
+async def _user(info: Ctx, user_id: str) -> User:
+    """The user as stored after a write (fresh read, not the request's cached one)."""
+    found = await info.context.call(profiles.get_user, user_id=user_id)
+    if found is None:
+        raise NotFoundError(f"userId: no user with id {user_id!r}")
+    return User.of(found)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create a user or update the given fields of one.")
+    async def upsert_user(self, info: Ctx, input: UserInput) -> User:
+        found = await info.context.call(profiles.upsert_user, user_id=str(input.id), fields=input.fields())
+        return User.of(found)
+
+    @strawberry.mutation(
+        description="Record one behaviour event: the user's behaviour edge, rule tags and saved-audience "
+        "membership are updated before this returns."
+    )
+    async def record_event(self, info: Ctx, input: EventInput) -> RecordedEvent:
+        done = await info.context.call(
+            events.record_event,
+            user_id=str(input.user_id),
+            kind=input.kind.value,
+            at=input.at,
+            target=input.target,
+            event_id=input.event_id,
+            channel_id=str(input.channel_id) if input.channel_id else None,
+            cache=info.context.tag_cache,
+        )
+        await info.context.call(service.refresh_saved_audiences, user_id=done.user_id)
+        return RecordedEvent(
+            user=await _user(info, done.user_id),
+            event_key=done.event_key,
+            new=done.new,
+            tags_added=list(done.tags_added),
+            tags_removed=list(done.tags_removed),
+            tags_updated=list(done.tags_updated),
+        )
+
+    @strawberry.mutation(
+        description="Record one order: lines, rule tags and saved-audience membership are updated "
+        "before this returns."
+    )
+    async def record_order(self, info: Ctx, input: OrderInput) -> RecordedOrder:
+        done = await info.context.call(
+            events.record_order,
+            order_id=str(input.order_id),
+            user_id=str(input.user_id),
+            lines=[(str(x.sku), x.quantity, x.unit_price) for x in input.lines],
+            ordered_at=input.ordered_at,
+            channel_id=str(input.channel_id) if input.channel_id else None,
+            cache=info.context.tag_cache,
+        )
+        await info.context.call(service.refresh_saved_audiences, user_id=done.user_id)
+        return RecordedOrder(
+            user=await _user(info, done.user_id),
+            order_id=strawberry.ID(done.order_id),
+            lines=done.lines,
+            tags_added=list(done.tags_added),
+            tags_removed=list(done.tags_removed),
+            tags_updated=list(done.tags_updated),
+        )
+
+    @strawberry.mutation(description="Give a user a tag by hand (rules never override a manual tag).")
+    async def tag_user(
+        self,
+        info: Ctx,
+        user_id: strawberry.ID,
+        tag_id: strawberry.ID,
+        weight: float = 1.0,
+        expires_at: datetime | None = None,
+    ) -> TagChange:
+        done = await info.context.call(
+            taxonomy.tag_user, user_id=str(user_id), tag_id=str(tag_id), weight=weight, expires_at=expires_at
+        )
+        return TagChange(
+            user_id=user_id, tag_id=strawberry.ID(done.tag_id), created=done.created, removed_sources=[]
+        )
+
+    @strawberry.mutation(description="Take a tag from a user, whatever assigned it.")
+    async def untag_user(self, info: Ctx, user_id: strawberry.ID, tag_id: strawberry.ID) -> TagChange:
+        done = await info.context.call(taxonomy.untag_user, user_id=str(user_id), tag_id=str(tag_id))
+        return TagChange(
+            user_id=user_id,
+            tag_id=strawberry.ID(done.tag_id),
+            created=False,
+            removed_sources=list(done.removed),
+        )
+
+    @strawberry.mutation(
+        description="Save (or replace) an audience definition; counts it and stores membership."
+    )
+    async def save_audience(
+        self,
+        info: Ctx,
+        id: strawberry.ID,
+        name: str,
+        definition: AudienceInput,
+        purpose: Purpose = Purpose.MARKETING,
+        owner: str = "api",
+    ) -> SavedAudience:
+        saved = await info.context.call(
+            service.save_audience,
+            audience_id=str(id),
+            name=name,
+            definition=parse_definition(as_json(definition)),
+            owner=owner,
+            purpose=purpose.value,
+        )
+        return SavedAudience.of(saved)
+
+
+schema = QuietSchema(query=Query, mutation=Mutation, extensions=[OperationMetrics, ErrorCodes])

@@ -356,16 +356,38 @@ def _summary(report: object) -> str:
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default PERSONA_API_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default PERSONA_API_PORT).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes (default PERSONA_API_WORKERS).")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level: debug, info, warning, error.")] = "info",
 ) -> None:
-    """Serve GraphQL at http://HOST:PORT/graphql (GraphiQL in a browser)."""
+    """Serve GraphQL at http://HOST:PORT/graphql (GraphiQL in a browser), /healthz, /readyz, /metrics."""
     import uvicorn
-
-    from api.app import create_app
 
     settings = get_settings()
     host, port = host or settings.api_host, port or settings.api_port
-    console.print(f"GraphQL at [bold]http://{host}:{port}/graphql[/] (Ctrl-C to stop)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    workers = workers or settings.api_workers
+    console.print(
+        f"GraphQL at [bold]http://{host}:{port}/graphql[/] with {workers} worker(s) (Ctrl-C to stop)"
+    )
+    uvicorn.run(
+        "api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level
+    )
+
+
+@app.command("api-schema")
+def api_schema(
+    out: Annotated[Path | None, typer.Option(help="Write the SDL to this file instead of stdout.")] = None,
+) -> None:
+    """Print the GraphQL schema (SDL); `--out schema.graphql` refreshes the committed copy."""
+    from api.schema import schema
+
+    sdl = schema.as_str() + "\n"
+    if out is None:
+        sys.stdout.write(sdl)
+    else:
+        out.write_text(sdl, encoding="utf-8")
+        console.print(f"wrote {out}", highlight=False)
 
 
 @app.command("demo")
@@ -378,7 +400,7 @@ def demo(
     with _store(settings) as store:
         apply_schema(store)
         _print_reports(load_dataset(store, DEMO_DATA, options=load_options(settings)))
-    query = '{ user(id: "u001") { id city ageBand friends { id city } } }'
+    query = '{ user(id: "u001") { id city ageBand friends { edges { node { id city } } } } }'
     body = json.dumps({"query": query})
     console.print(
         f"Try: curl -s http://{settings.api_host}:{settings.api_port}/graphql "

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import neo4j
 from neo4j import Driver, GraphDatabase, Query
-from neo4j.exceptions import AuthError, ServiceUnavailable
+from neo4j.exceptions import AuthError, DatabaseUnavailable, Neo4jError, ServiceUnavailable, SessionExpired
 
 from graph.catalog import cypher
 from graph.errors import Neo4jAuthError, Neo4jUnavailableError
@@ -91,3 +91,13 @@ def start_neo4j(settings: Settings) -> ConnectionInfo:
     info = resolve_connection(settings)
     open_driver(info, wait_s=settings.neo4j_connect_timeout_s).close()
     return info
+
+
+def ping(driver: Driver, database: str, *, timeout_s: float = 2.0) -> bool:
+    """Whether the database answers right now (one short query, no retries): for readiness checks."""
+    try:
+        with driver.session(database=database) as session:
+            session.run(Query(cypher("admin/ping"), timeout=timeout_s)).consume()
+        return True
+    except (ServiceUnavailable, SessionExpired, DatabaseUnavailable, OSError, Neo4jError):
+        return False

@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     timezone: str = "UTC"  # the zone behaviour hours (night browsing, ...) are counted in
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
+    api_workers: int = Field(default=1, ge=1, le=64)
 
     @field_validator("neo4j_uri")
     @classmethod

@@ -66,12 +66,16 @@ def client(store: GraphStore, neo4j_connection: ConnectionInfo, tmp_path: Path) 
 
 
 def test_graphql_user_with_friends(client: TestClient) -> None:
-    query = '{ user(id: "u002") { id city ageBand friends { id city friends { id } } } }'
+    query = (
+        '{ user(id: "u002") { id city ageBand friends { edges { node { id city '
+        "friends { edges { node { id } } } } } } } }"
+    )
     response = client.post("/graphql", json={"query": query})
     assert response.status_code == 200
     user = response.json()["data"]["user"]
     assert user["id"] == "u002" and user["city"] == "Hangzhou"
-    assert user["friends"] == [{"id": "u006", "city": "Shanghai", "friends": [{"id": "u002"}]}]
+    friends = [e["node"] for e in user["friends"]["edges"]]
+    assert friends == [{"id": "u006", "city": "Shanghai", "friends": {"edges": [{"node": {"id": "u002"}}]}}]
 
 
 def test_graphql_unknown_user_is_null_and_bad_query_is_an_error(client: TestClient) -> None:

@@ -1,0 +1,113 @@
+"""Every GraphQL error leaves with an `extensions.code`; nothing unexpected leaves with its text.
+
+Codes (Apollo's names, so clients already know them):
+- ``NOT_FOUND``: a mutation or look-up names a user, product, tag or audience that does not exist;
+- ``BAD_USER_INPUT``: a value is wrong (our domain errors name the argument and the reason);
+- ``GRAPHQL_PARSE_FAILED`` / ``GRAPHQL_VALIDATION_FAILED``: the document itself is wrong;
+- ``UNAUTHENTICATED`` / ``FORBIDDEN``: credentials (raised by the auth layer);
+- ``UNAVAILABLE``: Neo4j cannot be reached right now (retry later);
+- ``INTERNAL_SERVER_ERROR``: anything else; the client sees a fixed message, the log gets the trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import strawberry
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql.error import GraphQLError
+from neo4j.exceptions import DatabaseUnavailable, ServiceUnavailable, SessionExpired
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
+from strawberry.types.execution import ExecutionResult
+
+from graph.audiences.model import AudienceDefinitionError
+from graph.errors import Neo4jUnavailableError, NotFoundError, PersonaGraphError
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE_ERRORS = (ServiceUnavailable, SessionExpired, DatabaseUnavailable, Neo4jUnavailableError)
+INTERNAL_MESSAGE = "Unexpected error; it has been logged."
+
+
+class ApiError(Exception):
+    """An error raised by the API layer itself with a chosen code (auth, limits)."""
+
+    code = "BAD_USER_INPUT"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        if code:
+            self.code = code
+
+
+def code_of(error: GraphQLError) -> str:
+    """The code for one error, from what raised it (or its place in the pipeline when nothing did)."""
+    original = error.original_error
+    if original is None:
+        if error.message.startswith("Syntax Error"):
+            return "GRAPHQL_PARSE_FAILED"
+        return "GRAPHQL_VALIDATION_FAILED"
+    if isinstance(original, GraphQLError):  # a variable's value failed coercion to its declared type
+        return "BAD_USER_INPUT"
+    if isinstance(original, ApiError):
+        return original.code
+    if isinstance(original, NotFoundError):
+        return "NOT_FOUND"
+    if isinstance(original, UNAVAILABLE_ERRORS):
+        return "UNAVAILABLE"
+    if isinstance(original, PersonaGraphError | ValueError):
+        return "BAD_USER_INPUT"
+    return "INTERNAL_SERVER_ERROR"
+
+
+def coded(error: GraphQLError) -> GraphQLError:
+    """A copy of the error carrying its code; unexpected errors are masked and logged with the trace."""
+    code = code_of(error)
+    extensions = dict(error.extensions or {})
+    extensions["code"] = code
+    message = error.message
+    original = error.original_error
+    if isinstance(original, AudienceDefinitionError):
+        extensions["problems"] = list(original.problems)
+    if code == "UNAVAILABLE":
+        message = "Neo4j is unavailable; retry shortly."
+        log.warning("graph unavailable during %s: %s", error.path, original)
+    elif code == "INTERNAL_SERVER_ERROR":
+        message = INTERNAL_MESSAGE
+        log.error("unexpected error at %s", error.path, exc_info=original)
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions=extensions,
+    )
+
+
+class QuietSchema(strawberry.Schema):
+    """Strawberry logs every error at ERROR level; expected ones (bad input) are not incidents.
+
+    ErrorCodes logs the unexpected and the unavailable ones itself, once, with the trace.
+    """
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        return None
+
+
+class ErrorCodes(SchemaExtension):
+    """Rewrites the errors of each result, whatever stage (parse, validate, execute) produced them."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if isinstance(result, GraphQLExecutionResult | ExecutionResult) and result.errors:
+            result.errors = [coded(e) for e in result.errors]
+        pre = self.execution_context.pre_execution_errors
+        if pre:
+            self.execution_context.pre_execution_errors = [coded(e) for e in pre]

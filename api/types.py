@@ -1,0 +1,677 @@
+"""GraphQL output types. Each wraps one typed graph/ result; nested fields load through DataLoaders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from enum import Enum
+from typing import Any, TypeVar, cast
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from api.context import Context
+from graph import insights, products, profiles
+from graph.analytics.attribution import ChannelStats as ChannelStatsResult
+from graph.analytics.copurchase import BoughtWith as BoughtWithResult
+from graph.analytics.lookalikes import lookalikes
+from graph.paging import Page, check_first
+
+T = TypeVar("T")
+Ctx = Info[Context, None]
+
+
+@strawberry.enum(description="The three tag tiers: who someone is, what they do, what they want.")
+class TagTier(Enum):
+    BASIC = "basic"
+    BEHAVIOR = "behavior"
+    PREFERENCE = "preference"
+
+
+@strawberry.enum(description="Which social ties a connection walks.")
+class TieKind(Enum):
+    FRIENDS = "friends"
+    FOLLOWERS = "followers"
+    FOLLOWING = "following"
+
+
+@strawberry.enum(description="Community kinds: social (who knows whom) or product (what sells together).")
+class CommunityKind(Enum):
+    SOCIAL = "social"
+    PRODUCT = "product"
+
+
+@strawberry.type(description="Relay page information.")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+def page_info(cursors: list[str], has_next: bool, after: str | None) -> PageInfo:
+    return PageInfo(
+        has_next_page=has_next,
+        has_previous_page=after is not None,
+        start_cursor=cursors[0] if cursors else None,
+        end_cursor=cursors[-1] if cursors else None,
+    )
+
+
+# -- users --------------------------------------------------------------------------------------
+
+
+@strawberry.type(description="A tag a user holds, with how and why it was assigned.")
+class UserTag:
+    tag_id: strawberry.ID
+    name: str | None
+    tier: str | None
+    weight: float
+    source: str = strawberry.field(description="manual, rule or model.")
+    rule_id: str | None
+    assigned_at: datetime | None
+    expires_at: datetime | None
+    evidence: list[str] = strawberry.field(description="The events or orders that made a rule tag true.")
+
+    @staticmethod
+    def of(tag: profiles.UserTag) -> UserTag:
+        return UserTag(
+            tag_id=strawberry.ID(tag.tag_id),
+            name=tag.name,
+            tier=tag.tier,
+            weight=tag.weight,
+            source=tag.source,
+            rule_id=tag.rule_id,
+            assigned_at=tag.assigned_at,
+            expires_at=tag.expires_at,
+            evidence=list(tag.evidence),
+        )
+
+
+@strawberry.type(
+    description="An identity (email, phone, device, ...) as its keyed hash; never the raw value."
+)
+class Identity:
+    kind: str
+    value: str
+
+
+@strawberry.type(description="A channel a user came from (acquired) or ordered through.")
+class UserChannel:
+    channel_id: strawberry.ID
+    name: str | None
+    kind: str | None
+    acquired: bool
+    acquired_at: datetime | None
+    orders: int
+
+
+@strawberry.type(description="PageRank influence on the social graph, from the run that computed it.")
+class Influence:
+    score: float
+    rank: int | None
+    degree: int | None
+    reach2: int | None = strawberry.field(description="Users within two hops.")
+    run_id: str | None
+    computed_at: datetime | None
+
+
+@strawberry.type(description="Recency, frequency and monetary quintiles (1-5) and their code, e.g. '545'.")
+class Rfm:
+    recency: int | None
+    frequency: int | None
+    monetary: int | None
+    score: str | None
+    run_id: str | None
+    computed_at: datetime | None
+
+
+@strawberry.type
+class OrderLine:
+    sku: strawberry.ID
+    name: str | None
+    quantity: int
+    unit_price: float | None
+
+    @strawberry.field(description="The product, with brand and category.")
+    async def product(self, info: Ctx) -> Product | None:
+        found = await info.context.products().load(str(self.sku))
+        return Product.of(found) if found else None
+
+
+@strawberry.type
+class Order:
+    order_id: strawberry.ID
+    ordered_at: datetime
+    channel_id: str | None
+    total: float
+    lines: list[OrderLine]
+
+    @staticmethod
+    def of(order: profiles.OrderSummary) -> Order:
+        return Order(
+            order_id=strawberry.ID(order.order_id),
+            ordered_at=order.ordered_at,
+            channel_id=order.channel_id,
+            total=order.total,
+            lines=[
+                OrderLine(sku=strawberry.ID(x.sku), name=x.name, quantity=x.quantity, unit_price=x.unit_price)
+                for x in order.lines
+            ],
+        )
+
+
+@strawberry.type
+class OrderEdge:
+    cursor: str
+    node: Order
+
+
+@strawberry.type(description="A user's orders, newest first.")
+class OrderConnection:
+    edges: list[OrderEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type
+class UserEdge:
+    cursor: str
+    node: User
+
+
+@strawberry.type
+class UserConnection:
+    edges: list[UserEdge]
+    page_info: PageInfo
+    total_count: int | None = strawberry.field(description="All items over all pages, where known.")
+
+
+def user_connection(
+    page: Page[profiles.UserProfile], after: str | None, cursor: Callable[[str], str]
+) -> UserConnection:
+    cursors = [cursor(p.user_id) for p in page.items]
+    return UserConnection(
+        edges=[UserEdge(cursor=c, node=User.of(p)) for c, p in zip(cursors, page.items, strict=True)],
+        page_info=page_info(cursors, page.has_next, after),
+        total_count=page.total,
+    )
+
+
+@strawberry.type(description="A node of a neighbourhood drawing; `id` is '<label>:<key>'.")
+class GraphNode:
+    id: strawberry.ID
+    label: str
+    key: str
+    caption: str | None
+
+
+@strawberry.type(description="A relationship of a neighbourhood drawing, between two GraphNode ids.")
+class GraphEdge:
+    source: strawberry.ID
+    target: strawberry.ID
+    type: str
+
+
+@strawberry.type(description="A user's surroundings, ready to draw.")
+class Neighborhood:
+    center: strawberry.ID
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+    truncated: bool = strawberry.field(description="True when the node limit cut the picture short.")
+
+
+@strawberry.type(description="A user like the given ones, with what they share.")
+class Lookalike:
+    score: float
+    reasons: list[str]
+    user_id: strawberry.ID
+
+    @strawberry.field
+    async def user(self, info: Ctx) -> User | None:
+        found = await info.context.users().load(str(self.user_id))
+        return User.of(found) if found else None
+
+
+@strawberry.type(description="A customer: attributes, tags, analytics results and social ties.")
+class User:
+    profile: strawberry.Private[profiles.UserProfile]
+
+    @staticmethod
+    def of(profile: profiles.UserProfile) -> User:
+        return User(profile=profile)
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.profile.user_id)
+
+    @strawberry.field
+    def customer_id(self) -> str | None:
+        return self.profile.customer_id
+
+    @strawberry.field
+    def gender(self) -> str | None:
+        return self.profile.gender
+
+    @strawberry.field
+    def birth_year(self) -> int | None:
+        return self.profile.birth_year
+
+    @strawberry.field
+    def age_band(self) -> str | None:
+        return self.profile.age_band
+
+    @strawberry.field
+    def occupation(self) -> str | None:
+        return self.profile.occupation
+
+    @strawberry.field
+    def education(self) -> str | None:
+        return self.profile.education
+
+    @strawberry.field
+    def income_band(self) -> str | None:
+        return self.profile.income_band
+
+    @strawberry.field
+    def city(self) -> str | None:
+        return self.profile.city
+
+    @strawberry.field
+    def region(self) -> str | None:
+        return self.profile.region
+
+    @strawberry.field
+    def country(self) -> str | None:
+        return self.profile.country
+
+    @strawberry.field
+    def marketing_consent(self) -> bool | None:
+        return self.profile.marketing_consent
+
+    @strawberry.field
+    def personalization_opt_out(self) -> bool | None:
+        return self.profile.personalization_opt_out
+
+    @strawberry.field(description="Lifecycle tier from the last segment run (core, loyal, potential, ...).")
+    def lifecycle(self) -> str | None:
+        return self.profile.lifecycle
+
+    @strawberry.field(description="RFM scores from the last segment run; null before any run.")
+    def rfm(self) -> Rfm | None:
+        p = self.profile
+        if p.rfm_score is None and p.rfm_r is None:
+            return None
+        return Rfm(
+            recency=p.rfm_r,
+            frequency=p.rfm_f,
+            monetary=p.rfm_m,
+            score=p.rfm_score,
+            run_id=p.segment_run_id,
+            computed_at=p.segment_computed_at,
+        )
+
+    @strawberry.field(description="Influence from the last influence run; null before any run.")
+    def influence(self) -> Influence | None:
+        p = self.profile
+        if p.influence is None:
+            return None
+        return Influence(
+            score=p.influence,
+            rank=p.influence_rank,
+            degree=p.degree,
+            reach2=p.reach2,
+            run_id=p.influence_run_id,
+            computed_at=p.influence_computed_at,
+        )
+
+    @strawberry.field(description="The user's social community, when one was found.")
+    async def community(self, info: Ctx) -> Community | None:
+        if not self.profile.social_community:
+            return None
+        found = await info.context.communities().load(self.profile.social_community)
+        return Community.of(found) if found else None
+
+    @strawberry.field(description="The user's persona from the last persona run.")
+    async def persona(self, info: Ctx) -> Persona | None:
+        if not self.profile.persona:
+            return None
+        found = await info.context.personas().load(self.profile.persona)
+        return Persona.of(found) if found else None
+
+    @strawberry.field(description="Tags held now (expired ones only when asked), strongest first.")
+    async def tags(
+        self, info: Ctx, tier: TagTier | None = None, include_expired: bool = False
+    ) -> list[UserTag]:
+        loader = info.context.tags(tier.value if tier else None, include_expired)
+        return [UserTag.of(t) for t in await loader.load(self.profile.user_id)]
+
+    @strawberry.field(description="Hashed identities linked to this user.")
+    async def identities(self, info: Ctx) -> list[Identity]:
+        found = await info.context.identities().load(self.profile.user_id)
+        return [Identity(kind=i.kind, value=i.value) for i in found]
+
+    @strawberry.field(description="Where the user was acquired and which channels they ordered through.")
+    async def channels(self, info: Ctx) -> list[UserChannel]:
+        found = await info.context.channels().load(self.profile.user_id)
+        return [
+            UserChannel(
+                channel_id=strawberry.ID(c.channel_id),
+                name=c.name,
+                kind=c.kind,
+                acquired=c.acquired,
+                acquired_at=c.acquired_at,
+                orders=c.orders,
+            )
+            for c in found
+        ]
+
+    @strawberry.field(description="Orders, newest first.")
+    async def orders(self, info: Ctx, first: int = 10, after: str | None = None) -> OrderConnection:
+        page = await info.context.orders(first, after).load(self.profile.user_id)
+        cursors = [profiles.order_cursor(o) for o in page.items]
+        return OrderConnection(
+            edges=[OrderEdge(cursor=c, node=Order.of(o)) for c, o in zip(cursors, page.items, strict=True)],
+            page_info=page_info(cursors, page.has_next, after),
+            total_count=page.total,
+        )
+
+    async def _ties(self, info: Ctx, kind: TieKind, first: int, after: str | None) -> UserConnection:
+        page = await info.context.ties(kind.value, first, after).load(self.profile.user_id)
+        return user_connection(page, after, lambda uid: profiles.tie_cursor(kind.value, uid))
+
+    @strawberry.field(description="Friends (ties read both ways), by id.")
+    async def friends(self, info: Ctx, first: int = 20, after: str | None = None) -> UserConnection:
+        return await self._ties(info, TieKind.FRIENDS, first, after)
+
+    @strawberry.field(description="Users who follow this user, by id.")
+    async def followers(self, info: Ctx, first: int = 20, after: str | None = None) -> UserConnection:
+        return await self._ties(info, TieKind.FOLLOWERS, first, after)
+
+    @strawberry.field(description="Users this user follows, by id.")
+    async def following(self, info: Ctx, first: int = 20, after: str | None = None) -> UserConnection:
+        return await self._ties(info, TieKind.FOLLOWING, first, after)
+
+    @strawberry.field(
+        description="Users within `depth` social hops (1-3), tags, channel and persona, to draw."
+    )
+    async def neighborhood(self, info: Ctx, depth: int = 1, limit: int = 100) -> Neighborhood:
+        found = await info.context.call(
+            profiles.neighborhood, user_id=self.profile.user_id, depth=depth, limit=limit
+        )
+        if found is None:  # deleted between the look-up and this field
+            return Neighborhood(
+                center=strawberry.ID(f"User:{self.profile.user_id}"), nodes=[], edges=[], truncated=False
+            )
+        return Neighborhood(
+            center=strawberry.ID(found.center),
+            nodes=[
+                GraphNode(id=strawberry.ID(n.id), label=n.label, key=n.key, caption=n.caption)
+                for n in found.nodes
+            ],
+            edges=[
+                GraphEdge(source=strawberry.ID(e.source), target=strawberry.ID(e.target), type=e.type)
+                for e in found.edges
+            ],
+            truncated=found.truncated,
+        )
+
+    @strawberry.field(description="Products to suggest to this user (non-personalised if they opted out).")
+    async def cross_sell(self, info: Ctx, first: int = 10) -> CrossSell:
+        return CrossSell.of(
+            await info.context.call(products.cross_sell, user_id=self.profile.user_id, first=first)
+        )
+
+    @strawberry.field(description="Users most like this one, with the reasons.")
+    async def lookalikes(self, info: Ctx, first: int = 10) -> list[Lookalike]:
+        found = await info.context.call(lookalikes, seed_user_ids=[self.profile.user_id], first=first)
+        return lookalike_list(found)
+
+
+def lookalike_list(found: Iterable[Any]) -> list[Lookalike]:
+    return [
+        Lookalike(user_id=strawberry.ID(x.user_id), score=x.score, reasons=list(x.reasons)) for x in found
+    ]
+
+
+# -- products -----------------------------------------------------------------------------------
+
+
+@strawberry.type(description="A product with brand, category path and co-purchase community.")
+class Product:
+    info: strawberry.Private[products.ProductInfo]
+
+    @staticmethod
+    def of(info: products.ProductInfo) -> Product:
+        return Product(info=info)
+
+    @strawberry.field
+    def sku(self) -> strawberry.ID:
+        return strawberry.ID(self.info.sku)
+
+    @strawberry.field
+    def name(self) -> str | None:
+        return self.info.name
+
+    @strawberry.field
+    def price(self) -> float | None:
+        return self.info.price
+
+    @strawberry.field
+    def currency(self) -> str | None:
+        return self.info.currency
+
+    @strawberry.field
+    def brand(self) -> str | None:
+        return self.info.brand
+
+    @strawberry.field(description="Category names from the root to the product's own category.")
+    def category_path(self) -> list[str]:
+        return list(self.info.category_path)
+
+    @strawberry.field
+    def category_id(self) -> str | None:
+        return self.info.category_id
+
+    @strawberry.field(description="The product's co-purchase community.")
+    async def community(self, info: Ctx) -> Community | None:
+        if not self.info.community_id:
+            return None
+        found = await info.context.communities().load(self.info.community_id)
+        return Community.of(found) if found else None
+
+    @strawberry.field(description="Products bought in the same orders, strongest association (lift) first.")
+    async def bought_with(self, info: Ctx, first: int = 10) -> list[BoughtWith]:
+        from graph.analytics.copurchase import bought_with
+
+        check_first(first)
+        return [
+            BoughtWith.of(b) for b in await info.context.call(bought_with, sku=self.info.sku, first=first)
+        ]
+
+
+@strawberry.type(description="A product bought together with another: count, support, confidence, lift.")
+class BoughtWith:
+    result: strawberry.Private[BoughtWithResult]
+    count: int
+    support: float
+    confidence: float
+    lift: float
+
+    @staticmethod
+    def of(b: BoughtWithResult) -> BoughtWith:
+        return BoughtWith(result=b, count=b.count, support=b.support, confidence=b.confidence, lift=b.lift)
+
+    @strawberry.field
+    async def product(self, info: Ctx) -> Product:
+        found = await info.context.products().load(self.result.sku)
+        return Product.of(found or products.ProductInfo(sku=self.result.sku, name=self.result.name))
+
+
+@strawberry.type(description="One suggestion, with the reason it was made.")
+class CrossSellItem:
+    sku: strawberry.ID
+    name: str | None
+    score: float
+    count: int
+    lift: float
+    confidence: float
+    reason: str
+
+    @strawberry.field
+    async def product(self, info: Ctx) -> Product | None:
+        found = await info.context.products().load(str(self.sku))
+        return Product.of(found) if found else None
+
+
+@strawberry.type(description="Cross-sell suggestions; `personalised` is false when history was not used.")
+class CrossSell:
+    personalised: bool
+    based_on: list[strawberry.ID]
+    items: list[CrossSellItem]
+
+    @staticmethod
+    def of(found: products.CrossSell) -> CrossSell:
+        return CrossSell(
+            personalised=found.personalised,
+            based_on=[strawberry.ID(s) for s in found.based_on],
+            items=[
+                CrossSellItem(
+                    sku=strawberry.ID(i.sku),
+                    name=i.name,
+                    score=i.score,
+                    count=i.count,
+                    lift=i.lift,
+                    confidence=i.confidence,
+                    reason=i.reason,
+                )
+                for i in found.items
+            ],
+        )
+
+
+# -- insights -----------------------------------------------------------------------------------
+
+
+@strawberry.type(description="A social or product community with a summary of its members.")
+class Community:
+    community_id: strawberry.ID
+    kind: str
+    size: int
+    top_city: str | None
+    top_tags: list[str]
+    top_categories: list[str]
+    run_id: str | None
+    computed_at: datetime | None
+
+    @staticmethod
+    def of(c: insights.CommunityInfo) -> Community:
+        return Community(
+            community_id=strawberry.ID(c.community_id),
+            kind=c.kind,
+            size=c.size,
+            top_city=c.top_city,
+            top_tags=list(c.top_tags),
+            top_categories=list(c.top_categories),
+            run_id=c.run_id,
+            computed_at=c.computed_at,
+        )
+
+
+@strawberry.type(description="A customer persona: a cluster with a generated name and description.")
+class Persona:
+    persona_id: strawberry.ID
+    name: str
+    description: str
+    size: int
+    run_id: str | None
+    computed_at: datetime | None
+
+    @staticmethod
+    def of(p: insights.PersonaInfo) -> Persona:
+        return Persona(
+            persona_id=strawberry.ID(p.persona_id),
+            name=p.name,
+            description=p.description,
+            size=p.size,
+            run_id=p.run_id,
+            computed_at=p.computed_at,
+        )
+
+
+@strawberry.type(description="Attribution of one channel: acquisition, conversion and revenue credit.")
+class ChannelStats:
+    channel_id: strawberry.ID
+    kind: str | None
+    acquired_users: int
+    buyers: int
+    conversion_rate: float
+    revenue: float
+    first_touch_revenue: float
+    last_touch_revenue: float
+    referral_revenue: float
+    run_id: str | None
+    computed_at: datetime | None
+
+    @staticmethod
+    def of(s: ChannelStatsResult) -> ChannelStats:
+        return ChannelStats(
+            channel_id=strawberry.ID(s.channel_id),
+            kind=s.kind,
+            acquired_users=s.acquired_users,
+            buyers=s.buyers,
+            conversion_rate=s.conversion_rate,
+            revenue=s.revenue,
+            first_touch_revenue=s.first_touch_revenue,
+            last_touch_revenue=s.last_touch_revenue,
+            referral_revenue=s.referral_revenue,
+            run_id=s.run_id,
+            computed_at=s.computed_at,
+        )
+
+
+@strawberry.type(description="A tag of the taxonomy with how many users hold it now, by source.")
+class Tag:
+    tag_id: strawberry.ID
+    name: str
+    tier: str
+    parent_id: str | None
+    synonyms: list[str]
+    description: str | None
+    users: int
+    manual: int
+    rule: int
+    model: int
+    expired: int
+
+
+@strawberry.type(description="One analytics run: what it was given, how long each step took, what it wrote.")
+class AnalyticsRun:
+    run_id: strawberry.ID
+    kind: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    seconds: float | None
+    parameters: JSON
+    input_sizes: JSON
+    timings: JSON
+    counts: JSON
+    error: str | None
+
+    @staticmethod
+    def of(r: insights.RunInfo) -> AnalyticsRun:
+        return AnalyticsRun(
+            run_id=strawberry.ID(r.run_id),
+            kind=r.kind,
+            status=r.status,
+            started_at=r.started_at,
+            finished_at=r.finished_at,
+            seconds=r.seconds,
+            parameters=cast(JSON, r.parameters),
+            input_sizes=cast(JSON, r.input_sizes),
+            timings=cast(JSON, r.timings),
+            counts=cast(JSON, r.counts),
+            error=r.error,
+        )

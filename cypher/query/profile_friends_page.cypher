@@ -1,0 +1,15 @@
+// profile_friends_page: one keyset page of the friends of several users (friendship is read undirected), by userId.
+// $userIds: list of str; $after: str ('' for the first page; only userIds after it); $limit: int (per user;
+// ask one more than the page to see whether more follow). Returns userId: str, total: int (over all pages),
+// users: list of maps (all User properties) by userId; no row for unknown users.
+UNWIND $userIds AS userId
+MATCH (u:User {userId: userId})
+CALL (u) {
+  MATCH (u)-[:FRIEND_OF]-(f:User)
+  WHERE f.userId > $after
+  WITH DISTINCT f
+  ORDER BY f.userId
+  LIMIT $limit
+  RETURN collect(f {.*}) AS users
+}
+RETURN userId, COUNT { (u)-[:FRIEND_OF]-() } AS total, users
