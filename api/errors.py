@@ -4,6 +4,8 @@ Codes (Apollo's names, so clients already know them):
 - ``NOT_FOUND``: a mutation or look-up names a user, product, tag or audience that does not exist;
 - ``BAD_USER_INPUT``: a value is wrong (our domain errors name the argument and the reason);
 - ``GRAPHQL_PARSE_FAILED`` / ``GRAPHQL_VALIDATION_FAILED``: the document itself is wrong;
+- ``OPERATION_RESOLUTION_FAILURE``: ``operationName`` names no operation of the document (set by
+  api/http.py, before execution);
 - ``UNAUTHENTICATED`` / ``FORBIDDEN``: credentials (raised by the auth layer);
 - ``UNAVAILABLE``: Neo4j cannot be reached right now (retry later);
 - ``INTERNAL_SERVER_ERROR``: anything else; the client sees a fixed message, the log gets the trace.

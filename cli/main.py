@@ -20,6 +20,7 @@ from rich.progress import Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cli.audience import audience_app
+from cli.demo import ANALYSES, DEMO_USERS, build_demo, run_analysis
 from cli.tags import tags_app
 from graph.connection import open_driver, resolve_connection, start_neo4j
 from graph.errors import PersonaGraphError
@@ -34,7 +35,6 @@ from loaders.pipeline import FileReport, LoadOptions, load_dataset, load_file
 from loaders.readers import UnusableInputError
 from loaders.records import RowContext
 
-DEMO_DATA = Path(__file__).resolve().parent.parent / "loaders" / "demo_data"
 console = Console(stderr=True)
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 neo4j_app = typer.Typer(help="Start, stop and inspect Neo4j.", no_args_is_help=True)
@@ -282,36 +282,6 @@ def generate_cmd(
     console.print(f"planted truth in {report.truth_dir}", highlight=False)
 
 
-ANALYSES = ("influence", "communities", "copurchase", "segments", "personas", "attribution")
-
-
-def _run_analysis(store: GraphStore, name: str) -> object:
-    """One analysis by name; imports stay lazy so `persona --help` is fast."""
-    if name == "influence":
-        from graph.analytics.social import run_influence
-
-        return run_influence(store)
-    if name == "communities":
-        from graph.analytics.social import run_social_communities
-
-        return run_social_communities(store)
-    if name == "copurchase":
-        from graph.analytics.copurchase import run_copurchase
-
-        return run_copurchase(store)
-    if name == "segments":
-        from graph.analytics.segments import run_segments
-
-        return run_segments(store)
-    if name == "personas":
-        from graph.analytics.segments import run_personas
-
-        return run_personas(store)
-    from graph.analytics.attribution import run_attribution
-
-    return run_attribution(store)
-
-
 @app.command("analyze")
 def analyze(
     what: Annotated[str, typer.Argument(help=f"all, or one of: {', '.join(ANALYSES)}.")] = "all",
@@ -331,7 +301,7 @@ def analyze(
         for name in names:
             started = time.perf_counter()
             with console.status(f"{name}: projecting, computing, writing back ..."):
-                report = _run_analysis(store, name)
+                report = run_analysis(store, name)
             table.add_row(
                 name,
                 str(getattr(report, "run_id", "")),
@@ -393,23 +363,38 @@ def api_schema(
 @app.command("demo")
 def demo(
     serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve GraphQL afterwards.")] = True,
+    workdir: Annotated[
+        Path | None, typer.Option(help="Where the generated demo files go (default: PERSONA_DATA_DIR/demo).")
+    ] = None,
 ) -> None:
-    """Start Neo4j, apply the schema, load the demo dataset and serve GraphQL."""
+    """Start Neo4j, load a generated shop, run every analysis and the rule tags, then serve GraphQL."""
     settings = get_settings()
     start_neo4j(settings)
+    folder = workdir or settings.data_dir / "demo"
     with _store(settings) as store:
         apply_schema(store)
-        _print_reports(load_dataset(store, DEMO_DATA, options=load_options(settings)))
-    query = '{ user(id: "u001") { id city ageBand friends { edges { node { id city } } } } }'
-    body = json.dumps({"query": query})
+        report = build_demo(
+            store,
+            folder,
+            options=load_options(settings, rejects_dir=folder / "rejects"),
+            step=lambda what: console.print(f"demo: {what} ...", highlight=False),
+        )
+    _print_reports(report.files)
     console.print(
-        f"Try: curl -s http://{settings.api_host}:{settings.api_port}/graphql "
-        f"-H 'content-type: application/json' -d '{body}'",
+        f"demo graph ready: {DEMO_USERS:,} users, {len(report.analyses)} analyses, "
+        f"rule tags for {report.tagged_users:,} users",
+        highlight=False,
+    )
+    url = f"http://{settings.api_host}:{settings.api_port}/graphql"
+    console.print(
+        f"Open [bold]{url}[/] (GraphiQL) and try the examples in docs/queries.md, e.g.\n"
+        '  { user(id: "u0000001") { id city lifecycle tags { tagId weight source } '
+        "friends(first: 5) { totalCount edges { node { id city } } } } }",
         highlight=False,
         soft_wrap=True,
     )
     if serve_api:
-        serve(host=None, port=None)
+        serve(host=None, port=None, workers=None)
 
 
 def main() -> None:

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     neo4j_local_port: int = Field(default=7687, ge=1, le=65535)
     neo4j_local_dir: Path = _xdg("XDG_DATA_HOME", ".local/share") / "neo4j"
     neo4j_cache_dir: Path = _xdg("XDG_CACHE_HOME", ".cache") / "neo4j"
+    data_dir: Path = _xdg("XDG_DATA_HOME", ".local/share")  # generated demo files and the like
     neo4j_heap: str = "1g"
     neo4j_pagecache: str = "512m"
     neo4j_tx_memory_max: str = "512m"

@@ -1,0 +1,79 @@
+"""The demo graph: a generated shop (seeded, so ids are stable), loaded, analysed and tagged.
+
+`persona demo` serves it; docs/queries.md's examples name its users, products and tags, and a test
+runs every example against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from graph.store import GraphStore
+from graph.tags.engine import latest_order_time, refresh_tags
+from loaders.generator import generate
+from loaders.pipeline import FileReport, LoadOptions, load_dataset
+
+DEMO_USERS = 1000
+DEMO_SEED = 42
+ANALYSES = ("influence", "communities", "copurchase", "segments", "personas", "attribution")
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    files: list[FileReport]
+    analyses: dict[str, object]
+    tagged_users: int
+
+
+def run_analysis(store: GraphStore, name: str) -> object:
+    """One analysis by name; imports stay lazy so `persona --help` is fast."""
+    if name == "influence":
+        from graph.analytics.social import run_influence
+
+        return run_influence(store)
+    if name == "communities":
+        from graph.analytics.social import run_social_communities
+
+        return run_social_communities(store)
+    if name == "copurchase":
+        from graph.analytics.copurchase import run_copurchase
+
+        return run_copurchase(store)
+    if name == "segments":
+        from graph.analytics.segments import run_segments
+
+        return run_segments(store)
+    if name == "personas":
+        from graph.analytics.segments import run_personas
+
+        return run_personas(store)
+    if name == "attribution":
+        from graph.analytics.attribution import run_attribution
+
+        return run_attribution(store)
+    raise ValueError(f"unknown analysis {name!r}")
+
+
+def build_demo(
+    store: GraphStore,
+    workdir: Path,
+    *,
+    options: LoadOptions | None = None,
+    step: Callable[[str], None] = lambda _: None,
+) -> DemoReport:
+    """Generate (once per folder), load, analyse and tag the demo shop; safe to run again."""
+    data = workdir / "data"
+    if not (data / "ties.csv").exists():
+        step(f"generating {DEMO_USERS:,} users (seed {DEMO_SEED})")
+        generate(data, users=DEMO_USERS, seed=DEMO_SEED)
+    step("loading")
+    files = load_dataset(store, data, options=options or LoadOptions(rejects_dir=workdir / "rejects"))
+    analyses: dict[str, object] = {}
+    for name in ANALYSES:
+        step(f"analysing: {name}")
+        analyses[name] = run_analysis(store, name)
+    step("refreshing rule tags (as of the last order)")
+    tags = refresh_tags(store, as_of=latest_order_time(store))
+    return DemoReport(files, analyses, tags.users)
