@@ -90,6 +90,11 @@ def coded(error: GraphQLError) -> GraphQLError:
     )
 
 
+def ensure_coded(errors: list[GraphQLError]) -> list[GraphQLError]:
+    """Code the errors that have no code yet (some parse failures skip the extension's hook)."""
+    return [e if (e.extensions or {}).get("code") else coded(e) for e in errors]
+
+
 class QuietSchema(strawberry.Schema):
     """Strawberry logs every error at ERROR level; expected ones (bad input) are not incidents.
 
@@ -109,7 +114,7 @@ class ErrorCodes(SchemaExtension):
         yield
         result = self.execution_context.result
         if isinstance(result, GraphQLExecutionResult | ExecutionResult) and result.errors:
-            result.errors = [coded(e) for e in result.errors]
+            result.errors = ensure_coded(result.errors)
         pre = self.execution_context.pre_execution_errors
         if pre:
-            self.execution_context.pre_execution_errors = [coded(e) for e in pre]
+            self.execution_context.pre_execution_errors = ensure_coded(pre)

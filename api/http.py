@@ -32,6 +32,8 @@ from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
+from api.errors import ensure_coded
+
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
 _SUPPORTED = (GRAPHQL_RESPONSE_JSON, APPLICATION_JSON)
@@ -166,6 +168,8 @@ class PersonaGraphQLRouter(GraphQLRouter[Any, None]):
                 raise
             unresolved = GraphQLError(error.reason, extensions={"code": "OPERATION_RESOLUTION_FAILURE"})
             result = ExecutionResult(data=None, errors=[unresolved])
+        if isinstance(result, ExecutionResult) and result.errors:
+            result.errors = ensure_coded(result.errors)
         if (
             media_type == GRAPHQL_RESPONSE_JSON
             and isinstance(result, ExecutionResult)

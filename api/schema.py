@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import Info
 
 from api import types as api_types
@@ -23,6 +24,8 @@ from api.types import (
     Tag,
     TagTier,
     User,
+    bought_with_first,
+    prime_user_loaders,
 )
 from graph import events, insights, products, profiles
 from graph.analytics.attribution import channel_stats
@@ -38,6 +41,7 @@ Ctx = Info[Context, None]
 class Query:
     @strawberry.field(description="One user's profile, or null when no user has this id.")
     async def user(self, info: Ctx, id: strawberry.ID) -> User | None:
+        prime_user_loaders(info, [str(id)])
         found = await info.context.users().load(str(id))
         return User.of(found) if found else None
 
@@ -45,6 +49,7 @@ class Query:
     async def users(self, info: Ctx, ids: list[strawberry.ID]) -> list[User | None]:
         if len(ids) > 100:
             raise ValueError(f"ids: at most 100 per request, got {len(ids)}")
+        prime_user_loaders(info, [str(i) for i in ids])
         found = await info.context.users().load_many([str(i) for i in ids])
         return [User.of(p) if p else None for p in found]
 
@@ -63,8 +68,9 @@ class Query:
 
     @strawberry.field(description="One product, or null when no product has this sku.")
     async def product(self, info: Ctx, sku: strawberry.ID) -> Product | None:
-        found = await info.context.products().load(str(sku))
-        return Product.of(found) if found else None
+        first = bought_with_first(info)
+        page = await info.context.call(products.product_page, sku=str(sku), first=first)
+        return Product.of_page(page, first) if page else None
 
     @strawberry.field(
         description="Suggestions from a product (what sells with it), a user (their history, unless they "
@@ -282,4 +288,13 @@ class Mutation:
         return SavedAudience.of(saved)
 
 
-schema = QuietSchema(query=Query, mutation=Mutation, extensions=[OperationMetrics, ErrorCodes])
+schema = QuietSchema(
+    query=Query,
+    mutation=Mutation,
+    extensions=[
+        OperationMetrics,
+        ErrorCodes,
+        lambda: ParserCache(maxsize=1024),  # a factory per request; the LRU itself is shared
+        lambda: ValidationCache(maxsize=1024),
+    ],
+)

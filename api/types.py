@@ -10,11 +10,11 @@ from typing import Any, TypeVar, cast
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
 
 from api.context import Context
 from graph import insights, products, profiles
 from graph.analytics.attribution import ChannelStats as ChannelStatsResult
-from graph.analytics.copurchase import BoughtWith as BoughtWithResult
 from graph.analytics.lookalikes import lookalikes
 from graph.paging import Page, check_first
 
@@ -429,6 +429,43 @@ class User:
         return lookalike_list(found)
 
 
+def _page_args(args: dict[str, Any]) -> tuple[int, str | None] | None:
+    """(first, after) when both are plain values (first given), else None."""
+    first, after = args.get("first"), args.get("after")
+    if isinstance(first, int) and (after is None or isinstance(after, str)):
+        return first, after
+    return None
+
+
+def prime_user_loaders(info: Ctx, user_ids: list[str]) -> None:
+    """Start the per-user reads the selection will need alongside the users' own read.
+
+    Without this, tags, ties and orders wait for the user row before they start: two round trips
+    in sequence instead of one round of parallel reads. Only plain selections (no arguments, or
+    literal/variable `first` and `after`) are primed; others load as usual when their field resolves.
+    """
+    ctx = info.context
+    for field in info.selected_fields[0].selections:
+        if not isinstance(field, SelectedField):
+            continue
+        args = field.arguments
+        paged = _page_args(args)
+        loader: Any = None
+        if field.name == "tags" and not args:
+            loader = ctx.tags(None, False)
+        elif field.name == "identities":
+            loader = ctx.identities()
+        elif field.name == "channels":
+            loader = ctx.channels()
+        elif field.name in ("friends", "followers", "following") and paged:
+            loader = ctx.ties(field.name, *paged)
+        elif field.name == "orders" and paged:
+            loader = ctx.orders(*paged)
+        if loader is not None:
+            for user_id in user_ids:
+                loader.load(user_id)
+
+
 def lookalike_list(found: Iterable[Any]) -> list[Lookalike]:
     return [
         Lookalike(user_id=strawberry.ID(x.user_id), score=x.score, reasons=list(x.reasons)) for x in found
@@ -441,10 +478,23 @@ def lookalike_list(found: Iterable[Any]) -> list[Lookalike]:
 @strawberry.type(description="A product with brand, category path and co-purchase community.")
 class Product:
     info: strawberry.Private[products.ProductInfo]
+    complete: strawberry.Private[bool]  # False: only products.PARTIAL_FIELDS were read
+    prefetched: strawberry.Private[dict[int, list[products.ProductPair]]]  # boughtWith by `first`
 
     @staticmethod
-    def of(info: products.ProductInfo) -> Product:
-        return Product(info=info)
+    def of(info: products.ProductInfo, *, complete: bool = True) -> Product:
+        return Product(info=info, complete=complete, prefetched={})
+
+    @staticmethod
+    def of_page(page: products.ProductPage, first: int) -> Product:
+        return Product(info=page.product, complete=True, prefetched={first: page.pairs})
+
+    async def _full(self, info: Ctx) -> products.ProductInfo:
+        """The whole record: a partner product read with a pair carries only a few fields."""
+        if self.complete:
+            return self.info
+        found = await info.context.products().load(self.info.sku)
+        return found or self.info
 
     @strawberry.field
     def sku(self) -> strawberry.ID:
@@ -463,50 +513,64 @@ class Product:
         return self.info.currency
 
     @strawberry.field
-    def brand(self) -> str | None:
-        return self.info.brand
+    async def brand(self, info: Ctx) -> str | None:
+        return (await self._full(info)).brand
 
     @strawberry.field(description="Category names from the root to the product's own category.")
-    def category_path(self) -> list[str]:
-        return list(self.info.category_path)
+    async def category_path(self, info: Ctx) -> list[str]:
+        return list((await self._full(info)).category_path)
 
     @strawberry.field
-    def category_id(self) -> str | None:
-        return self.info.category_id
+    async def category_id(self, info: Ctx) -> str | None:
+        return (await self._full(info)).category_id
 
     @strawberry.field(description="The product's co-purchase community.")
     async def community(self, info: Ctx) -> Community | None:
-        if not self.info.community_id:
+        community_id = (await self._full(info)).community_id
+        if not community_id:
             return None
-        found = await info.context.communities().load(self.info.community_id)
+        found = await info.context.communities().load(community_id)
         return Community.of(found) if found else None
 
     @strawberry.field(description="Products bought in the same orders, strongest association (lift) first.")
     async def bought_with(self, info: Ctx, first: int = 10) -> list[BoughtWith]:
-        from graph.analytics.copurchase import bought_with
+        pairs = self.prefetched.get(first)
+        if pairs is None:
+            check_first(first)
+            page = await info.context.call(products.product_page, sku=self.info.sku, first=first)
+            pairs = page.pairs if page else []
+        return [BoughtWith.of(p) for p in pairs]
 
-        check_first(first)
-        return [
-            BoughtWith.of(b) for b in await info.context.call(bought_with, sku=self.info.sku, first=first)
-        ]
+
+def bought_with_first(info: Ctx) -> int:
+    """`first` of the one boughtWith selected under this field (0: none, or several to tell apart),
+    so the product and its partners can be read in one round trip."""
+    wanted = [
+        f
+        for f in info.selected_fields[0].selections
+        if isinstance(f, SelectedField) and f.name == "boughtWith"
+    ]
+    if len(wanted) != 1:
+        return 0
+    first = wanted[0].arguments.get("first", 10)
+    return first if isinstance(first, int) and 1 <= first <= products.MAX_FIRST else 0
 
 
 @strawberry.type(description="A product bought together with another: count, support, confidence, lift.")
 class BoughtWith:
-    result: strawberry.Private[BoughtWithResult]
+    pair: strawberry.Private[products.ProductPair]
     count: int
     support: float
     confidence: float
     lift: float
 
     @staticmethod
-    def of(b: BoughtWithResult) -> BoughtWith:
-        return BoughtWith(result=b, count=b.count, support=b.support, confidence=b.confidence, lift=b.lift)
+    def of(p: products.ProductPair) -> BoughtWith:
+        return BoughtWith(pair=p, count=p.count, support=p.support, confidence=p.confidence, lift=p.lift)
 
     @strawberry.field
-    async def product(self, info: Ctx) -> Product:
-        found = await info.context.products().load(self.result.sku)
-        return Product.of(found or products.ProductInfo(sku=self.result.sku, name=self.result.name))
+    def product(self) -> Product:
+        return Product.of(self.pair.product, complete=False)
 
 
 @strawberry.type(description="One suggestion, with the reason it was made.")

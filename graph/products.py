@@ -86,6 +86,60 @@ def get_products(store: GraphStore, *, skus: Sequence[str]) -> dict[str, Product
     return {sku: found[sku] for sku in wanted if sku in found}
 
 
+class ProductPair(BaseModel):
+    """A product bought with another, and how strongly; ``product`` is partial (see ``product_page``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    product: ProductInfo
+    count: int
+    support: float
+    confidence: float
+    lift: float
+
+
+class ProductPage(BaseModel):
+    """A product and its strongest co-purchase partners, read together."""
+
+    model_config = ConfigDict(frozen=True)
+
+    product: ProductInfo
+    pairs: list[ProductPair]
+
+
+PARTIAL_FIELDS = frozenset({"sku", "name", "price", "currency"})  # what a pair's product carries
+
+
+def product_page(store: GraphStore, *, sku: str, first: int = 0) -> ProductPage | None:
+    """One product and (``first`` > 0) its partners by lift, in one read; None for an unknown sku.
+
+    Partners carry only ``PARTIAL_FIELDS``; brand, categories and community of a partner need
+    ``get_products``. ``first`` is 0..100.
+    """
+    if isinstance(first, bool) or not 0 <= first <= MAX_FIRST:
+        raise ProductInputError(f"first must be between 0 and {MAX_FIRST}, got {first}")
+    records = store.read("query/product_page", sku=sku, first=first)
+    if not records:
+        return None
+    row = records[0]
+    pairs = [
+        ProductPair(
+            product=ProductInfo(
+                sku=x["sku"],
+                name=x["name"],
+                price=float(x["price"]) if x["price"] is not None else None,
+                currency=x["currency"],
+            ),
+            count=int(x["count"]),
+            support=float(x["support"]),
+            confidence=float(x["confidence"]),
+            lift=float(x["lift"]),
+        )
+        for x in row["pairs"]
+    ]
+    return ProductPage(product=ProductInfo.from_record(row), pairs=pairs)
+
+
 def cross_sell(
     store: GraphStore, *, sku: str | None = None, user_id: str | None = None, first: int = 10
 ) -> CrossSell:
