@@ -66,7 +66,7 @@ def test_same_seed_gives_the_same_bytes_and_another_seed_does_not(
     generate(tmp_path / "again", users=USERS, seed=SEED, chunk_size=700)
     generate(tmp_path / "other", users=USERS, seed=SEED + 1, chunk_size=700)
     first, again, other = files(folder), files(tmp_path / "again"), files(tmp_path / "other")
-    assert len(first) == 9 + 8
+    assert len(first) == 9 + 9
     assert first == again
     changed = ("users.csv", "identities.csv", "events.csv", "ties.csv", "truth/communities.json")
     assert all(other[name] != first[name] for name in changed)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, Self
 
 import numpy as np
 
@@ -160,21 +160,23 @@ class Sink:
         self.handle.close()
 
 
-class CommunityFile:
-    """Streams `truth/communities.json`, one community at a time, so 1M members never sit in memory."""
+class JsonObjectFile:
+    """Streams one JSON object, an entry per line, so a value per user never sits in memory at once."""
 
     def __init__(self, path: Path) -> None:
         self.handle: IO[str] = path.open("w", encoding="utf-8")
         self.handle.write("{")
         self.count = 0
 
-    def add(self, members: list[list[str]]) -> None:
-        for ids in members:
-            sep = "," if self.count else ""
+    def add_entries(self, entries: Iterable[tuple[str, Any]]) -> None:
+        """Append entries in order (one write per call, not per entry)."""
+        parts = []
+        for key, value in entries:
+            parts.append(f"{',' if self.count else ''}\n {json.dumps(key)}: {json.dumps(value)}")
             self.count += 1
-            self.handle.write(f'{sep}\n "c{self.count:06d}": {json.dumps(ids)}')
+        self.handle.write("".join(parts))
 
-    def __enter__(self) -> CommunityFile:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -182,6 +184,14 @@ class CommunityFile:
     ) -> None:
         self.handle.write("\n}\n")
         self.handle.close()
+
+
+class CommunityFile(JsonObjectFile):
+    """Streams `truth/communities.json`, one community at a time, so 1M members never sit in memory."""
+
+    def add(self, members: list[list[str]]) -> None:
+        first = self.count + 1
+        self.add_entries((f"c{first + k:06d}", ids) for k, ids in enumerate(members))
 
 
 def write_json(path: Path, value: dict[str, Any] | list[Any]) -> None:

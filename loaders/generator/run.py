@@ -10,13 +10,16 @@ from pathlib import Path
 
 import numpy as np
 
+from loaders.generator import vocab
 from loaders.generator.activity import BundleCounts, event_rows, order_rows
+from loaders.generator.arrays import strings
 from loaders.generator.catalog import Catalog, build_catalog, channel_rows, tag_rows
-from loaders.generator.output import HEADERS, CommunityFile, Sink, write_json
+from loaders.generator.output import HEADERS, CommunityFile, JsonObjectFile, Sink, write_json
 from loaders.generator.people import Cohort, identity_rows, sample_cohort, user_rows, user_tag_rows
 from loaders.generator.social import sample_communities, tie_rows
 
 CHUNK = 25_000
+TOP_NAMES = strings([name for name, _ in vocab.CATEGORIES])  # as the first part of a category path
 Progress = Callable[[str, int], None]
 
 
@@ -60,6 +63,7 @@ class _Run:
     share: float
     sinks: dict[str, Sink]
     communities: CommunityFile
+    lovers: JsonObjectFile  # truth/category_lovers.json, streamed: one entry per user
     salt: int
     truth: _Truth = field(default_factory=_Truth)
     next_order: int = 1
@@ -96,6 +100,7 @@ class _Run:
             ]
         )
         self.truth.collect(cohort)
+        self.lovers.add_entries(zip(cohort.ids.tolist(), TOP_NAMES[cohort.top].tolist(), strict=True))
         self.truth.no_consent += no_consent
         self.truth.opted_out += opted_out
 
@@ -162,8 +167,11 @@ def generate(
         ):
             sinks[name].write(static_rng, rows, bad_row_share, True)
         salt = int(np.random.SeedSequence([seed, 3]).generate_state(1)[0])
-        with CommunityFile(out_dir / "truth" / "communities.json") as communities:
-            run = _Run(catalog, seed, bad_row_share, sinks, communities, salt)
+        with (
+            CommunityFile(out_dir / "truth" / "communities.json") as communities,
+            JsonObjectFile(out_dir / "truth" / "category_lovers.json") as lovers,
+        ):
+            run = _Run(catalog, seed, bad_row_share, sinks, communities, lovers, salt)
             for number, start in enumerate(range(0, users, chunk_size)):
                 run.chunk(number, start, min(chunk_size, users - start))
                 if progress is not None:
