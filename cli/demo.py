@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from graph.store import GraphStore
 from graph.tags.engine import latest_order_time, refresh_tags
@@ -27,16 +28,23 @@ class DemoReport:
     tagged_users: int
 
 
-def run_analysis(store: GraphStore, name: str) -> object:
-    """One analysis by name; imports stay lazy so `persona --help` is fast."""
-    if name == "influence":
-        from graph.analytics.social import run_influence
+def run_analysis(
+    store: GraphStore, name: str, *, shared: dict[str, Any] | None = None, reach: bool = True
+) -> object:
+    """One analysis by name; imports stay lazy so `persona --help` is fast.
 
-        return run_influence(store)
-    if name == "communities":
-        from graph.analytics.social import run_social_communities
+    ``shared`` keeps projections between analyses of one invocation: influence and communities read
+    the social graph once between them.
+    """
+    if name in ("influence", "communities"):
+        from graph.analytics.social import project_social, run_influence, run_social_communities
 
-        return run_social_communities(store)
+        projection = None
+        if shared is not None:
+            projection = shared.get("social") or shared.setdefault("social", project_social(store))
+        if name == "influence":
+            return run_influence(store, reach=reach, projection=projection)
+        return run_social_communities(store, projection=projection)
     if name == "copurchase":
         from graph.analytics.copurchase import run_copurchase
 
@@ -71,9 +79,10 @@ def build_demo(
     step("loading")
     files = load_dataset(store, data, options=options or LoadOptions(rejects_dir=workdir / "rejects"))
     analyses: dict[str, object] = {}
+    shared: dict[str, Any] = {}
     for name in ANALYSES:
         step(f"analysing: {name}")
-        analyses[name] = run_analysis(store, name)
+        analyses[name] = run_analysis(store, name, shared=shared)
     step("refreshing rule tags (as of the last order)")
     tags = refresh_tags(store, as_of=latest_order_time(store))
     return DemoReport(files, analyses, tags.users)

@@ -285,6 +285,9 @@ def generate_cmd(
 @app.command("analyze")
 def analyze(
     what: Annotated[str, typer.Argument(help=f"all, or one of: {', '.join(ANALYSES)}.")] = "all",
+    reach: Annotated[
+        bool, typer.Option("--reach/--no-reach", help="Compute 2-hop reach with influence (costly at scale).")
+    ] = True,
 ) -> None:
     """Compute analytics over the graph and write the results back, each as a recorded AnalyticsRun."""
     names = ANALYSES if what == "all" else (what,)
@@ -297,11 +300,12 @@ def analyze(
     table = Table(title="analyze")
     for column in ("analysis", "run", "seconds", "result"):
         table.add_column(column, no_wrap=column != "result")
+    shared: dict[str, object] = {}  # influence and communities read the social graph once
     with _store(get_settings()) as store:
         for name in names:
             started = time.perf_counter()
             with console.status(f"{name}: projecting, computing, writing back ..."):
-                report = run_analysis(store, name)
+                report = run_analysis(store, name, shared=shared, reach=reach)
             table.add_row(
                 name,
                 str(getattr(report, "run_id", "")),

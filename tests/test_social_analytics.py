@@ -13,7 +13,13 @@ import scipy.sparse as sp
 from sklearn.metrics import normalized_mutual_info_score
 
 from graph.analytics.lookalikes import lookalikes
-from graph.analytics.social import pagerank, run_influence, run_social_communities, two_hop_reach
+from graph.analytics.social import (
+    pagerank,
+    project_social,
+    run_influence,
+    run_social_communities,
+    two_hop_reach,
+)
 from graph.errors import NotFoundError
 from graph.store import GraphStore
 from loaders.generator import generate
@@ -81,6 +87,22 @@ def test_karate_communities_are_as_good_as_networkx_louvain(store: GraphStore, k
     )
     assert records[0]["members"] == 34 and records[0]["n"] == report.communities
     assert set(records[0]["runs"]) == {report.run_id}
+
+
+def test_a_shared_projection_gives_the_same_results_and_no_reach_keeps_reach2(
+    store: GraphStore, karate: nx.Graph[str]
+) -> None:
+    run_influence(store)
+    run_social_communities(store, min_size=1)
+    own = _users(store, "influence", "socialCommunity", "reach2")
+    projection = project_social(store)
+    later = run_influence(store, projection=projection, reach=False)
+    run_social_communities(store, min_size=1, projection=projection)
+    shared = _users(store, "influence", "socialCommunity", "reach2", "influenceRunId")
+    for user, (score, community, reach) in own.items():
+        assert shared[user][0] == pytest.approx(score, abs=1e-12)
+        assert shared[user][1] == community and shared[user][2] == reach  # reach2 kept from the first run
+        assert shared[user][3] == later.run_id
 
 
 def test_pagerank_handles_dangling_nodes_like_networkx() -> None:

@@ -10,9 +10,12 @@ import numpy.typing as npt
 
 
 def leiden(
-    graph: ig.Graph, *, resolution: float = 1.0, seed: int = 42, iterations: int = 10
+    graph: ig.Graph, *, resolution: float = 1.0, seed: int = 42, iterations: int = 2
 ) -> npt.NDArray[np.int64]:
     """Modularity-optimising Leiden on an undirected graph with a "weight" edge attribute.
+
+    Two iterations (igraph's default): on the 1M-user generated graph, ten took 2.5x as long for a
+    modularity gain of 4e-5, and iterating to convergence 8.5x as long for 4e-5 more.
 
     Community numbers are ordered by size (0 is the largest; ties by first member).
     """

@@ -104,29 +104,42 @@ def run_influence(
     *,
     weights: InfluenceWeights | None = None,
     damping: float = 0.85,
+    reach: bool = True,
     batch_size: int = 10_000,
+    projection: SocialProjection | None = None,
 ) -> InfluenceReport:
-    """PageRank, degree and 2-hop reach for every user, written back with the run's stamp."""
+    """PageRank, degree and (``reach``) 2-hop reach for every user, written back with the run's stamp.
+
+    2-hop reach is the costly part on large graphs (about as long as PageRank, degree and the
+    write together at 1M users); without it ``reach2`` is left as it was.
+    """
     weights = weights or InfluenceWeights()
-    params = {"weights": weights.__dict__, "damping": damping}
+    params = {
+        "weights": weights.__dict__,
+        "damping": damping,
+        "reach": reach,
+        "shared": projection is not None,
+    }
     with analytics_run(store, "influence", params) as run:
-        users, edges = _project(store, run)
+        users, edges = _project(store, run, projection)
         with run.phase("compute"):
             adjacency = weighted_adjacency(edges, users.size, weights.by_kind(), undirected_kinds={FRIEND_OF})
             scores = pagerank(adjacency, damping=damping)
             degree = np.diff(((adjacency + adjacency.T) > 0).tocsr().indptr)
-            reach = two_hop_reach(adjacency)
             rank = ranks(scores)
+        columns = {
+            "ids": users.ids.tolist(),
+            "scores": scores.tolist(),
+            "ranks": rank.tolist(),
+            "degrees": degree.tolist(),
+        }
+        if reach:
+            with run.phase("reach"):
+                columns["reaches"] = two_hop_reach(adjacency).tolist()
         with run.phase("write"):
             store.write_columns(
-                "analytics/write_influence",
-                {
-                    "ids": users.ids.tolist(),
-                    "scores": scores.tolist(),
-                    "ranks": rank.tolist(),
-                    "degrees": degree.tolist(),
-                    "reaches": reach.tolist(),
-                },
+                "analytics/write_influence" if reach else "analytics/write_influence_no_reach",
+                columns,
                 batch_size=batch_size,
                 **run.stamp,
             )
@@ -137,12 +150,28 @@ def run_influence(
         )
 
 
-def _project(store: GraphStore, run: AnalyticsRun) -> tuple[NodeIndex, EdgeList]:
-    with run.phase("projection"):
-        users = project_users(store)
-        edges = project_social_edges(store, users)
-    run.input_sizes.update(users=users.size, ties=edges.size)
-    return users, edges
+@dataclass(frozen=True)
+class SocialProjection:
+    """Users and their ties, read once; influence and communities can share one."""
+
+    users: NodeIndex
+    edges: EdgeList
+
+
+def project_social(store: GraphStore) -> SocialProjection:
+    users = project_users(store)
+    return SocialProjection(users, project_social_edges(store, users))
+
+
+def _project(
+    store: GraphStore, run: AnalyticsRun, shared: SocialProjection | None
+) -> tuple[NodeIndex, EdgeList]:
+    """This run's projection: the shared one when given (its time is the sharer's), else a new one."""
+    if shared is None:
+        with run.phase("projection"):
+            shared = project_social(store)
+    run.input_sizes.update(users=shared.users.size, ties=shared.edges.size)
+    return shared.users, shared.edges
 
 
 def undirected_graph(edges: EdgeList, n: int, weights: dict[int, float]) -> ig.Graph:
@@ -151,7 +180,8 @@ def undirected_graph(edges: EdgeList, n: int, weights: dict[int, float]) -> ig.G
     a, b = np.minimum(edges.src, edges.dst), np.maximum(edges.src, edges.dst)
     keep = a != b
     pairs = sp.coo_matrix((w[keep], (a[keep], b[keep])), shape=(n, n)).tocsr().tocoo()  # sums duplicates
-    graph = ig.Graph(n=n, edges=np.column_stack([pairs.row, pairs.col]).tolist(), directed=False)
+    graph = ig.Graph(n=n, directed=False)
+    graph.add_edges(np.column_stack([pairs.row, pairs.col]).astype(np.int64))  # numpy: no Python tuples
     graph.es["weight"] = pairs.data.tolist()
     return graph
 
@@ -173,6 +203,7 @@ def run_social_communities(
     seed: int = 42,
     min_size: int = 3,
     batch_size: int = 10_000,
+    projection: SocialProjection | None = None,
 ) -> CommunityReport:
     """Leiden communities; every user gets socialCommunity, groups of min_size or more a Community node."""
     weights = weights or InfluenceWeights()
@@ -181,9 +212,10 @@ def run_social_communities(
         "resolution": resolution,
         "seed": seed,
         "min_size": min_size,
+        "shared": projection is not None,
     }
     with analytics_run(store, "communities", params) as run:
-        users, edges = _project(store, run)
+        users, edges = _project(store, run, projection)
         with run.phase("compute"):
             graph = undirected_graph(edges, users.size, weights.by_kind())
             membership = leiden(graph, resolution=resolution, seed=seed)
