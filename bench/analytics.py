@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import machine, write_results  # noqa: E402 - after the path setup
-from bench.ingest import dataset, fresh_neo4j  # noqa: E402 - after the path setup
+from bench.ingest import dataset, fresh_neo4j, running_neo4j  # noqa: E402 - after the path setup
 from graph.connection import ConnectionInfo, open_driver  # noqa: E402
 from graph.neo4j_source import Neo4jSource  # noqa: E402
 from graph.store import GraphStore  # noqa: E402
@@ -173,6 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--cap", type=float, default=900.0, help="seconds each contender may take")
+    parser.add_argument(
+        "--neo4j-dir",
+        type=Path,
+        help="use the loaded local Neo4j running in this folder (PERSONA_NEO4J_LOCAL_DIR) instead of loading",
+    )
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -187,27 +193,25 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({**result, "peak_rss_mb": round(peak_rss_mb(), 1)}))
         return 0
     users = 1_000_000 if args.million else args.users
-    data = dataset(users, args.seed)
     from graph.settings import Settings
-    from loaders.pipeline import LoadOptions, load_file
 
     results: dict[str, Any] = {}
-    with (
-        tempfile.TemporaryDirectory(prefix="persona-bench-") as tmp,
-        fresh_neo4j(Path(tmp), "neo4j") as (info, _),
-    ):
+    with ExitStack() as stack:
+        if args.neo4j_dir:
+            info, pid = running_neo4j(args.neo4j_dir)
+        else:
+            data = dataset(users, args.seed)
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="persona-bench-")))
+            info, _ = stack.enter_context(fresh_neo4j(tmp, "neo4j"))
+            pid = json.loads((tmp / "neo4j" / "server.json").read_text())["pid"]
         driver = open_driver(info)
         store = GraphStore(driver, "neo4j")
-        for kind in KINDS_LOADED:
-            log.info("loading %s", kind)
-            load_file(
-                store, data / f"{kind}.csv", options=LoadOptions(batch_size=5000, rejects_dir=Path(tmp) / "r")
-            )
+        if not args.neo4j_dir:
+            load_social(store, data, tmp / "r")
         counts, _, _ = driver.execute_query(
             "MATCH (u:User) WITH count(u) AS users MATCH ()-[r:FOLLOWS|FRIEND_OF|REFERRED]->() "
             "RETURN users, count(r) AS ties"
         )
-        pid = json.loads((Path(tmp) / "neo4j" / "server.json").read_text())["pid"]
         for name in ("ours", "gds", "networkx"):
             log.info("contender %s", name)
             results[name] = run_worker(name, info, args.cap)
@@ -225,9 +229,17 @@ def main(argv: list[str] | None = None) -> int:
         "neo4j_version": Settings().neo4j_version,
         "results": results,
     }
-    write_results("analytics", result, markdown(result))
+    write_results("analytics" if result["users"] < 1_000_000 else "analytics-1m", result, markdown(result))
     print(markdown(result))
     return 0
+
+
+def load_social(store: GraphStore, data: Path, rejects: Path) -> None:
+    from loaders.pipeline import LoadOptions, load_file
+
+    for kind in KINDS_LOADED:
+        log.info("loading %s", kind)
+        load_file(store, data / f"{kind}.csv", options=LoadOptions(batch_size=5000, rejects_dir=rejects))
 
 
 def markdown(result: dict[str, Any]) -> str:

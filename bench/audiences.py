@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from neo4j import RoutingControl  # noqa: E402 - after the path setup
 
 from bench.common import machine, write_results  # noqa: E402 - after the path setup
-from bench.ingest import dataset, fresh_neo4j  # noqa: E402
+from bench.ingest import dataset, fresh_neo4j, running_neo4j  # noqa: E402
 from graph.audiences.service import audience_members, count_audience  # noqa: E402
 from graph.connection import open_driver  # noqa: E402
 from graph.store import GraphStore  # noqa: E402
@@ -221,21 +222,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--events", action="store_true", help="also load events and identities (slow)")
+    parser.add_argument(
+        "--neo4j-dir",
+        type=Path,
+        help="use the loaded local Neo4j running in this folder (PERSONA_NEO4J_LOCAL_DIR) instead of loading",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("neo4j").setLevel(logging.WARNING)
     users = 1_000_000 if args.million else args.users
-    data = dataset(users, args.seed)
     kinds = (*KINDS[:4], "identities", *KINDS[4:6], "events", KINDS[6]) if args.events else KINDS
     from graph.settings import Settings
 
-    with (
-        tempfile.TemporaryDirectory(prefix="persona-bench-") as tmp,
-        fresh_neo4j(Path(tmp), "neo4j") as (info, _),
-    ):
+    with ExitStack() as stack:
+        if args.neo4j_dir:
+            info, _ = running_neo4j(args.neo4j_dir)
+        else:
+            data = dataset(users, args.seed)
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="persona-bench-")))
+            info, _ = stack.enter_context(fresh_neo4j(tmp, "neo4j"))
         driver = open_driver(info, wait_s=60)
         store = GraphStore(driver, "neo4j")
-        load_seconds = load(store, data, kinds, Path(tmp) / "rejects")
+        load_seconds = {} if args.neo4j_dir else load(store, data, kinds, tmp / "rejects")
         params = pick_parameters(store)
         log.info("parameters: %s", params)
         scenarios = {name: bench_scenario(store, name, params, args.runs, args.warmup) for name in BASELINES}
@@ -252,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         "parameters": {k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in params.items()},
         "scenarios": scenarios,
     }
-    write_results("audiences", result, markdown(result))
+    write_results("audiences" if loaded < 1_000_000 else "audiences-1m", result, markdown(result))
     print(markdown(result))
     return 0
 

@@ -58,6 +58,15 @@ def fresh_neo4j(workdir: Path, name: str) -> Iterator[tuple[ConnectionInfo, Path
         local.stop()
 
 
+def running_neo4j(data_dir: Path) -> tuple[ConnectionInfo, int]:
+    """An already loaded local Neo4j (started with PERSONA_NEO4J_LOCAL_DIR=data_dir), and its pid:
+    so several benchmarks can share one long 1M-user load."""
+    state = json.loads((data_dir / "server.json").read_text(encoding="utf-8"))
+    local = local_neo4j(Settings(), data_dir=data_dir, port=int(state["port"]))
+    info = ConnectionInfo(local.bolt_uri, "neo4j", local.password, "neo4j", Neo4jSource.LOCAL)
+    return info, int(state["pid"])
+
+
 def dataset(users: int, seed: int) -> Path:
     """Generate once per (users, seed); kept under bench/.data (ignored by git)."""
     from loaders.generator import generate
