@@ -15,7 +15,7 @@ from api.context import Context
 from api.http import PersonaGraphQLRouter
 from api.metrics import Metrics
 from api.schema import schema
-from graph.connection import ConnectionInfo, open_driver, ping, resolve_connection
+from graph.connection import ConnectionInfo, DriverTuning, open_driver, ping, resolve_connection
 from graph.settings import Settings, get_settings
 from graph.store import GraphStore
 from graph.tags.engine import TagCache
@@ -29,8 +29,10 @@ def create_app(settings: Settings | None = None, connection: ConnectionInfo | No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         info = connection or resolve_connection(settings)
-        driver = open_driver(info, wait_s=settings.neo4j_connect_timeout_s)
-        app.state.store = GraphStore(driver, info.database)
+        driver = open_driver(
+            info, wait_s=settings.neo4j_connect_timeout_s, tuning=DriverTuning.for_api(settings)
+        )
+        app.state.store = GraphStore(driver, info.database, timeout_s=settings.api_query_timeout_s)
         try:
             yield
         finally:

@@ -22,7 +22,7 @@ from rich.table import Table
 from cli.audience import audience_app
 from cli.demo import ANALYSES, DEMO_USERS, build_demo, run_analysis
 from cli.tags import tags_app
-from graph.connection import open_driver, resolve_connection, start_neo4j
+from graph.connection import DriverTuning, open_driver, resolve_connection, start_neo4j
 from graph.errors import PersonaGraphError
 from graph.identities import resolve_identities, split_user
 from graph.neo4j_source import Neo4jSource, choose_source, compose_down, local_neo4j
@@ -58,7 +58,7 @@ def _setup(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug 
 @contextmanager
 def _store(settings: Settings) -> Iterator[GraphStore]:
     info = resolve_connection(settings)
-    driver = open_driver(info, wait_s=5)
+    driver = open_driver(info, wait_s=5, tuning=DriverTuning.for_batch(settings))
     try:
         yield GraphStore(driver, info.database)
     finally:

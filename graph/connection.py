@@ -53,13 +53,48 @@ def resolve_connection(settings: Settings) -> ConnectionInfo:
     return ConnectionInfo(uri, settings.neo4j_user, password, settings.neo4j_database, source)
 
 
-def open_driver(info: ConnectionInfo, *, wait_s: float = 0.0) -> Driver:
+@dataclass(frozen=True)
+class DriverTuning:
+    """The driver's pool and retry settings, explicit rather than the driver's silent defaults."""
+
+    pool_size: int = 100
+    acquisition_timeout_s: float = 60.0
+    socket_timeout_s: float = 30.0
+    max_retry_s: float = 30.0
+
+    @classmethod
+    def for_batch(cls, settings: Settings) -> DriverTuning:
+        """CLI, loaders and analytics: patient retries (a transient error must not lose a batch)."""
+        return cls(
+            settings.neo4j_pool_size,
+            settings.neo4j_acquisition_timeout_s,
+            settings.neo4j_socket_timeout_s,
+            settings.neo4j_max_retry_s,
+        )
+
+    @classmethod
+    def for_api(cls, settings: Settings) -> DriverTuning:
+        """The API: fail fast (UNAVAILABLE) rather than hold a request while Neo4j is away."""
+        return cls(
+            settings.neo4j_pool_size,
+            settings.api_neo4j_acquisition_timeout_s,
+            min(settings.neo4j_socket_timeout_s, 5.0),
+            settings.api_neo4j_max_retry_s,
+        )
+
+
+def open_driver(info: ConnectionInfo, *, wait_s: float = 0.0, tuning: DriverTuning | None = None) -> Driver:
     """A verified driver; retries for up to ``wait_s`` while the server is still starting."""
+    tuning = tuning or DriverTuning()
     driver = GraphDatabase.driver(
         info.uri,
         auth=(info.user, info.password),
         user_agent="personagraph",
         notifications_min_severity=neo4j.NotificationMinimumSeverity.OFF,
+        max_connection_pool_size=tuning.pool_size,
+        connection_acquisition_timeout=tuning.acquisition_timeout_s,
+        connection_timeout=tuning.socket_timeout_s,
+        max_transaction_retry_time=tuning.max_retry_s,
     )
     deadline = time.monotonic() + wait_s
     while True:

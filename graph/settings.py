@@ -32,7 +32,16 @@ class Settings(BaseSettings):
         Field(validation_alias=AliasChoices("PERSONA_NEO4J_PASSWORD", "NEO4J_PASSWORD")),
     ] = None
     neo4j_database: str = "neo4j"
-    neo4j_connect_timeout_s: float = 60.0
+    neo4j_connect_timeout_s: float = 60.0  # how long start-up waits for Neo4j to answer
+    # Driver tuning (docs/operations.md). The API uses its own, shorter retry and a query timeout, so
+    # a request fails fast with UNAVAILABLE instead of hanging while Neo4j is down.
+    neo4j_pool_size: int = Field(default=100, ge=1, le=10_000)  # connections per process
+    neo4j_acquisition_timeout_s: float = Field(default=60.0, gt=0)  # wait for a free pooled connection
+    neo4j_socket_timeout_s: float = Field(default=30.0, gt=0)  # TCP connect to a server
+    neo4j_max_retry_s: float = Field(default=30.0, ge=0)  # transient errors retried this long (CLI, loaders)
+    api_neo4j_max_retry_s: float = Field(default=5.0, ge=0)
+    api_neo4j_acquisition_timeout_s: float = Field(default=10.0, gt=0)
+    api_query_timeout_s: float | None = Field(default=30.0, gt=0)  # server-side transaction timeout
 
     # The local Neo4j (Maven Central jars + Java launcher), used when there is no URI and no Docker.
     neo4j_version: str = "5.26.19"

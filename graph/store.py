@@ -38,21 +38,25 @@ class WriteCounts:
 class GraphStore:
     """Runs catalog statements against one database of one driver."""
 
-    def __init__(self, driver: Driver, database: str) -> None:
+    def __init__(self, driver: Driver, database: str, *, timeout_s: float | None = None) -> None:
         self.driver = driver
         self.database = database
+        self.timeout_s = timeout_s  # server-side transaction timeout for read/write (None: the server's)
+
+    def _query(self, name: str) -> Query:
+        return Query(cypher(name), timeout=self.timeout_s)
 
     def read(self, name: str, /, **params: Any) -> list[Record]:
         """Run a catalog statement in a read transaction (routable to cluster secondaries)."""
         records, _, _ = self.driver.execute_query(
-            cypher(name), params, database_=self.database, routing_=RoutingControl.READ
+            self._query(name), params, database_=self.database, routing_=RoutingControl.READ
         )
         return records
 
     def write(self, name: str, /, **params: Any) -> WriteCounts:
         """Run a catalog statement in a managed write transaction (transient errors retry)."""
         _, summary, _ = self.driver.execute_query(
-            cypher(name), params, database_=self.database, routing_=RoutingControl.WRITE
+            self._query(name), params, database_=self.database, routing_=RoutingControl.WRITE
         )
         c = summary.counters
         return WriteCounts(
@@ -66,7 +70,7 @@ class GraphStore:
     def write_returning(self, name: str, /, **params: Any) -> list[Record]:
         """A write transaction whose statement returns rows (e.g. what it removed)."""
         records, _, _ = self.driver.execute_query(
-            cypher(name), params, database_=self.database, routing_=RoutingControl.WRITE
+            self._query(name), params, database_=self.database, routing_=RoutingControl.WRITE
         )
         return records
 

@@ -144,3 +144,30 @@ def test_neo4j_restart_mid_load_then_rerun_equals_clean_load(
         load_dataset(store, dataset, options=LoadOptions(batch_size=100, rejects_dir=tmp_path / "r2"))
     after_restart = snapshot(store)
     assert after_restart == _clean_load(store, dataset, tmp_path)
+
+
+def test_two_loaders_on_overlapping_files_at_once_equal_one_clean_load(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    """Both loaders write the same users, products, orders, events and ties at the same time (the
+    second reads its files in another batch size, so their batches interleave differently)."""
+    dataset = write_dataset(tmp_path / "data", users=200, seed=5)
+    failures: list[BaseException] = []
+
+    def run_load(batch_size: int, rejects: str) -> None:
+        try:
+            reports = load_dataset(
+                store, dataset, options=LoadOptions(batch_size=batch_size, rejects_dir=tmp_path / rejects)
+            )
+            assert all(r.rejected == 0 for r in reports), [(r.path.name, r.rejected) for r in reports]
+        except BaseException as exc:
+            failures.append(exc)
+
+    loaders = [threading.Thread(target=run_load, args=(size, f"r{size}")) for size in (70, 130)]
+    for loader in loaders:
+        loader.start()
+    for loader in loaders:
+        loader.join(timeout=600)
+    assert not failures, failures
+    together = snapshot(store)
+    assert together == _clean_load(store, dataset, tmp_path)
