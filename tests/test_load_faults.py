@@ -171,3 +171,38 @@ def test_two_loaders_on_overlapping_files_at_once_equal_one_clean_load(
     assert not failures, failures
     together = snapshot(store)
     assert together == _clean_load(store, dataset, tmp_path)
+
+
+def test_analytics_during_writes_finish_and_stamp_their_run(store: GraphStore, tmp_path: Path) -> None:
+    """Influence runs while a loader adds ties: it finishes, and every score it wrote carries its run."""
+    from graph.analytics.social import run_influence
+
+    dataset = write_dataset(tmp_path / "data", users=300, seed=9)
+    ties = dataset / "ties.csv"
+    held = tmp_path / "later"
+    held.mkdir()
+    ties.rename(held / "ties.csv")
+    load_dataset(store, dataset, options=LoadOptions(batch_size=500, rejects_dir=tmp_path / "r0"))
+    failures: list[BaseException] = []
+
+    def load_ties() -> None:
+        try:
+            load_dataset(store, held, options=LoadOptions(batch_size=50, rejects_dir=tmp_path / "r1"))
+        except BaseException as exc:
+            failures.append(exc)
+
+    writer = threading.Thread(target=load_ties)
+    writer.start()
+    reports = [run_influence(store) for _ in range(3)]  # some before, some during, some after ties land
+    writer.join(timeout=300)
+    assert not failures, failures
+    runs, _, _ = store.driver.execute_query(
+        "MATCH (r:AnalyticsRun {kind: 'influence'}) RETURN r.runId AS id, r.status AS status"
+    )
+    assert {r["id"]: r["status"] for r in runs} == {r.run_id: "done" for r in reports}
+    stamped, _, _ = store.driver.execute_query(
+        "MATCH (u:User) RETURN collect(DISTINCT u.influenceRunId) AS runs, count(u) AS users, "
+        "count(u.influence) AS scored"
+    )
+    assert stamped[0]["runs"] == [reports[-1].run_id]  # the last run wrote every user, in one stamp
+    assert stamped[0]["scored"] == stamped[0]["users"]
