@@ -237,62 +237,40 @@ class Lookalike:
 @strawberry.type(description="A customer: attributes, tags, analytics results and social ties.")
 class User:
     profile: strawberry.Private[profiles.UserProfile]
+    # Plain attributes, not resolvers: graphql-core reads them directly, which matters for pages of
+    # users (a resolver per scalar per user costs more than the Cypher behind the page).
+    id: strawberry.ID
+    customer_id: str | None
+    gender: str | None
+    birth_year: int | None
+    age_band: str | None
+    occupation: str | None
+    education: str | None
+    income_band: str | None
+    city: str | None
+    region: str | None
+    country: str | None
+    marketing_consent: bool | None
+    personalization_opt_out: bool | None
 
     @staticmethod
-    def of(profile: profiles.UserProfile) -> User:
-        return User(profile=profile)
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.profile.user_id)
-
-    @strawberry.field
-    def customer_id(self) -> str | None:
-        return self.profile.customer_id
-
-    @strawberry.field
-    def gender(self) -> str | None:
-        return self.profile.gender
-
-    @strawberry.field
-    def birth_year(self) -> int | None:
-        return self.profile.birth_year
-
-    @strawberry.field
-    def age_band(self) -> str | None:
-        return self.profile.age_band
-
-    @strawberry.field
-    def occupation(self) -> str | None:
-        return self.profile.occupation
-
-    @strawberry.field
-    def education(self) -> str | None:
-        return self.profile.education
-
-    @strawberry.field
-    def income_band(self) -> str | None:
-        return self.profile.income_band
-
-    @strawberry.field
-    def city(self) -> str | None:
-        return self.profile.city
-
-    @strawberry.field
-    def region(self) -> str | None:
-        return self.profile.region
-
-    @strawberry.field
-    def country(self) -> str | None:
-        return self.profile.country
-
-    @strawberry.field
-    def marketing_consent(self) -> bool | None:
-        return self.profile.marketing_consent
-
-    @strawberry.field
-    def personalization_opt_out(self) -> bool | None:
-        return self.profile.personalization_opt_out
+    def of(p: profiles.UserProfile) -> User:
+        return User(
+            profile=p,
+            id=strawberry.ID(p.user_id),
+            customer_id=p.customer_id,
+            gender=p.gender,
+            birth_year=p.birth_year,
+            age_band=p.age_band,
+            occupation=p.occupation,
+            education=p.education,
+            income_band=p.income_band,
+            city=p.city,
+            region=p.region,
+            country=p.country,
+            marketing_consent=p.marketing_consent,
+            personalization_opt_out=p.personalization_opt_out,
+        )
 
     @strawberry.field(description="Lifecycle tier from the last segment run (core, loyal, potential, ...).")
     def lifecycle(self) -> str | None:
