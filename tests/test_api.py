@@ -66,7 +66,8 @@ def busy_user(graph: AnalysedGraph) -> str:
 PROFILE = """
 query Profile($id: ID!) {
   user(id: $id) {
-    id city ageBand gender birthYear lifecycle marketingConsent
+    id city ageBand gender birthYear lifecycle marketingConsent personalizationOptOut customerId
+    occupation education incomeBand region country
     tags { tagId name tier weight source evidence assignedAt }
     identities { kind value }
     channels { channelId kind acquired orders }
@@ -88,6 +89,19 @@ def test_profile_fields_match_the_graph(gql: GraphQL, graph: AnalysedGraph, busy
         and user["birthYear"] == stored["birthYear"]
     )
     assert user["lifecycle"] == stored["lifecycle"]
+    for field, prop in (
+        ("gender", "gender"),
+        ("ageBand", "ageBand"),
+        ("marketingConsent", "marketingConsent"),
+        ("personalizationOptOut", "personalizationOptOut"),
+        ("customerId", "customerId"),
+        ("occupation", "occupation"),
+        ("education", "education"),
+        ("incomeBand", "incomeBand"),
+        ("region", "region"),
+        ("country", "country"),
+    ):
+        assert user[field] == stored.get(prop), field
     assert user["influence"]["rank"] == stored["influenceRank"]
     assert user["influence"]["runId"] == stored["influenceRunId"]
     assert user["rfm"]["score"] == stored["rfmScore"]
@@ -485,7 +499,8 @@ def test_record_event_and_order_update_the_profile_at_once(gql: GraphQL, graph: 
         'mutation { upsertUser(input: {id: "api-buyer", city: "Wuhan", marketingConsent: true}) { id } }'
     )
     sku = one(graph, "MATCH (p:Product) RETURN p.sku AS sku ORDER BY sku LIMIT 1")["sku"]
-    event = """mutation($e: EventInput!) { recordEvent(input: $e) { new eventKey tagsAdded user { id } } }"""
+    event = """mutation($e: EventInput!) { recordEvent(input: $e) {
+        new eventKey tagsAdded tagsRemoved tagsUpdated user { id } } }"""
     at = "2026-11-20T23:30:00Z"
     first = gql.data(
         event, {"e": {"userId": user, "kind": "VIEW", "at": at, "target": sku, "eventId": "api-e1"}}
