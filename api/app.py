@@ -3,13 +3,14 @@ and Prometheus metrics beside it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.context import Context
 from api.http import PersonaGraphQLRouter
@@ -42,7 +43,6 @@ def create_app(settings: Settings | None = None, connection: ConnectionInfo | No
         return Context(store=request.app.state.store, metrics=metrics, tag_cache=tag_cache)
 
     app = FastAPI(title="personagraph", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
-    app.middleware("http")(metrics.middleware)
     app.include_router(PersonaGraphQLRouter(schema, context_getter=get_context), prefix="/graphql")
 
     @app.get("/healthz", include_in_schema=False)
@@ -62,4 +62,15 @@ def create_app(settings: Settings | None = None, connection: ConnectionInfo | No
     async def prometheus() -> Response:
         return metrics.render()
 
+    app.add_middleware(_Wrap, wrap=metrics.middleware)
     return app
+
+
+class _Wrap:
+    """Adapts a function that wraps an ASGI app to Starlette's middleware protocol."""
+
+    def __init__(self, app: ASGIApp, wrap: Callable[[ASGIApp], ASGIApp]) -> None:
+        self.wrapped = wrap(app)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.wrapped(scope, receive, send)

@@ -7,12 +7,12 @@ shows only this app's series.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -54,29 +54,40 @@ class Metrics:
     def render(self) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE)
 
-    async def middleware(
-        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        """Count and time every request under its route template (not the raw path: bounded labels)."""
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            route = _route(request)
-            self.requests.labels(route, request.method, str(status)).inc()
-            self.request_seconds.labels(route).observe(time.perf_counter() - started)
+    def middleware(self, app: ASGIApp) -> ASGIApp:
+        """Pure ASGI middleware (Starlette's BaseHTTPMiddleware adds a task group and streams per
+        request): count and time every HTTP request under its route template (bounded labels)."""
+
+        async def timed(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            started = time.perf_counter()
+            status = 500
+
+            async def send_status(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = int(message["status"])
+                await send(message)
+
+            try:
+                await app(scope, receive, send_status)
+            finally:
+                route = _route(scope)
+                self.requests.labels(route, scope["method"], str(status)).inc()
+                self.request_seconds.labels(route).observe(time.perf_counter() - started)
+
+        return timed
 
 
-def _route(request: Request) -> str:
+def _route(scope: Scope) -> str:
     """The matched route's template; routers mounted with a prefix (GraphQL) report an empty path,
     so their request path stands in. Unmatched paths share one label, so scans cannot add series."""
-    route = request.scope.get("route")
+    route = scope.get("route")
     if route is None:
         return "unmatched"
-    return str(getattr(route, "path", "") or request.url.path)
+    return str(getattr(route, "path", "") or scope["path"])
 
 
 class OperationMetrics(SchemaExtension):
