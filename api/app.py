@@ -14,8 +14,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.context import Context
 from api.http import PersonaGraphQLRouter
+from api.limits import graphql_ide, install_http_limits
 from api.metrics import Metrics
-from api.schema import schema
+from api.schema import build_schema
 from graph.connection import ConnectionInfo, DriverTuning, open_driver, ping, resolve_connection
 from graph.settings import Settings, get_settings
 from graph.store import GraphStore
@@ -43,7 +44,10 @@ def create_app(settings: Settings | None = None, connection: ConnectionInfo | No
         return Context(store=request.app.state.store, metrics=metrics, tag_cache=tag_cache)
 
     app = FastAPI(title="personagraph", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
-    app.include_router(PersonaGraphQLRouter(schema, context_getter=get_context), prefix="/graphql")
+    router = PersonaGraphQLRouter(
+        build_schema(settings), context_getter=get_context, graphql_ide=graphql_ide(settings)
+    )
+    app.include_router(router, prefix="/graphql")
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -62,6 +66,7 @@ def create_app(settings: Settings | None = None, connection: ConnectionInfo | No
     async def prometheus() -> Response:
         return metrics.render()
 
+    install_http_limits(app, settings)  # body cap and rate limit, inside the metrics middleware
     app.add_middleware(_Wrap, wrap=metrics.middleware)
     return app
 

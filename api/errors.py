@@ -8,6 +8,11 @@ Codes (Apollo's names, so clients already know them):
   api/http.py, before execution);
 - ``UNAUTHENTICATED`` / ``FORBIDDEN``: credentials (raised by the auth layer);
 - ``UNAVAILABLE``: Neo4j cannot be reached right now (retry later);
+- ``QUERY_TOO_COMPLEX``: the document is over a query limit (depth, aliases, tokens or estimated
+  cost; api/limits.py): a request error, nothing ran. The cost error says ``cost N exceeds the
+  limit M`` and carries ``extensions.cost`` / ``maxCost``;
+- ``PAYLOAD_TOO_LARGE`` (HTTP 413) / ``RATE_LIMITED`` (HTTP 429, ``Retry-After``): refused by
+  api/limits.py's middleware before GraphQL, in a JSON body of the same ``errors`` shape;
 - ``INTERNAL_SERVER_ERROR``: anything else; the client sees a fixed message, the log gets the trace.
 """
 
@@ -24,6 +29,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 from strawberry.types.execution import ExecutionResult
 
+from api.limits import is_token_limit
 from graph.audiences.model import AudienceDefinitionError
 from graph.errors import Neo4jUnavailableError, NotFoundError, PersonaGraphError
 
@@ -48,6 +54,8 @@ def code_of(error: GraphQLError) -> str:
     """The code for one error, from what raised it (or its place in the pipeline when nothing did)."""
     original = error.original_error
     if original is None:
+        if is_token_limit(error.message):
+            return "QUERY_TOO_COMPLEX"
         if error.message.startswith("Syntax Error"):
             return "GRAPHQL_PARSE_FAILED"
         return "GRAPHQL_VALIDATION_FAILED"

@@ -10,11 +10,14 @@ Strawberry's FastAPI router already follows most of the GraphQL-over-HTTP spec
 - 405 with ``Allow: POST`` for mutations sent with GET;
 - an operation that cannot be determined answered as a GraphQL request error (200 or 400 as above);
 - 415 for POST bodies that are not UTF-8 ``application/json``; 400 for JSON that is not an object
-  and for a non-string ``operationName``.
+  and for a non-string ``operationName``;
+- 400 for batched operations (a JSON array body), which the API does not accept (query limits:
+  api/limits.py).
 
 ``tools/graphql-http-audit`` runs the ``graphql-http`` audit suite against this router
 (tests/test_graphql_http_audit.py). GraphiQL is still served to GET requests without a
-``query`` parameter that accept ``text/html`` (browsers).
+``query`` parameter that accept ``text/html`` (browsers), except with ``PERSONA_ENV=production``
+(404; api/limits.py ``graphql_ide``).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.fastapi import GraphQLRouter
-from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequestProtocol
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
@@ -112,6 +115,15 @@ class PersonaGraphQLRouter(GraphQLRouter[Any, None]):
         if not isinstance(parsed, dict | list):
             raise HTTPException(400, "The request must be a JSON object")
         return parsed
+
+    def _validate_batch_request(
+        self, request_data: list[GraphQLRequestData], protocol: GraphQLRequestProtocol
+    ) -> None:
+        """Batched operations are refused whatever the schema's config (strawberry's hook; without
+        it strawberry still refuses them, as batching is not configured, with a terser message)."""
+        raise HTTPException(
+            400, "Batched operations (a JSON array body) are not accepted: send one operation per request"
+        )
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter

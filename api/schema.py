@@ -13,6 +13,7 @@ from api.audiences import Audience, SavedAudience
 from api.context import Context
 from api.errors import ErrorCodes, QuietSchema
 from api.inputs import AudienceInput, EventInput, OrderInput, Purpose, UserInput, as_json
+from api.limits import limit_extensions
 from api.metrics import OperationMetrics
 from api.types import (
     AnalyticsRun,
@@ -32,6 +33,7 @@ from graph.analytics.attribution import channel_stats
 from graph.audiences import service
 from graph.audiences.parse import parse_definition
 from graph.errors import NotFoundError
+from graph.settings import Settings
 from graph.tags import taxonomy
 
 Ctx = Info[Context, None]
@@ -288,13 +290,22 @@ class Mutation:
         return SavedAudience.of(saved)
 
 
-schema = QuietSchema(
-    query=Query,
-    mutation=Mutation,
-    extensions=[
-        OperationMetrics,
-        ErrorCodes,
-        lambda: ParserCache(maxsize=1024),  # a factory per request; the LRU itself is shared
-        lambda: ValidationCache(maxsize=1024),
-    ],
-)
+def build_schema(settings: Settings | None = None) -> QuietSchema:
+    """The schema with the query limits of ``settings`` (api/limits.py); the defaults when None.
+
+    The limits are extensions only: the SDL is the same whatever the settings.
+    """
+    return QuietSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=[
+            OperationMetrics,
+            ErrorCodes,
+            *limit_extensions(settings or Settings.model_construct()),  # defaults, no environment
+            lambda: ParserCache(maxsize=1024),  # a factory per request; the LRU itself is shared
+            lambda: ValidationCache(maxsize=1024),
+        ],
+    )
+
+
+schema = build_schema()  # `persona api-schema` and the SDL test; apps build theirs from their settings

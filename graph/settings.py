@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -65,6 +65,16 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
     api_workers: int = Field(default=1, ge=1, le=64)
+
+    # Query limits (api/limits.py, docs/operations.md "Query limits"). PERSONA_ENV=production also
+    # turns off introspection, field suggestions ("Did you mean ...") and GraphiQL.
+    env: Literal["development", "production"] = "development"
+    api_max_depth: int = Field(default=10, ge=1)  # nested selections (introspection not counted)
+    api_max_aliases: int = Field(default=30, ge=0)  # per document, fragments counted at each spread
+    api_max_tokens: int = Field(default=2000, ge=1)  # lexical tokens of the document
+    api_max_cost: int = Field(default=50_000, ge=1)  # fields x the page sizes around them
+    api_max_body_bytes: int = Field(default=100_000, ge=1)  # request body, else 413
+    api_rate_limit: int = Field(default=600, ge=0)  # requests per minute per client and process; 0: off
 
     @field_validator("neo4j_uri")
     @classmethod

@@ -14,7 +14,10 @@ from neo4j import Driver
 
 from api.app import create_app
 from graph.connection import ConnectionInfo
+from graph.settings import Settings
 from tests.api_support import AnalysedGraph, GraphQL, analysed_graph
+
+UNLIMITED = Settings(api_rate_limit=0)  # the rate limit has its own tests (test_api_limits.py)
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +29,7 @@ def graph(
 
 @pytest.fixture(scope="module")
 def client(graph: AnalysedGraph, neo4j_connection: ConnectionInfo) -> Iterator[TestClient]:
-    with TestClient(create_app(connection=neo4j_connection)) as test_client:
+    with TestClient(create_app(UNLIMITED, connection=neo4j_connection)) as test_client:
         yield test_client
 
 
@@ -620,7 +623,7 @@ def test_neo4j_down_is_unavailable_and_readyz_503(
     from graph.local_neo4j import free_port
     from graph.store import GraphStore
 
-    with TestClient(create_app(connection=neo4j_connection)) as client:
+    with TestClient(create_app(UNLIMITED, connection=neo4j_connection)) as client:
         dead = GraphDatabase.driver(
             f"bolt://127.0.0.1:{free_port()}", auth=("neo4j", "x"), max_transaction_retry_time=0.5
         )

@@ -14,12 +14,17 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from graph.connection import ConnectionInfo
 from graph.local_neo4j import LocalNeo4j
+from graph.settings import Settings
 from graph.store import GraphStore
 from loaders.pipeline import LoadOptions, load_dataset
 
 EVENT = """mutation($e: EventInput!) { recordEvent(input: $e) { new eventKey } }"""
 USERS = [f"f{i}" for i in range(5)]
 SKUS = ["S1", "S2", "S3"]
+
+UNLIMITED = Settings(
+    api_rate_limit=0
+)  # these tests are about other things; tests/test_api_limits.py covers the limit
 
 
 @pytest.fixture
@@ -55,7 +60,7 @@ def test_neo4j_restart_under_record_event_load(
     codes: list[str] = []
     stop = threading.Event()
     sent = 0
-    with TestClient(create_app(connection=neo4j_connection)) as client:
+    with TestClient(create_app(UNLIMITED, connection=neo4j_connection)) as client:
 
         def writer() -> None:
             nonlocal sent

@@ -17,12 +17,17 @@ from neo4j import Driver
 from api.app import create_app
 from cli.demo import build_demo
 from graph.connection import ConnectionInfo
+from graph.settings import Settings
 from graph.store import GraphStore
 from loaders.pipeline import LoadOptions
 from tests.api_support import GraphQL
 
 QUERIES = Path(__file__).resolve().parent.parent / "docs" / "queries.md"
 BLOCK = re.compile(r"```(graphql|json)\n(.*?)```", re.DOTALL)
+
+UNLIMITED = Settings(
+    api_rate_limit=0
+)  # these tests are about other things; tests/test_api_limits.py covers the limit
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ def gql(
     store.run_autocommit("admin/wipe_data")
     folder = tmp_path_factory.mktemp("demo")
     build_demo(store, folder, options=LoadOptions(rejects_dir=folder / "rejects"))
-    with TestClient(create_app(connection=neo4j_connection)) as client:
+    with TestClient(create_app(UNLIMITED, connection=neo4j_connection)) as client:
         yield GraphQL(client)
 
 
