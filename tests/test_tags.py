@@ -371,3 +371,29 @@ def test_cli_lists_and_refreshes(shop: GraphStore, neo4j_env: dict[str, str], tm
     assert _edges(shop, "manual")[("u_day", "night-owl")]["weight"] == 0.4
     assert runner.invoke(tags_app, ["list", "--tier", "behavior"]).exit_code == 0
     get_settings.cache_clear()
+
+
+def test_tag_cache_computes_a_missing_entry_once_for_concurrent_callers() -> None:
+    import threading
+    import time as clock
+
+    from graph.tags.engine import TagCache
+
+    cache = TagCache()
+    calls: list[int] = []
+
+    def slow() -> int:
+        calls.append(1)
+        clock.sleep(0.2)
+        return 42
+
+    results: list[int] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(cache.get(("k",), True, slow))) for _ in range(16)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [42] * 16 and len(calls) == 1
+    assert cache.get(("k",), False, lambda: 7) == 7  # reuse=False always recomputes

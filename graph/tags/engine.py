@@ -8,6 +8,7 @@ edges with ``source: 'rule'`` and this rule's ``ruleId`` are ever changed: manua
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -32,18 +33,36 @@ class TagCache:
 
     Hold one per process (e.g. in the API's lifespan) so `record_event` does not redo it for every
     event; entries live `ttl_s` seconds. A full refresh always recomputes and stores them.
+    Thread-safe and single-flight: when many requests miss the same entry at once (a cold cache
+    under load), one computes it and the others wait for that value instead of all computing it.
     """
 
     ttl_s: float = 300.0
     entries: dict[tuple[str, ...], tuple[float, object]] = field(default_factory=dict)
+    _locks: dict[tuple[str, ...], threading.Lock] = field(default_factory=dict, repr=False)
+    _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def _fresh(self, key: tuple[str, ...]) -> tuple[bool, object]:
+        hit = self.entries.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return True, hit[1]
+        return False, None
 
     def get(self, key: tuple[str, ...], reuse: bool, compute: Callable[[], _T]) -> _T:
-        hit = self.entries.get(key)
-        if reuse and hit is not None and hit[0] > time.monotonic():
-            return cast(_T, hit[1])
-        value = compute()
-        self.entries[key] = (time.monotonic() + self.ttl_s, value)
-        return value
+        if reuse:
+            found, value = self._fresh(key)
+            if found:
+                return cast(_T, value)
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if reuse:  # another thread may have filled it while this one waited
+                found, value = self._fresh(key)
+                if found:
+                    return cast(_T, value)
+            computed = compute()
+            self.entries[key] = (time.monotonic() + self.ttl_s, computed)
+            return computed
 
 
 @dataclass(frozen=True)
