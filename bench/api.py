@@ -473,6 +473,9 @@ def personagraph_server(info: ConnectionInfo, port: int, workers: int, workdir: 
         "PERSONA_NEO4J_USER": info.user,
         "PERSONA_NEO4J_PASSWORD": info.password,
         "PERSONA_NEO4J_DATABASE": info.database,
+        # One load generator on 127.0.0.1 is one client to the per-client rate limit: switch it off
+        # (the limit is a production guard, measured on its own in tests/test_api_limits.py).
+        "PERSONA_API_RATE_LIMIT": os.environ.get("PERSONA_API_RATE_LIMIT", "0"),
     }
     cmd = [
         sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app",
