@@ -73,3 +73,6 @@ def test_example_runs_and_finds_data(gql: GraphQL, example: Example) -> None:
     data = gql.data(example.query, example.variables)
     for field, value in data.items():
         assert value not in (None, [], {}), f"{example.title}: {field} came back empty"
+    audience = data.get("audience")
+    if isinstance(audience, dict) and "count" in audience:  # an audience that finds nobody shows nothing
+        assert audience["count"] > 0, f"{example.title}: the audience is empty"

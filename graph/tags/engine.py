@@ -225,7 +225,10 @@ def _apply(
         {"userId": user, "tagId": tag, "weight": m.weight, "evidence": m.evidence}
         for (user, tag), m in sorted(matches.items())
     ]
-    expires = ctx.as_of + timedelta(days=rule.ttl_days) if rule.ttl_days is not None else None
+    # The ttl runs from when the rule was evaluated (or from a future as-of): a refresh judged as of
+    # a past moment (a replay of history, `--as-of latest`) still confirms the tag today.
+    valid_from = max(ctx.as_of, datetime.now(UTC))
+    expires = valid_from + timedelta(days=rule.ttl_days) if rule.ttl_days is not None else None
     changes: list[TagChange] = []
     if rows:
         for r in store.write_returning(
