@@ -198,9 +198,19 @@ def count_statement(root: Condition, purpose: Purpose, *, now: datetime | None =
 
 
 def members_statement(
-    root: Condition, purpose: Purpose, *, columns: Sequence[str] = (), now: datetime | None = None
+    root: Condition,
+    purpose: Purpose,
+    *,
+    columns: Sequence[str] = (),
+    now: datetime | None = None,
+    first_page: bool = False,
 ) -> Statement:
-    """One keyset page: members with ``userId > $after`` in userId order, at most ``$limit``."""
+    """One keyset page: members with ``userId > $after`` in userId order, at most ``$limit``.
+
+    ``first_page`` leaves the keyset filter out (``$after`` is then ignored): Neo4j can then sort the
+    anchor's users by id and test the other conditions lazily until the page is full, where any
+    keyset filter makes it rank every match first (2.9x slower for a tag AND a city at 1M users).
+    """
     for column in columns:
         if column not in USER_FIELDS:
             raise AudienceError(f"column {column!r} is not one of {', '.join(USER_FIELDS)}")
@@ -210,7 +220,7 @@ def members_statement(
     # that ordered seek (it sees the LIMIT) over the anchor and walk every user, so the keyset
     # filter is written in a form no index can serve.
     keyset = f"{ROOT}.userId > $after" if p.ordered else f"coalesce({ROOT}.userId, '') > $after"
-    text = p.render(_keep(purpose), [keyset])
+    text = p.render(_keep(purpose), [] if first_page else [keyset])
     return Statement(
         f"{text}\nRETURN {ROOT}.userId AS userId{extra} ORDER BY userId LIMIT $limit", ctx.params
     )

@@ -141,8 +141,8 @@ def audience_members(
     """A page of members by userId (keyset: users added meanwhile never shift or repeat a page)."""
     if not 1 <= first <= MAX_PAGE:
         raise AudienceError(f"first must be between 1 and {MAX_PAGE}, not {first}")
-    statement = members_statement(_definition(definition), _purpose(purpose))
     start = decode_cursor(after) if after else ""
+    statement = members_statement(_definition(definition), _purpose(purpose), first_page=not start)
     users = [r["userId"] for r in _read(store, statement, after=start, limit=first + 1)]
     page = users[:first]
     return MembersPage(page, encode_cursor(page[-1]) if page else None, len(users) > first)
