@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
@@ -185,6 +186,18 @@ async def _user(info: Ctx, user_id: str) -> User:
     return User.of(found)
 
 
+async def _after_recording(info: Ctx, done: events.RecordedEvent | events.RecordedOrder) -> dict[str, Any]:
+    """What both record mutations do once the event or order is written: refresh the user's saved-
+    audience membership, then answer with the user as stored and their rule-tag changes."""
+    await info.context.call(service.refresh_saved_audiences, user_id=done.user_id)
+    return {
+        "user": await _user(info, done.user_id),
+        "tags_added": list(done.tags_added),
+        "tags_removed": list(done.tags_removed),
+        "tags_updated": list(done.tags_updated),
+    }
+
+
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Create a user or update the given fields of one.")
@@ -207,15 +220,7 @@ class Mutation:
             channel_id=str(input.channel_id) if input.channel_id else None,
             cache=info.context.tag_cache,
         )
-        await info.context.call(service.refresh_saved_audiences, user_id=done.user_id)
-        return RecordedEvent(
-            user=await _user(info, done.user_id),
-            event_key=done.event_key,
-            new=done.new,
-            tags_added=list(done.tags_added),
-            tags_removed=list(done.tags_removed),
-            tags_updated=list(done.tags_updated),
-        )
+        return RecordedEvent(event_key=done.event_key, new=done.new, **await _after_recording(info, done))
 
     @strawberry.mutation(
         description="Record one order: lines, rule tags and saved-audience membership are updated "
@@ -231,14 +236,8 @@ class Mutation:
             channel_id=str(input.channel_id) if input.channel_id else None,
             cache=info.context.tag_cache,
         )
-        await info.context.call(service.refresh_saved_audiences, user_id=done.user_id)
         return RecordedOrder(
-            user=await _user(info, done.user_id),
-            order_id=strawberry.ID(done.order_id),
-            lines=done.lines,
-            tags_added=list(done.tags_added),
-            tags_removed=list(done.tags_removed),
-            tags_updated=list(done.tags_updated),
+            order_id=strawberry.ID(done.order_id), lines=done.lines, **await _after_recording(info, done)
         )
 
     @strawberry.mutation(description="Give a user a tag by hand (rules never override a manual tag).")
