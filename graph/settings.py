@@ -76,6 +76,28 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(default=100_000, ge=1)  # request body, else 413
     api_rate_limit: int = Field(default=600, ge=0)  # requests per minute per client and process; 0: off
 
+    # Security and privacy (docs/security.md).
+    secret_key: SecretStr | None = None  # master key for count noise and the suppression list; else a file
+    api_keys_file: Path | None = None  # `persona keys ...` keeps hashed API keys here; default data_dir
+    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
+    jwt_secret: SecretStr | None = None  # HS256 shared secret (at least 32 bytes)
+    jwt_public_key_file: Path | None = None  # RS256: the issuer's public key, PEM
+    jwt_issuer: str | None = None  # when set, tokens must carry this `iss`
+    jwt_audience: str | None = None  # when set, tokens must carry this `aud`
+    jwt_role_claim: str = "role"  # the claim holding admin / marketer / analyst / service
+    privacy_k: int = Field(default=100, ge=1)  # counts below k are "fewer than k" for roles below admin
+    privacy_noise: int = Field(default=10, ge=0)  # counts shown to them move by up to this many users
+    privacy_round_to: int = Field(default=10, ge=1)  # ... and are rounded to a multiple of this
+    audit_log: Path | None = None  # JSON lines: PII reads, exports, mutations; default data_dir
+
+    @property
+    def api_keys_path(self) -> Path:
+        return self.api_keys_file or self.data_dir / "api-keys.json"
+
+    @property
+    def audit_log_path(self) -> Path:
+        return self.audit_log or self.data_dir / "audit.log"
+
     @field_validator("neo4j_uri")
     @classmethod
     def _uri_scheme(cls, value: str | None) -> str | None:
