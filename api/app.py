@@ -12,21 +12,34 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.auth import Authenticator, AuthMiddleware, principal_of, rate_limit_key
 from api.context import Context
+from api.disclosure import Disclosure
 from api.http import PersonaGraphQLRouter
 from api.limits import graphql_ide, install_http_limits
 from api.metrics import Metrics
+from api.policy import Role
 from api.schema import build_schema
+from graph.audit import AuditLog
 from graph.connection import ConnectionInfo, DriverTuning, open_driver, ping, resolve_connection
+from graph.secrets import derived_key
 from graph.settings import Settings, get_settings
 from graph.store import GraphStore
 from graph.tags.engine import TagCache
 
 
-def create_app(settings: Settings | None = None, connection: ConnectionInfo | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    connection: ConnectionInfo | None = None,
+    authenticator: Authenticator | None = None,
+) -> FastAPI:
     settings = settings or get_settings()
     metrics = Metrics()
     tag_cache = TagCache()  # one per process: rule cut-offs are reused across recordEvent calls
+    authenticator = authenticator or Authenticator(settings)
+    disclosure = Disclosure.from_settings(settings)
+    audit = AuditLog(settings.audit_log_path)
+    forgotten_key = derived_key(settings, "suppression")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -41,7 +54,18 @@ def create_app(settings: Settings | None = None, connection: ConnectionInfo | No
             driver.close()
 
     async def get_context(request: Request) -> Context:
-        return Context(store=request.app.state.store, metrics=metrics, tag_cache=tag_cache)
+        # AuthMiddleware lets no operation through without a principal; the GraphiQL page (static
+        # HTML) is served without one, and AccessControl refuses any operation that has none.
+        principal = principal_of(request.scope)
+        return Context(
+            store=request.app.state.store,
+            metrics=metrics,
+            tag_cache=tag_cache,
+            principal=principal,
+            disclosure=disclosure,
+            audit=audit,
+            suppression_key=forgotten_key,
+        )
 
     app = FastAPI(title="personagraph", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     router = PersonaGraphQLRouter(
@@ -63,10 +87,19 @@ def create_app(settings: Settings | None = None, connection: ConnectionInfo | No
         return JSONResponse({"status": "unavailable", "neo4j": "down"}, status_code=503)
 
     @app.get("/metrics", include_in_schema=False)
-    async def prometheus() -> Response:
+    async def prometheus(request: Request) -> Response:
+        """Prometheus metrics (no personal data), for the admin and service roles (the scraper's key)."""
+        principal = principal_of(request.scope)
+        if principal is None or principal.role not in (Role.ADMIN, Role.SERVICE):
+            error = {"message": "metrics need an admin or service key", "extensions": {"code": "FORBIDDEN"}}
+            return JSONResponse({"errors": [error]}, status_code=403)
         return metrics.render()
 
-    install_http_limits(app, settings)  # body cap and rate limit, inside the metrics middleware
+    # Outermost first: metrics (counts every answer), auth (401s), rate limit per key, body cap.
+    install_http_limits(app, settings, key=rate_limit_key)
+    app.add_middleware(
+        AuthMiddleware, authenticator=authenticator, graphiql=graphql_ide(settings) is not None
+    )
     app.add_middleware(_Wrap, wrap=metrics.middleware)
     return app
 

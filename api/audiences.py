@@ -12,7 +12,9 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.context import Context
+from api.disclosure import Count
 from api.inputs import Purpose
+from api.policy import PolicyError, check_attributes, check_audience
 from api.types import Lookalike, User, UserConnection, UserEdge, lookalike_list, page_info
 from graph.audiences import service
 from graph.audiences.model import Condition
@@ -21,10 +23,16 @@ from graph.audiences.parse import definition_json
 Ctx = Info[Context, None]
 
 
-@strawberry.type(description="Members per value of one attribute (value null = not set).")
+@strawberry.type(
+    description="Members per value of one attribute (value null = not set). For roles below admin, "
+    "values with fewer members than the floor are merged into one `grouped` bucket, value not shown."
+)
 class BreakdownBucket:
     value: JSON | None
-    count: int
+    count: Count
+    grouped: bool = strawberry.field(
+        default=False, description="True for the bucket holding every value under the floor."
+    )
 
 
 @strawberry.type(description="Users matching a definition, counted and paged in Neo4j, consent applied.")
@@ -34,31 +42,50 @@ class Audience:
     counted: strawberry.Private[dict[str, asyncio.Task[service.AudienceCount]]]
 
     @staticmethod
-    def of(root: Condition, purpose: Purpose) -> Audience:
+    def of(info: Ctx, root: Condition, purpose: Purpose) -> Audience:
+        """The audience, once the caller's role may evaluate this definition for this purpose."""
+        check_audience(info.context.role, root, purpose.value)
         return Audience(root=root, purpose=purpose, counted={})
 
+    def _asked(self, which: str) -> tuple[str, ...]:
+        """What a count answers, for its noise (api/disclosure.py): the same question, the same noise."""
+        return (definition_json(self.root), self.purpose.value, which)
+
     async def _count(self, info: Ctx) -> service.AudienceCount:
-        """One count query however many of count / excludedByConsent the request selects."""
+        """One count query however many of count / excludedByConsent / members the request selects."""
         if "task" not in self.counted:
             self.counted["task"] = asyncio.ensure_future(
                 info.context.call(service.count_audience, definition=self.root, purpose=self.purpose.value)
             )
         return await self.counted["task"]
 
+    async def _listable(self, info: Ctx, what: str) -> None:
+        """Members (and look-alikes) only of audiences shown with a count, not "fewer than k"."""
+        ctx = info.context
+        n = (await self._count(info)).count
+        if ctx.disclosure.shown(ctx.role, n, *self._asked("count")) is None:
+            raise PolicyError(
+                f"{what}: this audience has fewer than {ctx.disclosure.k} members; the members of "
+                "audiences under the k-anonymity floor are not listed"
+            )
+
     @strawberry.field(description="The definition as canonical JSON.")
     def definition(self) -> JSON:
         return cast(JSON, json.loads(definition_json(self.root)))
 
     @strawberry.field(description="Members the purpose may use (consent applied).")
-    async def count(self, info: Ctx) -> int:
-        return (await self._count(info)).count
+    async def count(self, info: Ctx) -> Count:
+        n = (await self._count(info)).count
+        return info.context.disclosure.count(info.context.role, n, *self._asked("count"))
 
     @strawberry.field(description="Users who match but are left out for lack of consent.")
-    async def excluded_by_consent(self, info: Ctx) -> int:
-        return (await self._count(info)).excluded_by_consent
+    async def excluded_by_consent(self, info: Ctx) -> Count:
+        n = (await self._count(info)).excluded_by_consent
+        return info.context.disclosure.count(info.context.role, n, *self._asked("excluded"))
 
     @strawberry.field(description="Members by id, in keyset pages (stable while users are added).")
     async def members(self, info: Ctx, first: int = 50, after: str | None = None) -> UserConnection:
+        await self._listable(info, "members")
         page = await info.context.call(
             service.audience_members,
             definition=self.root,
@@ -77,13 +104,27 @@ class Audience:
 
     @strawberry.field(description="Members per value of an attribute (city, ageBand, lifecycle, ...).")
     async def breakdown(self, info: Ctx, by: str) -> list[BreakdownBucket]:
+        role, disclosure = info.context.role, info.context.disclosure
+        check_attributes(role, [by], argument="by")
         found = await info.context.call(
             service.breakdown, definition=self.root, by=by, purpose=self.purpose.value
         )
-        return [BreakdownBucket(value=value, count=count) for value, count in found]
+        buckets: list[BreakdownBucket] = []
+        under = 0
+        for value, n in found:
+            count = disclosure.count(role, n, *self._asked(f"breakdown:{by}:{json.dumps(value)}"))
+            if count.value is None:
+                under += n
+            else:
+                buckets.append(BreakdownBucket(value=value, count=count))
+        if under:
+            grouped = disclosure.count(role, under, *self._asked(f"breakdown:{by}:grouped"))
+            buckets.append(BreakdownBucket(value=None, count=grouped, grouped=True))
+        return buckets
 
     @strawberry.field(description="Users most like this audience who are not in it, with the reasons.")
     async def lookalikes(self, info: Ctx, first: int = 20) -> list[Lookalike]:
+        await self._listable(info, "lookalikes")
         found = await info.context.call(
             service.expand_lookalike, definition=self.root, first=first, purpose=self.purpose.value
         )
@@ -92,7 +133,7 @@ class Audience:
 
 @strawberry.type(description="One entry of a saved audience's count history.")
 class CountPoint:
-    count: int
+    count: Count
     counted_at: datetime
 
 
@@ -121,16 +162,19 @@ class SavedAudience:
         return Purpose(self.saved.purpose)
 
     @strawberry.field
-    def definition(self) -> JSON:
+    def definition(self, info: Ctx) -> JSON:
+        check_audience(info.context.role, self.saved.definition, self.saved.purpose)
         return cast(JSON, json.loads(definition_json(self.saved.definition)))
 
     @strawberry.field(description="Counts recorded at each save or refresh, oldest first.")
-    def history(self) -> list[CountPoint]:
+    def history(self, info: Ctx) -> list[CountPoint]:
+        role, disclosure = info.context.role, info.context.disclosure
+        asked = (definition_json(self.saved.definition), self.saved.purpose)
         return [
-            CountPoint(count=c, counted_at=t)
+            CountPoint(count=disclosure.count(role, c, *asked, f"history:{t.isoformat()}"), counted_at=t)
             for c, t in zip(self.saved.counts, self.saved.counted_at, strict=False)
         ]
 
     @strawberry.field(description="The definition evaluated now.")
-    def audience(self) -> Audience:
-        return Audience.of(self.saved.definition, Purpose(self.saved.purpose))
+    def audience(self, info: Ctx) -> Audience:
+        return Audience.of(info, self.saved.definition, Purpose(self.saved.purpose))

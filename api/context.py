@@ -16,8 +16,12 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
+from api.auth import Principal
+from api.disclosure import Disclosure
 from api.metrics import Metrics
+from api.policy import PolicyError, Role
 from graph import insights, products, profiles
+from graph.audit import AuditLog
 from graph.paging import Page
 from graph.store import GraphStore
 from graph.tags.engine import TagCache
@@ -32,10 +36,21 @@ class Context(BaseContext):
     store: GraphStore
     metrics: Metrics
     tag_cache: TagCache
+    principal: Principal | None  # who is calling (api/auth.py); their role decides what they see (api/policy.py)
+    disclosure: Disclosure  # how counts are shown to that role (api/disclosure.py)
+    audit: AuditLog
+    suppression_key: bytes  # hashes forgotten users' ids (graph/privacy.py)
     loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__init__()
+
+    @property
+    def role(self) -> Role:
+        """The caller's role (AccessControl refused the operation already if there is none)."""
+        if self.principal is None:
+            raise PolicyError("Credentials required")
+        return self.principal.role
 
     async def call(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
         """Run one graph/ function with this request's store in a worker thread, timed."""

@@ -6,7 +6,9 @@ Codes (Apollo's names, so clients already know them):
 - ``GRAPHQL_PARSE_FAILED`` / ``GRAPHQL_VALIDATION_FAILED``: the document itself is wrong;
 - ``OPERATION_RESOLUTION_FAILURE``: ``operationName`` names no operation of the document (set by
   api/http.py, before execution);
-- ``UNAUTHENTICATED`` / ``FORBIDDEN``: credentials (raised by the auth layer);
+- ``UNAUTHENTICATED``: no valid credentials (HTTP 401 from api/auth.py, before GraphQL);
+- ``FORBIDDEN``: the caller's role may not select a field, use an attribute or purpose, or list the
+  members of an audience under the k-anonymity floor (api/policy.py, api/disclosure.py);
 - ``UNAVAILABLE``: Neo4j cannot be reached right now (retry later);
 - ``QUERY_TOO_COMPLEX``: the document is over a query limit (depth, aliases, tokens or estimated
   cost; api/limits.py): a request error, nothing ran. The cost error says ``cost N exceeds the
@@ -30,6 +32,7 @@ from strawberry.types import ExecutionContext
 from strawberry.types.execution import ExecutionResult
 
 from api.limits import is_token_limit
+from api.policy import PolicyError
 from graph.audiences.model import AudienceDefinitionError
 from graph.errors import Neo4jUnavailableError, NotFoundError, PersonaGraphError
 
@@ -61,7 +64,7 @@ def code_of(error: GraphQLError) -> str:
         return "GRAPHQL_VALIDATION_FAILED"
     if isinstance(original, GraphQLError):  # a variable's value failed coercion to its declared type
         return "BAD_USER_INPUT"
-    if isinstance(original, ApiError):
+    if isinstance(original, ApiError | PolicyError):
         return original.code
     if isinstance(original, NotFoundError):
         return "NOT_FOUND"

@@ -28,9 +28,8 @@ HTTP (ASGI middleware, ``install_http_limits``):
 - ``BodySizeLimit``: bodies over ``PERSONA_API_MAX_BODY_BYTES`` get 413 before the app reads them;
 - ``RateLimit``: ``PERSONA_API_RATE_LIMIT`` requests per minute per client on /graphql, a token
   bucket per key held in memory by each process (so N workers allow N times the rate; use the
-  proxy in front for a global limit). Over it: 429 with ``Retry-After``. The key is the client IP
-  (``client_ip``; behind a proxy, run uvicorn with ``--proxy-headers --forwarded-allow-ips`` so the
-  IP is the client's). The auth layer will pass its own ``key`` (the API key) to ``RateLimit``.
+  proxy in front for a global limit). Over it: 429 with ``Retry-After``. The budget is the caller's
+  API key or token subject (api/auth.py ``rate_limit_key``), the client IP for requests without one.
 """
 
 from __future__ import annotations
@@ -434,12 +433,12 @@ RequestKey = Callable[[Scope], str]
 
 
 def client_ip(scope: Scope) -> str:
-    """The rate-limit key until there are API keys: the client's address (as uvicorn reports it)."""
+    """The client's address (as uvicorn reports it): the rate-limit key of requests without a key."""
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
 
 
-async def _refuse(
+async def refuse(
     send: Send, status: int, message: str, code: str, headers: Mapping[str, str] | None = None
 ) -> None:
     """A GraphQL-shaped JSON error (``errors[0].extensions.code``) with an HTTP status."""
@@ -491,7 +490,7 @@ class BodySizeLimit:
         await self.app(scope, _replay([body], receive), send)
 
     async def _too_large(self, send: Send) -> None:
-        await _refuse(send, 413, f"The request body is larger than {self.max_bytes} bytes", PAYLOAD_TOO_LARGE)
+        await refuse(send, 413, f"The request body is larger than {self.max_bytes} bytes", PAYLOAD_TOO_LARGE)
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:
@@ -536,7 +535,7 @@ class RateLimiter:
 class RateLimit:
     """429 with ``Retry-After`` (whole seconds) for requests to ``paths`` over the limiter's rate.
 
-    ``key`` says whose budget a request spends: the client IP today, the API key once auth exists.
+    ``key`` says whose budget a request spends (api/auth.py: the API key or token subject).
     Health, readiness and metrics are not limited (probes must not be refused).
     """
 
@@ -557,7 +556,7 @@ class RateLimit:
             wait = self.limiter.acquire(self.key(scope))
             if wait > 0:
                 retry_after = max(1, math.ceil(wait - 1e-6))  # whole seconds, float noise aside
-                await _refuse(
+                await refuse(
                     send,
                     429,
                     f"Too many requests: at most {self.limiter.capacity:.0f} a minute; retry in "
@@ -569,7 +568,7 @@ class RateLimit:
         await self.app(scope, receive, send)
 
 
-def install_http_limits(app: FastAPI, settings: Settings) -> None:
+def install_http_limits(app: FastAPI, settings: Settings, key: RequestKey = client_ip) -> None:
     """Add the body cap and the rate limit (``app.state.rate_limiter``, None when off) to ``app``.
 
     Call before other middleware is added, so that middleware (metrics) wraps these and counts the
@@ -579,4 +578,4 @@ def install_http_limits(app: FastAPI, settings: Settings) -> None:
     app.state.rate_limiter = None
     if settings.api_rate_limit:
         app.state.rate_limiter = RateLimiter(settings.api_rate_limit)
-        app.add_middleware(RateLimit, limiter=app.state.rate_limiter)
+        app.add_middleware(RateLimit, limiter=app.state.rate_limiter, key=key)

@@ -10,6 +10,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import Info
 
 from api import types as api_types
+from api.access import AccessControl
 from api.audiences import Audience, SavedAudience
 from api.context import Context
 from api.errors import ErrorCodes, QuietSchema
@@ -57,8 +58,10 @@ class Query:
         return [User.of(p) if p else None for p in found]
 
     @strawberry.field(description="Users matching a definition; count, members, breakdown, look-alikes.")
-    def audience(self, definition: AudienceInput, purpose: Purpose = Purpose.MARKETING) -> Audience:
-        return Audience.of(parse_definition(as_json(definition)), purpose)
+    def audience(
+        self, info: Ctx, definition: AudienceInput, purpose: Purpose = Purpose.MARKETING
+    ) -> Audience:
+        return Audience.of(info, parse_definition(as_json(definition)), purpose)
 
     @strawberry.field(description="Saved audiences, by id.")
     async def saved_audiences(self, info: Ctx) -> list[SavedAudience]:
@@ -300,6 +303,7 @@ def build_schema(settings: Settings | None = None) -> QuietSchema:
         extensions=[
             OperationMetrics,
             ErrorCodes,
+            AccessControl,  # the role matrix before execution, the audit log after
             *limit_extensions(settings or Settings.model_construct()),  # defaults, no environment
             lambda: ParserCache(maxsize=1024),  # a factory per request; the LRU itself is shared
             lambda: ValidationCache(maxsize=1024),

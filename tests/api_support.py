@@ -8,12 +8,16 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from neo4j import Driver
+from pydantic import SecretStr
 
+from api.auth import KeyFile
+from api.policy import Role
 from graph.analytics.attribution import run_attribution
 from graph.analytics.copurchase import run_copurchase
 from graph.analytics.segments import run_personas, run_segments
 from graph.analytics.social import run_influence, run_social_communities
 from graph.connection import ConnectionInfo
+from graph.settings import Settings
 from graph.store import GraphStore
 from graph.tags.engine import refresh_tags
 from loaders.generator import GeneratorReport, generate
@@ -48,14 +52,53 @@ def analysed_graph(
     return AnalysedGraph(store, report)
 
 
-class GraphQL:
-    """POSTs operations to /graphql as a front-end app would (JSON over HTTP)."""
+TEST_SECRET = SecretStr("personagraph-test-secret-key")
 
-    def __init__(self, client: TestClient) -> None:
+
+@dataclass(frozen=True)
+class Secured:
+    """Settings with an API keys file holding one key per role, and those keys."""
+
+    settings: Settings
+    tokens: dict[Role, str]
+
+    def headers(self, role: Role | str = Role.ADMIN) -> dict[str, str]:
+        return bearer(self.tokens[Role(role)])
+
+
+def secured(folder: Path, **settings: Any) -> Secured:
+    """Settings for a test app: keys for every role, an audit log and a fixed secret, under ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    keys = KeyFile(folder / "api-keys.json")
+    tokens = {role: keys.create(f"test-{role.value}", role)[1] for role in Role}
+    return Secured(
+        Settings(
+            api_keys_file=keys.path,
+            audit_log=folder / "audit.log",
+            secret_key=TEST_SECRET,
+            data_dir=folder,
+            **settings,
+        ),
+        tokens,
+    )
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+class GraphQL:
+    """POSTs operations to /graphql as a front-end app would (JSON over HTTP), with the given headers
+    (the client's own, usually an admin key, when None)."""
+
+    def __init__(self, client: TestClient, headers: dict[str, str] | None = None) -> None:
         self.client = client
+        self.headers = headers
 
     def raw(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = self.client.post("/graphql", json={"query": query, "variables": variables or {}})
+        response = self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=self.headers
+        )
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body

@@ -14,10 +14,7 @@ from neo4j import Driver
 
 from api.app import create_app
 from graph.connection import ConnectionInfo
-from graph.settings import Settings
-from tests.api_support import AnalysedGraph, GraphQL, analysed_graph
-
-UNLIMITED = Settings(api_rate_limit=0)  # the rate limit has its own tests (test_api_limits.py)
+from tests.api_support import AnalysedGraph, GraphQL, Secured, analysed_graph, secured
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +25,15 @@ def graph(
 
 
 @pytest.fixture(scope="module")
-def client(graph: AnalysedGraph, neo4j_connection: ConnectionInfo) -> Iterator[TestClient]:
-    with TestClient(create_app(UNLIMITED, connection=neo4j_connection)) as test_client:
+def keys(tmp_path_factory: pytest.TempPathFactory) -> Secured:
+    # the rate limit has its own tests (test_api_limits.py)
+    return secured(tmp_path_factory.mktemp("api-keys"), api_rate_limit=0)
+
+
+@pytest.fixture(scope="module")
+def client(graph: AnalysedGraph, neo4j_connection: ConnectionInfo, keys: Secured) -> Iterator[TestClient]:
+    app = create_app(keys.settings, connection=neo4j_connection)
+    with TestClient(app, headers=keys.headers("admin")) as test_client:
         yield test_client
 
 
@@ -292,9 +296,9 @@ def test_opted_out_user_gets_no_personalised_cross_sell(gql: GraphQL, graph: Ana
 AUDIENCE = """
 query($d: AudienceInput!, $p: Purpose!, $after: String) {
   audience(definition: $d, purpose: $p) {
-    count excludedByConsent definition
+    count { value exact } excludedByConsent { value } definition
     members(first: 3, after: $after) { pageInfo { hasNextPage endCursor } edges { cursor node { id city } } }
-    breakdown(by: "ageBand") { value count }
+    breakdown(by: "ageBand") { value count { value } }
   }
 }
 """
@@ -310,12 +314,13 @@ def test_audience_counts_pages_and_breaks_down(gql: GraphQL, graph: AnalysedGrap
         city=city,
     )
     data = gql.data(AUDIENCE, {"d": definition, "p": "MARKETING", "after": None})["audience"]
-    assert data["count"] == expected["consenting"]
-    assert data["count"] + data["excludedByConsent"] == expected["total"]
+    assert data["count"] == {"value": expected["consenting"], "exact": True}
+    assert data["count"]["value"] + data["excludedByConsent"]["value"] == expected["total"]
     assert data["definition"] == definition
     assert all(e["node"]["city"] == city for e in data["members"]["edges"])
     analysis = gql.data(AUDIENCE, {"d": definition, "p": "ANALYSIS", "after": None})["audience"]
-    assert sum(b["count"] for b in analysis["breakdown"]) == analysis["count"] == expected["total"]
+    total = sum(b["count"]["value"] for b in analysis["breakdown"])
+    assert total == analysis["count"]["value"] == expected["total"]
     after = data["members"]["pageInfo"]["endCursor"]
     second = gql.data(AUDIENCE, {"d": definition, "p": "MARKETING", "after": after})["audience"]["members"]
     first_ids = [e["node"]["id"] for e in data["members"]["edges"]]
@@ -331,14 +336,14 @@ def test_relational_audience_and_lookalikes(gql: GraphQL, graph: AnalysedGraph) 
         }
     }
     data = gql.data(
-        "query($d: AudienceInput!) { audience(definition: $d, purpose: ANALYSIS) { count lookalikes(first: 3) { user { id } } } }",
+        "query($d: AudienceInput!) { audience(definition: $d, purpose: ANALYSIS) { count { value } lookalikes(first: 3) { user { id } } } }",
         {"d": definition},
     )["audience"]
     expected = one(
         graph,
         "MATCH (u:User) WHERE COUNT { (u)-[:FRIEND_OF]-(f:User {marketingConsent: true}) } >= 2 RETURN count(u) AS n",
     )["n"]
-    assert data["count"] == expected
+    assert data["count"]["value"] == expected
     assert len(data["lookalikes"]) <= 3
 
 
@@ -355,7 +360,9 @@ def test_relational_audience_and_lookalikes(gql: GraphQL, graph: AnalysedGraph) 
 def test_malformed_definitions_are_bad_user_input(
     gql: GraphQL, definition: dict[str, Any], fragment: str
 ) -> None:
-    error = gql.error("query($d: AudienceInput!) { audience(definition: $d) { count } }", {"d": definition})
+    error = gql.error(
+        "query($d: AudienceInput!) { audience(definition: $d) { count { value } } }", {"d": definition}
+    )
     assert error["extensions"]["code"] in ("BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"), error
     assert fragment in error["message"], error
 
@@ -364,7 +371,7 @@ def test_injection_text_in_definitions_is_only_a_value(gql: GraphQL, graph: Anal
     before = one(graph, "MATCH (n) RETURN count(n) AS n")["n"]
     nasty = "x'}) MATCH (n) DETACH DELETE n //"
     data = gql.data(
-        "query($d: AudienceInput!) { audience(definition: $d, purpose: ANALYSIS) { count } }",
+        "query($d: AudienceInput!) { audience(definition: $d, purpose: ANALYSIS) { count { value } } }",
         {
             "d": {
                 "or": [
@@ -374,7 +381,7 @@ def test_injection_text_in_definitions_is_only_a_value(gql: GraphQL, graph: Anal
             }
         },
     )
-    assert data["audience"]["count"] == 0
+    assert data["audience"]["count"]["value"] == 0
     assert one(graph, "MATCH (n) RETURN count(n) AS n")["n"] == before
 
 
@@ -464,7 +471,7 @@ def _calls(client: TestClient) -> dict[str, float]:
 
 def test_saved_audiences_round_trip(gql: GraphQL) -> None:
     mutation = """mutation($d: AudienceInput!) { saveAudience(id: "api-young", name: "Young", definition: $d, owner: "tests") {
-        id name owner purpose definition history { count countedAt } audience { count } } }"""
+        id name owner purpose definition history { count { value } countedAt } audience { count { value } } } }"""
     definition = {"attribute": {"field": "ageBand", "op": "in", "value": ["18-24", "25-34"]}}
     saved = gql.data(mutation, {"d": definition})["saveAudience"]
     assert saved["id"] == "api-young" and saved["owner"] == "tests" and saved["purpose"] == "MARKETING"
@@ -596,7 +603,7 @@ def test_tag_and_untag_user(gql: GraphQL, graph: AnalysedGraph) -> None:
         ("query($n: Int!) { influencers(first: $n) { id } }", "BAD_USER_INPUT"),
         ("{ influencers(first: 100000) { id } }", "BAD_USER_INPUT"),
         (
-            '{ audience(definition: {tag: {tagId: "a"}, lifecycle: {in: ["new"]}}) { count } }',
+            '{ audience(definition: {tag: {tagId: "a"}, lifecycle: {in: ["new"]}}) { count { value } } }',
             "GRAPHQL_VALIDATION_FAILED",
         ),
     ],
@@ -616,14 +623,15 @@ def test_health_readiness_and_metrics(client: TestClient) -> None:
 
 
 def test_neo4j_down_is_unavailable_and_readyz_503(
-    neo4j_connection: ConnectionInfo, graph: AnalysedGraph
+    neo4j_connection: ConnectionInfo, graph: AnalysedGraph, keys: Secured
 ) -> None:
     from neo4j import GraphDatabase
 
     from graph.local_neo4j import free_port
     from graph.store import GraphStore
 
-    with TestClient(create_app(UNLIMITED, connection=neo4j_connection)) as client:
+    app = create_app(keys.settings, connection=neo4j_connection)
+    with TestClient(app, headers=keys.headers("admin")) as client:
         dead = GraphDatabase.driver(
             f"bolt://127.0.0.1:{free_port()}", auth=("neo4j", "x"), max_transaction_retry_time=0.5
         )

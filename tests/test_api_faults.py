@@ -14,17 +14,13 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from graph.connection import ConnectionInfo
 from graph.local_neo4j import LocalNeo4j
-from graph.settings import Settings
 from graph.store import GraphStore
 from loaders.pipeline import LoadOptions, load_dataset
+from tests.api_support import secured
 
 EVENT = """mutation($e: EventInput!) { recordEvent(input: $e) { new eventKey } }"""
 USERS = [f"f{i}" for i in range(5)]
 SKUS = ["S1", "S2", "S3"]
-
-UNLIMITED = Settings(
-    api_rate_limit=0
-)  # these tests are about other things; tests/test_api_limits.py covers the limit
 
 
 @pytest.fixture
@@ -54,13 +50,16 @@ def _post(client: TestClient, i: int) -> dict[str, Any]:
 
 
 def test_neo4j_restart_under_record_event_load(
-    shop: GraphStore, local_server: LocalNeo4j, neo4j_connection: ConnectionInfo
+    shop: GraphStore, local_server: LocalNeo4j, neo4j_connection: ConnectionInfo, tmp_path: Path
 ) -> None:
     acknowledged: set[str] = set()
     codes: list[str] = []
     stop = threading.Event()
     sent = 0
-    with TestClient(create_app(UNLIMITED, connection=neo4j_connection)) as client:
+    keys = secured(tmp_path / "keys", api_rate_limit=0)  # tests/test_api_limits.py covers the limit
+    with TestClient(
+        create_app(keys.settings, connection=neo4j_connection), headers=keys.headers("service")
+    ) as client:
 
         def writer() -> None:
             nonlocal sent

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,22 +20,29 @@ from neo4j.exceptions import CypherSyntaxError
 from api.app import create_app
 from api.limits import RateLimiter
 from graph.connection import ConnectionInfo
-from graph.settings import Settings
 from graph.tags import taxonomy
-from tests.api_support import GraphQL
+from tests.api_support import GraphQL, secured
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
 @pytest.fixture(scope="module")
-def dev_client(neo4j_connection: ConnectionInfo) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(env="development"), connection=neo4j_connection)) as client:
+def dev_client(
+    neo4j_connection: ConnectionInfo, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    keys = secured(tmp_path_factory.mktemp("dev-keys"), env="development")
+    app = create_app(keys.settings, connection=neo4j_connection)
+    with TestClient(app, headers=keys.headers()) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
-def prod_client(neo4j_connection: ConnectionInfo) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(env="production"), connection=neo4j_connection)) as client:
+def prod_client(
+    neo4j_connection: ConnectionInfo, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    keys = secured(tmp_path_factory.mktemp("prod-keys"), env="production")
+    app = create_app(keys.settings, connection=neo4j_connection)
+    with TestClient(app, headers=keys.headers()) as client:
         yield client
 
 
@@ -210,13 +218,14 @@ class FakeClock:
         return self.now
 
 
-def test_rate_limit_answers_429_then_recovers(neo4j_connection: ConnectionInfo) -> None:
-    app = create_app(Settings(api_rate_limit=3), connection=neo4j_connection)
+def test_rate_limit_answers_429_then_recovers(neo4j_connection: ConnectionInfo, tmp_path: Path) -> None:
+    keys = secured(tmp_path, api_rate_limit=3)
+    app = create_app(keys.settings, connection=neo4j_connection)
     limiter: RateLimiter = app.state.rate_limiter
     clock = FakeClock()
     limiter.clock = clock
     query = {"query": "{ __typename }"}
-    with TestClient(app) as client:
+    with TestClient(app, headers=keys.headers("analyst")) as client:
         assert [client.post("/graphql", json=query).status_code for _ in range(3)] == [200, 200, 200]
         refused = client.post("/graphql", json=query)
         assert refused.status_code == 429
@@ -230,6 +239,9 @@ def test_rate_limit_answers_429_then_recovers(neo4j_connection: ConnectionInfo) 
         assert client.post("/graphql", json=query).status_code == 429
         clock.now += 60  # a full minute idle refills the whole bucket
         assert [client.post("/graphql", json=query).status_code for _ in range(4)] == [200, 200, 200, 429]
+        # the budget is the key's: another key of the same client IP has its own
+        other = client.post("/graphql", json=query, headers=keys.headers("service"))
+        assert other.status_code == 200
 
 
 def test_rate_limit_buckets_are_per_key() -> None:

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from graph.connection import ConnectionInfo
 from graph.profiles import friends_of, get_user
-from graph.settings import Settings
 from graph.store import GraphStore
 from loaders.pipeline import LoadOptions, load_dataset
+from tests.api_support import secured
 from tests.conftest import DEMO_DATA
 
 COUNTS = """
@@ -60,8 +60,9 @@ def test_profile_reads_are_typed(store: GraphStore, tmp_path: Path) -> None:
 @pytest.fixture
 def client(store: GraphStore, neo4j_connection: ConnectionInfo, tmp_path: Path) -> Iterator[TestClient]:
     load_dataset(store, DEMO_DATA, options=LoadOptions(batch_size=1000, rejects_dir=tmp_path))
-    app = create_app(Settings(), connection=neo4j_connection)
-    with TestClient(app) as client:
+    keys = secured(tmp_path / "keys")
+    app = create_app(keys.settings, connection=neo4j_connection)
+    with TestClient(app, headers=keys.headers("service")) as client:
         yield client
 
 

@@ -13,6 +13,7 @@ tools/graphql-http-audit); when they are missing the tests fail and say so, they
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import threading
@@ -28,7 +29,7 @@ import uvicorn
 from api.app import create_app
 from graph.connection import ConnectionInfo
 from graph.local_neo4j import free_port
-from graph.settings import Settings
+from tests.api_support import Secured, secured
 
 AUDIT_DIR = Path(__file__).resolve().parent.parent / "tools" / "graphql-http-audit"
 AUDIT_SCRIPT = AUDIT_DIR / "audit.mjs"
@@ -49,10 +50,15 @@ def node() -> str:
 
 
 @pytest.fixture(scope="module")
-def graphql_url(node: str, neo4j_connection: ConnectionInfo) -> Iterator[str]:
+def keys(tmp_path_factory: pytest.TempPathFactory) -> Secured:
+    return secured(tmp_path_factory.mktemp("audit-keys"))
+
+
+@pytest.fixture(scope="module")
+def graphql_url(node: str, neo4j_connection: ConnectionInfo, keys: Secured) -> Iterator[str]:
     """/graphql of the real app served by uvicorn in a background thread."""
     port = free_port()
-    app = create_app(Settings(), connection=neo4j_connection)
+    app = create_app(keys.settings, connection=neo4j_connection)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="graphql-http-audit-server", daemon=True)
     thread.start()
@@ -66,7 +72,7 @@ def graphql_url(node: str, neo4j_connection: ConnectionInfo) -> Iterator[str]:
         time.sleep(0.05)
     url = f"http://127.0.0.1:{port}/graphql"
     try:
-        answer = httpx.post(url, json={"query": "{ __typename }"}, timeout=10)
+        answer = httpx.post(url, json={"query": "{ __typename }"}, headers=keys.headers(), timeout=10)
         assert answer.json() == {"data": {"__typename": "Query"}}, answer.text
         yield url
     finally:
@@ -75,7 +81,7 @@ def graphql_url(node: str, neo4j_connection: ConnectionInfo) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def audit(node: str, graphql_url: str) -> dict[str, Any]:
+def audit(node: str, graphql_url: str, keys: Secured) -> dict[str, Any]:
     """The audit script's JSON report: {url, summary, results: [{id, name, level, status, ...}]}."""
     try:
         run = subprocess.run(
@@ -84,6 +90,7 @@ def audit(node: str, graphql_url: str) -> dict[str, Any]:
             text=True,
             timeout=AUDIT_TIMEOUT_S,
             check=False,
+            env={**os.environ, "AUDIT_AUTHORIZATION": keys.headers()["Authorization"]},
         )
     except subprocess.TimeoutExpired as e:
         pytest.fail(f"the audit did not finish within {AUDIT_TIMEOUT_S:.0f}s: {e.stderr!r}")
@@ -127,10 +134,10 @@ def test_should_audits_are_reported_without_new_failures(audit: dict[str, Any]) 
     assert not new, f"SHOULD audits that used to pass now fail:\n{_describe(new)}"
 
 
-def test_what_the_audit_does_not_cover(graphql_url: str) -> None:
+def test_what_the_audit_does_not_cover(graphql_url: str, keys: Secured) -> None:
     """Spec points api/http.py implements that graphql-http does not check."""
     query = {"query": "{ __typename }"}
-    with httpx.Client(timeout=10) as client:
+    with httpx.Client(timeout=10, headers=keys.headers()) as client:
         page = client.get(graphql_url, headers={"accept": "text/html"})
         assert page.status_code == 200 and "graphiql" in page.text.lower()
 

@@ -432,3 +432,15 @@ def kind_of(node: Condition) -> str:
     kind = _kind_of(node)
     assert kind is not None
     return kind
+
+
+def definition_attributes(root: Condition) -> set[str]:
+    """Every User property a definition tests (``attribute`` conditions, at any depth)."""
+    found: set[str] = set()
+    stack: list[Condition] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, AttributeNode):
+            found.add(node.attribute.field)
+        stack.extend(node.children())
+    return found

@@ -8,6 +8,8 @@
 //         MUST/SHOULD/MAY) and, when failed, reason and the response's status, content type and body.
 // stderr: one human-readable line per audit.
 // exit:   0 when every MUST audit passed, 1 when any failed, 2 on bad usage or a fatal error.
+// env:    AUDIT_AUTHORIZATION, when set, is sent as the Authorization header of every request
+//         (personagraph answers 401 without credentials).
 import { serverAudits } from 'graphql-http';
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -20,7 +22,9 @@ function usage(message) {
 
 /** fetch with a per-request timeout, so a hung server fails the run instead of stalling it. */
 function fetchWithTimeout(input, init = {}) {
-  return fetch(input, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  const headers = new Headers(init.headers);
+  if (process.env.AUDIT_AUTHORIZATION) headers.set('authorization', process.env.AUDIT_AUTHORIZATION);
+  return fetch(input, { ...init, headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
 }
 
 async function describeResponse(res) {

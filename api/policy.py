@@ -1,0 +1,212 @@
+"""What each role may do: the role matrix (docs/security.md), enforced here and nowhere else.
+
+Three checks, one table each:
+
+- **Fields** (``FIELD_ROLES``): a (type, field) pair listed here is open only to the roles named;
+  everything else is open to every authenticated role. ``check_operation`` walks the operation the
+  request is about to execute (fragments and inline fragments included, each fragment once per type)
+  and refuses it as a whole (``FORBIDDEN``, nothing runs) when it selects a field the caller's role may
+  not see. So a masked field cannot be reached under an alias, in a fragment or through another path.
+- **Audience definitions** (``check_audience``): roles with masked attributes may not filter or break
+  down by them (a filter on a birth year is a way to read it), and marketers may only use purposes
+  that apply consent. Called wherever a definition is evaluated or shown (ad hoc and saved).
+- **Counts** are not here but in api/disclosure.py: every role below admin sees protected counts.
+
+Errors name the field or attribute and the role, never a value from the graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLInterfaceType,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    get_named_type,
+)
+
+from graph.audiences.model import Condition, definition_attributes
+
+
+class Role(StrEnum):
+    ADMIN = "admin"  # everything, exact counts, the audit log
+    SERVICE = "service"  # back-end apps: profiles, cross-sell, every mutation
+    MARKETER = "marketer"  # audiences of consented users, saved audiences, exports
+    ANALYST = "analyst"  # aggregates and pseudonymous profiles: no identities or exact birth data
+
+
+ADMIN, SERVICE, MARKETER, ANALYST = Role.ADMIN, Role.SERVICE, Role.MARKETER, Role.ANALYST
+EVERYONE = frozenset(Role)
+WRITERS = frozenset({ADMIN, SERVICE})
+PROFILE_READERS = frozenset({ADMIN, SERVICE, ANALYST})  # marketers reach people through audiences
+IDENTIFYING = frozenset({ADMIN, SERVICE, MARKETER})  # identities, customer ids, exact birth data
+
+# Personal data a response can carry: reading these is audited (api/audit_ext.py), and their
+# audience attributes are masked together with the field.
+PII_FIELDS: dict[tuple[str, str], str | None] = {
+    # (type, field) -> the audience attribute that would reveal the same value, if any
+    ("User", "identities"): None,
+    ("User", "customerId"): "customerId",
+    ("User", "birthYear"): "birthYear",
+    ("User", "consentHistory"): None,
+}
+
+FIELD_ROLES: dict[tuple[str, str], frozenset[Role]] = {
+    # Who may look up people directly.
+    ("Query", "user"): PROFILE_READERS,
+    ("Query", "users"): PROFILE_READERS,
+    ("Query", "influencers"): PROFILE_READERS,
+    ("Query", "auditLog"): frozenset({ADMIN}),
+    # Identifying attributes.
+    ("User", "identities"): IDENTIFYING,
+    ("User", "customerId"): IDENTIFYING,
+    ("User", "birthYear"): IDENTIFYING,
+    ("User", "consentHistory"): WRITERS,
+    # Ways from one person to others: a marketer's members are consented, their friends may not be.
+    ("User", "friends"): PROFILE_READERS,
+    ("User", "followers"): PROFILE_READERS,
+    ("User", "following"): PROFILE_READERS,
+    ("User", "neighborhood"): PROFILE_READERS,
+    ("User", "lookalikes"): PROFILE_READERS,
+    # Changing the graph.
+    ("Mutation", "upsertUser"): WRITERS,
+    ("Mutation", "recordEvent"): WRITERS,
+    ("Mutation", "recordOrder"): WRITERS,
+    ("Mutation", "tagUser"): WRITERS,
+    ("Mutation", "untagUser"): WRITERS,
+    ("Mutation", "setConsent"): WRITERS,
+    ("Mutation", "forgetUser"): WRITERS,
+    ("Mutation", "saveAudience"): frozenset({ADMIN, SERVICE, MARKETER}),  # a definition, not personal data
+}
+
+# Audience attributes a role may not filter or break down by (they would reveal a masked field).
+MASKED_ATTRIBUTES: dict[Role, frozenset[str]] = {
+    role: frozenset(
+        attr
+        for (type_name, field), attr in PII_FIELDS.items()
+        if attr and role not in FIELD_ROLES.get((type_name, field), EVERYONE)
+    )
+    for role in Role
+}
+# Purposes whose audiences apply consent: the only ones a marketer may use.
+MARKETER_PURPOSES = frozenset({"marketing", "personalised"})
+
+
+class PolicyError(Exception):
+    """The caller's role may not do this (``FORBIDDEN``)."""
+
+    code = "FORBIDDEN"
+
+
+def allowed(role: Role, type_name: str, field: str) -> bool:
+    return role in FIELD_ROLES.get((type_name, field), EVERYONE)
+
+
+def check_operation(
+    role: Role, schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
+) -> None:
+    """Raise PolicyError naming every field of ``operation`` that ``role`` may not select."""
+    if role == ADMIN:
+        return
+    denied = sorted(p for p in _Walk(schema, document).fields(operation) if not allowed(role, *p))
+    if denied:
+        names = ", ".join(f"{t}.{f}" for t, f in denied)
+        raise PolicyError(f"The {role.value} role may not read or call: {names}")
+
+
+def response_keys(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    pairs: Iterable[tuple[str, str]],
+) -> dict[tuple[str, str], set[str]]:
+    """For each (type, field) of ``pairs`` the operation selects: the keys (aliases or names) its
+    values take in the response. The audit log counts rows by them."""
+    walk = _Walk(schema, document, frozenset(pairs))
+    walk.fields(operation)
+    return walk.keys
+
+
+def check_audience(role: Role, root: Condition, purpose: str) -> None:
+    """Raise PolicyError when ``role`` may not evaluate this definition for this purpose."""
+    if role == MARKETER and purpose not in MARKETER_PURPOSES:
+        raise PolicyError(
+            f"purpose: the marketer role may only use purposes that apply consent "
+            f"({', '.join(sorted(MARKETER_PURPOSES))})"
+        )
+    check_attributes(role, definition_attributes(root))
+
+
+def check_attributes(role: Role, attributes: Iterable[str], argument: str = "definition") -> None:
+    masked = sorted(set(attributes) & MASKED_ATTRIBUTES[role])
+    if masked:
+        raise PolicyError(
+            f"{argument}: the {role.value} role may not filter or break down by {', '.join(masked)}"
+        )
+
+
+class _Walk:
+    """Every (type, field) an operation selects, each fragment visited once per parent type."""
+
+    def __init__(
+        self, schema: GraphQLSchema, document: DocumentNode, keyed: frozenset[tuple[str, str]] = frozenset()
+    ) -> None:
+        self.schema = schema
+        self.keyed = keyed
+        self.keys: dict[tuple[str, str], set[str]] = {}
+        self.fragments: Mapping[str, FragmentDefinitionNode] = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        self.seen: set[tuple[str, str]] = set()  # (fragment, type) already walked
+        self.found: set[tuple[str, str]] = set()
+
+    def fields(self, operation: OperationDefinitionNode) -> set[tuple[str, str]]:
+        root = self.schema.get_root_type(operation.operation)
+        if root is not None:
+            self._selections(operation.selection_set, root)
+        return self.found
+
+    def _selections(self, selection_set: SelectionSetNode, parent: GraphQLNamedType) -> None:
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                self._field(selection, parent)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                inner = self.schema.get_type(condition.name.value) if condition else parent
+                if inner is not None:
+                    self._selections(selection.selection_set, inner)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments.get(selection.name.value)
+                if fragment is None:
+                    continue
+                inner = self.schema.get_type(fragment.type_condition.name.value)
+                if inner is not None and (fragment.name.value, inner.name) not in self.seen:
+                    self.seen.add((fragment.name.value, inner.name))
+                    self._selections(fragment.selection_set, inner)
+
+    def _field(self, node: FieldNode, parent: GraphQLNamedType) -> None:
+        name = node.name.value
+        if name.startswith("__") or not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+            return
+        pair = (parent.name, name)
+        self.found.add(pair)
+        if pair in self.keyed:
+            self.keys.setdefault(pair, set()).add(node.alias.value if node.alias else name)
+        definition = parent.fields.get(name)
+        if definition is not None and node.selection_set is not None:
+            self._selections(node.selection_set, get_named_type(definition.type))
+
+
+def as_role(value: Any) -> Role:
+    return value if isinstance(value, Role) else Role(value)
