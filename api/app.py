@@ -22,7 +22,7 @@ from api.policy import Role
 from api.schema import build_schema
 from graph.audit import AuditLog
 from graph.connection import ConnectionInfo, DriverTuning, open_driver, ping, resolve_connection
-from graph.secrets import derived_key
+from graph.privacy import suppression_key
 from graph.settings import Settings, get_settings
 from graph.store import GraphStore
 from graph.tags.engine import TagCache
@@ -39,7 +39,7 @@ def create_app(
     authenticator = authenticator or Authenticator(settings)
     disclosure = Disclosure.from_settings(settings)
     audit = AuditLog(settings.audit_log_path)
-    forgotten_key = derived_key(settings, "suppression")
+    forgotten_key = suppression_key(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

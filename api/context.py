@@ -20,7 +20,7 @@ from api.auth import Principal
 from api.disclosure import Disclosure
 from api.metrics import Metrics
 from api.policy import PolicyError, Role
-from graph import insights, products, profiles
+from graph import insights, privacy, products, profiles
 from graph.audit import AuditLog
 from graph.paging import Page
 from graph.store import GraphStore
@@ -36,7 +36,7 @@ class Context(BaseContext):
     store: GraphStore
     metrics: Metrics
     tag_cache: TagCache
-    principal: Principal | None  # who is calling (api/auth.py); their role decides what they see (api/policy.py)
+    principal: Principal | None  # the caller (api/auth.py); their role decides what they see (api/policy.py)
     disclosure: Disclosure  # how counts are shown to that role (api/disclosure.py)
     audit: AuditLog
     suppression_key: bytes  # hashes forgotten users' ids (graph/privacy.py)
@@ -96,6 +96,9 @@ class Context(BaseContext):
 
     def ties(self, kind: str, first: int, after: str | None) -> DataLoader[str, Page[profiles.UserProfile]]:
         return self.loader(profiles.ties_pages, "user_ids", _EMPTY, kind=kind, first=first, after=after)
+
+    def consent_history(self) -> DataLoader[str, list[privacy.ConsentChange]]:
+        return self.loader(privacy.consent_history, "user_ids", [])
 
     def products(self) -> DataLoader[str, products.ProductInfo | None]:
         return self.loader(products.get_products, "skus", None)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import strawberry
+from starlette.concurrency import run_in_threadpool
 from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api import types as api_types
@@ -22,6 +24,8 @@ from api.types import (
     ChannelStats,
     Community,
     CommunityKind,
+    ConsentChange,
+    ConsentPurpose,
     CrossSell,
     Product,
     Tag,
@@ -30,11 +34,13 @@ from api.types import (
     bought_with_first,
     prime_user_loaders,
 )
-from graph import events, insights, products, profiles
+from graph import events, insights, privacy, products, profiles
 from graph.analytics.attribution import channel_stats
 from graph.audiences import service
 from graph.audiences.parse import parse_definition
+from graph.audit import AuditEntry
 from graph.errors import NotFoundError
+from graph.paging import check_first
 from graph.settings import Settings
 from graph.tags import taxonomy
 
@@ -145,6 +151,14 @@ class Query:
             for t in found
         ]
 
+    @strawberry.field(description="The audit log, newest first (admins only; docs/security.md).")
+    async def audit_log(
+        self, info: Ctx, first: int = 50, action: str | None = None
+    ) -> list[api_types.AuditLogEntry]:
+        check_first(first)
+        found = await run_in_threadpool(info.context.audit.latest, first, action)
+        return [api_types.AuditLogEntry.of(e) for e in found]
+
     @strawberry.field(description="Analytics runs, newest first.")
     async def analytics_runs(self, info: Ctx, first: int = 20, kind: str | None = None) -> list[AnalyticsRun]:
         return [
@@ -171,6 +185,15 @@ class RecordedOrder:
     tags_added: list[str]
     tags_removed: list[str]
     tags_updated: list[str]
+
+
+@strawberry.type(description="What forgetting a user did; `subject` is the suppression hash, not the id.")
+class ForgetResult:
+    subject: str
+    removed: JSON = strawberry.field(description="Nodes and relationships removed, by kind.")
+    anonymised_orders: int
+    stale_neighbours: int
+    stale_groups: int
 
 
 @strawberry.type(description="A manual tag change.")
@@ -205,7 +228,12 @@ async def _after_recording(info: Ctx, done: events.RecordedEvent | events.Record
 class Mutation:
     @strawberry.mutation(description="Create a user or update the given fields of one.")
     async def upsert_user(self, info: Ctx, input: UserInput) -> User:
-        found = await info.context.call(profiles.upsert_user, user_id=str(input.id), fields=input.fields())
+        found = await info.context.call(
+            profiles.upsert_user,
+            user_id=str(input.id),
+            fields=input.fields(),
+            suppression_key=info.context.suppression_key,
+        )
         return User.of(found)
 
     @strawberry.mutation(
@@ -222,6 +250,7 @@ class Mutation:
             event_id=input.event_id,
             channel_id=str(input.channel_id) if input.channel_id else None,
             cache=info.context.tag_cache,
+            suppression_key=info.context.suppression_key,
         )
         return RecordedEvent(event_key=done.event_key, new=done.new, **await _after_recording(info, done))
 
@@ -238,6 +267,7 @@ class Mutation:
             ordered_at=input.ordered_at,
             channel_id=str(input.channel_id) if input.channel_id else None,
             cache=info.context.tag_cache,
+            suppression_key=info.context.suppression_key,
         )
         return RecordedOrder(
             order_id=strawberry.ID(done.order_id), lines=done.lines, **await _after_recording(info, done)
@@ -253,7 +283,12 @@ class Mutation:
         expires_at: datetime | None = None,
     ) -> TagChange:
         done = await info.context.call(
-            taxonomy.tag_user, user_id=str(user_id), tag_id=str(tag_id), weight=weight, expires_at=expires_at
+            taxonomy.tag_user,
+            user_id=str(user_id),
+            tag_id=str(tag_id),
+            weight=weight,
+            expires_at=expires_at,
+            suppression_key=info.context.suppression_key,
         )
         return TagChange(
             user_id=user_id, tag_id=strawberry.ID(done.tag_id), created=done.created, removed_sources=[]
@@ -267,6 +302,59 @@ class Mutation:
             tag_id=strawberry.ID(done.tag_id),
             created=False,
             removed_sources=list(done.removed),
+        )
+
+    @strawberry.mutation(
+        description="Record a consent statement (granted or withdrawn) with its source; the user's flag, "
+        "consent history and saved-audience membership are updated before this returns."
+    )
+    async def set_consent(
+        self,
+        info: Ctx,
+        user_id: strawberry.ID,
+        purpose: ConsentPurpose,
+        granted: bool,
+        source: str,
+        at: datetime | None = None,
+    ) -> ConsentChange:
+        done = await info.context.call(
+            privacy.set_consent,
+            user_id=str(user_id),
+            purpose=purpose.value,
+            granted=granted,
+            source=source,
+            at=at,
+        )
+        await info.context.call(service.refresh_saved_audiences, user_id=done.user_id)
+        return ConsentChange.of(done)
+
+    @strawberry.mutation(
+        description="Forget a user (erasure): their node, identities, behaviour, tags, ties and consent "
+        "history go; their orders stay only anonymised; neighbours' analytics are marked stale; the id is "
+        "put on the suppression list so later loads refuse it (docs/privacy-data.md)."
+    )
+    async def forget_user(self, info: Ctx, user_id: strawberry.ID) -> ForgetResult:
+        principal = info.context.principal
+        actor = principal.subject if principal else "unknown"
+        report = await info.context.call(
+            privacy.forget_user, user_id=str(user_id), key=info.context.suppression_key, actor=actor
+        )
+        info.context.audit.record(
+            AuditEntry(
+                actor=actor,
+                role=info.context.role.value,
+                action="forget",
+                what="forgetUser",
+                rows=1 if report.removed else 0,
+                details=report.as_dict(),  # counts and the suppression hash, never the id
+            )
+        )
+        return ForgetResult(
+            subject=report.subject,
+            removed=cast(JSON, dict(report.removed)),
+            anonymised_orders=report.anonymised_orders,
+            stale_neighbours=report.stale_neighbours,
+            stale_groups=report.stale_groups,
         )
 
     @strawberry.mutation(

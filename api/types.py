@@ -13,9 +13,10 @@ from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 
 from api.context import Context
-from graph import insights, products, profiles
+from graph import insights, privacy, products, profiles
 from graph.analytics.attribution import ChannelStats as ChannelStatsResult
 from graph.analytics.lookalikes import lookalikes
+from graph.audit import AuditEntry
 from graph.paging import Page, check_first
 
 T = TypeVar("T")
@@ -234,6 +235,54 @@ class Lookalike:
         return User.of(found) if found else None
 
 
+@strawberry.type(description="Who did what, when, to how many users' data (no personal data).")
+class AuditLogEntry:
+    at: str
+    actor: str
+    role: str
+    action: str
+    what: str
+    rows: int
+    details: JSON
+
+    @staticmethod
+    def of(e: AuditEntry) -> AuditLogEntry:
+        return AuditLogEntry(
+            at=e.at,
+            actor=e.actor,
+            role=e.role,
+            action=e.action,
+            what=e.what,
+            rows=e.rows,
+            details=cast(JSON, e.details),
+        )
+
+
+@strawberry.enum(description="What a consent statement is about.")
+class ConsentPurpose(Enum):
+    MARKETING = "marketing"  # marketing messages (audiences for the MARKETING purpose)
+    PERSONALISATION = "personalisation"  # recommendations from the user's own history
+
+
+@strawberry.type(description="One consent statement: granted or withdrawn, when, through what.")
+class ConsentChange:
+    user_id: strawberry.ID
+    purpose: ConsentPurpose
+    granted: bool
+    at: datetime
+    source: str
+
+    @staticmethod
+    def of(c: privacy.ConsentChange) -> ConsentChange:
+        return ConsentChange(
+            user_id=strawberry.ID(c.user_id),
+            purpose=ConsentPurpose(c.purpose),
+            granted=c.granted,
+            at=c.at,
+            source=c.source,
+        )
+
+
 @strawberry.type(description="A customer: attributes, tags, analytics results and social ties.")
 class User:
     profile: strawberry.Private[profiles.UserProfile]
@@ -324,6 +373,11 @@ class User:
     ) -> list[UserTag]:
         loader = info.context.tags(tier.value if tier else None, include_expired)
         return [UserTag.of(t) for t in await loader.load(self.profile.user_id)]
+
+    @strawberry.field(description="Consent statements (setConsent, loads), newest first.")
+    async def consent_history(self, info: Ctx) -> list[ConsentChange]:
+        found = await info.context.consent_history().load(self.profile.user_id)
+        return [ConsentChange.of(c) for c in found]
 
     @strawberry.field(description="Hashed identities linked to this user.")
     async def identities(self, info: Ctx) -> list[Identity]:

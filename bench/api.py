@@ -18,6 +18,14 @@ seconds after a warm-up. Before timing, all three are asked every input of the p
 answers compared (recorded in the results). Results: bench/results/api.json and bench/results/api.md.
 Not part of the test suite.
 
+personagraph is served as in production, credentials required: the bench makes an admin API key in
+its work directory (PERSONA_API_KEYS_FILE; audit log and master secret there too, see
+bench.common.api_credentials) and sends `Authorization: Bearer <key>` on every request to it, so
+each of its requests also pays for authentication and the access-control walk over the operation
+(api/auth.py, api/policy.py). Admin, because only admins see exact counts (other roles get rounded,
+noised values), which the comparison with the other two needs; @neo4j/graphql's server takes no
+credentials, as it is set up here.
+
     .venv/bin/python bench/api.py               # 100k users, 10 s per run
     .venv/bin/python bench/api.py --million     # 1M users (long)
     .venv/bin/python bench/api.py --quick       # 5k users, 3 s per run: a smoke run
@@ -54,7 +62,7 @@ sys.path.insert(0, str(ROOT))
 from neo4j import Driver, RoutingControl  # noqa: E402 - after the path setup
 
 from bench.audiences import KINDS, load  # noqa: E402 - after the path setup
-from bench.common import machine, write_results  # noqa: E402
+from bench.common import AUTH_ENV, api_credentials, machine, write_results  # noqa: E402
 from bench.ingest import dataset, fresh_neo4j  # noqa: E402
 from graph.analytics.copurchase import run_copurchase  # noqa: E402
 from graph.connection import ConnectionInfo, open_driver  # noqa: E402
@@ -78,7 +86,7 @@ PERSONAGRAPH: dict[str, str] = {
     "friends(first: 20) { totalCount edges { node { id city } } } "
     "orders(first: 10) { edges { node { orderId orderedAt total } } } } }",
     "audience count": "query Count($definition: AudienceInput!) { "
-    "audience(definition: $definition, purpose: ANALYSIS) { count } }",
+    "audience(definition: $definition, purpose: ANALYSIS) { count { value } } }",
     "cross-sell": "query CrossSell($sku: ID!) { product(sku: $sku) { sku name "
     "boughtWith(first: 10) { product { sku name } count support confidence lift } } }",
 }
@@ -232,7 +240,7 @@ def canonical(query: str, answer: dict[str, Any] | None) -> Any:
 
 def from_personagraph(query: str, data: dict[str, Any]) -> dict[str, Any] | None:
     if query == "audience count":
-        return {"count": data["audience"]["count"]}
+        return {"count": data["audience"]["count"]["value"]}  # exact: the bench's key is admin
     if query == "cross-sell":
         p = data["product"]
         return p and {
@@ -278,11 +286,13 @@ def raw_answer(driver: Driver, query: str, params: dict[str, Any]) -> dict[str, 
     return dict(records[0]) if records else None
 
 
-def post(url: str, payload: str) -> dict[str, Any]:
-    """One GraphQL request; the decoded body, whatever the status (GraphQL errors come as bodies)."""
-    request = urllib.request.Request(
-        url, payload.encode(), {"content-type": "application/json", "accept": "application/json"}
-    )
+def post(url: str, payload: str, authorization: str | None = None) -> dict[str, Any]:
+    """One GraphQL request (with this Authorization header, if any); the decoded body, whatever the
+    status (GraphQL errors come as bodies, so does a 401)."""
+    headers = {"content-type": "application/json", "accept": "application/json"}
+    if authorization:
+        headers["authorization"] = authorization
+    request = urllib.request.Request(url, payload.encode(), headers)
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return dict(json.load(response))
@@ -297,7 +307,12 @@ def post(url: str, payload: str) -> dict[str, Any]:
 
 
 def check_answers(
-    driver: Driver, urls: dict[str, str], pool: dict[str, list[Any]], now: str, ours_down: str | None
+    driver: Driver,
+    urls: dict[str, str],
+    pool: dict[str, list[Any]],
+    now: str,
+    ours_down: str | None,
+    authorization: dict[str, str | None],
 ) -> dict[str, dict[str, Any]]:
     """Ask all three every input; @neo4j/graphql must equal the raw Cypher (else this run is wrong),
     personagraph's result is recorded: ok, mismatch (with the first difference) or unavailable
@@ -316,7 +331,7 @@ def check_answers(
             for contender in (NEO, OURS):
                 if status[contender] == "unavailable":
                     continue
-                reply = post(urls[contender], body(contender, query, item, now))
+                reply = post(urls[contender], body(contender, query, item, now), authorization[contender])
                 if reply.get("errors") or reply.get("data") is None:
                     message = json.dumps(reply.get("errors"))[:500]
                     if contender == NEO:
@@ -369,8 +384,26 @@ def summary(latencies_ms: list[float], seconds: float, errors: int) -> dict[str,
     }
 
 
-def drive_http(url: str, bodies: list[str], clients: int, seconds: float, *, workdir: Path) -> dict[str, Any]:
-    """autocannon (bench/api-node/loadgen.mjs) in its own Node process against one endpoint."""
+def node_env(authorization: str | None) -> dict[str, str]:
+    """The environment of a Node load generator: with AUTH_ENV (the header it adds to every request)
+    when given, else without it, whatever this process has."""
+    env = {k: v for k, v in os.environ.items() if k != AUTH_ENV}
+    if authorization:
+        env[AUTH_ENV] = authorization
+    return env
+
+
+def drive_http(
+    url: str,
+    bodies: list[str],
+    clients: int,
+    seconds: float,
+    *,
+    workdir: Path,
+    authorization: str | None = None,
+) -> dict[str, Any]:
+    """autocannon (bench/api-node/loadgen.mjs) in its own Node process against one endpoint, every
+    request carrying ``authorization`` (when given) in its Authorization header."""
     job = workdir / "loadgen-job.json"
     job.write_text(json.dumps({"url": url, "bodies": bodies, "connections": clients, "duration": seconds}))
     done = subprocess.run(
@@ -378,6 +411,7 @@ def drive_http(url: str, bodies: list[str], clients: int, seconds: float, *, wor
         capture_output=True,
         text=True,
         timeout=seconds + 120,
+        env=node_env(authorization),
     )
     if done.returncode != 0:
         raise RuntimeError(f"loadgen failed ({done.returncode}):\n{done.stderr[-2000:]}")
@@ -466,9 +500,15 @@ def server(
                 proc.wait()
 
 
-def personagraph_server(info: ConnectionInfo, port: int, workers: int, workdir: Path) -> Any:
+@contextmanager
+def personagraph_server(info: ConnectionInfo, port: int, workers: int, workdir: Path) -> Iterator[str]:
+    """personagraph under uvicorn, as served in production: credentials required. Yields the
+    ``Authorization`` header value of an admin API key made for it (keys file, audit log and master
+    secret in ``workdir``); /healthz and /readyz answer without one."""
+    credentials, authorization = api_credentials(workdir)
     env = {
         **os.environ,
+        **credentials,
         "PERSONA_NEO4J_URI": info.uri,
         "PERSONA_NEO4J_USER": info.user,
         "PERSONA_NEO4J_PASSWORD": info.password,
@@ -482,7 +522,8 @@ def personagraph_server(info: ConnectionInfo, port: int, workers: int, workdir: 
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
-    return server(OURS, cmd, env, ROOT, (f"http://127.0.0.1:{port}/healthz", None), workdir)
+    with server(OURS, cmd, env, ROOT, (f"http://127.0.0.1:{port}/healthz", None), workdir):
+        yield authorization
 
 
 def neo4j_graphql_server(info: ConnectionInfo, port: int, workdir: Path) -> Any:
@@ -562,7 +603,9 @@ def markdown(result: dict[str, Any]) -> str:
         f"# API benchmark ({result['users']:,} users, {result['date']})",
         "",
         f"Machine: {result['machine']}; Neo4j {result['neo4j_version']}; Node {v['node']}. "
-        f"**{OURS}**: uvicorn, {result['workers']} worker(s), strawberry-graphql {v['python strawberry-graphql']}. "
+        f"**{OURS}**: uvicorn, {result['workers']} worker(s), strawberry-graphql {v['python strawberry-graphql']}, "
+        "credentials required as in production (every request sends an admin API key: authentication and "
+        "the access-control walk included; admin sees exact counts). "
         f"**{NEO}**: @neo4j/graphql {v['@neo4j/graphql']} on @apollo/server {v['@apollo/server']} standalone, "
         f"one Node process. **{RAW}**: the same answer as one Cypher statement through the Python driver "
         f"(neo4j {v['python neo4j']}) from 1/8/32 threads in the bench process, no HTTP.",
@@ -641,10 +684,12 @@ def bench(
     args: argparse.Namespace,
     workdir: Path,
     ours_down: str | None,
+    ours_authorization: str | None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     driver = open_driver(info, wait_s=30)
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    checks = check_answers(driver, urls, pool, now, ours_down)
+    authorization = {OURS: ours_authorization, NEO: None}  # @neo4j/graphql's server takes none
+    checks = check_answers(driver, urls, pool, now, ours_down, authorization)
     runs: dict[str, Any] = {}
     for query in QUERIES:
         contenders = [c for c in CONTENDERS if c != OURS or checks[query][OURS] != "unavailable"]
@@ -652,7 +697,8 @@ def bench(
         params = [variables(RAW, query, item, now) for item in pool[query]]
 
         once: dict[str, Callable[[int, float], dict[str, Any]]] = {
-            c: partial(drive_http, urls[c], bodies[c], workdir=workdir) for c in bodies
+            c: partial(drive_http, urls[c], bodies[c], workdir=workdir, authorization=authorization[c])
+            for c in bodies
         }
         once[RAW] = partial(drive_raw, driver, query, params)
         for contender in contenders:
@@ -713,13 +759,15 @@ def main(argv: list[str] | None = None) -> int:
         urls = {OURS: f"http://127.0.0.1:{ours_port}/graphql", NEO: f"http://127.0.0.1:{neo_port}/"}
         with ExitStack() as servers:
             servers.enter_context(neo4j_graphql_server(info, neo_port, workdir))
-            ours_down = None
+            ours_down, ours_authorization = None, None
             try:
-                servers.enter_context(personagraph_server(info, ours_port, args.workers, workdir))
+                ours_authorization = servers.enter_context(
+                    personagraph_server(info, ours_port, args.workers, workdir)
+                )
             except RuntimeError as exc:  # its API may be mid-rewrite: report, time the others
                 ours_down = str(exc)[-1000:]
                 log.warning("personagraph did not start, not timed: %s", ours_down)
-            checks, runs = bench(info, urls, pool, args, workdir, ours_down)
+            checks, runs = bench(info, urls, pool, args, workdir, ours_down, ours_authorization)
 
     result = {
         "users": loaded,

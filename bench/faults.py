@@ -26,6 +26,12 @@ and analytics results left out). Then:
 Each run is one row: ops, acknowledged, found, doubled, errors by code, recovery seconds (details
 in the JSON). Results: bench/results/faults.json and bench/results/faults.md. Not part of the suite.
 
+In (a) personagraph requires credentials, as in production: bench.api.personagraph_server makes an
+admin API key in the work directory and every recordEvent (mixload.mjs, via BENCH_AUTHORIZATION, and
+the probes) sends it as `Authorization: Bearer`, so each request also pays for authentication and the
+access-control walk (the /readyz and /healthz probes need none). The server and the `persona`
+subprocesses keep their audit log and master secret in the work directory, not the user's data dir.
+
     .venv/bin/python bench/faults.py                 # 5k users (~10-15 minutes on 2 busy cores)
     .venv/bin/python bench/faults.py --users 30000   # bigger
     .venv/bin/python bench/faults.py --only a,c      # some runs only
@@ -60,7 +66,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.api import OURS, npm_install, personagraph_server, versions  # noqa: E402 - after the path setup
-from bench.common import machine, write_results  # noqa: E402
+from bench.common import machine, private_env, write_results  # noqa: E402
 from bench.ingest import SALT, dataset, fresh_neo4j  # noqa: E402
 from bench.load import (  # noqa: E402
     BEHAVIOUR,
@@ -188,9 +194,10 @@ def wipe(store: GraphStore) -> None:
 # --- persona subprocesses ------------------------------------------------------------------------
 
 
-def persona_env(info: ConnectionInfo) -> dict[str, str]:
+def persona_env(info: ConnectionInfo, workdir: Path) -> dict[str, str]:
     return {
         **os.environ,
+        **private_env(workdir),  # audit log and master secret (suppression list key) in the work dir
         "NEO4J_URI": info.uri,
         "NEO4J_USER": info.user,
         "PERSONA_NEO4J_PASSWORD": info.password,
@@ -212,7 +219,11 @@ def start_persona(info: ConnectionInfo, args: list[str], workdir: Path, name: st
     log_path = workdir / f"{name}.log"
     with log_path.open("wb") as out:
         proc = subprocess.Popen(
-            [str(PERSONA), *args], cwd=ROOT, env=persona_env(info), stdout=out, stderr=subprocess.STDOUT
+            [str(PERSONA), *args],
+            cwd=ROOT,
+            env=persona_env(info, workdir),
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     return Proc(name, proc, time.time(), log_path)
 
@@ -342,10 +353,11 @@ def run_restart(
     }
     marks: dict[str, float] = {}
     probe, bolt_driver = bolt_probe(info)
-    with personagraph_server(info, port, 1, workdir), LoadSampler() as sampler:
-        probes = probe_events(job["url"], job["event"])  # warm the tag cache, as bench/load.py does
+    with personagraph_server(info, port, 1, workdir) as authorization, LoadSampler() as sampler:
+        # warm the tag cache, as bench/load.py does
+        probes = probe_events(job["url"], job["event"], authorization)
         ready, bolt = Poller(readyz_probe(base)).start(), Poller(probe).start()
-        proc, out_file = start_mixload(job, workdir, "fault-a")
+        proc, out_file = start_mixload(job, workdir, "fault-a", authorization)
         marks["load_started"] = time.time()
         try:
             time.sleep(args.before)
@@ -463,7 +475,7 @@ def run_two_loaders(
         b = start_loader(
             info, part / f"{kind}.csv", workdir, f"b-{kind}-part", max(1, args.batch_size * 7 // 10)
         )
-        done = {"kind": kind, "whole": finish(a), "part": finish(b)}
+        done: dict[str, Any] = {"kind": kind, "whole": finish(a), "part": finish(b)}
         done["overlap_s"] = round(
             min(a.started + done["whole"]["seconds"], b.started + done["part"]["seconds"])
             - max(a.started, b.started),
@@ -690,7 +702,8 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"Machine: {result['machine']}; Neo4j {result['neo4j_version']} (local launcher, stopped and started "
         f"by the bench); Node {result['versions']['node']}; personagraph on uvicorn, 1 worker, rate limit "
-        f"{result['rate_limit_per_minute'] or 'off'}; code under test (api/, graph/, cypher/) digest "
+        f"{result['rate_limit_per_minute'] or 'off'}, every request with an admin API key (credentials "
+        f"required as in production); code under test (api/, graph/, cypher/) digest "
         f"{result['code_digest']}. The 1-minute "
         f"load average went from {result['loadavg_1min']['min']} to {result['loadavg_1min']['max']} (mean "
         f"{result['loadavg_1min']['mean']}): other work shares the 2 cores. Reference: one clean "

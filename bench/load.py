@@ -18,6 +18,12 @@ recordEvent that got a success answer is looked up in Neo4j (eventKeys on the be
 must be there exactly once. Results: bench/results/load.json and bench/results/load.md.
 Not part of the test suite.
 
+Credentials are required, as in production: bench.api.personagraph_server makes an admin API key in
+the work directory (with the server's audit log and master secret) and every request (mixload.mjs,
+via BENCH_AUTHORIZATION, the probes and the /metrics read) sends it as `Authorization: Bearer`, so
+each one also pays for authentication and the access-control walk over its operation; recordEvents
+are written to the audit log too. All clients share the one key, hence one rate-limit budget.
+
     .venv/bin/python bench/load.py              # 100k users, 32 clients, 2 minutes
     .venv/bin/python bench/load.py --quick      # 5k users, ~20 s: a smoke run
     .venv/bin/python bench/load.py --clients 8 --duration 60 --workers 2
@@ -52,6 +58,7 @@ from bench.api import (  # noqa: E402 - after the path setup
     OURS,
     PERSONAGRAPH,
     body,
+    node_env,
     npm_install,
     personagraph_server,
     pick_pool,
@@ -94,10 +101,13 @@ def event_job(store: GraphStore, prefix: str, users: int, seed: int) -> dict[str
     }
 
 
-def probe_events(url: str, event: dict[str, Any], count: int = 2) -> list[dict[str, Any]]:
+def probe_events(
+    url: str, event: dict[str, Any], authorization: str | None, count: int = 2
+) -> list[dict[str, Any]]:
     """``count`` recordEvents one after the other, timed, before any load: the first meets the server's
     cold tag cache (rule cut-offs computed over all users), the next ones a warm cache. Their ids
-    (``event["prefix"]`` + "probe-<n>") are checked in Neo4j with the load's."""
+    (``event["prefix"]`` + "probe-<n>") are checked in Neo4j with the load's. Each sends
+    ``authorization`` as its Authorization header, when given."""
     probes = []
     for n in range(1, count + 1):
         event_id = f"{event['prefix']}probe-{n}"
@@ -110,15 +120,21 @@ def probe_events(url: str, event: dict[str, Any], count: int = 2) -> list[dict[s
                 "eventId": event_id,
             }
         }
+        headers = {"content-type": "application/json", "accept": "application/json"}
+        if authorization:
+            headers["authorization"] = authorization
         started = time.perf_counter()
         request = urllib.request.Request(
-            url,
-            json.dumps({"query": event["query"], "variables": variables}).encode(),
-            {"content-type": "application/json", "accept": "application/json"},
+            url, json.dumps({"query": event["query"], "variables": variables}).encode(), headers
         )
         try:  # a cold cache over 100k+ users takes a while: a longer timeout than bench.api.post's
             with urllib.request.urlopen(request, timeout=600) as response:
                 reply = json.load(response)
+        except urllib.error.HTTPError as exc:  # a 401/403/429 carries a GraphQL error body
+            try:
+                reply = json.loads(exc.read())
+            except ValueError:
+                reply = {"errors": [{"message": str(exc), "extensions": {"code": f"HTTP {exc.code}"}}]}
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reply = {"errors": [{"message": str(exc), "extensions": {"code": f"no answer: {exc}"}}]}
         ms = round((time.perf_counter() - started) * 1000, 1)
@@ -136,8 +152,11 @@ def add_probes(events: dict[str, Any], probes: list[dict[str, Any]]) -> None:
     events["failed"].update({p["eventId"]: p["code"] for p in probes if not p["ok"]})
 
 
-def start_mixload(job: dict[str, Any], workdir: Path, name: str) -> tuple[subprocess.Popen[bytes], Path]:
-    """mixload.mjs in its own Node process; wait with `finish_mixload` (SIGTERM stops it early)."""
+def start_mixload(
+    job: dict[str, Any], workdir: Path, name: str, authorization: str | None
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """mixload.mjs in its own Node process, every request carrying ``authorization`` (when given) as
+    its Authorization header; wait with `finish_mixload` (SIGTERM stops it early)."""
     job_file, out_file = workdir / f"{name}-job.json", workdir / f"{name}-out.json"
     job_file.write_text(json.dumps(job))
     out_file.unlink(missing_ok=True)
@@ -146,6 +165,7 @@ def start_mixload(job: dict[str, Any], workdir: Path, name: str) -> tuple[subpro
         ["node", str(NODE_DIR / "mixload.mjs"), str(job_file), str(out_file)],
         stdout=log_file,
         stderr=subprocess.STDOUT,
+        env=node_env(authorization),
     )
     log_file.close()
     return proc, out_file
@@ -165,12 +185,13 @@ def finish_mixload(proc: subprocess.Popen[bytes], out_file: Path, timeout_s: flo
     return out
 
 
-def graph_calls(base_url: str) -> dict[str, dict[str, float]]:
+def graph_calls(base_url: str, authorization: str | None) -> dict[str, dict[str, float]]:
     """Per graph/ function, calls and mean/total seconds, from the server's /metrics (the one worker
-    that answered, when there are several)."""
+    that answered, when there are several; it needs an admin or service key)."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    with urllib.request.urlopen(f"{base_url}/metrics", timeout=30) as response:
+    request = urllib.request.Request(f"{base_url}/metrics", headers={"authorization": authorization or ""})
+    with urllib.request.urlopen(request, timeout=30) as response:
         text = response.read().decode()
     sums: dict[str, float] = {}
     counts: dict[str, float] = {}
@@ -308,7 +329,7 @@ def code_digest() -> str:
 def no_rate_limit(per_minute: int) -> None:
     """The API's per-client rate limit (PERSONA_API_RATE_LIMIT, 600 a minute by default) for the server
     the bench starts (bench.api.personagraph_server passes this process's environment on). Every
-    client of a bench comes from 127.0.0.1, one bucket: left on, it answers 429 to nearly everything."""
+    client of a bench sends the same API key, one budget: left on, it answers 429 to nearly everything."""
     os.environ["PERSONA_API_RATE_LIMIT"] = str(per_minute)
 
 
@@ -376,7 +397,9 @@ def markdown(result: dict[str, Any]) -> str:
         f"personagraph served by uvicorn {v['python uvicorn']}, {result['workers']} worker(s), "
         f"strawberry-graphql {v['python strawberry-graphql']}, on loopback; its per-client rate limit "
         f"(PERSONA_API_RATE_LIMIT) {result['rate_limit_per_minute'] or 'off'} (all bench clients share "
-        f"127.0.0.1); code under test: api/, graph/, cypher/ digest {result['code_digest']}.",
+        "one API key); credentials required as in production: every request sends an admin API key, so "
+        "authentication and the access-control walk are included, and recordEvents are audited; code "
+        f"under test: api/, graph/, cypher/ digest {result['code_digest']}.",
         "",
         f"Load: bench/api-node/mixload.mjs in its own Node process, {result['clients']} concurrent clients "
         f"(one keep-alive connection each, next request when the last is answered) for "
@@ -470,12 +493,12 @@ def run_load(
     }
     port = free_port()
     job["url"] = f"http://127.0.0.1:{port}/graphql"
-    with personagraph_server(info, port, args.workers, workdir), LoadSampler() as sampler:
-        probes = [] if args.cold else probe_events(job["url"], job["event"])
+    with personagraph_server(info, port, args.workers, workdir) as authorization, LoadSampler() as sampler:
+        probes = [] if args.cold else probe_events(job["url"], job["event"], authorization)
         log.info("driving %d clients for %.0f s (+%.0f s warm-up)", args.clients, args.duration, args.warmup)
-        proc, out_file = start_mixload(job, workdir, "load")
+        proc, out_file = start_mixload(job, workdir, "load", authorization)
         out = finish_mixload(proc, out_file, args.warmup + args.duration + 300)
-        calls = graph_calls(f"http://127.0.0.1:{port}")
+        calls = graph_calls(f"http://127.0.0.1:{port}", authorization)
     add_probes(out["events"], probes)
     summary = summarize(out)
     log.info("%s", json.dumps(summary["operations"]["all"]))

@@ -21,11 +21,14 @@ from rich.table import Table
 
 from cli.audience import audience_app
 from cli.demo import ANALYSES, DEMO_USERS, build_demo, run_analysis
+from cli.keys import key_file, keys_app
+from cli.privacy import consent_app, forget_cmd
 from cli.tags import tags_app
 from graph.connection import DriverTuning, open_driver, resolve_connection, start_neo4j
 from graph.errors import PersonaGraphError
 from graph.identities import resolve_identities, split_user
 from graph.neo4j_source import Neo4jSource, choose_source, compose_down, local_neo4j
+from graph.privacy import suppression_key
 from graph.schema import apply_schema
 from graph.settings import Settings, get_settings
 from graph.store import GraphStore
@@ -43,6 +46,9 @@ app.add_typer(neo4j_app, name="neo4j")
 app.add_typer(schema_app, name="schema")
 app.add_typer(tags_app, name="tags")
 app.add_typer(audience_app, name="audience")
+app.add_typer(consent_app, name="consent")
+app.command("forget")(forget_cmd)
+app.add_typer(keys_app, name="keys")
 
 
 @app.callback()
@@ -130,7 +136,8 @@ def load(
 ) -> None:
     """Load a dataset folder in dependency order, or one file.
 
-    Exit 0 when every row loaded, 3 when some were rejected, 2 when the input is unusable.
+    Rows naming a user who asked to be forgotten (`persona forget`) are rejected. Exit 0 when every
+    row loaded, 3 when some were rejected, 2 when the input is unusable.
     """
     settings = get_settings()
     options = load_options(
@@ -165,6 +172,7 @@ def load_options(
         rejects_dir=rejects_dir,
         create_missing=create_missing,
         context=RowContext(identity_salt=salt, timezone=settings.timezone),
+        suppression_key=suppression_key(settings),
     )
 
 
@@ -390,6 +398,16 @@ def demo(
         highlight=False,
     )
     url = f"http://{settings.api_host}:{settings.api_port}/graphql"
+    keys = key_file()
+    keys.revoke("demo")  # one demo key at a time
+    _, token = keys.create("demo", "admin")
+    console.print(
+        f"Every request needs a key. This run's admin key (named 'demo'; revoke with `persona keys "
+        f"revoke demo`):\n  {token}\nIn GraphiQL, open Headers and paste "
+        f'{{"Authorization": "Bearer {token}"}}; with curl: -H "Authorization: Bearer {token}"',
+        highlight=False,
+        soft_wrap=True,
+    )
     console.print(
         f"Open [bold]{url}[/] (GraphiQL) and try the examples in docs/queries.md, e.g.\n"
         '  { user(id: "u0000001") { id city lifecycle tags { tagId weight source } '

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -49,6 +50,14 @@ class AuditLog:
                 os.write(fd, line)
             finally:
                 os.close(fd)
+
+    def latest(self, first: int, action: str | None = None) -> list[AuditEntry]:
+        """The newest ``first`` entries (of one action, if given), newest first."""
+        kept: deque[AuditEntry] = deque(maxlen=first)
+        for entry in self.entries():
+            if action is None or entry.action == action:
+                kept.append(entry)
+        return list(reversed(kept))
 
     def entries(self) -> Iterator[AuditEntry]:
         """Every entry, oldest first (for `persona audit` and the tests)."""

@@ -33,3 +33,11 @@ class SchemaMigrationError(PersonaGraphError):
 
 class NotFoundError(PersonaGraphError):
     """The requested entity does not exist."""
+
+
+class SuppressedUserError(PersonaGraphError):
+    """A write names a user who asked to be forgotten (the suppression list holds their keyed hash)."""
+
+    def __init__(self, message: str, field: str = "userId") -> None:
+        super().__init__(message)
+        self.field = field

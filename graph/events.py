@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from graph.errors import NotFoundError, PersonaGraphError
+from graph.privacy import ensure_not_suppressed
 from graph.settings import get_settings
 from graph.store import GraphStore
 from graph.tags.engine import RefreshReport, TagCache, TagChange, refresh_tags
@@ -100,11 +101,13 @@ def record_event(
     rules: RuleSet | str | Path | None = None,
     as_of: datetime | None = None,
     cache: TagCache | None = None,
+    suppression_key: bytes | None = None,
 ) -> RecordedEvent:
     """Fold one event into the user's behaviour edge (as the loader does), then re-tag that user.
 
     ``timezone`` is the zone hours are counted in (default ``PERSONA_TIMEZONE``, as for the loader);
-    ``as_of`` is when the rules are judged (default now).
+    ``as_of`` is when the rules are judged (default now). With ``suppression_key``, a user who asked
+    to be forgotten is refused (SuppressedUserError).
     """
     try:
         record = EventRecord.model_validate(
@@ -119,6 +122,8 @@ def record_event(
         )
     except ValidationError as error:
         raise _invalid(error, "event") from None
+    if suppression_key is not None:
+        ensure_not_suppressed(store, suppression_key, [record.user_id])
     _require(store, "query/existing_users", [record.user_id], "user_id", "user")
     if record.kind is not EventKind.SEARCH:
         _require(store, "query/existing_products", [record.target], "target", "product")
@@ -178,9 +183,15 @@ def record_order(
     rules: RuleSet | str | Path | None = None,
     as_of: datetime | None = None,
     cache: TagCache | None = None,
+    suppression_key: bytes | None = None,
 ) -> RecordedOrder:
-    """Write one order with its lines (as the loader does), then re-tag the user who placed it."""
+    """Write one order with its lines (as the loader does), then re-tag the user who placed it.
+
+    With ``suppression_key``, a user who asked to be forgotten is refused (SuppressedUserError).
+    """
     rows = _order_rows(order_id, user_id, lines, ordered_at, channel_id)
+    if suppression_key is not None:
+        ensure_not_suppressed(store, suppression_key, [user_id])
     _require(store, "query/existing_users", [user_id], "user_id", "user")
     _require(store, "query/existing_products", [r["sku"] for r in rows], "sku", "product")
     if channel_id:

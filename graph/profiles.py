@@ -25,6 +25,7 @@ from graph.paging import (
     decode_cursor,
     encode_cursor,
 )
+from graph.privacy import ensure_not_suppressed
 from graph.store import GraphStore
 from loaders.entities import KINDS
 from loaders.records import RowContext, UserRecord
@@ -543,13 +544,22 @@ def _require_channel(store: GraphStore, channel_id: str | None) -> None:
         raise UserInputError(f"acquired_via: no channel {channel_id!r}", ["acquired_via"])
 
 
-def upsert_user(store: GraphStore, *, user_id: str, fields: Mapping[str, Any]) -> UserProfile:
+def upsert_user(
+    store: GraphStore,
+    *,
+    user_id: str,
+    fields: Mapping[str, Any],
+    suppression_key: bytes | None = None,
+) -> UserProfile:
     """Create or update one user exactly as a users.csv row would (same model, row and statement).
 
     ``fields`` use the users.csv column names (gender, birth_year, city, acquired_via, ...). Fields
-    not given, or given blank, keep their stored value; birth_year also refreshes age_band.
+    not given, or given blank, keep their stored value; birth_year also refreshes age_band. With
+    ``suppression_key``, a user who asked to be forgotten is refused (SuppressedUserError).
     """
     record = _user_record(user_id, fields)
+    if suppression_key is not None:
+        ensure_not_suppressed(store, suppression_key, [record.user_id])
     row = record.to_row(RowContext())
     _require_channel(store, row["acquiredVia"])
     store.write_rows(_USERS.statement_for(record), [row])

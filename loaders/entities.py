@@ -79,6 +79,12 @@ class EntityKind:
     def statement_for(self, record: Record) -> str:
         return self.route(record) if self.route else self.statement
 
+    @property
+    def user_fields(self) -> tuple[Reference, ...]:
+        """Every row field naming a user (a users row's own key too): what the suppression list checks."""
+        own = (Reference("user_id", "users", _field("userId")),) if self.name == "users" else ()
+        return own + tuple(r for r in self.references if r.target == "users")
+
 
 def _tie_statement(record: Record) -> str:
     assert isinstance(record, TieRecord)

@@ -11,11 +11,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from pydantic import ValidationError
 
+from graph.privacy import REFUSED, SuppressionList, load_suppression_list
 from graph.store import GraphStore, WriteCounts
 from loaders.entities import KINDS, EntityKind, Row
 from loaders.readers import FORMATS, RowSource, UnusableInputError, open_source
@@ -32,6 +34,9 @@ class LoadOptions:
     rejects_dir: Path = Path("rejects")
     create_missing: bool = False  # referenced users/products/channels/tags become placeholders
     context: RowContext = field(default_factory=RowContext)
+    # Keys the suppression list of forgotten users (graph.privacy.suppression_key(settings)); rows naming
+    # a forgotten user are rejected. None is refused once the graph holds a suppression list.
+    suppression_key: bytes | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -110,7 +115,14 @@ def kind_of(path: Path, kind_name: str | None = None) -> EntityKind:
 class FileLoader:
     """Loads one file: streaming, batch by batch, with a reject file written as it goes."""
 
-    def __init__(self, store: GraphStore, kind: EntityKind, path: Path, options: LoadOptions) -> None:
+    def __init__(
+        self,
+        store: GraphStore,
+        kind: EntityKind,
+        path: Path,
+        options: LoadOptions,
+        suppression: SuppressionList | None = None,
+    ) -> None:
         self.store, self.kind, self.options = store, kind, options
         self.source = open_source(path)
         missing = [c for c in kind.required_columns if c not in self.source.columns]
@@ -120,6 +132,14 @@ class FileLoader:
                 f"{kind.name} files need {', '.join(kind.required_columns)}"
             )
         self.report = FileReport(path, kind.name)
+        if suppression is None:
+            suppression = load_suppression_list(store, options.suppression_key)
+        self.suppression = suppression
+        self._user_fields = kind.user_fields
+        # Consent statements in this file are recorded as coming from it, at the row's consent time or now.
+        self.context = options.context.model_copy(
+            update={"consent_source": f"load:{path.name}", "consent_at": datetime.now(UTC)}
+        )
         self._rejects: IO[str] | None = None
         self._seen: set[bytes] = set()
         self._reject_lock = threading.Lock()
@@ -174,7 +194,19 @@ class FileLoader:
                 name = ".".join(str(p) for p in error["loc"]) or "row"
                 self._reject(line, name, raw.get(name), error["msg"], raw)
                 continue
-            yield Pending(line, self.kind.statement_for(record), record.to_row(self.options.context), raw)
+            statement, row = self.kind.statement_for(record), record.to_row(self.context)
+            if self.suppression and self._refuse_forgotten(line, statement, row):
+                continue
+            yield Pending(line, statement, row, raw)
+
+    def _refuse_forgotten(self, line: int, statement: str, row: Row) -> bool:
+        """Reject a row naming a user who asked to be forgotten; the row itself is not copied out."""
+        for ref in self._user_fields:
+            user_id = ref.key(statement, row)
+            if user_id is not None and user_id in self.suppression:
+                self._reject(line, ref.column, user_id, REFUSED, None)
+                return True
+        return False
 
     def _write(self, batch: list[Pending], progress: Progress | None) -> None:
         if not batch:
@@ -230,11 +262,13 @@ class FileLoader:
                 )
         return good
 
-    def _reject(self, line: int, column: str, value: Any, reason: str, raw: dict[str, Any]) -> None:
+    def _reject(self, line: int, column: str, value: Any, reason: str, raw: dict[str, Any] | None) -> None:
         with self._reject_lock:  # validation and the writer thread both reject
             self._write_reject(line, column, value, reason, raw)
 
-    def _write_reject(self, line: int, column: str, value: Any, reason: str, raw: dict[str, Any]) -> None:
+    def _write_reject(
+        self, line: int, column: str, value: Any, reason: str, raw: dict[str, Any] | None
+    ) -> None:
         if self._rejects is None:
             self.options.rejects_dir.mkdir(parents=True, exist_ok=True)
             self.report.rejects_file = self.options.rejects_dir / f"{self.source.path.stem}.jsonl"
@@ -272,5 +306,7 @@ def load_dataset(
 ) -> list[FileReport]:
     """Load every known file of ``folder`` in dependency order; unusable files stop the load first."""
     options = options or LoadOptions()
-    loaders = [FileLoader(store, kind, path, options) for kind, path in find_files(folder)]
+    files = find_files(folder)
+    suppression = load_suppression_list(store, options.suppression_key)  # once: forget is rare, loads long
+    loaders = [FileLoader(store, kind, path, options, suppression) for kind, path in files]
     return [loader.run(progress(loader.source.path) if progress else None) for loader in loaders]

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 
 def _blank_to_none(value: object) -> object:
@@ -34,17 +34,44 @@ def _to_bool(value: object) -> object:
 def _to_datetime(value: object) -> object:
     """ISO-8601 (a bare date means midnight UTC) or epoch seconds; naive times are UTC."""
     if isinstance(value, str) and value.strip().lstrip("-").replace(".", "", 1).isdigit():
-        return datetime.fromtimestamp(float(value), tz=UTC)
+        try:
+            return datetime.fromtimestamp(float(value), tz=UTC)
+        except (OverflowError, OSError) as exc:  # past what the platform's time_t holds
+            raise ValueError(f"epoch seconds {value.strip()!r} are out of range") from exc
     if isinstance(value, str) and len(value.strip()) == 10:
         return datetime.combine(date.fromisoformat(value.strip()), datetime.min.time(), UTC)
     return value
 
 
+EARLIEST = datetime(2, 1, 1, tzinfo=UTC)
+LATEST = datetime(9998, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+
+
+def _in_range(value: datetime | None) -> datetime | None:
+    """A time that stays within years 1-9999 in UTC and a day either side (so in any reporting zone)."""
+    if value is None:
+        return None
+    try:
+        utc = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc <= LATEST:
+        raise ValueError(f"{value.isoformat()} is out of range; expected a time from year 2 to 9998")
+    return value
+
+
 Text = Annotated[str | None, BeforeValidator(_blank_to_none)]
+# Text that becomes an indexed property or a node key (User.city and .gender, Brand, Category, a parent
+# Tag): Neo4j refuses an index entry over ~8 kB with a database error, so longer values are rejected here.
+IndexedText = Annotated[Annotated[str, Field(max_length=200)] | None, BeforeValidator(_blank_to_none)]
 Key = Annotated[str, BeforeValidator(_blank_to_none), Field(min_length=1, max_length=200)]
 Flag = Annotated[bool | None, BeforeValidator(_blank_to_none), BeforeValidator(_to_bool)]
-When = Annotated[datetime | None, BeforeValidator(_blank_to_none), BeforeValidator(_to_datetime)]
-RequiredWhen = Annotated[datetime, BeforeValidator(_blank_to_none), BeforeValidator(_to_datetime)]
+When = Annotated[
+    datetime | None, BeforeValidator(_blank_to_none), BeforeValidator(_to_datetime), AfterValidator(_in_range)
+]
+RequiredWhen = Annotated[
+    datetime, BeforeValidator(_blank_to_none), BeforeValidator(_to_datetime), AfterValidator(_in_range)
+]
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -60,12 +87,15 @@ def epoch_ms(value: datetime | None) -> int | None:
 
 
 class RowContext(BaseModel):
-    """What a row transform needs beyond the row: the identity salt and the reporting time zone."""
+    """What a row transform needs beyond the row: the identity salt, the reporting time zone, and where
+    consent statements come from (the loader sets ``load:<file>`` and the load time per file)."""
 
     model_config = ConfigDict(frozen=True)
 
     identity_salt: str = ""
     timezone: str = "UTC"
+    consent_source: str = "upsert"
+    consent_at: datetime | None = None  # when a row gives no consent_updated_at; None: the write's time
 
 
 class Record(BaseModel):
@@ -111,20 +141,21 @@ def age_band(birth_year: int | None, today: date | None = None) -> str | None:
 
 class UserRecord(Record):
     user_id: Key
-    gender: Text = None
+    gender: IndexedText = None
     birth_year: Annotated[Annotated[int, Field(ge=1900, le=2100)] | None, BeforeValidator(_blank_to_none)] = (
         None
     )
     occupation: Text = None
     education: Text = None
     income_band: Text = None
-    city: Text = None
+    city: IndexedText = None
     region: Text = None
     country: Text = None
     marketing_consent: Flag = None
     personalization_opt_out: Flag = None
     acquired_via: Text = None
     acquired_at: When = None
+    consent_updated_at: When = None  # when the consent flags of the row were given
 
     def to_row(self, ctx: RowContext) -> dict[str, Any]:
         props = {
@@ -145,14 +176,16 @@ class UserRecord(Record):
             "props": {k: v for k, v in props.items() if v is not None},
             "acquiredVia": self.acquired_via,
             "acquiredAt": epoch_ms(self.acquired_at),
+            "consentAt": epoch_ms(self.consent_updated_at or ctx.consent_at),
+            "consentSource": ctx.consent_source,
         }
 
 
 class ProductRecord(Record):
     sku: Key
     name: Text = None
-    brand: Text = None
-    category: Text = None
+    brand: IndexedText = None
+    category: IndexedText = None
     price: Annotated[Annotated[Decimal, Field(ge=0)] | None, BeforeValidator(_blank_to_none)] = None
     currency: Text = None
 
@@ -314,7 +347,7 @@ class TagRecord(Record):
     tag_id: Key
     name: Text = None
     tier: Annotated[TagTier, BeforeValidator(_lower_enum)]
-    parent_id: Text = None
+    parent_id: IndexedText = None
     description: Text = None
 
     def to_row(self, ctx: RowContext) -> dict[str, Any]:

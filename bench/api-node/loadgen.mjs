@@ -7,11 +7,15 @@
 // histogram has 1 ms buckets, too coarse for single-digit latencies, so the times are taken from its
 // per-response event, which has sub-millisecond precision). A response counts as an error when it is
 // not 2xx or its body has GraphQL "errors"; every body is checked.
+// With BENCH_AUTHORIZATION set (e.g. "Bearer pg_..."), every request carries it as its Authorization
+// header (personagraph requires credentials; @neo4j/graphql's bench server is driven without).
 import { readFileSync } from "node:fs";
 
 import autocannon from "autocannon";
 
 const job = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const headers = { "content-type": "application/json", accept: "application/json" };
+if (process.env.BENCH_AUTHORIZATION) headers.authorization = process.env.BENCH_AUTHORIZATION;
 const latencies = [];
 const samples = [];
 let next = 0;
@@ -24,7 +28,7 @@ const result = await new Promise((resolve, reject) => {
       connections: job.connections,
       duration: job.duration,
       method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json" },
+      headers,
       requests: [
         {
           // one shared counter: the connections walk the pool together instead of in lockstep

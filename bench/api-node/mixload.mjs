@@ -16,6 +16,8 @@
 //   (epoch ms), and with `timeline` every response as [startEpochMs, op, ok (0/1), code, latencyMs].
 // A response is an error when it is not 2xx, has GraphQL "errors", is not JSON, or (recordEvent) does
 // not echo the eventId; a socket error or timeout is an error too (code "socket:<code>").
+// With BENCH_AUTHORIZATION set (e.g. "Bearer pg_..."), every request carries it as its Authorization
+// header: personagraph answers 401 to requests without credentials.
 import { writeFileSync, readFileSync } from "node:fs";
 import http from "node:http";
 import { performance } from "node:perf_hooks";
@@ -25,6 +27,8 @@ const outPath = process.argv[3];
 const url = new URL(job.url);
 const agent = new http.Agent({ keepAlive: true, maxSockets: job.clients, maxFreeSockets: job.clients });
 const timeoutMs = job.timeoutMs ?? 60000;
+const auth = process.env.BENCH_AUTHORIZATION;
+const authorization = auth ? { authorization: auth } : {};
 
 // mulberry32: a small seeded PRNG, so the sequence of operations is reproducible per worker
 function rng(seed) {
@@ -88,6 +92,7 @@ function post(body) {
           "content-type": "application/json",
           accept: "application/json",
           "content-length": Buffer.byteLength(body),
+          ...authorization,
         },
       },
       (res) => {

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, ConfigDict
 
 from graph.errors import NotFoundError
+from graph.paging import check_first
 from graph.store import GraphStore
 
 
@@ -21,7 +22,14 @@ class Lookalike(BaseModel):
 def lookalikes(
     store: GraphStore, *, seed_user_ids: Sequence[str], first: int = 20, max_categories: int = 5
 ) -> list[Lookalike]:
-    """Top ``first`` users most like the seeds (seeds themselves excluded), with the reasons."""
+    """Top ``first`` (1..100) users most like the seeds (seeds themselves excluded), with the reasons."""
+    return ranked(store, seed_user_ids=seed_user_ids, first=check_first(first), max_categories=max_categories)
+
+
+def ranked(
+    store: GraphStore, *, seed_user_ids: Sequence[str], first: int, max_categories: int = 5
+) -> list[Lookalike]:
+    """``lookalikes`` without the page cap, for callers that widen their own search (``first`` >= 1)."""
     seeds = sorted(set(seed_user_ids))
     if not seeds:
         raise NotFoundError("no seed users given")

@@ -16,7 +16,7 @@ from typing import Any, TextIO, cast
 from neo4j import Query, Record, RoutingControl
 from pydantic import BaseModel, ConfigDict
 
-from graph.analytics.lookalikes import Lookalike, lookalikes
+from graph.analytics.lookalikes import Lookalike, ranked
 from graph.audiences.compile import (
     Statement,
     breakdown_statement,
@@ -28,6 +28,7 @@ from graph.audiences.compile import (
 from graph.audiences.model import PURPOSES, AudienceError, Condition, Purpose
 from graph.audiences.parse import definition_json, parse_definition
 from graph.errors import NotFoundError
+from graph.paging import check_first
 from graph.store import GraphStore
 
 log = logging.getLogger(__name__)
@@ -310,6 +311,7 @@ def expand_lookalike(
     purpose: Purpose = "marketing",
 ) -> list[Lookalike]:
     """Users most like the audience (seeded by a random sample of its members), members left out."""
+    first = check_first(first)
     root = _definition(definition)
     purpose = _purpose(purpose)
     seeds = [r["userId"] for r in _read(store, sample_statement(root, purpose), limit=sample)]
@@ -317,7 +319,7 @@ def expand_lookalike(
         return []
     wanted = first * 2 + 10
     while True:
-        found = lookalikes(store, seed_user_ids=seeds, first=wanted)
+        found = ranked(store, seed_user_ids=seeds, first=wanted)
         flags = _read(store, membership_statement(root, purpose), ids=[f.user_id for f in found])
         drop = {r["userId"] for r in flags if r["member"] or not r["allowed"]}
         kept = [f for f in found if f.user_id not in drop]

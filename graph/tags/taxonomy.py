@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from graph.errors import NotFoundError, PersonaGraphError
+from graph.privacy import ensure_not_suppressed
 from graph.store import GraphStore
 from loaders.records import TagSource, TagTier
 
@@ -170,14 +171,20 @@ def tag_user(
     weight: float = 1.0,
     expires_at: datetime | None = None,
     source: str = "manual",
+    suppression_key: bytes | None = None,
 ) -> UserTagChange:
-    """Give a user a tag by hand (or from a model); rules never touch such an edge afterwards."""
+    """Give a user a tag by hand (or from a model); rules never touch such an edge afterwards.
+
+    With ``suppression_key``, a user who asked to be forgotten is refused (SuppressedUserError).
+    """
     if not 0.0 <= weight <= 1.0:
         raise TagInputError(f"weight: {weight!r} is out of range; expected a number from 0 to 1")
     if source not in HAND_SOURCES:
         raise TagInputError(
             f"source: {source!r} cannot be set by hand; expected one of {', '.join(HAND_SOURCES)}"
         )
+    if suppression_key is not None:
+        ensure_not_suppressed(store, suppression_key, [user_id])
     tag = resolve_tag(store, tag_id)
     records = store.write_returning(
         "load/tags_tag_user",

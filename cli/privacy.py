@@ -1,0 +1,147 @@
+"""`persona forget` and `persona consent`: erase a user for good, record and show consent statements."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from graph.audit import AuditEntry, AuditLog
+from graph.privacy import (
+    CONSENT_PURPOSES,
+    PrivacyInputError,
+    consent_history,
+    forget_user,
+    set_consent,
+    suppression_key,
+)
+from graph.settings import get_settings
+from graph.store import GraphStore
+
+console = Console(stderr=True)
+consent_app = typer.Typer(
+    help="Record a user's consent statements and show their history (docs/privacy-data.md).",
+    no_args_is_help=True,
+)
+
+
+@contextmanager
+def _store() -> Iterator[GraphStore]:
+    """The CLI's connection, imported late: cli.main registers these commands (an import cycle)."""
+    from cli.main import _store as open_store
+
+    with open_store(get_settings()) as store:
+        yield store
+
+
+def _operator(actor: str | None) -> str:
+    if actor and actor.strip():
+        return actor.strip()
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (some containers)
+        return "unknown"
+
+
+def forget_cmd(
+    user_id: Annotated[str, typer.Argument(help="The id of the user who asked to be forgotten.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    actor: Annotated[
+        str | None, typer.Option(help="Who carries the erasure out, for the audit log (default: OS user).")
+    ] = None,
+) -> None:
+    """Forget a user for good (GDPR erasure, PIPL deletion); the audit log gets a hash, never the id.
+
+    Deletes the user with their identities, behaviour, tags, ties, consent history and audience
+    memberships; keeps their orders' revenue, anonymised; marks their neighbours, community and persona
+    stale; and refuses them in every later load or write (suppression list). Cannot be undone. Safe to
+    repeat: a user already forgotten gives a report of zeros.
+    """
+    settings = get_settings()
+    who = _operator(actor)
+    key = suppression_key(settings)
+    if not yes:
+        typer.confirm(
+            f"Forget user {user_id!r} for good? This deletes their data and cannot be undone", abort=True
+        )
+    with _store() as store:
+        report = forget_user(store, user_id=user_id, key=key, actor=who)
+    done = bool(report.removed)
+    AuditLog(settings.audit_log_path).record(
+        AuditEntry(
+            actor=who,
+            role="admin",
+            action="forget",
+            what="persona forget",
+            rows=1 if done else 0,
+            details={**report.as_dict(), "already_forgotten": not done},
+        )
+    )
+    table = Table(title=f"forget (subject {report.subject[:16]}...)")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for what, count in report.removed.items():
+        table.add_row(f"removed {what}", f"{count:,}")
+    table.add_row("anonymised orders", f"{report.anonymised_orders:,}")
+    table.add_row("stale neighbours", f"{report.stale_neighbours:,}")
+    table.add_row("stale communities / personas", f"{report.stale_groups:,}")
+    console.print(table)
+    if not done:
+        console.print("already forgotten: nothing left to remove", highlight=False)
+
+
+@consent_app.command("set")
+def consent_set_cmd(
+    user_id: Annotated[str, typer.Argument(help="The user.")],
+    purpose: Annotated[str, typer.Option(help=f"One of: {', '.join(CONSENT_PURPOSES)}.")],
+    granted: Annotated[bool, typer.Option("--granted/--revoked", help="Consent given, or withdrawn.")],
+    source: Annotated[str, typer.Option(help="Where the statement was made, e.g. 'preference centre'.")],
+    at: Annotated[
+        str | None, typer.Option(help="When it was made, ISO-8601 (default now; no zone means UTC).")
+    ] = None,
+) -> None:
+    """Record one consent statement and apply it (marketingConsent / personalizationOptOut).
+
+    Every statement is kept in the user's history, even one that repeats the current value.
+    """
+    moment = _parse_time(at) if at else None
+    with _store() as store:
+        change = set_consent(
+            store, user_id=user_id, purpose=purpose, granted=granted, source=source, at=moment
+        )
+    verb = "granted" if change.granted else "revoked"
+    when = change.at.isoformat(timespec="seconds")
+    console.print(f"{change.user_id}: {change.purpose} {verb} at {when} ({change.source})", highlight=False)
+
+
+@consent_app.command("history")
+def consent_history_cmd(user_id: Annotated[str, typer.Argument(help="The user.")]) -> None:
+    """Show a user's consent statements, newest first."""
+    with _store() as store:
+        changes = consent_history(store, user_ids=[user_id])[user_id]
+    if not changes:
+        console.print(f"{user_id}: no consent statements recorded", highlight=False)
+        return
+    table = Table(title=f"consent history of {user_id}")
+    for column in ("at", "purpose", "granted"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("source", overflow="fold")
+    for c in changes:
+        table.add_row(c.at.isoformat(timespec="seconds"), c.purpose, "yes" if c.granted else "no", c.source)
+    console.print(table)
+
+
+def _parse_time(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise PrivacyInputError(
+            f"at: {value!r} is not a time; expected ISO-8601 like 2025-06-30T12:00:00Z"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
