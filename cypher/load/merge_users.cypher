@@ -7,6 +7,9 @@
 // recordedAt}) and sets u.consentUpdatedAt; the same value again records nothing, so re-loads add no history.
 UNWIND $rows AS row
 MERGE (u:User {userId: row.userId})
+// Write-lock the user before reading its consent flags: a second loader writing the same row waits here,
+// then sees the flags as already set (without the lock both see none and both record a change).
+SET u.userId = row.userId
 WITH u, row,
      CASE WHEN row.consentAt IS NULL THEN datetime() ELSE datetime({epochMillis: row.consentAt}) END AS consentAt,
      [c IN [{purpose: 'marketing', granted: row.props.marketingConsent, before: u.marketingConsent},
