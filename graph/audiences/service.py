@@ -38,6 +38,7 @@ QUERY_TIMEOUT_S = 300.0  # one audience statement; a pathological tree fails ins
 MAX_PAGE = 1000  # members per page
 EXPORT_PAGE = 10_000
 HISTORY_CAP = 50  # count history entries kept per saved audience
+MAX_AUDIENCE_ID = 200  # characters: the id is a uniquely indexed key (Neo4j refuses entries over ~8 kB)
 CURSOR_PREFIX = b"userId:"
 
 
@@ -233,6 +234,10 @@ def save_audience(
     purpose: Purpose = "marketing",
 ) -> SavedAudience:
     """Store the definition, count it, record the count and materialise membership (IN_AUDIENCE)."""
+    if not audience_id.strip() or len(audience_id) > MAX_AUDIENCE_ID:
+        raise AudienceError(
+            f"id: expected 1 to {MAX_AUDIENCE_ID} characters, not blank; got {len(audience_id)} characters"
+        )
     root = _definition(definition)
     counted = count_audience(store, root, purpose=purpose)
     records = store.write_returning(
