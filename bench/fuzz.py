@@ -14,6 +14,10 @@ every failure with its operation, answer and the server's logged trace). Not par
 
     .venv/bin/python bench/fuzz.py                 # 10,000 operations, 500 users
     .venv/bin/python bench/fuzz.py --count 500     # a smoke run
+
+An operation without an answer after --timeout seconds (60) is a failure too ("the request hangs"); the
+script then writes its results and exits without shutting the app down (the test client would wait for
+that request for ever).
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections import Counter
@@ -33,19 +39,24 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from graphql import DocumentNode  # noqa: E402 - after the path setup
+from fastapi.testclient import TestClient  # noqa: E402 - after the path setup
+from graphql import DocumentNode  # noqa: E402
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import seed as hypothesis_seed  # noqa: E402
+from starlette.types import ASGIApp, Receive, Scope, Send  # noqa: E402
 
+from api.app import create_app  # noqa: E402
 from bench.common import machine, write_results  # noqa: E402
 from bench.ingest import fresh_neo4j  # noqa: E402
 from graph.connection import open_driver  # noqa: E402
 from graph.settings import Settings  # noqa: E402
 from tests.api_support import analysed_graph, secured  # noqa: E402
-from tests.test_fuzz_api import CASES, SEED, Fuzzer, Outcome, open_client, pools_from  # noqa: E402
+from tests.test_fuzz_api import CASES, SEED, Fuzzer, Outcome, pools_from  # noqa: E402
 
 log = logging.getLogger("bench.fuzz")
+escaped = logging.getLogger("bench.fuzz.app")
 ANALYST_SHARE = 0.1
+HANGS = "the request hangs"
 SLOWEST = 15
 
 
@@ -67,7 +78,43 @@ class TraceCatcher(logging.Handler):
         return caught
 
 
-def drive(fuzzer: Fuzzer, count: int, seed: int, catcher: TraceCatcher) -> list[dict[str, Any]]:
+class LogEscapes:
+    """Logs an exception that escapes the app, as uvicorn does before it answers 500; the test client
+    would only answer 500 (raise_server_exceptions=False) and the trace would be lost."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except BaseException:
+            escaped.exception("exception in ASGI application")
+            raise
+
+
+def answer(fuzzer: Fuzzer, query: str, timeout_s: float) -> Outcome:
+    """The judged answer, or a failure when none comes within ``timeout_s`` (the request is left hanging
+    in its daemon thread: a test client cannot cancel it)."""
+    box: list[Outcome] = []
+
+    def send() -> None:
+        try:
+            box.append(fuzzer.send(query))
+        except Exception as exc:  # a crash of the client side is a finding, not a stop
+            box.append(Outcome(query, 0, (), (f"client raised {exc!r}",), 0.0))
+
+    worker = threading.Thread(target=send, daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    if box:
+        return box[0]
+    return Outcome(query, 0, (), (f"no answer within {timeout_s:.0f} s: {HANGS}",), timeout_s * 1000)
+
+
+def drive(
+    fuzzer: Fuzzer, count: int, seed: int, catcher: TraceCatcher, timeout_s: float
+) -> list[dict[str, Any]]:
     """``count`` generated operations (fewer if Hypothesis runs out of distinct ones), each judged."""
     results: list[dict[str, Any]] = []
     started = time.perf_counter()
@@ -82,10 +129,7 @@ def drive(fuzzer: Fuzzer, count: int, seed: int, catcher: TraceCatcher) -> list[
     )
     @given(case=CASES)
     def run(case: tuple[DocumentNode, Any]) -> None:
-        try:
-            outcome = fuzzer.run(case)
-        except Exception as exc:
-            outcome = Outcome("<not rendered>", 0, (), (f"client raised {exc!r}",), 0.0)
+        outcome = answer(fuzzer, fuzzer.render(case), timeout_s)
         results.append({"outcome": outcome, "logged": catcher.take()})
         if len(results) % 500 == 0:
             rate = len(results) / (time.perf_counter() - started)
@@ -196,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=10_000, help="operations in all (admin and analyst)")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--users", type=int, default=500)
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds an operation may take")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("neo4j").setLevel(logging.WARNING)
@@ -203,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     catcher = TraceCatcher()
     logging.getLogger("api").addHandler(catcher)
     logging.getLogger("api").propagate = False  # their traces go to the report, not the console
+    escaped.addHandler(catcher)
+    escaped.propagate = False
 
     analyst = int(args.count * ANALYST_SHARE)
     counts = {"admin": args.count - analyst, "analyst": analyst}
@@ -221,13 +268,23 @@ def main(argv: list[str] | None = None) -> int:
         keys = secured(workdir / "keys", api_rate_limit=0)
         roles: dict[str, Any] = {}
         started = time.perf_counter()
-        with open_client(keys, info) as client:
+        client = TestClient(
+            LogEscapes(create_app(keys.settings, connection=info)), raise_server_exceptions=False
+        ).__enter__()
+        try:
             for offset, (role, count) in enumerate(counts.items()):
                 if count:
                     log.info("%d operations as %s", count, role)
                     fuzzer = Fuzzer(client, pools, keys.headers(role))
-                    roles[role] = summarise(role, drive(fuzzer, count, args.seed + offset, catcher))
+                    found = drive(fuzzer, count, args.seed + offset, catcher, args.timeout)
+                    roles[role] = summarise(role, found)
+        except BaseException:
+            client.__exit__(None, None, None)
+            raise
         seconds = time.perf_counter() - started
+        hung = any(HANGS in p for part in roles.values() for f in part["failures"] for p in f["problems"])
+        if not hung:  # the app's shutdown would wait for ever for a request that hangs
+            client.__exit__(None, None, None)
         driver.close()
 
     result = {
@@ -249,7 +306,12 @@ def main(argv: list[str] | None = None) -> int:
     log.info(
         "%d operations, %d failures: bench/results/fuzz.md", result["operations"], result["failure_count"]
     )
-    return 1 if result["failure_count"] else 0
+    code = 1 if result["failure_count"] else 0
+    if hung:  # the test client's portal thread still waits on that request: do not wait for it
+        log.warning("a request never answered (see the failures); exiting without shutting the app down")
+        logging.shutdown()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

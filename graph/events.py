@@ -21,7 +21,7 @@ from graph.settings import get_settings
 from graph.store import GraphStore
 from graph.tags.engine import RefreshReport, TagCache, TagChange, refresh_tags
 from graph.tags.rules import RuleSet
-from loaders.entities import fold_events
+from loaders.entities import KINDS, fold_events
 from loaders.records import EventKind, EventRecord, OrderLineRecord, RowContext
 
 OrderLine = tuple[str, int, float | Decimal | None]  # (sku, quantity, unit price; None = list price)
@@ -130,7 +130,7 @@ def record_event(
     if record.channel_id:
         _require(store, "query/existing_channels", [record.channel_id], "channel_id", "channel")
     row = record.to_row(RowContext(timezone=timezone or get_settings().timezone))
-    counts = store.write_rows(f"load/merge_events_{record.kind.value}", fold_events([row]))
+    counts = store.write_rows(KINDS["events"].statement_for(record), fold_events([row]))
     return RecordedEvent(
         user_id=record.user_id,
         kind=record.kind.value,

@@ -73,8 +73,8 @@ INTERNAL = "INTERNAL_SERVER_ERROR"
 # Text that means a stack trace, a driver exception or a Cypher statement reached the client.
 TRACE_MARKERS = ("Traceback", 'File "', "neo4j.", "MATCH (", "DETACH DELETE", "UNWIND $")
 
-ADMIN_EXAMPLES = 160
-ANALYST_EXAMPLES = 50
+ADMIN_EXAMPLES = 400
+ANALYST_EXAMPLES = 120
 SEED = 20250611
 
 # --- custom scalars --------------------------------------------------------------------------------
@@ -127,15 +127,16 @@ JSON_VALUES = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(GRAPHQL_NAMES, inner, max_size=3),
     max_leaves=8,
 )
-OFFSETS = st.integers(-(24 * 60 - 1), 24 * 60 - 1).map(lambda minutes: timezone(timedelta(minutes=minutes)))
+# Offsets Neo4j accepts (up to 18 h); Python's up to 24 h are test_extreme_times_in_every_datetime_argument's.
+OFFSETS = st.integers(-18 * 60, 18 * 60).map(lambda minutes: timezone(timedelta(minutes=minutes)))
 GOOD_DATETIMES = st.one_of(
     st.datetimes(datetime(1990, 1, 1), datetime(2030, 1, 1), timezones=st.just(UTC)),
     st.datetimes(datetime(1, 1, 1), datetime(9999, 12, 31)),  # naive, and far from now
     st.datetimes(datetime(1, 1, 1), datetime(9999, 12, 31), timezones=OFFSETS),
 ).map(lambda d: d.isoformat())
 BAD_DATETIMES = st.sampled_from(["not a date", "2025-13-45T25:61:00Z", "", "1700000000", "2025-01-01", "-1"])
-# One in ten is not a time: the answer is then a validation error, and the rest of the operation unused.
-DATETIMES = st.integers(0, 9).flatmap(lambda i: BAD_DATETIMES if i == 0 else GOOD_DATETIMES)
+# One in 25 is not a time: the whole operation is then a validation error, its fields never run.
+DATETIMES = st.integers(0, 24).flatmap(lambda i: BAD_DATETIMES if i == 0 else GOOD_DATETIMES)
 CUSTOM_SCALARS = {"JSON": JSON_VALUES.map(json_node), "DateTime": DATETIMES.map(nodes.String)}
 
 
@@ -372,7 +373,12 @@ class Fuzzer:
         self.client, self.pools, self.headers = client, pools, dict(headers)
 
     def run(self, case: tuple[DocumentNode, random.Random]) -> Outcome:
-        query = render(case[0], case[1], self.pools)
+        return self.send(self.render(case))
+
+    def render(self, case: tuple[DocumentNode, random.Random]) -> str:
+        return render(case[0], case[1], self.pools)
+
+    def send(self, query: str) -> Outcome:
         started = time.perf_counter()
         response = self.client.post("/graphql", json={"query": query}, headers=self.headers)
         ms = (time.perf_counter() - started) * 1000
@@ -477,3 +483,135 @@ def test_judge_flags_what_must_never_reach_a_client() -> None:
     assert judge(200, json.dumps(uncoded))[1]
     assert judge(500, "Internal Server Error")[1]
     assert judge(200, json.dumps({"data": {"user": None}})) == ((), [])
+
+
+# Times at the ends of what Python's datetime holds, with the largest offsets: converting them to UTC
+# (or to a reporting zone) leaves years 1-9999. Hypothesis draws such values rarely; here every DateTime
+# argument and input field gets each of them.
+EXTREME_TIMES = [
+    "0001-01-01T00:00:00+14:00",
+    "0001-01-01T00:00:00",
+    "0001-01-01T23:59:59+23:59",
+    "9999-12-31T23:59:59.999999",
+    "9999-12-31T23:59:59-14:00",
+    "9999-12-31T00:00:00-23:59",
+]
+TIME_SLOTS: dict[str, tuple[str, Any]] = {
+    "Mutation.tagUser(expiresAt)": (
+        "mutation($u: ID!, $t: ID!, $x: DateTime) { "
+        "tagUser(userId: $u, tagId: $t, expiresAt: $x) { created } }",
+        lambda p, x: {"u": p["users"][0], "t": p["tags"][0], "x": x},
+    ),
+    "Mutation.setConsent(at)": (
+        "mutation($u: ID!, $x: DateTime) { setConsent(userId: $u, purpose: MARKETING, granted: true, "
+        'source: "fuzz", at: $x) { granted } }',
+        lambda p, x: {"u": p["users"][0], "x": x},
+    ),
+    "EventInput.at": (
+        "mutation($e: EventInput!) { recordEvent(input: $e) { eventKey } }",
+        lambda p, x: {"e": {"userId": p["users"][0], "kind": "VIEW", "at": x, "target": p["skus"][0]}},
+    ),
+    "OrderInput.orderedAt": (
+        "mutation($o: OrderInput!) { recordOrder(input: $o) { orderId } }",
+        lambda p, x: {
+            "o": {
+                "orderId": f"fuzz-time-{x}",
+                "userId": p["users"][0],
+                "orderedAt": x,
+                "lines": [{"sku": p["skus"][0]}],
+            }
+        },
+    ),
+    "UserInput.acquiredAt": (
+        "mutation($i: UserInput!) { upsertUser(input: $i) { id } }",
+        lambda p, x: {"i": {"id": p["users"][0], "acquiredVia": p["channels"][0], "acquiredAt": x}},
+    ),
+    "BehaviorConditionInput.from": (
+        "query($d: AudienceInput!) { audience(definition: $d, purpose: ANALYSIS) { count { value } } }",
+        lambda p, x: {"d": {"behavior": {"action": "viewed", "sku": p["skus"][0], "from": x}}},
+    ),
+    "BehaviorConditionInput.to": (
+        "query($d: AudienceInput!) { audience(definition: $d, purpose: ANALYSIS) { count { value } } }",
+        lambda p, x: {"d": {"behavior": {"action": "bought", "category": "x", "to": x}}},
+    ),
+}
+
+
+def test_every_datetime_argument_is_covered() -> None:
+    found: set[str] = set()
+    for name, type_ in SCHEMA.type_map.items():
+        if isinstance(type_, graphql.GraphQLObjectType) and not name.startswith("__"):
+            found |= {
+                f"{name}.{f}({a})"
+                for f, field_def in type_.fields.items()
+                for a, arg in field_def.args.items()
+                if get_named_type(arg.type).name == "DateTime"
+            }
+        elif isinstance(type_, GraphQLInputObjectType):
+            found |= {
+                f"{name}.{f}" for f, d in type_.fields.items() if get_named_type(d.type).name == "DateTime"
+            }
+    assert set(TIME_SLOTS) == found
+
+
+# graph/privacy.py is being changed by others: its case waits for their fix.
+TIME_SLOTS_FAILING = {
+    "Mutation.setConsent(at)": "graph/privacy.py set_consent passes `at` to Neo4j with its offset; Python "
+    "allows offsets up to 24 h, Neo4j refuses over 18 h (Neo.ClientError.Request.InvalidFormat): "
+    "INTERNAL_SERVER_ERROR for 0001-01-01T23:59:59+23:59 and 9999-12-31T00:00:00-23:59",
+}
+
+
+@pytest.mark.parametrize(
+    "slot",
+    [
+        pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=TIME_SLOTS_FAILING[s]))
+        if s in TIME_SLOTS_FAILING
+        else s
+        for s in TIME_SLOTS
+    ],
+)
+def test_extreme_times_in_every_datetime_argument(
+    slot: str, client: TestClient, keys: Secured, pools: Pools
+) -> None:
+    operation, variables = TIME_SLOTS[slot]
+    problems = []
+    for moment in EXTREME_TIMES:
+        response = client.post(
+            "/graphql",
+            json={"query": operation, "variables": variables(pools.values, moment)},
+            headers=keys.headers(),
+        )
+        problems += [f"{moment}: {p}" for p in judge(response.status_code, response.text)[1]]
+    assert not problems, "\n".join(problems)
+
+
+SHARED_READ = """
+query($u: ID!) {
+  user(id: $u) { community { kind } persona { name } orders(first: 2, after: "not-a-cursor") { totalCount } }
+  users(ids: [$u]) { community { kind } persona { name } }
+}
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="api/context.py DataLoaders share one future per key across resolvers: when orders(after:) fails, "
+    "graphql-core cancels user's pending community/persona resolvers, which cancels the shared future, and "
+    "users[0].community then raises CancelledError (a BaseException no field error catches): HTTP 500, "
+    "empty body, nothing logged by api/errors.py (found by bench/fuzz.py)",
+)
+def test_a_failing_field_does_not_cancel_a_read_another_field_shares(
+    graph: AnalysedGraph, client: TestClient, keys: Secured
+) -> None:
+    records, _, _ = graph.store.driver.execute_query(
+        "MATCH (u:User) WHERE u.socialCommunity IS NOT NULL AND u.persona IS NOT NULL "
+        "RETURN u.userId AS id ORDER BY id LIMIT 1",
+        database_=graph.store.database,
+    )
+    variables = {"u": records[0]["id"]}
+    for _ in range(10):  # the cancellation races the shared read; it loses nearly every time
+        response = client.post(
+            "/graphql", json={"query": SHARED_READ, "variables": variables}, headers=keys.headers()
+        )
+        assert not judge(response.status_code, response.text)[1], response.text[:500]

@@ -69,7 +69,6 @@ PAYLOADS: list[str] = [
     "\ud800",  # a lone surrogate: valid JSON (escaped), not encodable as UTF-8
     "A" * 10_000,
 ]
-PAYLOAD_NAMES = [f"p{i}" for i in range(len(PAYLOADS))]
 EXPECTED_CODES = frozenset({"BAD_USER_INPUT", "NOT_FOUND", "GRAPHQL_VALIDATION_FAILED", "FORBIDDEN"})
 
 
@@ -590,18 +589,23 @@ def _run_batch(
     """Send (operation, variables, payload) triples; ``allowed`` None means a read (nothing may change)."""
     before = snapshot(store)
     problems: list[str] = []
+    written = 0
     for operation, variables, payload in operations:
         body = post(client, operation, variables)
         problems += [f"{payload[:40]!r}: {p}" for p in check_errors(body, payload)]
         value = stored.normalise(payload) if stored else ""
         if stored and value and not body.get("errors"):
+            written += 1
             records, _, _ = store.driver.execute_query(
                 stored.read_back, user=known.user, field=field, v=value, database_=store.database
             )
             if not records[0]["n"]:
                 problems.append(f"{payload[:40]!r}: written, but not stored as {value[:40]!r}")
+    if stored:  # the read-back check must have run: most payloads are fine text to store
+        assert written >= len(operations) // 2, f"only {written} of {len(operations)} payloads were written"
     after = snapshot(store)
     if allowed is None:
+        assert after.counts() == before.counts(), problems
         assert after == before, (problems, diff(before, after).outside(set()))
     else:
         problems += diff(before, after).outside(allowed())
@@ -662,6 +666,30 @@ def test_payloads_in_saved_audience_definitions_write_only_the_audience(
         for p in PAYLOADS
     ]
     _run_batch(client, graph.store, known, operations, allowed=lambda: _node_of(graph.store, "audiences", ""))
+
+
+def test_the_change_check_sees_removals_and_changes_outside_the_entity() -> None:
+    """The check the mutation tests rely on: a removed node, a changed node that is not the entity, and an
+    edge between two other nodes are all reported; the entity's own changes and edges are not."""
+    before = Snapshot(
+        {"a": (("User",), "{}"), "b": (("User",), "{}"), "c": (("Tag",), "{}")},
+        {"r1": ("HAS_TAG", "a", "c", "{}"), "r2": ("HAS_TAG", "b", "c", "{}")},
+    )
+    after = Snapshot(
+        {"a": (("User",), '{"city": "x"}'), "b": (("User",), '{"city": "y"}'), "d": (("Order",), "{}")},
+        {
+            "r1": ("HAS_TAG", "a", "c", '{"w": 1}'),
+            "r3": ("PLACED", "a", "d", "{}"),
+            "r4": ("X", "b", "c", "{}"),
+        },
+    )
+    wrong = diff(before, after).outside({"a"})
+    assert wrong == [
+        "node c removed",
+        "node b changed",
+        "relationship r2 ('b', 'c') added/removed/changed",
+        "relationship r4 ('b', 'c') added/removed/changed",
+    ], wrong
 
 
 def test_injected_graph_still_has_its_data(graph: AnalysedGraph, known: Known) -> None:

@@ -93,7 +93,13 @@ class _Model(BaseModel):
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+    """In UTC: Python allows offsets up to 24 hours, Neo4j refuses a parameter with one over 18."""
+    if value is None:
+        return None
+    try:
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError as exc:  # year 1 or 9999 pushed past the calendar by the offset
+        raise ValueError(f"{value.isoformat()} is out of range once in UTC") from exc
 
 
 class TagCondition(_Model):

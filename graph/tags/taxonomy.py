@@ -67,9 +67,13 @@ class UserTagChange(BaseModel):
 
 
 def _aware(value: datetime | None) -> datetime | None:
+    """In UTC: Python allows offsets up to 24 hours, Neo4j refuses a parameter with one over 18."""
     if value is None:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError as exc:  # year 1 or 9999 pushed past the calendar by the offset
+        raise TagInputError(f"{value.isoformat()} is out of range once in UTC") from exc
 
 
 def _tier(tier: str) -> str:
