@@ -1,7 +1,8 @@
 """The GraphQL side of access control and audit, one schema extension per request:
 
-- before execution: the role matrix (api/policy.py ``check_operation``) on the operation about to
-  run; a refusal is a request error (``FORBIDDEN``, no ``data``) naming the fields;
+- before execution: the role matrix (api/policy.py ``check_fields``) on what the operation about to
+  run selects (``selection``: one walk, also used for the audit entry); a refusal is a request error
+  (``FORBIDDEN``, no ``data``) naming the fields;
 - after execution: one audit entry (graph/audit.py) when the operation was a mutation, read personal
   data (api/policy.py ``PII_FIELDS``) or listed audience members (an export), with the number of rows.
 """
@@ -11,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, OperationType, get_operation_ast
 from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, get_operation_ast
 from strawberry.extensions import SchemaExtension
 
-from api.policy import PII_FIELDS, PolicyError, check_operation, response_keys
+from api.policy import PII_FIELDS, PolicyError, Selection, check_fields, selection
 from graph.audit import AuditEntry
 
 MEMBERS = ("Audience", "members")
@@ -27,11 +28,14 @@ class AccessControl(SchemaExtension):
         context = ctx.context
         document = ctx.graphql_document
         operation = get_operation_ast(document, ctx.operation_name) if document is not None else None
+        selected = None
         if ctx.result is None and document is not None and operation is not None:
+            # One walk of the operation for both the role check and the audit entry's row count.
+            selected = selection(ctx.schema._schema, document, operation, [*PII_FIELDS, MEMBERS])
             try:
                 if context.principal is None:
                     raise PolicyError("Credentials required")
-                check_operation(context.principal.role, ctx.schema._schema, document, operation)
+                check_fields(context.principal.role, selected.fields)
             except PolicyError as exc:
                 ctx.result = GraphQLExecutionResult(
                     data=None,
@@ -40,57 +44,36 @@ class AccessControl(SchemaExtension):
                 yield
                 return
         yield
-        if operation is not None and isinstance(ctx.result, GraphQLExecutionResult):
-            assert document is not None and context.principal is not None  # checked above
-            self._audit(document, operation, ctx.result)
+        if selected is not None and operation is not None and isinstance(ctx.result, GraphQLExecutionResult):
+            self._audit(operation, selected, ctx.result)
 
     def _audit(
-        self, document: DocumentNode, operation: OperationDefinitionNode, result: GraphQLExecutionResult
+        self, operation: OperationDefinitionNode, selected: Selection, result: GraphQLExecutionResult
     ) -> None:
         ctx = self.execution_context
         context = ctx.context
         principal = context.principal
+        assert principal is not None  # on_execute refused the operation otherwise
         what = ctx.operation_name or ",".join(
             sel.name.value for sel in operation.selection_set.selections if hasattr(sel, "name")
         )
+
+        def record(action: str, rows: int, **details: Any) -> None:
+            entry = AuditEntry(principal.subject, principal.role.value, action, what, rows, details)
+            context.audit.record(entry)
+
         data = result.data or {}
         if operation.operation == OperationType.MUTATION:
             done = [key for key, value in data.items() if value is not None]
-            context.audit.record(
-                AuditEntry(
-                    actor=principal.subject,
-                    role=principal.role.value,
-                    action="mutation",
-                    what=what,
-                    rows=len(done),
-                    details={"fields": sorted(done), "errors": len(result.errors or [])},
-                )
-            )
+            record("mutation", len(done), fields=sorted(done), errors=len(result.errors or []))
             return
-        keys = response_keys(ctx.schema._schema, document, operation, [*PII_FIELDS, MEMBERS])
+        keys = selected.keys
         if MEMBERS in keys:
-            context.audit.record(
-                AuditEntry(
-                    actor=principal.subject,
-                    role=principal.role.value,
-                    action="export",
-                    what=what,
-                    rows=_count_members(data, keys[MEMBERS]),
-                )
-            )
-        pii = {f"{t}.{f}" for (t, f) in keys if (t, f) in PII_FIELDS}
+            record("export", _count_members(data, keys[MEMBERS]))
+        pii = [pair for pair in keys if pair in PII_FIELDS]
         if pii:
-            pii_keys = set().union(*(keys[p] for p in keys if p in PII_FIELDS))
-            context.audit.record(
-                AuditEntry(
-                    actor=principal.subject,
-                    role=principal.role.value,
-                    action="read",
-                    what=what,
-                    rows=_count_objects(data, pii_keys),
-                    details={"fields": sorted(pii)},
-                )
-            )
+            pii_keys = set().union(*(keys[p] for p in pii))
+            record("read", _count_objects(data, pii_keys), fields=sorted(f"{t}.{f}" for t, f in pii))
 
 
 def _count_objects(value: Any, keys: set[str]) -> int:

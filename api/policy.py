@@ -3,10 +3,11 @@
 Three checks, one table each:
 
 - **Fields** (``FIELD_ROLES``): a (type, field) pair listed here is open only to the roles named;
-  everything else is open to every authenticated role. ``check_operation`` walks the operation the
-  request is about to execute (fragments and inline fragments included, each fragment once per type)
-  and refuses it as a whole (``FORBIDDEN``, nothing runs) when it selects a field the caller's role may
-  not see. So a masked field cannot be reached under an alias, in a fragment or through another path.
+  everything else is open to every authenticated role. ``check_fields`` checks what ``selection``
+  found walking the operation the request is about to execute (fragments and inline fragments
+  included, each fragment once per type) and refuses it as a whole (``FORBIDDEN``, nothing runs)
+  when it selects a field the caller's role may not see. So a masked field cannot be reached under
+  an alias, in a fragment or through another path.
 - **Audience definitions** (``check_audience``): roles with masked attributes may not filter or break
   down by them (a filter on a birth year is a way to read it), and marketers may only use purposes
   that apply consent. Called wherever a definition is evaluated or shown (ad hoc and saved).
@@ -18,6 +19,7 @@ Errors name the field or attribute and the role, never a value from the graph.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -113,29 +115,32 @@ def allowed(role: Role, type_name: str, field: str) -> bool:
     return role in FIELD_ROLES.get((type_name, field), EVERYONE)
 
 
-def check_operation(
-    role: Role, schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
-) -> None:
-    """Raise PolicyError naming every field of ``operation`` that ``role`` may not select."""
-    if role == ADMIN:
-        return
-    denied = sorted(p for p in _Walk(schema, document).fields(operation) if not allowed(role, *p))
-    if denied:
-        names = ", ".join(f"{t}.{f}" for t, f in denied)
-        raise PolicyError(f"The {role.value} role may not read or call: {names}")
+@dataclass(frozen=True)
+class Selection:
+    """What an operation selects: every (type, field), and for the ``keyed`` pairs asked about, the
+    keys (aliases or names) their values take in the response (the audit log counts rows by them)."""
+
+    fields: frozenset[tuple[str, str]]
+    keys: Mapping[tuple[str, str], set[str]]
 
 
-def response_keys(
+def selection(
     schema: GraphQLSchema,
     document: DocumentNode,
     operation: OperationDefinitionNode,
-    pairs: Iterable[tuple[str, str]],
-) -> dict[tuple[str, str], set[str]]:
-    """For each (type, field) of ``pairs`` the operation selects: the keys (aliases or names) its
-    values take in the response. The audit log counts rows by them."""
-    walk = _Walk(schema, document, frozenset(pairs))
-    walk.fields(operation)
-    return walk.keys
+    keyed: Iterable[tuple[str, str]] = (),
+) -> Selection:
+    """One walk of ``operation``, serving both the role check and the audit log."""
+    walk = _Walk(schema, document, frozenset(keyed))
+    return Selection(frozenset(walk.fields(operation)), walk.keys)
+
+
+def check_fields(role: Role, fields: Iterable[tuple[str, str]]) -> None:
+    """Raise PolicyError naming every selected field that ``role`` may not select."""
+    denied = sorted(p for p in fields if not allowed(role, *p))
+    if denied:
+        names = ", ".join(f"{t}.{f}" for t, f in denied)
+        raise PolicyError(f"The {role.value} role may not read or call: {names}")
 
 
 def check_audience(role: Role, root: Condition, purpose: str) -> None:
