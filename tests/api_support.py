@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from neo4j import Driver
 from pydantic import SecretStr
 
+from api.app import create_app
 from api.auth import KeyFile
 from api.policy import Role
 from graph.analytics.attribution import run_attribution
@@ -64,6 +65,10 @@ class Secured:
 
     def headers(self, role: Role | str = Role.ADMIN) -> dict[str, str]:
         return bearer(self.tokens[Role(role)])
+
+    def client(self, connection: ConnectionInfo, role: Role | str = Role.ADMIN) -> TestClient:
+        """A client of a new app with these settings, sending ``role``'s key (use it in ``with``)."""
+        return TestClient(create_app(self.settings, connection=connection), headers=self.headers(role))
 
 
 def secured(folder: Path, **settings: Any) -> Secured:

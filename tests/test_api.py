@@ -12,7 +12,6 @@ import pytest
 from fastapi.testclient import TestClient
 from neo4j import Driver
 
-from api.app import create_app
 from graph.connection import ConnectionInfo
 from tests.api_support import AnalysedGraph, GraphQL, Secured, analysed_graph, secured
 
@@ -32,8 +31,7 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Secured:
 
 @pytest.fixture(scope="module")
 def client(graph: AnalysedGraph, neo4j_connection: ConnectionInfo, keys: Secured) -> Iterator[TestClient]:
-    app = create_app(keys.settings, connection=neo4j_connection)
-    with TestClient(app, headers=keys.headers("admin")) as test_client:
+    with keys.client(neo4j_connection) as test_client:
         yield test_client
 
 
@@ -630,8 +628,7 @@ def test_neo4j_down_is_unavailable_and_readyz_503(
     from graph.local_neo4j import free_port
     from graph.store import GraphStore
 
-    app = create_app(keys.settings, connection=neo4j_connection)
-    with TestClient(app, headers=keys.headers("admin")) as client:
+    with keys.client(neo4j_connection) as client:
         dead = GraphDatabase.driver(
             f"bolt://127.0.0.1:{free_port()}", auth=("neo4j", "x"), max_transaction_retry_time=0.5
         )

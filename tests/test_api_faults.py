@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from graph.connection import ConnectionInfo
 from graph.local_neo4j import LocalNeo4j
 from graph.store import GraphStore
@@ -57,9 +56,7 @@ def test_neo4j_restart_under_record_event_load(
     stop = threading.Event()
     sent = 0
     keys = secured(tmp_path / "keys", api_rate_limit=0)  # tests/test_api_limits.py covers the limit
-    with TestClient(
-        create_app(keys.settings, connection=neo4j_connection), headers=keys.headers("service")
-    ) as client:
+    with keys.client(neo4j_connection, "service") as client:
 
         def writer() -> None:
             nonlocal sent

@@ -31,8 +31,7 @@ def dev_client(
     neo4j_connection: ConnectionInfo, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TestClient]:
     keys = secured(tmp_path_factory.mktemp("dev-keys"), env="development")
-    app = create_app(keys.settings, connection=neo4j_connection)
-    with TestClient(app, headers=keys.headers()) as client:
+    with keys.client(neo4j_connection) as client:
         yield client
 
 
@@ -41,8 +40,7 @@ def prod_client(
     neo4j_connection: ConnectionInfo, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TestClient]:
     keys = secured(tmp_path_factory.mktemp("prod-keys"), env="production")
-    app = create_app(keys.settings, connection=neo4j_connection)
-    with TestClient(app, headers=keys.headers()) as client:
+    with keys.client(neo4j_connection) as client:
         yield client
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from graph.connection import ConnectionInfo
 from graph.profiles import friends_of, get_user
 from graph.store import GraphStore
@@ -61,8 +60,7 @@ def test_profile_reads_are_typed(store: GraphStore, tmp_path: Path) -> None:
 def client(store: GraphStore, neo4j_connection: ConnectionInfo, tmp_path: Path) -> Iterator[TestClient]:
     load_dataset(store, DEMO_DATA, options=LoadOptions(batch_size=1000, rejects_dir=tmp_path))
     keys = secured(tmp_path / "keys")
-    app = create_app(keys.settings, connection=neo4j_connection)
-    with TestClient(app, headers=keys.headers("service")) as client:
+    with keys.client(neo4j_connection, "service") as client:
         yield client
 
 

@@ -11,10 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from neo4j import Driver
 
-from api.app import create_app
 from cli.demo import build_demo
 from graph.connection import ConnectionInfo
 from graph.store import GraphStore
@@ -56,7 +54,7 @@ def gql(
     folder = tmp_path_factory.mktemp("demo")
     build_demo(store, folder, options=LoadOptions(rejects_dir=folder / "rejects"))
     keys = secured(folder / "keys", api_rate_limit=0)  # tests/test_api_limits.py covers the limit
-    with TestClient(create_app(keys.settings, connection=neo4j_connection), headers=keys.headers()) as client:
+    with keys.client(neo4j_connection) as client:
         yield GraphQL(client)
 
 
