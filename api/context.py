@@ -7,8 +7,9 @@ one graph/ call, so a page of 50 users with tags and friends is a handful of Cyp
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -74,7 +75,7 @@ class Context(BaseContext):
                 values = await self.call(fn, **{ids_arg: list(ids)}, **group)
                 return [values.get(i, missing) for i in ids]
 
-            found = self.loaders[key] = DataLoader(load_fn=load)
+            found = self.loaders[key] = SharedLoader(load_fn=load)
         return found
 
     # The loaders resolvers use, named for what they return.
@@ -108,6 +109,19 @@ class Context(BaseContext):
 
     def personas(self) -> DataLoader[str, insights.PersonaInfo | None]:
         return self.loader(insights.get_personas, "persona_ids", None)
+
+
+class SharedLoader(DataLoader[str, V]):
+    """A DataLoader whose cached result survives one of its readers being cancelled.
+
+    Resolvers in one request share the loader's future per key. When a field fails, graphql-core
+    cancels its sibling resolvers; a cancelled ``await future`` cancels the future itself, so another
+    field waiting on the same key would get CancelledError (which no field error catches: HTTP 500).
+    Each reader therefore awaits a shield of the shared future.
+    """
+
+    def load(self, key: str) -> Awaitable[V]:
+        return asyncio.shield(super().load(key))
 
 
 _EMPTY: Page[Any] = Page(items=[], end_cursor=None, has_next=False, total=0)

@@ -41,3 +41,7 @@ class SuppressedUserError(PersonaGraphError):
     def __init__(self, message: str, field: str = "userId") -> None:
         super().__init__(message)
         self.field = field
+
+
+class TimeRangeError(PersonaGraphError, ValueError):
+    """A time that leaves the calendar (years 1-9999) once it is put in UTC."""

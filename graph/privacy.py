@@ -19,13 +19,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from neo4j import ManagedTransaction, unit_of_work
-from neo4j.time import DateTime
 
 from graph.catalog import cypher
 from graph.errors import ConfigurationError, NotFoundError, PersonaGraphError, SuppressedUserError
 from graph.secrets import derived_key, keyed_hash
 from graph.settings import Settings
 from graph.store import GraphStore
+from graph.times import utc
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +51,6 @@ class ConsentChange:
     granted: bool
     at: datetime
     source: str
-
-
-def _aware(value: Any) -> datetime:
-    if isinstance(value, DateTime):
-        value = value.to_native()
-    assert isinstance(value, datetime)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _check_purpose(purpose: str) -> None:
@@ -86,7 +79,7 @@ def set_consent(
             f"source: {source!r}; expected who or what took the statement (1-{MAX_SOURCE} characters), "
             "e.g. 'preference centre'"
         )
-    moment = _aware(at) if at is not None else datetime.now(UTC)
+    moment = utc(at) if at is not None else datetime.now(UTC)
     records = store.write_returning(
         "load/set_consent", userId=user_id, purpose=purpose, granted=granted, at=moment, source=source.strip()
     )
@@ -101,12 +94,11 @@ def consent_history(store: GraphStore, *, user_ids: Sequence[str]) -> dict[str, 
     for r in store.read("query/consent_history", userIds=list(user_ids)):
         changes = sorted(
             r["changes"],
-            key=lambda c: (_aware(c["at"]), _aware(c["recordedAt"] or c["at"])),
+            key=lambda c: (utc(c["at"]), utc(c["recordedAt"] or c["at"])),
             reverse=True,
         )
         found[r["userId"]] = [
-            ConsentChange(r["userId"], c["purpose"], c["granted"], _aware(c["at"]), c["source"])
-            for c in changes
+            ConsentChange(r["userId"], c["purpose"], c["granted"], utc(c["at"]), c["source"]) for c in changes
         ]
     return {uid: found.get(uid, []) for uid in user_ids}
 

@@ -27,6 +27,7 @@ from graph.paging import (
 )
 from graph.privacy import ensure_not_suppressed
 from graph.store import GraphStore
+from graph.times import utc, utc_or_now
 from loaders.entities import KINDS
 from loaders.records import RowContext, UserRecord
 
@@ -210,15 +211,10 @@ def tags_of(
             userIds=list(user_ids),
             tier=tier,
             includeExpired=include_expired,
-            now=_aware(now or datetime.now(UTC)),
+            now=utc_or_now(now),
         )
     }
     return _per_user(user_ids, found)
-
-
-def _aware(value: datetime) -> datetime:
-    """Naive datetimes are UTC, as the loader reads them."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class Identity(BaseModel):
@@ -305,7 +301,7 @@ def _order(m: Mapping[str, Any]) -> OrderSummary:
 
 def order_cursor(order: OrderSummary) -> str:
     """The cursor of one order (for per-edge cursors): its place in (orderedAt desc, orderId)."""
-    at = _aware(order.ordered_at)
+    at = utc(order.ordered_at)
     return encode_cursor("orders", calendar.timegm(at.utctimetuple()), at.microsecond, order.order_id)
 
 
@@ -326,7 +322,7 @@ def _is_int(text: str) -> bool:
 def _newest_first(orders: list[OrderSummary]) -> list[OrderSummary]:
     """The page order, re-asserted in Python: collect() after a subquery need not keep row order."""
     by_id = sorted(orders, key=lambda o: o.order_id)
-    return sorted(by_id, key=lambda o: _aware(o.ordered_at), reverse=True)
+    return sorted(by_id, key=lambda o: utc(o.ordered_at), reverse=True)
 
 
 def _page(items: list[T], cursors: list[str], first: int, total: int) -> Page[T]:

@@ -272,7 +272,8 @@ class FileLoader:
         if self._rejects is None:
             self.options.rejects_dir.mkdir(parents=True, exist_ok=True)
             self.report.rejects_file = self.options.rejects_dir / f"{self.source.path.stem}.jsonl"
-            self._rejects = self.report.rejects_file.open("w", encoding="utf-8")
+            # backslashreplace: a rejected row's lone surrogate is written as its escape, \ud800
+            self._rejects = self.report.rejects_file.open("w", encoding="utf-8", errors="backslashreplace")
         self.report.rejected += 1
         entry = {
             "file": self.source.path.name,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 from graph.errors import PersonaGraphError
 
 FORMATS = (".csv", ".jsonl", ".parquet")
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class UnusableInputError(PersonaGraphError):
@@ -63,17 +65,29 @@ def _csv_header(path: Path) -> list[str]:
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """The header is line 1; a row's number is the line it ends on (quoted newlines count)."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    """The header is line 1; a row's number is the line it ends on (quoted newlines count).
+
+    A row the csv module cannot parse (a field over its size limit, a NUL byte) and a row holding bytes
+    that are not UTF-8 come out malformed, with the reason, and reading goes on with the next line.
+    """
+    with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
         reader = csv.reader(handle)
         names = [name.strip() for name in next(reader)]
-        for values in reader:
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield reader.line_num, {"__shape__": f"unreadable CSV: {exc}"}
+                continue
             if not values:
                 continue  # blank line
             row: dict[str, Any] = dict(zip(names, values, strict=False))
             if len(values) != len(names):
                 row["__shape__"] = f"{len(values)} values for {len(names)} columns"
-            yield reader.line_num, row
+            # One search over the whole row: only undecodable bytes put a surrogate in CSV text.
+            yield reader.line_num, _checked_text(row) if SURROGATE.search("".join(values)) else row
 
 
 def _jsonl_header(path: Path) -> list[str]:
@@ -88,7 +102,8 @@ def _jsonl_header(path: Path) -> list[str]:
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8") as handle:
+    """A line that is not JSON, not an object, or holds text that is not UTF-8 comes out malformed."""
+    with path.open(encoding="utf-8", errors="surrogateescape") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -96,7 +111,26 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
                 row = {"__shape__": f"not JSON: {exc.msg}"}
-            yield number, row if isinstance(row, dict) else {"__shape__": "not a JSON object"}
+            yield number, _checked_text(row) if isinstance(row, dict) else {"__shape__": "not a JSON object"}
+
+
+def _checked_text(row: dict[str, Any]) -> dict[str, Any]:
+    """``row``, marked malformed when a value holds a lone surrogate: bytes that are not UTF-8 (read with
+    surrogateescape) or a JSON ``\\ud800`` escape. Neo4j stores UTF-8 only, so such a value cannot load."""
+    for column, value in row.items():
+        if _has_surrogate(value):
+            return {**row, "__shape__": f"{column}: not UTF-8 text (undecodable bytes or a lone surrogate)"}
+    return row
+
+
+def _has_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_surrogate(v) for v in value)
+    return False
 
 
 def _parquet_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

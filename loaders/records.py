@@ -13,6 +13,9 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from graph.errors import TimeRangeError
+from graph.times import utc
+
 
 def _blank_to_none(value: object) -> object:
     if isinstance(value, str):
@@ -52,10 +55,10 @@ def _in_range(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     try:
-        utc = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
-    except OverflowError:
-        utc = None
-    if utc is None or not EARLIEST <= utc <= LATEST:
+        in_utc: datetime | None = utc(value)
+    except TimeRangeError:
+        in_utc = None
+    if in_utc is None or not EARLIEST <= in_utc <= LATEST:
         raise ValueError(f"{value.isoformat()} is out of range; expected a time from year 2 to 9998")
     return value
 
@@ -74,16 +77,9 @@ RequiredWhen = Annotated[
 ]
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def epoch_ms(value: datetime | None) -> int | None:
     """Times travel to Cypher as epoch milliseconds: the driver encodes ints far faster than datetimes."""
-    aware = _utc(value)
-    return None if aware is None else round(aware.timestamp() * 1000)
+    return None if value is None else round(utc(value).timestamp() * 1000)
 
 
 class RowContext(BaseModel):
@@ -322,7 +318,7 @@ class EventRecord(Record):
     channel_id: Text = None
 
     def to_row(self, ctx: RowContext) -> dict[str, Any]:
-        at = _utc(self.at)
+        at = None if self.at is None else utc(self.at)
         assert at is not None
         target = " ".join(self.target.lower().split()) if self.kind is EventKind.SEARCH else self.target
         # Without an event id, the event's own content is its key, so a re-load adds nothing.

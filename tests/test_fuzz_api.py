@@ -554,22 +554,9 @@ def test_every_datetime_argument_is_covered() -> None:
     assert set(TIME_SLOTS) == found
 
 
-# graph/privacy.py is being changed by others: its case waits for their fix.
-TIME_SLOTS_FAILING = {
-    "Mutation.setConsent(at)": "graph/privacy.py set_consent passes `at` to Neo4j with its offset; Python "
-    "allows offsets up to 24 h, Neo4j refuses over 18 h (Neo.ClientError.Request.InvalidFormat): "
-    "INTERNAL_SERVER_ERROR for 0001-01-01T23:59:59+23:59 and 9999-12-31T00:00:00-23:59",
-}
-
-
 @pytest.mark.parametrize(
     "slot",
-    [
-        pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=TIME_SLOTS_FAILING[s]))
-        if s in TIME_SLOTS_FAILING
-        else s
-        for s in TIME_SLOTS
-    ],
+    list(TIME_SLOTS),
 )
 def test_extreme_times_in_every_datetime_argument(
     slot: str, client: TestClient, keys: Secured, pools: Pools
@@ -594,13 +581,6 @@ query($u: ID!) {
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="api/context.py DataLoaders share one future per key across resolvers: when orders(after:) fails, "
-    "graphql-core cancels user's pending community/persona resolvers, which cancels the shared future, and "
-    "users[0].community then raises CancelledError (a BaseException no field error catches): HTTP 500, "
-    "empty body, nothing logged by api/errors.py (found by bench/fuzz.py)",
-)
 def test_a_failing_field_does_not_cancel_a_read_another_field_shares(
     graph: AnalysedGraph, client: TestClient, keys: Secured
 ) -> None:

@@ -37,6 +37,7 @@ from graph.analytics.personas import PersonaProfile, cluster, describe, feature_
 from graph.analytics.runs import AnalyticsRun, analytics_run
 from graph.analytics.user_features import UserOrders, project_persona_inputs, project_user_orders
 from graph.store import GraphStore
+from graph.times import utc
 
 DAY = 86_400.0
 NEW_DAYS = 30
@@ -189,7 +190,7 @@ def run_segments(
     dormant_days: float = DORMANT_DAYS,
 ) -> SegmentReport:
     """Score RFM and lifecycle tiers for every user and write them onto the users."""
-    as_of = _aware(as_of) if as_of is not None else default_as_of(store)
+    as_of = utc(as_of) if as_of is not None else default_as_of(store)
     params = {"asOf": as_of.isoformat(), "newDays": new_days, "dormantDays": dormant_days}
     with analytics_run(store, "segments", params) as run:
         with run.phase("projection"):
@@ -215,11 +216,6 @@ def run_segments(
             tiers=tier_counts,
             rfm_scores=dict(zip(codes_seen.tolist(), code_counts.tolist(), strict=True)),
         )
-
-
-def _aware(moment: datetime) -> datetime:
-    """Naive times are taken as UTC, like the loaders do."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _segment_rows(

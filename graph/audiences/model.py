@@ -7,7 +7,7 @@ See docs/audiences.md for every kind.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from graph.errors import PersonaGraphError
+from graph.times import utc
 
 MAX_DEPTH = 8  # nested condition levels (a lone leaf is depth 1)
 MAX_CONDITIONS = 200  # conditions in one tree
@@ -90,16 +91,6 @@ Label = Annotated[StrictStr, Field(min_length=1, max_length=200)]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """In UTC: Python allows offsets up to 24 hours, Neo4j refuses a parameter with one over 18."""
-    if value is None:
-        return None
-    try:
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
-    except OverflowError as exc:  # year 1 or 9999 pushed past the calendar by the offset
-        raise ValueError(f"{value.isoformat()} is out of range once in UTC") from exc
 
 
 class TagCondition(_Model):
@@ -230,7 +221,7 @@ class BehaviorCondition(_Model):
     @field_validator("from_", "to")
     @classmethod
     def _zoned(cls, value: datetime | None) -> datetime | None:
-        return _utc(value)
+        return None if value is None else utc(value)
 
     @field_validator("to")
     @classmethod

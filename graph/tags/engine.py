@@ -22,6 +22,7 @@ from graph.tags.kinds import EvalContext, Match, Prepared, native
 from graph.tags.rules import Rule as TagRule
 from graph.tags.rules import RuleSet, TagSpec, load_rules
 from graph.tags.taxonomy import upsert_tag
+from graph.times import utc_or_now
 
 Progress = Callable[[int], None]
 _T = TypeVar("_T")
@@ -119,12 +120,6 @@ class _Plan:
 
 def _rule_set(rules: RuleSet | str | Path | None) -> RuleSet:
     return rules if isinstance(rules, RuleSet) else load_rules(rules)
-
-
-def _aware(value: datetime | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def latest_order_time(store: GraphStore) -> datetime | None:
@@ -267,7 +262,7 @@ def refresh_tags(
     """
     started = time.perf_counter()
     rule_set = _rule_set(rules)
-    ctx = EvalContext(as_of=_aware(as_of), max_evidence=rule_set.max_evidence)
+    ctx = EvalContext(as_of=utc_or_now(as_of), max_evidence=rule_set.max_evidence)
     reuse = cache is not None and user_ids is not None
     cache = cache if cache is not None else TagCache()
     taxonomy_key = (store.database, "taxonomy", rule_set.model_dump_json())

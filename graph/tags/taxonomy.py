@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from graph.errors import NotFoundError, PersonaGraphError
 from graph.privacy import ensure_not_suppressed
 from graph.store import GraphStore
+from graph.times import utc, utc_or_now
 from loaders.records import TagSource, TagTier
 
 TIERS = tuple(t.value for t in TagTier)
@@ -64,16 +65,6 @@ class UserTagChange(BaseModel):
     tag_id: str
     created: bool = False  # tag_user: the user did not hold the tag before
     removed: tuple[str, ...] = ()  # untag_user: the sources of the edges removed (empty: held nothing)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """In UTC: Python allows offsets up to 24 hours, Neo4j refuses a parameter with one over 18."""
-    if value is None:
-        return None
-    try:
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
-    except OverflowError as exc:  # year 1 or 9999 pushed past the calendar by the offset
-        raise TagInputError(f"{value.isoformat()} is out of range once in UTC") from exc
 
 
 def _tier(tier: str) -> str:
@@ -197,7 +188,7 @@ def tag_user(
         weight=float(weight),
         source=source,
         assignedAt=datetime.now(UTC),
-        expiresAt=_aware(expires_at),
+        expiresAt=utc(expires_at) if expires_at is not None else None,
     )
     if not records:
         raise NotFoundError(f"user_id: no user with id {user_id!r}")
@@ -216,7 +207,7 @@ def untag_user(store: GraphStore, *, user_id: str, tag_id: str) -> UserTagChange
 def list_tags(store: GraphStore, *, tier: str | None = None, as_of: datetime | None = None) -> list[TagUsage]:
     """Every tag (or one tier's), ordered by tier and id, with how many users hold it at `as_of` (now)."""
     wanted = _tier(tier) if tier is not None else None
-    records = store.read("query/tags_list", tier=wanted, now=_aware(as_of) or datetime.now(UTC))
+    records = store.read("query/tags_list", tier=wanted, now=utc_or_now(as_of))
     return [
         TagUsage(
             **Tag.from_record(r).model_dump(),
