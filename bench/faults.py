@@ -69,7 +69,6 @@ from bench.api import OURS, npm_install, personagraph_server, versions  # noqa: 
 from bench.common import machine, private_env, write_results  # noqa: E402
 from bench.ingest import SALT, dataset, fresh_neo4j  # noqa: E402
 from bench.load import (  # noqa: E402
-    BEHAVIOUR,
     WRITE,
     LoadSampler,
     add_probes,
@@ -101,12 +100,26 @@ INFLUENCE = {"influence", "influenceRank", "degree", "reach2", "influenceRunId",
 KEYS = ["userId", "sku", "orderId", "channelId", "tagId", "categoryId", "brandId", "term", "communityId"]
 
 
-def _key(v: str) -> str:
-    """Cypher: a node's identity by its key property, the same in two loads of the same data."""
-    return (
-        f"coalesce([k IN {KEYS!r} WHERE {v}[k] IS NOT NULL | k + '=' + toString({v}[k])][0], "
-        f"'identity=' + {v}.kind + '/' + {v}.value, labels({v})[0] + '@' + elementId({v}))"
-    )
+# A node's identity by its key property ($keys), the same in two loads of the same data.
+EDGES = """
+MATCH (a)-[r]->(b) WHERE NOT a:AnalyticsRun AND NOT b:AnalyticsRun
+RETURN type(r) AS t,
+       coalesce([k IN $keys WHERE a[k] IS NOT NULL | k + '=' + toString(a[k])][0],
+                'identity=' + a.kind + '/' + a.value, labels(a)[0] + '@' + elementId(a)) AS a,
+       coalesce([k IN $keys WHERE b[k] IS NOT NULL | k + '=' + toString(b[k])][0],
+                'identity=' + b.kind + '/' + b.value, labels(b)[0] + '@' + elementId(b)) AS b,
+       properties(r) AS p
+"""
+# The behaviour relationship types (bench/load.py BEHAVIOUR), and those with the social ties.
+BEHAVIOUR_TOTALS = (
+    "MATCH ()-[r:VIEWED|CLICKED|LIKED|COMMENTED|SHARED|SEARCHED]->() "
+    "RETURN sum(size(r.eventKeys)) AS keys, sum(r.count) AS n"
+)
+BEHAVIOUR_EDGES = "MATCH ()-[r:VIEWED|CLICKED|LIKED|COMMENTED|SHARED|SEARCHED]->() RETURN count(r) AS n"
+WRITTEN_EDGES = (
+    "MATCH ()-[r:VIEWED|CLICKED|LIKED|COMMENTED|SHARED|SEARCHED|FRIEND_OF|FOLLOWS|REFERRED]->() "
+    "RETURN count(r) AS n"
+)
 
 
 # --- the graph's fingerprint ---------------------------------------------------------------------
@@ -150,14 +163,9 @@ def fingerprint(store: GraphStore) -> Fingerprint:
             "RETURN labels(n) AS l, properties(n) AS p"
         ):
             found.add("(" + ":".join(sorted(r["l"])) + ")", _canonical(r["p"]))
-        for r in session.run(
-            f"MATCH (a)-[r]->(b) WHERE NOT a:AnalyticsRun AND NOT b:AnalyticsRun "
-            f"RETURN type(r) AS t, {_key('a')} AS a, {_key('b')} AS b, properties(r) AS p"
-        ):
+        for r in session.run(EDGES, keys=KEYS):
             found.add(f"[{r['t']}]", f"{r['a']} {r['b']} {_canonical(r['p'])}")
-        totals = session.run(
-            f"MATCH ()-[r:{BEHAVIOUR}]->() RETURN sum(size(r.eventKeys)) AS keys, sum(r.count) AS n"
-        ).single()
+        totals = session.run(BEHAVIOUR_TOTALS).single()
     assert totals is not None
     found.event_keys, found.event_count = int(totals["keys"] or 0), int(totals["n"] or 0)
     return found
@@ -266,8 +274,9 @@ def subset(data: Path, folder: Path, kinds: tuple[str, ...], fraction: float = 1
     return folder
 
 
-def count_edges(store: GraphStore, types: str) -> int:
-    records, _, _ = store.driver.execute_query(f"MATCH ()-[r:{types}]->() RETURN count(r) AS n")
+def count_edges(store: GraphStore, statement: str) -> int:
+    """How many edges ``statement`` (BEHAVIOUR_EDGES or WRITTEN_EDGES) counts."""
+    records, _, _ = store.driver.execute_query(statement, database_=store.database)
     return int(records[0]["n"])
 
 
@@ -508,7 +517,9 @@ def run_kill(
     rng = random.Random(args.seed)
     killed = start_loader(info, data, workdir, "c-killed", args.batch_size)
     _wait_for(
-        lambda: count_edges(store, BEHAVIOUR) > 0 or killed.proc.poll() is not None, 1800, "events loading"
+        lambda: count_edges(store, BEHAVIOUR_EDGES) > 0 or killed.proc.poll() is not None,
+        1800,
+        "events loading",
     )
     time.sleep(rng.uniform(0.5, 3.0))  # somewhere into the events file
     in_flight: list[str] = []
@@ -568,7 +579,7 @@ def run_analytics(
 
     thread = threading.Thread(target=writer)
     thread.start()
-    _wait_for(lambda: count_edges(store, BEHAVIOUR + "|FRIEND_OF|FOLLOWS|REFERRED") > 0, 600, "the writer")
+    _wait_for(lambda: count_edges(store, WRITTEN_EDGES) > 0, 600, "the writer")
     analyses = []
     for i in range(args.analyses):
         log.info("(d) persona analyze influence (%d) during writes", i + 1)

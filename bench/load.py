@@ -78,7 +78,6 @@ READS = ("profile", "audience count", "cross-sell")
 WRITE = "recordEvent"
 MIX = {"profile": 60, "audience count": 15, "cross-sell": 15, WRITE: 10}
 EVENT_KINDS = ("VIEW", "CLICK", "LIKE")
-BEHAVIOUR = "VIEWED|CLICKED|LIKED|COMMENTED|SHARED|SEARCHED"
 RECORD_EVENT = "mutation Record($e: EventInput!) { recordEvent(input: $e) { new eventKey tagsAdded } }"
 
 
@@ -285,7 +284,8 @@ def verify_events(store: GraphStore, events: dict[str, Any], prefix: str) -> dic
     Keys are collected from the eventKeys of every behaviour edge holding one of this run's keys;
     an edge whose count differs from its number of keys, or which holds a key twice, counts too."""
     records, _, _ = store.driver.execute_query(
-        f"MATCH ()-[r:{BEHAVIOUR}]->() WHERE any(k IN r.eventKeys WHERE k STARTS WITH $prefix) "
+        "MATCH ()-[r:VIEWED|CLICKED|LIKED|COMMENTED|SHARED|SEARCHED]->() "
+        "WHERE any(k IN r.eventKeys WHERE k STARTS WITH $prefix) "
         "RETURN r.eventKeys AS keys, r.count AS count",
         prefix=prefix,
     )

@@ -28,6 +28,22 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int], None]
 
 
+# Per kind a row can name (entities.Reference.target): the statement that finds which keys exist, and
+# the one that creates placeholders for the missing (--create-missing). Catalog names, never built.
+EXISTING = {
+    "users": "query/existing_users",
+    "products": "query/existing_products",
+    "channels": "query/existing_channels",
+    "tags": "query/existing_tags",
+}
+PLACEHOLDER = {
+    "users": "load/placeholder_users",
+    "products": "load/placeholder_products",
+    "channels": "load/placeholder_channels",
+    "tags": "load/placeholder_tags",
+}
+
+
 @dataclass(frozen=True)
 class LoadOptions:
     batch_size: int = 1000
@@ -233,10 +249,10 @@ class FileLoader:
                     wanted[ref.target].add(key)
         missing: dict[str, set[str]] = {}
         for target, keys in wanted.items():
-            found = set(self.store.read(f"query/existing_{target}", keys=sorted(keys))[0]["found"])
+            found = set(self.store.read(EXISTING[target], keys=sorted(keys))[0]["found"])
             missing[target] = keys - found
             if missing[target] and self.options.create_missing:
-                self.store.write(f"load/placeholder_{target}", keys=sorted(missing[target]))
+                self.store.write(PLACEHOLDER[target], keys=sorted(missing[target]))
                 self.report.placeholders += len(missing[target])
                 missing[target] = set()
         good = []

@@ -202,19 +202,6 @@ def python_files() -> list[Path]:
     )
 
 
-# Files that assemble statements today, each refused by the test until it is fixed (strict xfail: the
-# mark must go once the file is clean). Catalog names are catalog names, but the rule is the same: a
-# fixed table (like loaders/entities.py EVENT_STATEMENTS) keeps the set of reachable files closed.
-KNOWN_OFFENDERS = {
-    "loaders/pipeline.py": "_check_references builds catalog names f'query/existing_{target}' and "
-    "f'load/placeholder_{target}' (lines 236, 239); targets come from entities.KINDS, so a table keyed by "
-    "target would do",
-    "bench/faults.py": "fingerprint() and count_edges() format relationship types and key expressions "
-    "into Cypher (session.run f-strings, lines 153 and 158; execute_query f-string, line 270)",
-    "bench/load.py": "verify_events() formats the behaviour relationship types into Cypher (line 287)",
-}
-
-
 def _relative(path: Path) -> str:
     return path.relative_to(ROOT).as_posix()
 
@@ -230,22 +217,10 @@ def test_the_checker_sees_cypher_calls_in_every_package() -> None:
     assert {"graph", "loaders", "bench"} <= seen, seen
 
 
-@pytest.mark.parametrize(
-    "relative",
-    [
-        pytest.param(_relative(p), marks=pytest.mark.xfail(strict=True, reason=KNOWN_OFFENDERS[_relative(p)]))
-        if _relative(p) in KNOWN_OFFENDERS
-        else _relative(p)
-        for p in python_files()
-    ],
-)
+@pytest.mark.parametrize("relative", [_relative(p) for p in python_files()])
 def test_no_cypher_statement_is_assembled_where_it_is_sent(relative: str) -> None:
     found = offenders_in((ROOT / relative).read_text(encoding="utf-8"), relative)
     assert not found, "Cypher assembled from strings where it is sent:\n" + "\n".join(map(str, found))
-
-
-def test_known_offenders_are_files_that_exist() -> None:
-    assert set(KNOWN_OFFENDERS) <= {_relative(p) for p in python_files()}
 
 
 CHECKER_EXAMPLES: dict[str, bool] = {
