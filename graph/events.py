@@ -130,13 +130,13 @@ def record_event(
     if record.channel_id:
         _require(store, "query/existing_channels", [record.channel_id], "channel_id", "channel")
     row = record.to_row(RowContext(timezone=timezone or get_settings().timezone))
-    counts = store.write_rows(KINDS["events"].statement_for(record), fold_events([row]))
+    folded = store.write_returning(KINDS["events"].statement_for(record), rows=fold_events([row]))
     return RecordedEvent(
         user_id=record.user_id,
         kind=record.kind.value,
         target=row["target"],
         event_key=row["key"],
-        new=counts.properties_set > 0,
+        new=folded[0]["folded"] > 0,
         **_retag(store, record.user_id, rules, as_of, cache),
     )
 

@@ -42,7 +42,10 @@ def _product_target(statement: str, row: Row) -> str | None:
 
 
 def fold_events(rows: list[Row]) -> list[Row]:
-    """One row per (user, target) with distinct event keys, as the merge_events_* statements expect."""
+    """One row per (user, target) with distinct event keys, as the merge_events_* statements expect.
+
+    Sorted by (user, target), so concurrent loads lock shared edges in the same order (fewer deadlocks).
+    """
     folded: dict[tuple[str, str], Row] = {}
     seen: dict[tuple[str, str], set[str]] = defaultdict(set)
     for row in rows:
@@ -56,7 +59,7 @@ def fold_events(rows: list[Row]) -> list[Row]:
         entry["keys"].append(row["key"])
         entry["ats"].append(row["at"])
         entry["hours"].append(row["hour"])
-    return list(folded.values())
+    return [folded[group] for group in sorted(folded)]
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,12 @@ def analysed_graph(
         batch_size=2000, rejects_dir=folder / "rejects", context=RowContext(identity_salt="t")
     )
     load_dataset(store, report.out_dir, options=options)
+    analyse(store)
+    return AnalysedGraph(store, report)
+
+
+def analyse(store: GraphStore) -> None:
+    """Every analysis and the rule tags, with thresholds that suit a few hundred users."""
     run_influence(store)
     run_social_communities(store, min_size=2)
     run_copurchase(store, min_count=2)
@@ -50,7 +56,19 @@ def analysed_graph(
     run_personas(store)
     run_attribution(store)
     refresh_tags(store)
-    return AnalysedGraph(store, report)
+
+
+def one(graph: AnalysedGraph, cypher: str, **params: Any) -> dict[str, Any]:
+    """The first row of a Cypher read on the test graph (there must be one)."""
+    records, _, _ = graph.store.driver.execute_query(cypher, params)
+    assert records, cypher
+    return dict(records[0])
+
+
+def rows(graph: AnalysedGraph, cypher: str, **params: Any) -> list[dict[str, Any]]:
+    """Every row of a Cypher read on the test graph."""
+    records, _, _ = graph.store.driver.execute_query(cypher, params)
+    return [dict(r) for r in records]
 
 
 TEST_SECRET = SecretStr("personagraph-test-secret-key")

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from neo4j import Driver
 
 from graph.connection import ConnectionInfo
-from tests.api_support import AnalysedGraph, GraphQL, Secured, analysed_graph, secured
+from tests.api_support import AnalysedGraph, GraphQL, Secured, analysed_graph, one, rows, secured
 
 
 @pytest.fixture(scope="module")
@@ -38,17 +38,6 @@ def client(graph: AnalysedGraph, neo4j_connection: ConnectionInfo, keys: Secured
 @pytest.fixture
 def gql(client: TestClient) -> GraphQL:
     return GraphQL(client)
-
-
-def one(graph: AnalysedGraph, cypher: str, **params: Any) -> dict[str, Any]:
-    records, _, _ = graph.store.driver.execute_query(cypher, params)
-    assert records, cypher
-    return dict(records[0])
-
-
-def rows(graph: AnalysedGraph, cypher: str, **params: Any) -> list[dict[str, Any]]:
-    records, _, _ = graph.store.driver.execute_query(cypher, params)
-    return [dict(r) for r in records]
 
 
 @pytest.fixture(scope="module")

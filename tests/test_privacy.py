@@ -12,10 +12,6 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from graph.analytics.attribution import run_attribution
-from graph.analytics.copurchase import run_copurchase
-from graph.analytics.segments import run_personas, run_segments
-from graph.analytics.social import run_influence, run_social_communities
 from graph.audiences.service import save_audience
 from graph.audit import AuditLog
 from graph.errors import ConfigurationError, NotFoundError, SuppressedUserError
@@ -34,11 +30,11 @@ from graph.privacy import (
 )
 from graph.profiles import upsert_user
 from graph.store import GraphStore
-from graph.tags.engine import refresh_tags
 from graph.tags.taxonomy import tag_user
 from loaders.generator import generate
 from loaders.pipeline import FileReport, LoadOptions, load_dataset, load_file
 from loaders.records import RowContext
+from tests.api_support import analyse
 
 KEY = b"k" * 32
 OTHER_KEY = b"o" * 32
@@ -155,16 +151,6 @@ def test_set_consent_sets_the_flag_and_records_every_statement(store: GraphStore
 # --- forget: no trace, no resurrection -----------------------------------------------------------
 
 
-def _analyse(store: GraphStore) -> None:
-    run_influence(store)
-    run_social_communities(store, min_size=2)
-    run_copurchase(store, min_count=2)
-    run_segments(store)
-    run_personas(store)
-    run_attribution(store)
-    refresh_tags(store)
-
-
 CHOOSE = """
 MATCH (u:User)
 WHERE u.socialCommunity IS NOT NULL AND NOT u.userId IN $avoid AND u.userId IN $tagged
@@ -224,7 +210,7 @@ def test_forget_leaves_no_trace_and_the_user_never_comes_back(store: GraphStore,
     report = generate(tmp_path / "data", users=250, seed=11)
     first = load_dataset(store, report.out_dir, options=_options(tmp_path, "r1"))
     resolve_identities(store)
-    _analyse(store)
+    analyse(store)
     truth = report.out_dir / "truth"
     pairs = json.loads((truth / "duplicates.json").read_text())
     in_pairs = sorted({uid for pair in pairs for uid in pair})
@@ -351,7 +337,7 @@ def test_forget_leaves_no_trace_and_the_user_never_comes_back(store: GraphStore,
     assert events.placeholders == 1 and [x["line"] for x in _rejects(events)] == [2]
 
     # Analytics run again: still no trace.
-    _analyse(store)
+    analyse(store)
     resolve_identities(store)
     assert _traces(store, [*needles, canonical]) == []
 

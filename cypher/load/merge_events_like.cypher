@@ -1,12 +1,17 @@
 // merge_events_like: fold 'like' events into one LIKED edge per user and product.
 // $rows: list of {userId: str, target: str (sku), keys: list of str, ats: list of int (epoch milliseconds),
 //                 hours: list of int 0-23}; one row per (userId, target), keys distinct.
-// Keys already folded in are skipped, so re-loading the same events changes nothing.
+// Keys already folded in are skipped, so re-loading the same events changes nothing (and writes nothing).
+// Returns how many edges took new keys.
 UNWIND $rows AS row
 MATCH (u:User {userId: row.userId})
 MATCH (p:Product {sku: row.target})
 MERGE (u)-[r:LIKED]->(p)
 ON CREATE SET r.count = 0, r.eventKeys = [], r.hourCounts = [h IN range(0, 23) | 0]
+WITH r, row WHERE any(k IN row.keys WHERE NOT k IN r.eventKeys)
+// Write-lock the edge, then read its keys again: a second loader folding the same events at the same time
+// waits here and then finds them folded in (reading them only before the lock, both would add them).
+SET r.count = r.count
 WITH r, row, [i IN range(0, size(row.keys) - 1) WHERE NOT row.keys[i] IN r.eventKeys] AS fresh
 WHERE size(fresh) > 0
 WITH r, row, fresh, [i IN fresh | datetime({epochMillis: row.ats[i]})] AS ats
@@ -15,3 +20,4 @@ SET r.count = r.count + size(fresh),
     r.firstAt = reduce(m = r.firstAt, t IN ats | CASE WHEN m IS NULL OR t < m THEN t ELSE m END),
     r.lastAt = reduce(m = r.lastAt, t IN ats | CASE WHEN m IS NULL OR t > m THEN t ELSE m END),
     r.hourCounts = [h IN range(0, 23) | r.hourCounts[h] + size([i IN fresh WHERE row.hours[i] = h])]
+RETURN count(*) AS folded
