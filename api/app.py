@@ -16,7 +16,7 @@ from api.auth import Authenticator, AuthMiddleware, principal_of, rate_limit_key
 from api.context import Context
 from api.disclosure import Disclosure
 from api.http import PersonaGraphQLRouter
-from api.limits import graphql_ide, install_http_limits
+from api.limits import RateLimiter, graphql_ide, install_http_limits
 from api.metrics import Metrics
 from api.policy import Role
 from api.schema import build_schema
@@ -38,6 +38,9 @@ def create_app(
     tag_cache = TagCache()  # one per process: rule cut-offs are reused across recordEvent calls
     authenticator = authenticator or Authenticator(settings)
     disclosure = Disclosure.from_settings(settings)
+    count_budget = (
+        RateLimiter(settings.privacy_count_budget, period_s=3600.0) if settings.privacy_count_budget else None
+    )
     audit = AuditLog(settings.audit_log_path)
     forgotten_key = suppression_key(settings)
 
@@ -65,6 +68,7 @@ def create_app(
             disclosure=disclosure,
             audit=audit,
             suppression_key=forgotten_key,
+            count_budget=count_budget,
         )
 
     app = FastAPI(title="personagraph", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)

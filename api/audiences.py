@@ -76,12 +76,12 @@ class Audience:
     @strawberry.field(description="Members the purpose may use (consent applied).")
     async def count(self, info: Ctx) -> Count:
         n = (await self._count(info)).count
-        return info.context.disclosure.count(info.context.role, n, *self._asked("count"))
+        return info.context.count(n, *self._asked("count"))
 
     @strawberry.field(description="Users who match but are left out for lack of consent.")
     async def excluded_by_consent(self, info: Ctx) -> Count:
         n = (await self._count(info)).excluded_by_consent
-        return info.context.disclosure.count(info.context.role, n, *self._asked("excluded"))
+        return info.context.count(n, *self._asked("excluded"))
 
     @strawberry.field(description="Members by id, in keyset pages (stable while users are added).")
     async def members(self, info: Ctx, first: int = 50, after: str | None = None) -> UserConnection:
@@ -104,21 +104,20 @@ class Audience:
 
     @strawberry.field(description="Members per value of an attribute (city, ageBand, lifecycle, ...).")
     async def breakdown(self, info: Ctx, by: str) -> list[BreakdownBucket]:
-        role, disclosure = info.context.role, info.context.disclosure
-        check_attributes(role, [by], argument="by")
+        check_attributes(info.context.role, [by], argument="by")
         found = await info.context.call(
             service.breakdown, definition=self.root, by=by, purpose=self.purpose.value
         )
         buckets: list[BreakdownBucket] = []
         under = 0
         for value, n in found:
-            count = disclosure.count(role, n, *self._asked(f"breakdown:{by}:{json.dumps(value)}"))
+            count = info.context.count(n, *self._asked(f"breakdown:{by}:{json.dumps(value)}"))
             if count.value is None:
                 under += n
             else:
                 buckets.append(BreakdownBucket(value=value, count=count))
         if under:
-            grouped = disclosure.count(role, under, *self._asked(f"breakdown:{by}:grouped"))
+            grouped = info.context.count(under, *self._asked(f"breakdown:{by}:grouped"))
             buckets.append(BreakdownBucket(value=None, count=grouped, grouped=True))
         return buckets
 
@@ -168,10 +167,11 @@ class SavedAudience:
 
     @strawberry.field(description="Counts recorded at each save or refresh, oldest first.")
     def history(self, info: Ctx) -> list[CountPoint]:
-        role, disclosure = info.context.role, info.context.disclosure
+        # Noise keyed by the count, not its time: saving the same definition again and again records
+        # the same count, which then shows the same value (keyed by time, each would be a fresh sample).
         asked = (definition_json(self.saved.definition), self.saved.purpose)
         return [
-            CountPoint(count=disclosure.count(role, c, *asked, f"history:{t.isoformat()}"), counted_at=t)
+            CountPoint(count=info.context.count(c, *asked, f"history:{c}"), counted_at=t)
             for c, t in zip(self.saved.counts, self.saved.counted_at, strict=False)
         ]
 

@@ -8,6 +8,7 @@ one graph/ call, so a page of 50 users with tags and friends is a handful of Cyp
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,11 +19,12 @@ from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
 from api.auth import Principal
-from api.disclosure import Disclosure
+from api.disclosure import Count, CountBudgetError, Disclosure
+from api.limits import RateLimiter
 from api.metrics import Metrics
-from api.policy import PolicyError, Role
+from api.policy import ADMIN, PolicyError, Role
 from graph import insights, privacy, products, profiles
-from graph.audit import AuditLog
+from graph.audit import AuditEntry, AuditLog
 from graph.paging import Page
 from graph.store import GraphStore
 from graph.tags.engine import TagCache
@@ -41,6 +43,7 @@ class Context(BaseContext):
     disclosure: Disclosure  # how counts are shown to that role (api/disclosure.py)
     audit: AuditLog
     suppression_key: bytes  # hashes forgotten users' ids (graph/privacy.py)
+    count_budget: RateLimiter | None = None  # counts shown an hour per key below admin (None: no budget)
     loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -52,6 +55,25 @@ class Context(BaseContext):
         if self.principal is None:
             raise PolicyError("Credentials required")
         return self.principal.role
+
+    def count(self, n: int, *asked: str) -> Count:
+        """The true count ``n`` as the caller may see it (api/disclosure.py). Each count shown to a role
+        below admin spends one of its key's hourly count budget; when it is spent the field fails with
+        RATE_LIMITED (and the audit log says so), since averaging many counts defeats their noise."""
+        role = self.role
+        if role != ADMIN and self.count_budget is not None:
+            assert self.principal is not None  # self.role raised otherwise
+            wait = self.count_budget.acquire(self.principal.budget)
+            if wait > 0:
+                per_hour = round(self.count_budget.capacity)
+                self.audit.record(
+                    AuditEntry(self.principal.subject, role.value, "count-budget", asked[-1], 0, {})
+                )
+                raise CountBudgetError(
+                    f"Count budget spent: at most {per_hour} counts an hour per key for the "
+                    f"{role.value} role; retry in {math.ceil(wait)} s"
+                )
+        return self.disclosure.count(role, n, *asked)
 
     async def call(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
         """Run one graph/ function with this request's store in a worker thread, timed."""

@@ -24,7 +24,7 @@ import math
 
 import strawberry
 
-from api.policy import ADMIN, Role
+from api.policy import ADMIN, PolicyError, Role
 from graph.secrets import derived_key
 from graph.settings import Settings
 
@@ -37,6 +37,12 @@ class Count:
     value: int | None = strawberry.field(description="The count; null when it is under the floor.")
     fewer_than: int | None = strawberry.field(description="The floor, when the count is under it.")
     exact: bool = strawberry.field(description="True when `value` is the exact number.")
+
+
+class CountBudgetError(PolicyError):
+    """The caller's key has been shown as many counts as it may this hour (api/context.py)."""
+
+    code = "RATE_LIMITED"
 
 
 class Disclosure:

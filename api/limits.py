@@ -501,14 +501,17 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 
 
 class RateLimiter:
-    """Token buckets, one per key: ``per_minute`` requests in a burst, refilled at ``per_minute``/60
-    a second. In memory, per process; idle keys (full buckets) are dropped every minute."""
+    """Token buckets, one per key: ``per_period`` tokens in a burst, refilled at ``per_period`` per
+    ``period_s`` seconds (a minute unless told). In memory, per process; idle keys (full buckets) are
+    dropped every minute."""
 
     SWEEP_S = 60.0
 
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0  # tokens a second
+    def __init__(
+        self, per_period: int, clock: Callable[[], float] = time.monotonic, *, period_s: float = 60.0
+    ) -> None:
+        self.capacity = float(per_period)
+        self.rate = per_period / period_s  # tokens a second
         self.clock = clock
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, when counted)
         self._swept = clock()

@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     privacy_k: int = Field(default=100, ge=1)  # counts below k are "fewer than k" for roles below admin
     privacy_noise: int = Field(default=10, ge=0)  # counts shown to them move by up to this many users
     privacy_round_to: int = Field(default=10, ge=1)  # ... and are rounded to a multiple of this
+    # How many counts one key (or token subject) below admin is shown an hour, per process; 0: no budget.
+    # Averaging many wordings of the same audiences defeats the noise (bench/privacy.py); this caps the pace.
+    privacy_count_budget: int = Field(default=2000, ge=0)
     audit_log: Path | None = None  # JSON lines: PII reads, exports, mutations; default data_dir
 
     @property

@@ -377,6 +377,46 @@ def test_the_differencing_attack_does_not_single_anyone_out(
     assert len({count(gql, base)["value"] for _ in range(5)}) == 1  # asking again gives the same answer
 
 
+def test_saving_an_audience_again_gives_no_fresh_noise(client: TestClient, keys: Secured) -> None:
+    """Each save records a count in the history; the same count must show the same value every time,
+    or saving one definition again and again would give samples to average."""
+    save = (
+        'mutation($d: AudienceInput!) { saveAudience(id: "sec-repeat", name: "Repeat", definition: $d, '
+        'owner: "tests", purpose: ANALYSIS) { id } }'
+    )
+    definition = {"attribute": {"field": "gender", "op": "eq", "value": "female"}}
+    admin = as_role(client, keys, "admin")
+    for _ in range(8):
+        admin.data(save, {"d": definition})
+    read = '{ savedAudience(id: "sec-repeat") { history { count { value exact } } } }'
+    exact = {h["count"]["value"] for h in admin.data(read)["savedAudience"]["history"]}
+    shown = as_role(client, keys, "analyst").data(read)["savedAudience"]["history"]
+    assert len(exact) == 1 and len(shown) >= 8  # the same true count, saved eight times
+    assert len({h["count"]["value"] for h in shown}) == 1 and not shown[0]["count"]["exact"]
+
+
+def test_each_key_below_admin_has_an_hourly_count_budget(
+    graph: AnalysedGraph, neo4j_connection: ConnectionInfo, tmp_path: Path
+) -> None:
+    keys = secured(tmp_path, api_rate_limit=0, privacy_count_budget=3)
+    definition = {"attribute": {"field": "gender", "op": "eq", "value": "female"}}
+    both = (
+        "query($d: AudienceInput!) { audience(definition: $d, purpose: ANALYSIS) "
+        "{ count { value } excludedByConsent { value } } }"
+    )
+    with TestClient(create_app(keys.settings, connection=neo4j_connection)) as test_client:
+        analyst = as_role(test_client, keys, "analyst")
+        assert count(analyst, definition)["value"] is not None
+        analyst.data(both, {"d": definition})  # two counts: the budget of three is spent
+        error = analyst.error(COUNT, {"d": definition, "p": "ANALYSIS"})
+        assert error["extensions"]["code"] == "RATE_LIMITED" and "3 counts an hour" in error["message"]
+        assert count(as_role(test_client, keys, "marketer"), definition, "MARKETING")["value"] is not None
+        admin = as_role(test_client, keys, "admin")
+        assert all(count(admin, definition)["exact"] for _ in range(5))  # admins see exact counts, unbudgeted
+    spent = [e for e in audit_entries(keys) if e["action"] == "count-budget"]
+    assert [(e["actor"], e["role"]) for e in spent] == [("test-analyst", "analyst")]
+
+
 # Consent --------------------------------------------------------------------------------------------
 
 
