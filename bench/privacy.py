@@ -12,8 +12,11 @@ ties) and the influence analysis (``run_influence``, which gives every user an `
 an attribute analysts may filter on). The app runs in process (``create_app`` behind Starlette's
 TestClient: the same HTTP handling as uvicorn, without the socket) with a fresh secret and two API
 keys (bench/common.py ``api_credentials``): admin and analyst. The per-key rate limit is raised for
-the bench (--rate-limit), since the attack is many requests; the results translate the request
-counts into time at the API's default limit (graph/settings.py ``api_rate_limit``).
+the bench (--rate-limit) and the hourly count budget is off (``privacy_count_budget=0``), since the
+attack is many requests and many counts; the results translate the request and count numbers into
+time at the API's defaults (graph/settings.py ``api_rate_limit``, requests a minute, and
+``privacy_count_budget``, counts an hour, both per key and process): the wait under each token
+bucket, and the larger of the two as the binding one.
 
 The attack (tests/test_security.py::test_the_differencing_attack_does_not_single_anyone_out):
 A = gender female; a target x is pinned by a unique influenceRank; count(A) - count(A and not x) > 0
@@ -34,16 +37,22 @@ users with a unique rank. Purpose ANALYSIS, one count per request.
    answer of step 2, then continues the same wordings to R = --extend-to for --offline-targets
    targets (no requests): the R at which 90 % and 99 % are reached, and the cheaper variant where the
    attacker averages A once over --extend-to wordings shared by all targets and then spends R
-   requests per target.
+   requests per target. Each level's cost in time for one key: under the default rate limit (one
+   count a request, or as many as one request may carry) and under the default count budget (which
+   charges counts, so batching does not change it).
 4. Batching: one request with --max-aliases aliased counts (the API's alias limit) plus one plain
    count is accepted and answers as the same counts asked one by one; the rate limit counts requests,
    not counts.
 5. Stickiness: the same definitions asked --repeats times, and once more from a second app with the
    same secret: the fraction of answers identical to the first.
+6. The count budget binds: a separate app with a budget of --check-budget counts an hour (its own
+   audit log): the analyst asks one request carrying as many counts as allowed, then one count a
+   request until a field fails with RATE_LIMITED; recorded: how many counts were answered, the
+   error, the audit log's ``count-budget`` entries, and that admin counts are still answered.
 
 Results: bench/results/privacy.json and privacy.md. Not part of the test suite.
 
-    .venv/bin/python bench/privacy.py            # 5,000 users, 100 + 100 targets, R up to 64 (~7 min, 2 cores)
+    .venv/bin/python bench/privacy.py            # 5,000 users, 100 + 100 targets, R up to 64 (5-7 min, 2 cores)
     .venv/bin/python bench/privacy.py --quick    # 1,000 users, 20 + 20 targets, R up to 16: a smoke run
 """
 
@@ -101,6 +110,7 @@ THRESHOLD = 0.5  # "x in A" when mean(A) - mean(A and not x) exceeds this
 LEVELS = (0.9, 0.99)
 DEFAULT_RATE_LIMIT: int = Settings.model_fields["api_rate_limit"].default  # requests a minute per key
 DEFAULT_MAX_ALIASES: int = Settings.model_fields["api_max_aliases"].default
+DEFAULT_COUNT_BUDGET: int = Settings.model_fields["privacy_count_budget"].default  # counts an hour per key
 PLACEHOLDER = "@@i@@"  # stands for the wording number in a canonical definition's text (offline)
 
 
@@ -137,7 +147,8 @@ class Api:
         self.headers = {"Authorization": authorization}
         self.requests = 0
 
-    def post(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    def raw(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """The response body, errors and all (HTTP 200 expected: field errors are answers too)."""
         self.requests += 1
         response = self.client.post(
             "/graphql", json={"query": query, "variables": variables}, headers=self.headers
@@ -145,6 +156,10 @@ class Api:
         if response.status_code != 200:
             raise RuntimeError(f"HTTP {response.status_code}: {response.text[:500]}")
         body: dict[str, Any] = response.json()
+        return body
+
+    def post(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        body = self.raw(query, variables)
         if body.get("errors"):
             raise RuntimeError(f"errors: {body['errors']}")
         data: dict[str, Any] = body["data"]
@@ -304,18 +319,27 @@ def offline(
 BATCHED = "query({variables}) {{ {fields} }}"
 
 
-def batching_check(analyst: Api, t: Target, max_aliases: int, known: np.ndarray) -> dict[str, Any]:
-    """One request with ``max_aliases`` aliased counts and a plain one: accepted, same answers."""
-    n = max_aliases + 1
+def batched(n: int) -> str:
+    """A GraphQL operation asking ``n`` counts: one plain ``audience`` field and n - 1 aliased ones
+    (``c1`` ...), definitions in ``$d0`` ... (GraphQL text, not Cypher)."""
     variables = ", ".join(f"$d{i}: AudienceInput!" for i in range(n))
     fields = " ".join(
         ("" if i == 0 else f"c{i}: ")
         + f"audience(definition: $d{i}, purpose: ANALYSIS) {{ count {{ value }} }}"
         for i in range(n)
     )
-    query = BATCHED.format(variables=variables, fields=fields)
-    data = analyst.post(query, {f"d{i}": a_wording(f"{t.rank}-{i}") for i in range(n)})
-    got = [data["audience" if i == 0 else f"c{i}"]["count"]["value"] for i in range(n)]
+    return BATCHED.format(variables=variables, fields=fields)
+
+
+def batched_values(data: dict[str, Any], n: int) -> list[int | None]:
+    return [data["audience" if i == 0 else f"c{i}"]["count"]["value"] for i in range(n)]
+
+
+def batching_check(analyst: Api, t: Target, max_aliases: int, known: np.ndarray) -> dict[str, Any]:
+    """One request with ``max_aliases`` aliased counts and a plain one: accepted, same answers."""
+    n = max_aliases + 1
+    data = analyst.post(batched(n), {f"d{i}": a_wording(f"{t.rank}-{i}") for i in range(n)})
+    got = batched_values(data, n)
     compared = min(n, len(known))
     return {
         "counts_in_one_request": n,
@@ -350,10 +374,58 @@ def stickiness(
     }
 
 
+def budget_check(analyst: Api, admin: Api, budget: int, per_request: int, audit_log: Path) -> dict[str, Any]:
+    """Against an app with a count budget of ``budget`` an hour: one request of ``per_request`` counts
+    (fewer if the budget is smaller), then one count a request until a field fails; then the audit."""
+    started = time.perf_counter()
+    first_batch = min(per_request, budget)
+    data = analyst.post(batched(first_batch), {f"d{i}": a_wording(f"budget-{i}") for i in range(first_batch)})
+    answered = sum(v is not None for v in batched_values(data, first_batch))
+    refused: dict[str, Any] | None = None
+    while refused is None and answered <= 2 * budget:
+        body = analyst.raw(COUNT, {"d": a_wording(f"budget-{answered}")})
+        if body.get("errors"):
+            refused = body["errors"][0]
+        else:
+            answered += 1
+    if refused is None:
+        raise AssertionError(f"the count budget of {budget} never refused ({answered} counts answered)")
+    # Asked again, still refused (the bucket refills at budget/3600 a second).
+    again = analyst.raw(COUNT, {"d": a_wording(f"budget-{answered}-again")})
+    admin_value = admin.count(A)  # admins are not budgeted
+    spent = [e for e in AuditLog(audit_log).entries() if e.action == "count-budget"]
+    return {
+        "budget_per_hour": budget,
+        "first_request_counts": first_batch,
+        "answered_counts": answered,
+        "requests": analyst.requests + admin.requests,
+        "refused_code": (refused.get("extensions") or {}).get("code"),
+        "refused_message": refused.get("message"),
+        "refused_again_code": ((again.get("errors") or [{}])[0].get("extensions") or {}).get("code"),
+        "admin_answered": admin_value is not None,
+        "audit_count_budget_entries": len(spent),
+        "audit_example": None
+        if not spent
+        else {
+            "actor": spent[0].actor,
+            "role": spent[0].role,
+            "action": spent[0].action,
+            "what": spent[0].what,
+        },
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
 def wait_s(requests: int, per_minute: int) -> float:
     """Seconds one key waits to send ``requests`` requests under the API's token bucket: a burst of
     ``per_minute`` at once, then ``per_minute``/60 a second (api/limits.py RateLimiter)."""
     return max(0, requests - per_minute) / (per_minute / 60)
+
+
+def budget_wait_s(counts: int, per_hour: int) -> float:
+    """Seconds one key waits to be shown ``counts`` counts under the count budget: a burst of
+    ``per_hour`` at once, then ``per_hour``/3600 a second (api/context.py, a RateLimiter per hour)."""
+    return max(0, counts - per_hour) / (per_hour / 3600)
 
 
 def duration(seconds: float) -> str:
@@ -363,20 +435,26 @@ def duration(seconds: float) -> str:
         return f"{seconds:.0f} s"
     if seconds < 7200:
         return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
+    if seconds < 172_800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86_400:.1f} days"
 
 
 def cost(
-    r: int | None, per_target: int, per_minute: int, per_request: int, once: int = 0
+    r: int | None, per_target: int, per_minute: int, per_request: int, once: int = 0, per_hour: int = 0
 ) -> dict[str, Any] | None:
     """What reaching a level with R wordings costs: counts and requests per target, x admin (2 per
     target), the wait for a first target (``once`` counts asked first, then its own, from a full
-    bucket) and per further target at the sustained rate, for ``per_request`` counts a request."""
+    bucket) and per further target at the sustained rate, for ``per_request`` counts a request.
+
+    Under the rate limit (``per_minute`` requests) and, when ``per_hour`` is set, under the count
+    budget (``per_hour`` counts: the same whatever ``per_request``, since it charges counts) and the
+    binding one, the larger of the two (each a lower bound on the wait under both)."""
     if r is None:
         return None
     counts = per_target * r
     requests = math.ceil(counts / per_request)
-    return {
+    found: dict[str, Any] = {
         "r": r,
         "counts_per_target": counts,
         "counts_once": once,
@@ -385,6 +463,14 @@ def cost(
         "one_target_s": wait_s(math.ceil((once + counts) / per_request), per_minute),
         "sustained_s_per_target": requests / (per_minute / 60),
     }
+    if per_hour:
+        found["budget_one_target_s"] = budget_wait_s(once + counts, per_hour)
+        found["budget_sustained_s_per_target"] = counts / (per_hour / 3600)
+        found["binding_one_target_s"] = max(found["one_target_s"], found["budget_one_target_s"])
+        found["binding_sustained_s_per_target"] = max(
+            found["sustained_s_per_target"], found["budget_sustained_s_per_target"]
+        )
+    return found
 
 
 def pct(x: float | None) -> str:
@@ -392,8 +478,9 @@ def pct(x: float | None) -> str:
 
 
 def markdown(result: dict[str, Any]) -> str:
-    s, rl = result["settings"], result["rate_limit"]
+    s, rl, cb = result["settings"], result["rate_limit"], result["count_budget"]
     per_min, batch = rl["default_per_minute"], result["batching"]["counts_in_one_request"]
+    per_hour = cb["default_per_hour"]
     single, pairs_api = result["single_pair"], result["averaging_api"]
     lines = [
         f"# Privacy benchmark: differencing and averaging ({result['users']:,} users, {result['date']}"
@@ -404,7 +491,10 @@ def markdown(result: dict[str, Any]) -> str:
         f"k = {s['k']}, noise = ±{s['noise']}, round to {s['round_to']}; a fresh random secret for the "
         f"run. The API ran in process (create_app behind TestClient), purpose ANALYSIS; **the per-key rate "
         f"limit was raised to {rl['bench_per_minute']:,} a minute for the bench** (default "
-        f"{per_min} a minute: a burst of {per_min}, then {per_min // 60} a second). "
+        f"{per_min} a minute: a burst of {per_min}, then {per_min // 60} a second), **and the hourly "
+        f"count budget per key was off** (`privacy_count_budget = {cb['bench_per_hour']}`; default "
+        f"{per_hour:,} counts an hour: a burst of {per_hour:,}, then one every {3600 / per_hour:.1f} s; "
+        "section 6 checks that it binds). "
         f"Run time {result['seconds']:.0f} s, {result['requests']:,} API requests. Method: bench/privacy.py "
         "docstring.",
         "",
@@ -440,12 +530,14 @@ def markdown(result: dict[str, Any]) -> str:
         f"(wordings {check['wordings_per_target']}) plus shared ones: {check['accepted']} accepted, "
         f"{check['same_exact_count']} counting exactly what the plain definition counts.",
         "",
-        f"| R wordings each | requests per target (2R) | x admin (2) | accuracy | one target at {per_min}/min |",
-        "|---:|---:|---:|---:|---:|",
+        f"| R wordings each | requests per target (2R) | x admin (2) | accuracy | one target at {per_min}/min "
+        f"| one target at {per_hour:,} counts/h |",
+        "|---:|---:|---:|---:|---:|---:|",
     ]
     for r, acc in pairs_api["accuracy"].items():
         lines.append(
-            f"| {r} | {2 * int(r)} | {int(r)} | {pct(acc)} | {duration(wait_s(2 * int(r), per_min))} |"
+            f"| {r} | {2 * int(r)} | {int(r)} | {pct(acc)} | {duration(wait_s(2 * int(r), per_min))} | "
+            f"{duration(budget_wait_s(2 * int(r), per_hour))} |"
         )
     needed = pairs_api["needed"]
     lines += [""]
@@ -504,6 +596,43 @@ def markdown(result: dict[str, Any]) -> str:
                     f"{duration(one['sustained_s_per_target'])} | {duration(many['one_target_s'])} | "
                     f"{duration(many['sustained_s_per_target'])} |"
                 )
+        lines += [
+            "",
+            f"The same levels against the count budget (default {per_hour:,} counts an hour per key and "
+            f"process: a burst of {per_hour:,}, then one every {3600 / per_hour:.1f} s). The budget charges "
+            f"**counts, not requests**: its columns are the same whether the counts come one or {batch} to a "
+            "request, so batching no longer helps. *Binding*: the larger of the rate-limit wait (above) and "
+            "the budget wait, each a lower bound on the wait under both. *People a day*: one key attacking "
+            "one target after another at the binding sustained rate.",
+            "",
+            "| variant | level | counts per target | first target, budget (any batching) | each further, "
+            f"budget (any batching) | binding, first target, 1/request | binding, each further, 1/request "
+            f"| binding, first target, {batch}/request | binding, each further, {batch}/request "
+            f"| people a day, one key ({batch}/request) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for variant in ("pairs", "shared"):
+            for level in LEVELS:
+                one, many = off["cost"][variant][f"{level:.2f}"]
+                name = "independent pairs" if variant == "pairs" else "shared A"
+                if one is None or many is None:
+                    lines.append(f"| {name} | {level:.0%} | not within {off['extend_to']:,} | | | | | | | |")
+                    continue
+                lines.append(
+                    f"| {name} | {level:.0%} | {one['counts_per_target']:,} | "
+                    f"{duration(one['budget_one_target_s'])} | "
+                    f"{duration(one['budget_sustained_s_per_target'])} | "
+                    f"{duration(one['binding_one_target_s'])} | "
+                    f"{duration(one['binding_sustained_s_per_target'])} | "
+                    f"{duration(many['binding_one_target_s'])} | "
+                    f"{duration(many['binding_sustained_s_per_target'])} | "
+                    f"{86_400 / many['binding_sustained_s_per_target']:.0f} |"
+                )
+        lines += [
+            "",
+            f"For shared A the first target includes averaging A over {off['extend_to']:,} wordings, the "
+            "bench's choice (fewer wordings of A cost less once and lose a little accuracy).",
+        ]
     b, st = result["batching"], result["stickiness"]
     lines += [
         "",
@@ -512,7 +641,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"One analyst request holding {b['counts_in_one_request']} counts ({b['counts_in_one_request'] - 1} "
         f"aliases, the limit, and one plain field) was accepted; {b['same_answers']} of "
         f"{b['compared_with_single_requests']} answers equal the same wordings asked one per request. "
-        "The rate limit counts requests, so it allows that many times more counts.",
+        "The rate limit counts requests, so it allows that many times more counts; the count budget "
+        "counts counts (section 6).",
         "",
         "## 5. Stickiness (asking the same definition again)",
         "",
@@ -521,7 +651,28 @@ def markdown(result: dict[str, Any]) -> str:
         f"from a second app with the same secret: {pct(st['second_app_identical_fraction'])} identical.",
         "",
         f"Audit log entries written for the analyst's {result['analyst_requests']:,} count requests: "
-        f"{result['analyst_audit_entries']} (counts are not personal-data reads, exports or mutations).",
+        f"{result['analyst_audit_entries']} (counts are not personal-data reads, exports or mutations, "
+        "and the budget was off).",
+        "",
+    ]
+    bc = result["budget_check"]
+    example = bc["audit_example"] or {}
+    lines += [
+        "## 6. The count budget binds",
+        "",
+        f"A separate app with the same secret and a count budget of {bc['budget_per_hour']} counts an hour "
+        f"(its own audit log; small, to keep the check quick). The analyst asked one request of "
+        f"{bc['first_request_counts']} counts, then one count a request: **{bc['answered_counts']} counts "
+        f"were answered, the next was refused** with `{bc['refused_code']}` "
+        f'("{bc["refused_message"]}"), and so was one more ({bc["refused_again_code"]}); '
+        f"{bc['requests']} requests (analyst and admin) in {bc['seconds']:.1f} s. "
+        f"Admin counts were still answered: {'yes' if bc['admin_answered'] else 'no'}. "
+        f"Audit log: {bc['audit_count_budget_entries']} `count-budget` entries (one per refused count)"
+        + (
+            f", e.g. actor `{example.get('actor')}`, role `{example.get('role')}`, what `{example.get('what')}`."
+            if example
+            else "."
+        ),
         "",
     ]
     return "\n".join(lines)
@@ -545,6 +696,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=1_000_000,
         help=f"the bench app's per-key requests a minute (1,000,000; the default is {DEFAULT_RATE_LIMIT})",
+    )
+    parser.add_argument(
+        "--check-budget",
+        type=int,
+        default=50,
+        help=f"count budget of the section 6 app, counts an hour (50; the default is {DEFAULT_COUNT_BUDGET:,})",
     )
     parser.add_argument(
         "--quick", action="store_true", help="1,000 users, 20 + 20 targets, R to 16, offline to 1024"
@@ -585,6 +742,7 @@ def main(argv: list[str] | None = None) -> int:
             secret_key=SecretStr(env["PERSONA_SECRET_KEY"]),
             data_dir=workdir,
             api_rate_limit=args.rate_limit,
+            privacy_count_budget=0,  # off: the attack is many counts (section 6 checks the budget)
         )
         client = stack.enter_context(TestClient(create_app(settings, connection=info)))
         admin, analyst = Api(client, admin_auth), Api(client, analyst_auth)
@@ -604,7 +762,9 @@ def main(argv: list[str] | None = None) -> int:
         averaging_api = {
             "accuracy": by_r,
             "needed": {
-                f"{level:.2f}": cost(first_reaching(by_r, level), 2, DEFAULT_RATE_LIMIT, 1)
+                f"{level:.2f}": cost(
+                    first_reaching(by_r, level), 2, DEFAULT_RATE_LIMIT, 1, per_hour=DEFAULT_COUNT_BUDGET
+                )
                 for level in LEVELS
             },
             "seconds": round(attack_s, 1),
@@ -616,6 +776,20 @@ def main(argv: list[str] | None = None) -> int:
         second_client = stack.enter_context(TestClient(create_app(settings, connection=info)))
         sticky = stickiness(analyst, Api(second_client, analyst_auth), targets, args.repeats, 11)
         analyst_audit = sum(e.role == "analyst" for e in AuditLog(settings.audit_log_path).entries())
+
+        log.info("count budget check: %d counts an hour", args.check_budget)
+        budget_settings = settings.model_copy(
+            update={"privacy_count_budget": args.check_budget, "audit_log": workdir / "budget-audit.log"}
+        )
+        budget_client = stack.enter_context(TestClient(create_app(budget_settings, connection=info)))
+        budget = budget_check(
+            Api(budget_client, analyst_auth),
+            Api(budget_client, admin_auth),
+            args.check_budget,
+            batching["counts_in_one_request"],
+            budget_settings.audit_log_path,
+        )
+        log.info("count budget check: %s", budget)
 
         offline_result: dict[str, Any] | None = None
         if args.extend_to:
@@ -644,6 +818,7 @@ def main(argv: list[str] | None = None) -> int:
                             DEFAULT_RATE_LIMIT,
                             per_request,
                             once=0 if variant == "pairs" else args.extend_to,
+                            per_hour=DEFAULT_COUNT_BUDGET,
                         )
                         for per_request in (1, batching["counts_in_one_request"])
                     ]
@@ -658,7 +833,7 @@ def main(argv: list[str] | None = None) -> int:
                 "cost": costs,
             }
             log.info("offline accuracy: pairs %s; shared A %s", pairs, shared)
-        requests = admin.requests + analyst.requests + sticky["definitions"]
+        requests = admin.requests + analyst.requests + sticky["definitions"] + budget["requests"]
 
     result = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -673,6 +848,10 @@ def main(argv: list[str] | None = None) -> int:
             "round_to": settings.privacy_round_to,
         },
         "rate_limit": {"bench_per_minute": args.rate_limit, "default_per_minute": DEFAULT_RATE_LIMIT},
+        "count_budget": {
+            "bench_per_hour": settings.privacy_count_budget,
+            "default_per_hour": DEFAULT_COUNT_BUDGET,
+        },
         "max_aliases": settings.api_max_aliases,
         "threshold": THRESHOLD,
         "targets_per_side": args.targets,
@@ -683,6 +862,7 @@ def main(argv: list[str] | None = None) -> int:
         "offline": offline_result,
         "batching": batching,
         "stickiness": sticky,
+        "budget_check": budget,
         "analyst_requests": analyst.requests,
         "analyst_audit_entries": analyst_audit,
         "requests": requests,
