@@ -14,9 +14,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.auth import Authenticator, AuthMiddleware, principal_of, rate_limit_key
 from api.context import Context
-from api.disclosure import Disclosure
+from api.disclosure import CountBudget, Disclosure
 from api.http import PersonaGraphQLRouter
-from api.limits import RateLimiter, graphql_ide, install_http_limits
+from api.limits import graphql_ide, install_http_limits
 from api.metrics import Metrics
 from api.policy import Role
 from api.schema import build_schema
@@ -38,9 +38,7 @@ def create_app(
     tag_cache = TagCache()  # one per process: rule cut-offs are reused across recordEvent calls
     authenticator = authenticator or Authenticator(settings)
     disclosure = Disclosure.from_settings(settings)
-    count_budget = (
-        RateLimiter(settings.privacy_count_budget, period_s=3600.0) if settings.privacy_count_budget else None
-    )
+    count_budget = CountBudget(settings.privacy_count_budget) if settings.privacy_count_budget else None
     audit = AuditLog(settings.audit_log_path)
     forgotten_key = suppression_key(settings)
 

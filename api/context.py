@@ -19,8 +19,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
 from api.auth import Principal
-from api.disclosure import Count, CountBudgetError, Disclosure
-from api.limits import RateLimiter
+from api.disclosure import Count, CountBudget, CountBudgetError, Disclosure
 from api.metrics import Metrics
 from api.policy import ADMIN, PolicyError, Role
 from graph import insights, privacy, products, profiles
@@ -43,7 +42,7 @@ class Context(BaseContext):
     disclosure: Disclosure  # how counts are shown to that role (api/disclosure.py)
     audit: AuditLog
     suppression_key: bytes  # hashes forgotten users' ids (graph/privacy.py)
-    count_budget: RateLimiter | None = None  # counts shown an hour per key below admin (None: no budget)
+    count_budget: CountBudget | None = None  # counts shown an hour per key below admin (None: no budget)
     loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -59,19 +58,21 @@ class Context(BaseContext):
     def count(self, n: int, *asked: str) -> Count:
         """The true count ``n`` as the caller may see it (api/disclosure.py). Each count shown to a role
         below admin spends one of its key's hourly count budget; when it is spent the field fails with
-        RATE_LIMITED (and the audit log says so), since averaging many counts defeats their noise."""
+        RATE_LIMITED (and the audit log says so, once a minute per key), since averaging many counts
+        defeats their noise."""
         role = self.role
         if role != ADMIN and self.count_budget is not None:
             assert self.principal is not None  # self.role raised otherwise
-            wait = self.count_budget.acquire(self.principal.budget)
+            key = self.principal.budget
+            wait = self.count_budget.spend(key)
             if wait > 0:
-                per_hour = round(self.count_budget.capacity)
-                self.audit.record(
-                    AuditEntry(self.principal.subject, role.value, "count-budget", asked[-1], 0, {})
-                )
+                if self.count_budget.first_refusal(key):
+                    self.audit.record(
+                        AuditEntry(self.principal.subject, role.value, "count-budget", asked[-1], 0, {})
+                    )
                 raise CountBudgetError(
-                    f"Count budget spent: at most {per_hour} counts an hour per key for the "
-                    f"{role.value} role; retry in {math.ceil(wait)} s"
+                    f"Count budget spent: at most {self.count_budget.per_hour} counts an hour per key "
+                    f"for the {role.value} role; retry in {math.ceil(wait)} s"
                 )
         return self.disclosure.count(role, n, *asked)
 

@@ -12,8 +12,9 @@ floor, rounding and sticky noise.
   (no averaging by repetition), while ``A`` and ``A and not x`` get independent noise whether or not
   x is in A: their difference is mostly noise. The floor applies to the noisy value, so the edge at
   ``k`` is blurred as well (a count just above k may be reported as "fewer than k").
-- What this does not stop, documented in docs/security.md: many differently-worded definitions of
-  the same pair of audiences, averaged. The rate limit per key and the audit log are the defences.
+- **Budget**: averaging many differently worded definitions of the same pair of audiences still
+  recovers a difference (measured by bench/privacy.py, docs/security.md). ``CountBudget`` caps how many
+  counts a key below admin is shown an hour, which sets the pace of that attack.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import time
+from collections.abc import Callable
 
 import strawberry
 
+from api.limits import RateLimiter
 from api.policy import ADMIN, PolicyError, Role
 from graph.secrets import derived_key
 from graph.settings import Settings
@@ -37,6 +41,32 @@ class Count:
     value: int | None = strawberry.field(description="The count; null when it is under the floor.")
     fewer_than: int | None = strawberry.field(description="The floor, when the count is under it.")
     exact: bool = strawberry.field(description="True when `value` is the exact number.")
+
+
+class CountBudget:
+    """How many counts each key below admin is shown an hour (``PERSONA_PRIVACY_COUNT_BUDGET``), per
+    process: a token bucket (api/limits.py RateLimiter) charged one per count shown."""
+
+    REPORT_EVERY_S = 60.0
+
+    def __init__(self, per_hour: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_hour = per_hour
+        self.clock = clock
+        self.limiter = RateLimiter(per_hour, clock, period_s=3600.0)
+        self._reported: dict[str, float] = {}
+
+    def spend(self, key: str) -> float:
+        """0 when one more count may be shown to ``key`` (and it is charged), else seconds to wait."""
+        return self.limiter.acquire(key)
+
+    def first_refusal(self, key: str) -> bool:
+        """True at most once a minute per key: refusals worth an audit entry (not one per refused count,
+        which a client hammering a spent budget could turn into a flood)."""
+        now = self.clock()
+        if now - self._reported.get(key, -self.REPORT_EVERY_S) < self.REPORT_EVERY_S:
+            return False
+        self._reported[key] = now
+        return True
 
 
 class CountBudgetError(PolicyError):

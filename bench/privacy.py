@@ -667,7 +667,7 @@ def markdown(result: dict[str, Any]) -> str:
         f'("{bc["refused_message"]}"), and so was one more ({bc["refused_again_code"]}); '
         f"{bc['requests']} requests (analyst and admin) in {bc['seconds']:.1f} s. "
         f"Admin counts were still answered: {'yes' if bc['admin_answered'] else 'no'}. "
-        f"Audit log: {bc['audit_count_budget_entries']} `count-budget` entries (one per refused count)"
+        f"Audit log: {bc['audit_count_budget_entries']} `count-budget` entries (at most one a minute per key, for two refusals)"
         + (
             f", e.g. actor `{example.get('actor')}`, role `{example.get('role')}`, what `{example.get('what')}`."
             if example

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from neo4j.exceptions import CypherSyntaxError
 
 from api.app import create_app
+from api.disclosure import CountBudget
 from api.limits import RateLimiter
 from graph.connection import ConnectionInfo
 from graph.tags import taxonomy
@@ -248,6 +249,18 @@ def test_rate_limit_buckets_are_per_key() -> None:
     assert limiter.acquire("a") == limiter.acquire("a") == 0.0
     assert limiter.acquire("a") == 30.0  # 2 a minute: the next token in 30 s
     assert limiter.acquire("b") == 0.0  # another client (or, later, another API key) is not affected
+
+
+def test_the_count_budget_is_hourly_and_reports_a_refusal_once_a_minute() -> None:
+    clock = FakeClock()
+    budget = CountBudget(2, clock=clock)
+    assert budget.spend("k") == budget.spend("k") == 0.0
+    assert budget.spend("k") == 1800.0  # 2 an hour: the next count in 30 minutes
+    assert budget.first_refusal("k") and not budget.first_refusal("k")
+    clock.now += 59
+    assert not budget.first_refusal("k")
+    clock.now += 1
+    assert budget.first_refusal("k") and budget.first_refusal("other")
 
 
 # Production ----------------------------------------------------------------------------------------

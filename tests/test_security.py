@@ -410,6 +410,7 @@ def test_each_key_below_admin_has_an_hourly_count_budget(
         analyst.data(both, {"d": definition})  # two counts: the budget of three is spent
         error = analyst.error(COUNT, {"d": definition, "p": "ANALYSIS"})
         assert error["extensions"]["code"] == "RATE_LIMITED" and "3 counts an hour" in error["message"]
+        assert analyst.code(COUNT, {"d": definition, "p": "ANALYSIS"}) == "RATE_LIMITED"  # audited once
         assert count(as_role(test_client, keys, "marketer"), definition, "MARKETING")["value"] is not None
         admin = as_role(test_client, keys, "admin")
         assert all(count(admin, definition)["exact"] for _ in range(5))  # admins see exact counts, unbudgeted
