@@ -135,19 +135,20 @@ def run_load_csv(data: Path, info: ConnectionInfo, import_dir: Path) -> dict[str
 
 
 def rust_python() -> Path | None:
-    """A venv with this project and neo4j-rust-ext, made once; None when it cannot be built."""
+    """A venv with this project and neo4j-rust-ext, made once and brought up to date with the project's
+    dependencies on every run (they change); None when it cannot be built."""
     python = RUST_VENV / "bin" / "python"
     if not python.exists():
         log.info("building %s with neo4j-rust-ext", RUST_VENV)
         subprocess.run([sys.executable, "-m", "venv", str(RUST_VENV)], check=True)
-        done = subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "-e", str(ROOT), "neo4j-rust-ext"],
-            capture_output=True,
-            text=True,
-        )
-        if done.returncode != 0:
-            log.warning("neo4j-rust-ext unavailable: %s", done.stderr[-500:])
-            return None
+    done = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "-e", str(ROOT), "neo4j-rust-ext"],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        log.warning("neo4j-rust-ext unavailable: %s", done.stderr[-500:])
+        return None
     return python
 
 
