@@ -211,7 +211,9 @@ def test_batched_operations_are_refused(dev_client: TestClient) -> None:
 
 class FakeClock:
     def __init__(self) -> None:
-        self.now = time.monotonic()
+        # Whole seconds, so that the tests' whole-second steps are exact: from a fractional start,
+        # now + 59 + 1 - start can come out as 59.99999999999 and miss a 60 s boundary.
+        self.now = float(round(time.monotonic()))
 
     def __call__(self) -> float:
         return self.now
