@@ -10,6 +10,8 @@ Codes (Apollo's names, so clients already know them):
 - ``FORBIDDEN``: the caller's role may not select a field, use an attribute or purpose, or list the
   members of an audience under the k-anonymity floor (api/policy.py, api/disclosure.py);
 - ``UNAVAILABLE``: Neo4j cannot be reached right now (retry later);
+- ``TIMEOUT``: Neo4j stopped a statement at the transaction timeout (``PERSONA_API_QUERY_TIMEOUT_S``);
+  the message says so and nothing of the statement;
 - ``QUERY_TOO_COMPLEX``: the document is over a query limit (depth, aliases, tokens or estimated
   cost; api/limits.py): a request error, nothing ran. The cost error says ``cost N exceeds the
   limit M`` and carries ``extensions.cost`` / ``maxCost``;
@@ -34,7 +36,7 @@ from strawberry.types.execution import ExecutionResult
 from api.limits import is_token_limit
 from api.policy import PolicyError
 from graph.audiences.model import AudienceDefinitionError
-from graph.errors import Neo4jUnavailableError, NotFoundError, PersonaGraphError
+from graph.errors import Neo4jUnavailableError, NotFoundError, PersonaGraphError, QueryTimeoutError
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,8 @@ def code_of(error: GraphQLError) -> str:
         return "NOT_FOUND"
     if isinstance(original, UNAVAILABLE_ERRORS):
         return "UNAVAILABLE"
+    if isinstance(original, QueryTimeoutError):
+        return "TIMEOUT"
     if isinstance(original, PersonaGraphError | ValueError):
         return "BAD_USER_INPUT"
     return "INTERNAL_SERVER_ERROR"
@@ -87,6 +91,8 @@ def coded(error: GraphQLError) -> GraphQLError:
     if code == "UNAVAILABLE":
         message = "Neo4j is unavailable; retry shortly."
         log.warning("graph unavailable during %s: %s", error.path, original)
+    elif code == "TIMEOUT":
+        log.warning("statement %s timed out during %s", getattr(original, "statement", "?"), error.path)
     elif code == "INTERNAL_SERVER_ERROR":
         message = INTERNAL_MESSAGE
         log.error("unexpected error at %s", error.path, exc_info=original)

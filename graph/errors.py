@@ -45,3 +45,16 @@ class SuppressedUserError(PersonaGraphError):
 
 class TimeRangeError(PersonaGraphError, ValueError):
     """A time that leaves the calendar (years 1-9999) once it is put in UTC."""
+
+
+class QueryTimeoutError(PersonaGraphError):
+    """Neo4j stopped a statement that ran past its transaction timeout (graph/store.py)."""
+
+    def __init__(self, statement: str, timeout_s: float | None) -> None:
+        limit = f"the {timeout_s:g} s limit" if timeout_s is not None else "the server's transaction timeout"
+        super().__init__(
+            f"The query ran longer than {limit} and was stopped; ask for less (smaller pages, a narrower "
+            "audience) or retry later"
+        )
+        self.statement = statement  # the catalog name, for logs (never shown to API clients)
+        self.timeout_s = timeout_s

@@ -3,16 +3,37 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-from neo4j import Driver, Query, Record, RoutingControl
+from neo4j import Driver, EagerResult, Query, Record, RoutingControl
+from neo4j.exceptions import Neo4jError
 
 from graph.catalog import cypher
+from graph.errors import QueryTimeoutError
 
 log = logging.getLogger(__name__)
+
+# What Neo4j 5 answers when a transaction outlives its timeout (the server's, or the one we send) ...
+TIMED_OUT = frozenset(
+    {
+        "Neo.ClientError.Transaction.TransactionTimedOut",
+        "Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration",
+    }
+)
+# ... and when it was terminated while waiting for a lock: by the timeout, an operator or a shutdown
+# (a timeout when it ran at least as long as ours).
+TERMINATED = frozenset(
+    {
+        "Neo.ClientError.Transaction.LockClientStopped",
+        "Neo.TransientError.Transaction.LockClientStopped",
+        "Neo.ClientError.Transaction.Terminated",
+        "Neo.TransientError.Transaction.Terminated",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -48,16 +69,12 @@ class GraphStore:
 
     def read(self, name: str, /, **params: Any) -> list[Record]:
         """Run a catalog statement in a read transaction (routable to cluster secondaries)."""
-        records, _, _ = self.driver.execute_query(
-            self._query(name), params, database_=self.database, routing_=RoutingControl.READ
-        )
+        records, _, _ = self._execute(name, params, RoutingControl.READ)
         return records
 
     def write(self, name: str, /, **params: Any) -> WriteCounts:
         """Run a catalog statement in a managed write transaction (transient errors retry)."""
-        _, summary, _ = self.driver.execute_query(
-            self._query(name), params, database_=self.database, routing_=RoutingControl.WRITE
-        )
+        _, summary, _ = self._execute(name, params, RoutingControl.WRITE)
         c = summary.counters
         return WriteCounts(
             c.nodes_created,
@@ -69,10 +86,21 @@ class GraphStore:
 
     def write_returning(self, name: str, /, **params: Any) -> list[Record]:
         """A write transaction whose statement returns rows (e.g. what it removed)."""
-        records, _, _ = self.driver.execute_query(
-            self._query(name), params, database_=self.database, routing_=RoutingControl.WRITE
-        )
+        records, _, _ = self._execute(name, params, RoutingControl.WRITE)
         return records
+
+    def _execute(self, name: str, params: dict[str, Any], routing: RoutingControl) -> EagerResult:
+        """One managed transaction; a statement Neo4j stopped at the timeout becomes QueryTimeoutError."""
+        started = time.monotonic()
+        try:
+            return self.driver.execute_query(
+                self._query(name), params, database_=self.database, routing_=routing
+            )
+        except Neo4jError as exc:
+            ran_out = self.timeout_s is not None and time.monotonic() - started >= self.timeout_s
+            if exc.code in TIMED_OUT or (exc.code in TERMINATED and ran_out):
+                raise QueryTimeoutError(name, self.timeout_s) from exc
+            raise
 
     def write_rows(self, name: str, rows: Sequence[Mapping[str, Any]]) -> WriteCounts:
         """One `UNWIND $rows` batch in one write transaction."""

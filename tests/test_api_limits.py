@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from neo4j import Driver
 from neo4j.exceptions import CypherSyntaxError
 
 from api.app import create_app
@@ -263,6 +264,45 @@ def test_the_count_budget_is_hourly_and_reports_a_refusal_once_a_minute() -> Non
     assert not budget.first_refusal("k")
     clock.now += 1
     assert budget.first_refusal("k") and budget.first_refusal("other")
+
+
+# Cypher transaction timeout ------------------------------------------------------------------------
+
+
+def test_a_statement_over_the_transaction_timeout_is_stopped_with_a_coded_error(
+    neo4j_connection: ConnectionInfo, driver: Driver, tmp_path: Path
+) -> None:
+    """A write that waits on a lock held elsewhere is stopped by Neo4j after PERSONA_API_QUERY_TIMEOUT_S:
+    the client gets TIMEOUT and a message that says what to do, not a hang nor Neo4j's text."""
+    keys = secured(tmp_path, api_query_timeout_s=1.0)
+    user = "timeout-user"
+    driver.execute_query("MERGE (u:User {userId: $id})", id=user, database_=neo4j_connection.database)
+    upsert = 'mutation($u: ID!) { upsertUser(input: {id: $u, city: "Hangzhou"}) { id city } }'
+    try:
+        with driver.session(database=neo4j_connection.database) as session:
+            held = session.begin_transaction()
+            held.run("MATCH (u:User {userId: $id}) SET u.city = 'held'", id=user).consume()
+            try:
+                with keys.client(neo4j_connection) as client:
+                    response = client.post("/graphql", json={"query": upsert, "variables": {"u": user}})
+            finally:
+                held.rollback()
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["data"] is None, body
+        error = body["errors"][0]
+        assert error["extensions"] == {"code": "TIMEOUT"}, error
+        assert "1 s" in error["message"], error
+        for leak in ("Neo.", "neo4j", "MATCH", "Transaction", "Traceback"):
+            assert leak not in response.text, response.text
+
+        with keys.client(neo4j_connection) as client:  # the lock gone, the same write goes through
+            after = GraphQL(client).data(upsert, {"u": user})
+        assert after["upsertUser"] == {"id": user, "city": "Hangzhou"}
+    finally:
+        driver.execute_query(
+            "MATCH (u:User {userId: $id}) DETACH DELETE u", id=user, database_=neo4j_connection.database
+        )
 
 
 # Production ----------------------------------------------------------------------------------------

@@ -66,6 +66,7 @@ CODES = frozenset(
         "GRAPHQL_VALIDATION_FAILED",
         "OPERATION_RESOLUTION_FAILURE",
         "QUERY_TOO_COMPLEX",
+        "TIMEOUT",
         "UNAVAILABLE",
     }
 )
