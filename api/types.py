@@ -461,10 +461,25 @@ class User:
         return lookalike_list(found)
 
 
-def _page_args(args: dict[str, Any]) -> tuple[int, str | None] | None:
+def int_argument(value: Any) -> int | None:
+    """An Int argument as ``info.selected_fields`` gives it: an int from a variable, but the literal's
+    text (``"10"``) from the document itself; None when absent or null."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return None
+    return None
+
+
+def page_arguments(args: dict[str, Any]) -> tuple[int, str | None] | None:
     """(first, after) when both are plain values (first given), else None."""
-    first, after = args.get("first"), args.get("after")
-    if isinstance(first, int) and (after is None or isinstance(after, str)):
+    first, after = int_argument(args.get("first")), args.get("after")
+    if first is not None and (after is None or isinstance(after, str)):
         return first, after
     return None
 
@@ -481,7 +496,7 @@ def prime_user_loaders(info: Ctx, user_ids: list[str]) -> None:
         if not isinstance(field, SelectedField):
             continue
         args = field.arguments
-        paged = _page_args(args)
+        paged = page_arguments(args)
         loader: Any = None
         if field.name == "tags" and not args:
             loader = ctx.tags(None, False)
@@ -584,8 +599,8 @@ def bought_with_first(info: Ctx) -> int:
     ]
     if len(wanted) != 1:
         return 0
-    first = wanted[0].arguments.get("first", 10)
-    return first if isinstance(first, int) and 1 <= first <= products.MAX_FIRST else 0
+    first = int_argument(wanted[0].arguments.get("first", 10))
+    return first if first is not None and 1 <= first <= products.MAX_FIRST else 0
 
 
 @strawberry.type(description="A product bought together with another: count, support, confidence, lift.")

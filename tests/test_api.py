@@ -9,9 +9,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import strawberry
 from fastapi.testclient import TestClient
 from neo4j import Driver
 
+from api.types import page_arguments
 from graph.connection import ConnectionInfo
 from tests.api_support import AnalysedGraph, GraphQL, Secured, analysed_graph, one, rows, secured
 
@@ -444,6 +446,57 @@ def test_batched_loading_makes_few_graph_calls(
     after = _calls(client)
     made = {k: after.get(k, 0) - before.get(k, 0) for k in after}
     assert made.get("get_users") == 1 and made.get("tags_of") == 1 and made.get("ties_pages") == 1, made
+
+
+def test_a_product_and_its_partners_are_one_read(
+    gql: GraphQL, graph: AnalysedGraph, client: TestClient
+) -> None:
+    """The product field looks ahead at boughtWith's `first`, written in the document or a variable."""
+    sku = one(graph, "MATCH (p:Product)-[:BOUGHT_WITH]->() RETURN p.sku AS sku ORDER BY sku LIMIT 1")["sku"]
+    for query, variables in (
+        ("query($sku: ID!) { product(sku: $sku) { sku boughtWith(first: 3) { lift } } }", {"sku": sku}),
+        (
+            "query($sku: ID!, $n: Int!) { product(sku: $sku) { sku boughtWith(first: $n) { lift } } }",
+            {"sku": sku, "n": 3},
+        ),
+    ):
+        before = _calls(client)
+        data = gql.data(query, variables)["product"]
+        after = _calls(client)
+        assert data["sku"] == sku and 1 <= len(data["boughtWith"]) <= 3
+        made = {k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) != before.get(k, 0)}
+        assert made == {"product_page": 1}, (query, made)
+
+
+@strawberry.type
+class _Probe:
+    @strawberry.field
+    def seen(self, info: strawberry.Info, first: int = 0, after: str | None = None) -> str:
+        return repr(page_arguments(info.selected_fields[0].arguments))
+
+
+@strawberry.type
+class _ProbeRoot:
+    @strawberry.field
+    def probe(self) -> _Probe:
+        return _Probe()
+
+
+def test_page_arguments_are_read_from_literals_and_variables() -> None:
+    """What prime_user_loaders and the product look-ahead read: strawberry hands a literal Int over as
+    its text, a variable as an int (a tiny schema, no database)."""
+    schema = strawberry.Schema(query=_ProbeRoot)
+    cases = [
+        ("{ probe { seen(first: 20) } }", None, "(20, None)"),
+        ('{ probe { seen(first: 5, after: "c1") } }', None, "(5, 'c1')"),
+        ("query($n: Int!) { probe { seen(first: $n) } }", {"n": 7}, "(7, None)"),
+        ("{ probe { seen } }", None, "None"),
+        ("{ probe { seen(after: null) } }", None, "None"),
+    ]
+    for query, variables, expected in cases:
+        result = schema.execute_sync(query, variable_values=variables)
+        assert result.errors is None, result.errors
+        assert result.data == {"probe": {"seen": expected}}, query
 
 
 def _calls(client: TestClient) -> dict[str, float]:
