@@ -13,7 +13,7 @@ import strawberry
 from fastapi.testclient import TestClient
 from neo4j import Driver
 
-from api.types import page_arguments
+from api.types import direct_fields, page_arguments
 from graph.connection import ConnectionInfo
 from tests.api_support import AnalysedGraph, GraphQL, Secured, analysed_graph, one, rows, secured
 
@@ -470,33 +470,39 @@ def test_a_product_and_its_partners_are_one_read(
 
 @strawberry.type
 class _Probe:
+    found: str
+
     @strawberry.field
-    def seen(self, info: strawberry.Info, first: int = 0, after: str | None = None) -> str:
-        return repr(page_arguments(info.selected_fields[0].arguments))
+    def seen(self, first: int = 0, after: str | None = None) -> str:
+        return self.found
 
 
 @strawberry.type
 class _ProbeRoot:
     @strawberry.field
-    def probe(self) -> _Probe:
-        return _Probe()
+    def probe(self, info: strawberry.Info) -> _Probe:
+        fields = direct_fields(info)
+        return _Probe(found=repr([(name, page_arguments(args)) for name, args in fields]))
 
 
-def test_page_arguments_are_read_from_literals_and_variables() -> None:
-    """What prime_user_loaders and the product look-ahead read: strawberry hands a literal Int over as
-    its text, a variable as an int (a tiny schema, no database)."""
+def test_look_ahead_reads_page_arguments_from_literals_variables_and_fragments() -> None:
+    """What prime_user_loaders and the product look-ahead see one level down (a tiny schema, no
+    database): literal Ints as ints, variables resolved, fields inside fragments found."""
     schema = strawberry.Schema(query=_ProbeRoot)
     cases = [
-        ("{ probe { seen(first: 20) } }", None, "(20, None)"),
-        ('{ probe { seen(first: 5, after: "c1") } }', None, "(5, 'c1')"),
-        ("query($n: Int!) { probe { seen(first: $n) } }", {"n": 7}, "(7, None)"),
-        ("{ probe { seen } }", None, "None"),
-        ("{ probe { seen(after: null) } }", None, "None"),
+        ("{ probe { seen(first: 20) } }", None, "[('seen', (20, None))]"),
+        ('{ probe { seen(first: 5, after: "c1") } }', None, "[('seen', (5, 'c1'))]"),
+        ("query($n: Int!) { probe { seen(first: $n) } }", {"n": 7}, "[('seen', (7, None))]"),
+        ("{ probe { seen found } }", None, "[('seen', None), ('found', None)]"),
+        ("{ probe { seen(after: null) } }", None, "[('seen', None)]"),
+        ("{ probe { ...F } } fragment F on Probe { seen(first: 3) }", None, "[('seen', (3, None))]"),
+        ("{ probe { ... on Probe { seen(first: 4) } } }", None, "[('seen', (4, None))]"),
     ]
     for query, variables, expected in cases:
         result = schema.execute_sync(query, variable_values=variables)
-        assert result.errors is None, result.errors
-        assert result.data == {"probe": {"seen": expected}}, query
+        assert result.errors is None, (query, result.errors)
+        assert result.data is not None
+        assert result.data["probe"].get("seen", result.data["probe"].get("found")) == expected, query
 
 
 def _calls(client: TestClient) -> dict[str, float]:
