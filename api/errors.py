@@ -91,8 +91,8 @@ def coded(error: GraphQLError) -> GraphQLError:
     if code == "UNAVAILABLE":
         message = "Neo4j is unavailable; retry shortly."
         log.warning("graph unavailable during %s: %s", error.path, original)
-    elif code == "TIMEOUT":
-        log.warning("statement %s timed out during %s", getattr(original, "statement", "?"), error.path)
+    elif isinstance(original, QueryTimeoutError):
+        log.warning("statement %s timed out during %s", original.statement, error.path)
     elif code == "INTERNAL_SERVER_ERROR":
         message = INTERNAL_MESSAGE
         log.error("unexpected error at %s", error.path, exc_info=original)

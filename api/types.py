@@ -499,10 +499,14 @@ def direct_fields(info: Ctx) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
+def _plain_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def page_arguments(args: dict[str, Any]) -> tuple[int, str | None] | None:
     """(first, after) when both are plain values (first given), else None."""
-    first, after = args.get("first"), args.get("after")
-    if isinstance(first, int) and not isinstance(first, bool) and (after is None or isinstance(after, str)):
+    first, after = _plain_int(args.get("first")), args.get("after")
+    if first is not None and (after is None or isinstance(after, str)):
         return first, after
     return None
 
@@ -615,9 +619,8 @@ def bought_with_first(info: Ctx) -> int:
     wanted = [args for name, args in direct_fields(info) if name == "boughtWith"]
     if len(wanted) != 1:
         return 0
-    first = wanted[0].get("first", 10)
-    ok = isinstance(first, int) and not isinstance(first, bool) and 1 <= first <= products.MAX_FIRST
-    return first if ok else 0
+    first = _plain_int(wanted[0].get("first", 10))
+    return first if first is not None and 1 <= first <= products.MAX_FIRST else 0
 
 
 @strawberry.type(description="A product bought together with another: count, support, confidence, lift.")
