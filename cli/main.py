@@ -30,6 +30,7 @@ from graph.identities import resolve_identities, split_user
 from graph.neo4j_source import Neo4jSource, choose_source, compose_down, local_neo4j
 from graph.privacy import suppression_key
 from graph.schema import apply_schema
+from graph.secrets import identity_key
 from graph.settings import Settings, get_settings
 from graph.store import GraphStore
 from loaders.adapters.online_retail import convert_online_retail
@@ -166,7 +167,7 @@ def load_options(
     create_missing: bool = False,
     batch_size: int | None = None,
 ) -> LoadOptions:
-    salt = settings.identity_salt.get_secret_value() if settings.identity_salt else ""
+    salt = identity_key(settings)  # PERSONA_IDENTITY_SALT, else derived from the master secret; never empty
     return LoadOptions(
         batch_size=batch_size or settings.batch_size,
         rejects_dir=rejects_dir,

@@ -1,11 +1,11 @@
 """The deployment's master secret and the keys derived from it.
 
 One secret (``PERSONA_SECRET_KEY``) keys everything that must be stable across processes and restarts
-but unguessable from outside: the noise on counts shown to roles below admin, and the hashes on the
-suppression list of forgotten users. Each use gets its own key, derived with HMAC-SHA256, so one
-never helps guess another. Without the setting, a random key is created once in
-``<data_dir>/secret.key`` (mode 0600): fine for one machine; set the same ``PERSONA_SECRET_KEY`` on
-every host that serves or loads the same graph (docs/security.md).
+but unguessable from outside: the noise on counts shown to roles below admin, the hashes on the
+suppression list of forgotten users and the identity hashes (emails, phones, ...). Each use gets its
+own key, derived with HMAC-SHA256, so one never helps guess another. Without the setting, a random
+key is created once in ``<data_dir>/secret.key`` (mode 0600): fine for one machine; set the same
+``PERSONA_SECRET_KEY`` on every host that serves or loads the same graph (docs/security.md).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import secrets
 from pathlib import Path
 from threading import Lock
 
+from graph.errors import ConfigurationError
 from graph.settings import Settings
 
 _lock = Lock()
@@ -36,6 +37,25 @@ def master_key(settings: Settings) -> bytes:
 def derived_key(settings: Settings, purpose: str) -> bytes:
     """The key for one use (``"count-noise"``, ``"suppression"``, ...)."""
     return hmac.new(master_key(settings), purpose.encode("utf-8"), hashlib.sha256).digest()
+
+
+def identity_key(settings: Settings) -> str:
+    """The key of identity hashes (loaders/records.hash_identity): ``PERSONA_IDENTITY_SALT`` when set,
+    else a key derived from the master secret (so kept in ``<data_dir>/secret.key`` from the first start).
+
+    An explicitly empty salt is refused: identity hashes without a key are a dictionary lookup away from
+    the phone number or email they stand for.
+    """
+    if settings.identity_salt is not None:
+        salt = settings.identity_salt.get_secret_value()
+        if not salt.strip():
+            raise ConfigurationError(
+                "PERSONA_IDENTITY_SALT is set but empty: identity hashes would have no key, and a phone "
+                "number or email could be recovered from its hash in seconds. Unset it (a key derived from "
+                "PERSONA_SECRET_KEY or <data_dir>/secret.key is used) or set a long random value"
+            )
+        return salt
+    return derived_key(settings, "identity").hex()
 
 
 def keyed_hash(key: bytes, value: str) -> str:

@@ -153,8 +153,14 @@ class FileLoader:
         self.suppression = suppression
         self._user_fields = kind.user_fields
         # Consent statements in this file are recorded as coming from it, at the row's consent time or now.
-        self.context = options.context.model_copy(
-            update={"consent_source": f"load:{path.name}", "consent_at": datetime.now(UTC)}
+        # The identity key is resolved once per file (ConfigurationError for an empty PERSONA_IDENTITY_SALT).
+        given = options.context
+        self.context = given.model_copy(
+            update={
+                "consent_source": f"load:{path.name}",
+                "consent_at": datetime.now(UTC),
+                "identity_salt": given.identity_key() if kind.name == "identities" else given.identity_salt,
+            }
         )
         self._rejects: IO[str] | None = None
         self._seen: set[bytes] = set()

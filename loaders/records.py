@@ -11,9 +11,19 @@ from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from graph.errors import TimeRangeError
+from graph.secrets import identity_key
+from graph.settings import get_settings
 from graph.times import utc
 
 
@@ -77,6 +87,12 @@ RequiredWhen = Annotated[
 ]
 
 
+EMPTY_IDENTITY_KEY = (
+    "empty; identity hashes need a secret key (an unkeyed hash gives the phone number or email back in "
+    "seconds): leave it unset for the deployment's key, or give a long random value"
+)
+
+
 def epoch_ms(value: datetime | None) -> int | None:
     """Times travel to Cypher as epoch milliseconds: the driver encodes ints far faster than datetimes."""
     return None if value is None else round(utc(value).timestamp() * 1000)
@@ -88,10 +104,25 @@ class RowContext(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    identity_salt: str = ""
+    # The key of identity hashes; None: graph.secrets.identity_key(get_settings()), derived from the master
+    # secret unless PERSONA_IDENTITY_SALT is set. An empty key is refused: the hashes would be unkeyed.
+    identity_salt: str | None = None
     timezone: str = "UTC"
     consent_source: str = "upsert"
     consent_at: datetime | None = None  # when a row gives no consent_updated_at; None: the write's time
+
+    @field_validator("identity_salt")
+    @classmethod
+    def _keyed(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError(f"identity_salt: {EMPTY_IDENTITY_KEY}")
+        return value
+
+    def identity_key(self) -> str:
+        """The identity salt given, else the deployment's (graph.secrets.identity_key)."""
+        if self.identity_salt is not None:
+            return self.identity_salt
+        return identity_key(get_settings())
 
 
 class Record(BaseModel):
@@ -276,6 +307,8 @@ def normalise_identity(kind: str, value: str) -> str:
 
 def hash_identity(kind: str, value: str, salt: str) -> str:
     """Keyed hash so raw emails and phones never reach the graph, yet equal values still match."""
+    if not salt.strip():
+        raise ValueError(f"salt: {EMPTY_IDENTITY_KEY}")
     return hmac.new(
         salt.encode("utf-8"), f"{kind}:{normalise_identity(kind, value)}".encode(), "sha256"
     ).hexdigest()
@@ -296,7 +329,7 @@ class IdentityRecord(Record):
         return {
             "userId": self.user_id,
             "kind": self.kind,
-            "value": hash_identity(self.kind, self.value, ctx.identity_salt),
+            "value": hash_identity(self.kind, self.value, ctx.identity_key()),
         }
 
 

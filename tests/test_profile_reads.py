@@ -30,7 +30,7 @@ from graph.profiles import (
 )
 from graph.store import GraphStore
 from loaders.pipeline import LoadOptions, load_dataset, load_file
-from loaders.records import hash_identity
+from loaders.records import RowContext, hash_identity
 
 MARKER = "profile-reads-test-data-v1"
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
@@ -226,7 +226,8 @@ def test_tags_heaviest_first_without_expired_unless_asked(people: GraphStore) ->
 def test_identities_are_the_stored_hashes(people: GraphStore) -> None:
     found = identities_of(people, user_ids=["u01", "u09"])
     assert [i.kind for i in found["u01"]] == ["email", "phone"]
-    assert found["u01"][0].value == hash_identity("email", "Ann@Example.com", "")
+    # loaded without a salt: keyed by the deployment's key (graph.secrets.identity_key), never unkeyed
+    assert found["u01"][0].value == hash_identity("email", "Ann@Example.com", RowContext().identity_key())
     assert found["u09"] == []
 
 
