@@ -14,10 +14,11 @@ from strawberry.types import Info
 from api.context import Context
 from api.disclosure import Count
 from api.inputs import Purpose
-from api.policy import PolicyError, check_attributes, check_audience
+from api.policy import ADMIN, PolicyError, check_attributes, protect
 from api.types import Lookalike, User, UserConnection, UserEdge, lookalike_list, page_info
 from graph.audiences import service
-from graph.audiences.model import Condition
+from graph.audiences.coarsen import RANK_FIELDS, SINGLING_ATTRIBUTES
+from graph.audiences.model import AndNode, Condition, NotNode, OrNode, kind_of
 from graph.audiences.parse import definition_json
 
 Ctx = Info[Context, None]
@@ -43,9 +44,12 @@ class Audience:
 
     @staticmethod
     def of(info: Ctx, root: Condition, purpose: Purpose) -> Audience:
-        """The audience, once the caller's role may evaluate this definition for this purpose."""
-        check_audience(info.context.role, root, purpose.value)
-        return Audience(root=root, purpose=purpose, counted={})
+        """The audience, once the caller's role may evaluate this definition for this purpose, as that
+        role may ask it (ranks coarsened below admin: api/policy.py ``protect``)."""
+        ctx = info.context
+        return Audience(
+            root=protect(ctx.role, root, purpose.value, ctx.disclosure.k), purpose=purpose, counted={}
+        )
 
     def _asked(self, which: str) -> tuple[str, ...]:
         """What a count answers, for its noise (api/disclosure.py): the same question, the same noise."""
@@ -60,14 +64,38 @@ class Audience:
         return await self.counted["task"]
 
     async def _listable(self, info: Ctx, what: str) -> None:
-        """Members (and look-alikes) only of audiences shown with a count, not "fewer than k"."""
+        """Members (and look-alikes) only of audiences shown with a count, not "fewer than k", and,
+        below admin, only when every condition of the definition on its own matches at least k users.
+
+        The answer is a count shown (charged to the count budget like one). The per-condition floor
+        stops padding: listing ``small or pad`` and ``pad`` and subtracting would list ``small``; with
+        every condition at k or over, any set a definition can make is one the lists of its conditions
+        already show.
+        """
         ctx = info.context
         n = (await self._count(info)).count
-        if ctx.disclosure.shown(ctx.role, n, *self._asked("count")) is None:
+        if ctx.count(n, *self._asked("count")).value is None:
             raise PolicyError(
                 f"{what}: this audience has fewer than {ctx.disclosure.k} members; the members of "
                 "audiences under the k-anonymity floor are not listed"
             )
+        if ctx.role == ADMIN:
+            return
+        whole = definition_json(self.root)
+        conditions = [c for c in _conditions(self.root) if definition_json(c) != whole]  # counted above
+        if not conditions:
+            return
+        counts = await asyncio.gather(
+            *(ctx.call(service.count_audience, definition=c, purpose=self.purpose.value) for c in conditions)
+        )
+        for condition, counted in zip(conditions, counts, strict=True):
+            asked = (definition_json(condition), self.purpose.value, "count")
+            if ctx.count(counted.count, *asked).value is None:
+                raise PolicyError(
+                    f"{what}: the condition {kind_of(condition)} {definition_json(condition)} matches fewer "
+                    f"than {ctx.disclosure.k} users; members are listed only when every condition of the "
+                    "definition matches at least that many on its own"
+                )
 
     @strawberry.field(description="The definition as canonical JSON.")
     def definition(self) -> JSON:
@@ -105,6 +133,8 @@ class Audience:
     @strawberry.field(description="Members per value of an attribute (city, ageBand, lifecycle, ...).")
     async def breakdown(self, info: Ctx, by: str) -> list[BreakdownBucket]:
         check_attributes(info.context.role, [by], argument="by")
+        if info.context.role != ADMIN and (by in SINGLING_ATTRIBUTES or by in RANK_FIELDS):
+            raise PolicyError(f"by: the {info.context.role.value} role may not break down by {by}")
         found = await info.context.call(
             service.breakdown, definition=self.root, by=by, purpose=self.purpose.value
         )
@@ -162,11 +192,23 @@ class SavedAudience:
 
     @strawberry.field
     def definition(self, info: Ctx) -> JSON:
-        check_audience(info.context.role, self.saved.definition, self.saved.purpose)
+        ctx = info.context
+        protect(ctx.role, self.saved.definition, self.saved.purpose, ctx.disclosure.k)
         return cast(JSON, json.loads(definition_json(self.saved.definition)))
 
     @strawberry.field(description="Counts recorded at each save or refresh, oldest first.")
     def history(self, info: Ctx) -> list[CountPoint]:
+        # Only for whom the definition, as saved, is one they may evaluate for its purpose: the counts
+        # were taken of it exactly (a coarsened version would count other people).
+        ctx = info.context
+        if (
+            protect(ctx.role, self.saved.definition, self.saved.purpose, ctx.disclosure.k)
+            != self.saved.definition
+        ):
+            raise PolicyError(
+                f"history: this audience's definition uses influence ranks finer than groups of "
+                f"{ctx.disclosure.k}; its counts are shown to admins only"
+            )
         # Noise keyed by the count, not its time: saving the same definition again and again records
         # the same count, which then shows the same value (keyed by time, each would be a fresh sample).
         asked = (definition_json(self.saved.definition), self.saved.purpose)
@@ -178,3 +220,17 @@ class SavedAudience:
     @strawberry.field(description="The definition evaluated now.")
     def audience(self, info: Ctx) -> Audience:
         return Audience.of(info, self.saved.definition, Purpose(self.saved.purpose))
+
+
+def _conditions(root: Condition) -> list[Condition]:
+    """The conditions ``and``, ``or`` and ``not`` combine (a tie condition counts as one, with its
+    sub-audience), each once."""
+    found: dict[str, Condition] = {}
+    stack: list[Condition] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, AndNode | OrNode | NotNode):
+            stack.extend(node.children())
+        else:
+            found.setdefault(definition_json(node), node)
+    return list(found.values())

@@ -42,7 +42,7 @@ class Context(BaseContext):
     disclosure: Disclosure  # how counts are shown to that role (api/disclosure.py)
     audit: AuditLog
     suppression_key: bytes  # hashes forgotten users' ids (graph/privacy.py)
-    count_budget: CountBudget | None = None  # counts shown an hour per key below admin (None: no budget)
+    count_budget: CountBudget | None = None  # counts shown a day per key below admin (None: no budget)
     loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -56,22 +56,22 @@ class Context(BaseContext):
         return self.principal.role
 
     def count(self, n: int, *asked: str) -> Count:
-        """The true count ``n`` as the caller may see it (api/disclosure.py). Each count shown to a role
-        below admin spends one of its key's hourly count budget; when it is spent the field fails with
-        RATE_LIMITED (and the audit log says so, once a minute per key), since averaging many counts
-        defeats their noise."""
+        """The true count ``n`` as the caller may see it (api/disclosure.py). Each different count shown
+        to a role below admin spends one of its key's daily count budget; when it is spent the field
+        fails with RATE_LIMITED (and the audit log says so, once a minute per key), since averaging many
+        counts defeats their noise."""
         role = self.role
         if role != ADMIN and self.count_budget is not None:
             assert self.principal is not None  # self.role raised otherwise
             key = self.principal.budget
-            wait = self.count_budget.spend(key)
+            wait = self.count_budget.spend(key, asked)
             if wait > 0:
                 if self.count_budget.first_refusal(key):
                     self.audit.record(
                         AuditEntry(self.principal.subject, role.value, "count-budget", asked[-1], 0, {})
                     )
                 raise CountBudgetError(
-                    f"Count budget spent: at most {self.count_budget.per_hour} counts an hour per key "
+                    f"Count budget spent: at most {self.count_budget.per_day} different counts a day per key "
                     f"for the {role.value} role; retry in {math.ceil(wait)} s"
                 )
         return self.disclosure.count(role, n, *asked)

@@ -1,20 +1,22 @@
 """How many users a caller may be told about: exact for admin; for every other role a k-anonymity
-floor, rounding and sticky noise.
+floor, rounding and sticky noise, and a daily budget of counts.
 
-- **Floor**: a count under ``k`` (``PERSONA_PRIVACY_K``, default 100, the smallest list ad platforms
-  such as Google Ads will target) is shown as "fewer than k" (``value: null, fewerThan: k``); such an
-  audience's members and look-alikes are not listed, and breakdown buckets under it are merged into
-  one ``grouped`` bucket (their values are not shown either: a value is itself a fact about someone).
-- **Differencing**: ``count(A) - count(A and not x)`` would say whether x is in A. Counts shown to
-  roles below admin are moved by a deterministic noise of up to ``PERSONA_PRIVACY_NOISE`` users and
-  rounded to ``PERSONA_PRIVACY_ROUND_TO``. The noise is keyed by the server's secret and by *what was
-  asked* (the canonical definition, purpose and which count), so asking again gives the same answer
-  (no averaging by repetition), while ``A`` and ``A and not x`` get independent noise whether or not
-  x is in A: their difference is mostly noise. The floor applies to the noisy value, so the edge at
-  ``k`` is blurred as well (a count just above k may be reported as "fewer than k").
+- **Noise, then the floor**: a true count ``n`` is moved by a deterministic noise of up to
+  ``PERSONA_PRIVACY_NOISE`` users, rounded to ``PERSONA_PRIVACY_ROUND_TO``, and only then compared with
+  ``k`` (``PERSONA_PRIVACY_K``, default 100, the smallest list ad platforms such as Google Ads will
+  target): under it, the count is shown as "fewer than k" (``value: null, fewerThan: k``). The floor
+  sees the noisy value only, so whether a count is shown does not tell which side of k the true count
+  is on (a floor tested before the noise did: ``ranks 1..99 or (rank R and tag x)`` answered "null"
+  or "a number" by one person's tag). Such an audience's members and look-alikes are not listed, and
+  breakdown buckets under the floor are merged into one ``grouped`` bucket.
+- **Differencing**: ``count(A) - count(A and not x)`` would say whether x is in A. The noise is keyed
+  by the server's secret and by *what was asked* (the canonical definition, purpose and which count),
+  so asking again gives the same answer (no averaging by repetition), while ``A`` and ``A and not x``
+  get independent noise whether or not x is in A: their difference is mostly noise.
 - **Budget**: averaging many differently worded definitions of the same pair of audiences still
   recovers a difference (measured by bench/privacy.py, docs/security.md). ``CountBudget`` caps how many
-  counts a key below admin is shown an hour, which sets the pace of that attack.
+  *different* questions a key below admin is answered a day, which sets the pace of that attack;
+  asking a question again is free, since its answer cannot change.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 import strawberry
@@ -44,20 +48,36 @@ class Count:
 
 
 class CountBudget:
-    """How many counts each key below admin is shown an hour (``PERSONA_PRIVACY_COUNT_BUDGET``), per
-    process: a token bucket (api/limits.py RateLimiter) charged one per count shown."""
+    """How many different counts each key below admin is shown a day (``PERSONA_PRIVACY_COUNT_BUDGET``),
+    per process: a token bucket (api/limits.py RateLimiter) charged one per count shown, except a count
+    the key was already shown (the same question has the same answer: asking again teaches nothing)."""
 
+    PERIOD_S = 86_400.0
     REPORT_EVERY_S = 60.0
+    REMEMBERED = 200_000  # questions remembered across keys; the oldest are charged again when forgotten
 
-    def __init__(self, per_hour: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.per_hour = per_hour
+    def __init__(self, per_day: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_day = per_day
         self.clock = clock
-        self.limiter = RateLimiter(per_hour, clock, period_s=3600.0)
+        self.limiter = RateLimiter(per_day, clock, period_s=self.PERIOD_S)
         self._reported: dict[str, float] = {}
+        self._answered: OrderedDict[bytes, None] = OrderedDict()
+        self._lock = threading.Lock()
 
-    def spend(self, key: str) -> float:
-        """0 when one more count may be shown to ``key`` (and it is charged), else seconds to wait."""
-        return self.limiter.acquire(key)
+    def spend(self, key: str, asked: tuple[str, ...] = ()) -> float:
+        """0 when one more count may be shown to ``key`` (and it is charged, unless ``key`` was shown
+        this very question before), else seconds to wait."""
+        question = hashlib.sha256("\x1f".join((key, *asked)).encode("utf-8")).digest() if asked else None
+        with self._lock:
+            if question is not None and question in self._answered:
+                self._answered.move_to_end(question)
+                return 0.0
+            wait = self.limiter.acquire(key)
+            if wait == 0 and question is not None:
+                self._answered[question] = None
+                if len(self._answered) > self.REMEMBERED:
+                    self._answered.popitem(last=False)
+            return wait
 
     def first_refusal(self, key: str) -> bool:
         """True at most once a minute per key: refusals worth an audit entry (not one per refused count,
@@ -97,8 +117,6 @@ class Disclosure:
         """The number ``role`` is shown for a true count ``n`` (None: under the floor)."""
         if role == ADMIN:
             return n
-        if n < self.k:
-            return None
         noisy = n + self._noise(asked)
         value = self.round_to * math.floor(noisy / self.round_to + 0.5)
         return value if value >= self.k else None

@@ -38,7 +38,15 @@ from graphql import (
     get_named_type,
 )
 
-from graph.audiences.model import Condition, definition_attributes
+from graph.audiences.coarsen import CoarseningError, coarsened, singling_out
+from graph.audiences.model import (
+    Condition,
+    FollowersNode,
+    FriendsNode,
+    ReferralHopsNode,
+    definition_attributes,
+    kind_of,
+)
 
 
 class Role(StrEnum):
@@ -103,6 +111,15 @@ MASKED_ATTRIBUTES: dict[Role, frozenset[str]] = {
 }
 # Purposes whose audiences apply consent: the only ones a marketer may use.
 MARKETER_PURPOSES = frozenset({"marketing", "personalised"})
+# Arguments that reach one person's data, open only to the roles named (the field itself is open).
+ARGUMENT_ROLES: dict[tuple[str, str, str], frozenset[Role]] = {
+    # A user's purchase history (their cross-sell) is a profile read; marketers reach people only
+    # through audiences of consented users.
+    ("Query", "crossSell", "userId"): PROFILE_READERS,
+}
+# Audience conditions that walk from the people counted to others (their ties): not for marketers,
+# whose audiences hold consented people only, while those people's friends may not have consented.
+TIE_CONDITIONS: tuple[type, ...] = (FriendsNode, FollowersNode, ReferralHopsNode)
 
 
 class PolicyError(Exception):
@@ -151,6 +168,48 @@ def check_audience(role: Role, root: Condition, purpose: str) -> None:
             f"({', '.join(sorted(MARKETER_PURPOSES))})"
         )
     check_attributes(role, definition_attributes(root))
+
+
+def protect(role: Role, root: Condition, purpose: str, k: int) -> Condition:
+    """The definition ``role`` may evaluate for ``purpose``: ``check_audience``, then, below admin, no
+    condition naming one person (ids, exact scores, one user's ties) and influence ranks coarsened to
+    buckets of ``k`` (graph/audiences/coarsen.py); marketers may not walk ties at all."""
+    check_audience(role, root, purpose)
+    if role == ADMIN:
+        return root
+    if role == MARKETER:
+        ties = sorted({kind_of(n) for n in _nodes(root) if isinstance(n, TIE_CONDITIONS)})
+        if ties:
+            raise PolicyError(
+                f"definition: the marketer role may not use conditions on ties ({', '.join(ties)}): "
+                "they reach people outside a consented audience"
+            )
+    named = singling_out(root)
+    if named:
+        raise PolicyError(
+            f"definition: the {role.value} role may not use conditions that single one person out: "
+            + "; ".join(named)
+        )
+    try:
+        return coarsened(root, k)
+    except CoarseningError as exc:
+        raise PolicyError(f"definition: {exc}") from exc
+
+
+def check_argument(role: Role, type_name: str, field: str, argument: str) -> None:
+    """Raise PolicyError when ``role`` may not pass ``argument`` to ``type_name.field``."""
+    if role not in ARGUMENT_ROLES.get((type_name, field, argument), EVERYONE):
+        raise PolicyError(f"{argument}: the {role.value} role may not pass it to {type_name}.{field}")
+
+
+def _nodes(root: Condition) -> list[Condition]:
+    found: list[Condition] = []
+    stack: list[Condition] = [root]
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        stack.extend(node.children())
+    return found
 
 
 def check_attributes(role: Role, attributes: Iterable[str], argument: str = "definition") -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
@@ -19,6 +19,7 @@ from api.errors import ErrorCodes, QuietSchema
 from api.inputs import AudienceInput, EventInput, OrderInput, Purpose, UserInput, as_json
 from api.limits import limit_extensions
 from api.metrics import OperationMetrics
+from api.policy import ADMIN, PolicyError, check_argument, protect
 from api.types import (
     AnalyticsRun,
     ChannelStats,
@@ -95,12 +96,25 @@ class Query:
         user_id: strawberry.ID | None = None,
         first: int = 10,
     ) -> CrossSell:
+        if user_id is not None:
+            check_argument(info.context.role, "Query", "crossSell", "userId")
         found = await info.context.call(
             products.cross_sell,
             sku=str(sku) if sku is not None else None,
             user_id=str(user_id) if user_id is not None else None,
             first=first,
         )
+        if user_id is not None:  # a suggestion from someone's purchases is a read of their data
+            info.context.audit.record(
+                AuditEntry(
+                    actor=info.context.principal.subject if info.context.principal else "unknown",
+                    role=info.context.role.value,
+                    action="read",
+                    what="crossSell(userId)",
+                    rows=1,
+                    details={},
+                )
+            )
         return CrossSell.of(found)
 
     @strawberry.field(
@@ -134,22 +148,7 @@ class Query:
     @strawberry.field(description="The tag taxonomy (or one tier) with usage counts.")
     async def tags(self, info: Ctx, tier: TagTier | None = None) -> list[Tag]:
         found = await info.context.call(taxonomy.list_tags, tier=tier.value if tier else None)
-        return [
-            Tag(
-                tag_id=strawberry.ID(t.tag_id),
-                name=t.name,
-                tier=t.tier,
-                parent_id=t.parent_id,
-                synonyms=list(t.synonyms),
-                description=t.description,
-                users=t.users,
-                manual=t.manual,
-                rule=t.rule,
-                model=t.model,
-                expired=t.expired,
-            )
-            for t in found
-        ]
+        return [Tag.of(t) for t in found]
 
     @strawberry.field(description="The audit log, newest first (admins only; docs/security.md).")
     async def audit_log(
@@ -367,14 +366,30 @@ class Mutation:
         name: str,
         definition: AudienceInput,
         purpose: Purpose = Purpose.MARKETING,
-        owner: str = "api",
+        owner: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Who the audience belongs to: the caller when omitted; only admins may name another."
+            ),
+        ] = None,
     ) -> SavedAudience:
-        saved = await info.context.call(
+        ctx = info.context
+        role = ctx.role
+        caller = ctx.principal.subject if ctx.principal else "unknown"
+        root = protect(role, parse_definition(as_json(definition)), purpose.value, ctx.disclosure.k)
+        if role != ADMIN and owner not in (None, caller):
+            raise PolicyError(f"owner: the {role.value} role may save audiences only as their own")
+        existing = await ctx.call(service.saved_audiences, audience_ids=[str(id)])
+        if role != ADMIN and existing and existing[0].owner != caller:
+            raise PolicyError(
+                "id: this saved audience belongs to someone else; only its owner or an admin may replace it"
+            )
+        saved = await ctx.call(
             service.save_audience,
             audience_id=str(id),
             name=name,
-            definition=parse_definition(as_json(definition)),
-            owner=owner,
+            definition=root,
+            owner=owner or caller,
             purpose=purpose.value,
         )
         return SavedAudience.of(saved)

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     api_max_cost: int = Field(default=50_000, ge=1)  # fields x the page sizes around them
     api_max_body_bytes: int = Field(default=100_000, ge=1)  # request body, else 413
     api_rate_limit: int = Field(default=600, ge=0)  # requests per minute per client and process; 0: off
+    # Refused credentials (401s) per minute per client IP and process; past it every request from that IP
+    # is answered 429 until the budget refills (api/auth.py); 0: off.
+    api_auth_failure_limit: int = Field(default=30, ge=0)
 
     # Security and privacy (docs/security.md).
     secret_key: SecretStr | None = None  # master key for count noise and the suppression list; else a file
@@ -85,12 +88,14 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = None  # when set, tokens must carry this `iss`
     jwt_audience: str | None = None  # when set, tokens must carry this `aud`
     jwt_role_claim: str = "role"  # the claim holding admin / marketer / analyst / service
+    jwt_max_lifetime_s: int = Field(default=86_400, ge=1)  # JWTs need `iat`; exp - iat may not exceed this
     privacy_k: int = Field(default=100, ge=1)  # counts below k are "fewer than k" for roles below admin
-    privacy_noise: int = Field(default=10, ge=0)  # counts shown to them move by up to this many users
+    privacy_noise: int = Field(default=20, ge=0)  # counts shown to them move by up to this many users
     privacy_round_to: int = Field(default=10, ge=1)  # ... and are rounded to a multiple of this
-    # How many counts one key (or token subject) below admin is shown an hour, per process; 0: no budget.
-    # Averaging many wordings of the same audiences defeats the noise (bench/privacy.py); this caps the pace.
-    privacy_count_budget: int = Field(default=2000, ge=0)
+    # How many different counts one key (or token subject) below admin is shown a day, per process (the
+    # same question again is free); 0: no budget. Averaging many wordings of the same audiences defeats
+    # the noise (bench/privacy.py); this caps the pace (docs/security.md has the measured figures).
+    privacy_count_budget: int = Field(default=1000, ge=0)
     audit_log: Path | None = None  # JSON lines: PII reads, exports, mutations; default data_dir
 
     @property

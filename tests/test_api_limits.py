@@ -254,11 +254,13 @@ def test_rate_limit_buckets_are_per_key() -> None:
     assert limiter.acquire("b") == 0.0  # another client (or, later, another API key) is not affected
 
 
-def test_the_count_budget_is_hourly_and_reports_a_refusal_once_a_minute() -> None:
+def test_the_count_budget_is_daily_and_reports_a_refusal_once_a_minute() -> None:
     clock = FakeClock()
     budget = CountBudget(2, clock=clock)
-    assert budget.spend("k") == budget.spend("k") == 0.0
-    assert budget.spend("k") == 1800.0  # 2 an hour: the next count in 30 minutes
+    assert budget.spend("k", ("q1",)) == budget.spend("k", ("q2",)) == 0.0
+    assert budget.spend("k", ("q3",)) == 43_200.0  # 2 a day: the next count in 12 hours
+    assert budget.spend("k", ("q1",)) == 0.0  # a question already answered is free: same answer
+    assert budget.spend("other", ("q1",)) == 0.0  # ... to that key only
     assert budget.first_refusal("k") and not budget.first_refusal("k")
     clock.now += 59
     assert not budget.first_refusal("k")

@@ -109,6 +109,7 @@ def _token(role: str | None, **claims: Any) -> str:
     payload: dict[str, Any] = {
         "sub": "crm-app",
         "aud": "personagraph",
+        "iat": datetime.now(UTC),
         "exp": datetime.now(UTC) + timedelta(minutes=5),
         **claims,
     }
@@ -150,7 +151,8 @@ def test_jwt_rs256(graph: AnalysedGraph, neo4j_connection: ConnectionInfo, tmp_p
     )
     (tmp_path / "issuer.pem").write_bytes(public_pem)
     settings = secured(tmp_path, jwt_algorithm="RS256", jwt_public_key_file=tmp_path / "issuer.pem").settings
-    claims = {"sub": "svc", "role": "service", "exp": datetime.now(UTC) + timedelta(minutes=5)}
+    now = datetime.now(UTC)
+    claims = {"sub": "svc", "role": "service", "iat": now, "exp": now + timedelta(minutes=5)}
     good = jwt.encode(claims, private, algorithm="RS256")
     # the public key used as an HS256 secret (algorithm confusion) must not pass
     confused = jwt.encode(claims, JWT_SECRET, algorithm="HS256")
@@ -395,22 +397,27 @@ def test_saving_an_audience_again_gives_no_fresh_noise(client: TestClient, keys:
     assert len({h["count"]["value"] for h in shown}) == 1 and not shown[0]["count"]["exact"]
 
 
-def test_each_key_below_admin_has_an_hourly_count_budget(
+def test_each_key_below_admin_has_a_daily_budget_of_different_counts(
     graph: AnalysedGraph, neo4j_connection: ConnectionInfo, tmp_path: Path
 ) -> None:
     keys = secured(tmp_path, api_rate_limit=0, privacy_count_budget=3)
     definition = {"attribute": {"field": "gender", "op": "eq", "value": "female"}}
+    other = {"attribute": {"field": "gender", "op": "ne", "value": "female"}}
     both = (
         "query($d: AudienceInput!) { audience(definition: $d, purpose: ANALYSIS) "
         "{ count { value } excludedByConsent { value } } }"
     )
     with TestClient(create_app(keys.settings, connection=neo4j_connection)) as test_client:
         analyst = as_role(test_client, keys, "analyst")
-        assert count(analyst, definition)["value"] is not None
-        analyst.data(both, {"d": definition})  # two counts: the budget of three is spent
-        error = analyst.error(COUNT, {"d": definition, "p": "ANALYSIS"})
-        assert error["extensions"]["code"] == "RATE_LIMITED" and "3 counts an hour" in error["message"]
-        assert analyst.code(COUNT, {"d": definition, "p": "ANALYSIS"}) == "RATE_LIMITED"  # audited once
+        first = count(analyst, definition)
+        assert first["value"] is not None
+        analyst.data(both, {"d": definition})  # the count again (free: same answer) and one new count
+        assert count(analyst, definition) == first  # asking again costs nothing
+        assert count(analyst, other)["value"] is not None  # the third different count: budget spent
+        error = analyst.error(COUNT, {"d": {"not": definition}, "p": "ANALYSIS"})
+        assert error["extensions"]["code"] == "RATE_LIMITED" and "3 different counts a day" in error["message"]
+        assert analyst.code(COUNT, {"d": {"not": other}, "p": "ANALYSIS"}) == "RATE_LIMITED"  # audited once
+        assert count(analyst, definition) == first  # what it was shown stays answerable
         assert count(as_role(test_client, keys, "marketer"), definition, "MARKETING")["value"] is not None
         admin = as_role(test_client, keys, "admin")
         assert all(count(admin, definition)["exact"] for _ in range(5))  # admins see exact counts, unbudgeted
@@ -520,14 +527,15 @@ def test_audit_log_records_pii_reads_exports_and_mutations(
     service.data(f'mutation Tag {{ tagUser(userId: "{users[0]}", tagId: "vip") {{ created }} }}')
     new = audit_entries(keys)[before:]
     summary = [(e["action"], e["what"], e["role"], e["rows"]) for e in new]
-    assert summary == [
-        ("read", "Lookup", "service", 3),
-        ("export", "Export", "marketer", 7),
-        ("mutation", "Tag", "service", 1),
+    assert summary == [  # `what`: the root fields that ran (the operation's name is the client's)
+        ("read", "users", "service", 3),
+        ("export", "audience", "marketer", 7),
+        ("mutation", "tagUser", "service", 1),
     ], summary
+    assert [e["details"]["client_operation_name"] for e in new] == ["Lookup", "Export", "Tag"]
     assert all(e["actor"].startswith("test-") and e["at"] for e in new)
     listed = as_role(client, keys, "admin").data("{ auditLog(first: 3) { action what rows } }")["auditLog"]
-    assert [e["what"] for e in listed] == ["Tag", "Export", "Lookup"]
+    assert [e["what"] for e in listed] == ["tagUser", "audience", "users"]
 
 
 # Limits -----------------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 // $seedIds: list of str; $users: int (all users, for rarity weights); $first: int;
 // $maxCategories: int (the seeds' top categories considered).
 // Each shared feature adds share-among-seeds x ln(users / users-with-the-feature) (rarer counts more);
-// a social tie to a seed adds 0.5 per seed. Returns userId: str, score: float, reasons: list of str.
+// a social tie to a seed adds 0.5 per seed (the reason never names a seed). Returns userId: str,
+// score: float, reasons: list of str.
 MATCH (s:User) WHERE s.userId IN $seedIds
 WITH collect(s) AS seeds, toFloat(count(s)) AS n
 CALL (seeds, n) {
@@ -35,7 +36,7 @@ CALL (seeds, n) {
   UNION ALL
   UNWIND seeds AS s
   MATCH (s)-[:FRIEND_OF|FOLLOWS|REFERRED]-(c:User)
-  RETURN c, 0.5 AS w, 'tied to seed ' + s.userId AS reason
+  RETURN c, 0.5 AS w, 'tied to seed users' AS reason
 }
 WITH seeds, c, w, reason WHERE NOT c IN seeds
 WITH c, reason, sum(w) AS part
