@@ -277,6 +277,10 @@ class ConsentChange:
     granted: bool
     at: datetime
     source: str
+    applied: bool = strawberry.field(
+        description="False when older than the statement that set the flag: recorded, but the newer one "
+        "stands."
+    )
 
     @staticmethod
     def of(c: privacy.ConsentChange) -> ConsentChange:
@@ -286,6 +290,7 @@ class ConsentChange:
             granted=c.granted,
             at=c.at,
             source=c.source,
+            applied=c.applied,
         )
 
 

@@ -108,7 +108,8 @@ def consent_set_cmd(
 ) -> None:
     """Record one consent statement and apply it (marketingConsent / personalizationOptOut).
 
-    Every statement is kept in the user's history, even one that repeats the current value.
+    Every statement is kept in the user's history, even one that repeats the current value. One older
+    than the statement that set the flag (--at in the past) is recorded but not applied.
     """
     moment = _parse_time(at) if at else None
     with _store() as store:
@@ -118,6 +119,10 @@ def consent_set_cmd(
     verb = "granted" if change.granted else "revoked"
     when = change.at.isoformat(timespec="seconds")
     console.print(f"{change.user_id}: {change.purpose} {verb} at {when} ({change.source})", highlight=False)
+    if not change.applied:
+        console.print(
+            "recorded, not applied: a newer statement set this flag and stands", highlight=False
+        )
 
 
 @consent_app.command("history")
@@ -129,11 +134,15 @@ def consent_history_cmd(user_id: Annotated[str, typer.Argument(help="The user.")
         console.print(f"{user_id}: no consent statements recorded", highlight=False)
         return
     table = Table(title=f"consent history of {user_id}")
-    for column in ("at", "purpose", "granted"):
+    flagged = not all(c.applied for c in changes)  # an 'applied' column only when a statement was not
+    for column in ("at", "purpose", "granted", *(("applied",) if flagged else ())):
         table.add_column(column, no_wrap=True)
     table.add_column("source", overflow="fold")
     for c in changes:
-        table.add_row(c.at.isoformat(timespec="seconds"), c.purpose, "yes" if c.granted else "no", c.source)
+        applied = ("yes" if c.applied else "no",) if flagged else ()
+        table.add_row(
+            c.at.isoformat(timespec="seconds"), c.purpose, "yes" if c.granted else "no", *applied, c.source
+        )
     console.print(table)
 
 

@@ -44,13 +44,17 @@ class PrivacyInputError(PersonaGraphError, ValueError):
 
 @dataclass(frozen=True)
 class ConsentChange:
-    """One consent statement: the user granted or withdrew one purpose, at a time, through a source."""
+    """One consent statement: the user granted or withdrew one purpose, at a time, through a source.
+
+    ``applied`` is False for a statement older than the one that set the flag: it is recorded, but the
+    newer statement stands (a back-dated grant never overrides a later withdrawal)."""
 
     user_id: str
     purpose: str
     granted: bool
     at: datetime
     source: str
+    applied: bool = True
 
 
 def _check_purpose(purpose: str) -> None:
@@ -70,7 +74,9 @@ def set_consent(
     at: datetime | None = None,
 ) -> ConsentChange:
     """Record one consent statement and apply it to the user's flag (marketingConsent or
-    personalizationOptOut). The same value again is still recorded: it is a statement by the user."""
+    personalizationOptOut) if it is newer than the statement that set the flag (at the same time, a
+    withdrawal wins); an older one is recorded with ``applied=False`` and changes nothing. The same
+    value again is still recorded: it is a statement by the user."""
     _check_purpose(purpose)
     if not isinstance(granted, bool):
         raise PrivacyInputError(f"granted: expected true or false, got {granted!r}")
@@ -85,7 +91,7 @@ def set_consent(
     )
     if not records:
         raise NotFoundError(f"userId: no user with id {user_id!r}")
-    return ConsentChange(user_id, purpose, granted, moment, source.strip())
+    return ConsentChange(user_id, purpose, granted, moment, source.strip(), bool(records[0]["applied"]))
 
 
 def consent_history(store: GraphStore, *, user_ids: Sequence[str]) -> dict[str, list[ConsentChange]]:
@@ -98,7 +104,8 @@ def consent_history(store: GraphStore, *, user_ids: Sequence[str]) -> dict[str, 
             reverse=True,
         )
         found[r["userId"]] = [
-            ConsentChange(r["userId"], c["purpose"], c["granted"], utc(c["at"]), c["source"]) for c in changes
+            ConsentChange(r["userId"], c["purpose"], c["granted"], utc(c["at"]), c["source"], c["applied"])
+            for c in changes
         ]
     return {uid: found.get(uid, []) for uid in user_ids}
 

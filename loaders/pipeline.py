@@ -159,6 +159,7 @@ class FileLoader:
             update={
                 "consent_source": f"load:{path.name}",
                 "consent_at": datetime.now(UTC),
+                "consent_from_file": True,
                 "identity_salt": given.identity_key() if kind.name == "identities" else given.identity_salt,
             }
         )

@@ -110,6 +110,9 @@ class RowContext(BaseModel):
     timezone: str = "UTC"
     consent_source: str = "upsert"
     consent_at: datetime | None = None  # when a row gives no consent_updated_at; None: the write's time
+    # True for files: a row without consent_updated_at is a copy of a statement of unknown time, which may
+    # withdraw but not grant over a recorded statement (cypher/load/merge_users). False: a write made now.
+    consent_from_file: bool = False
 
     @field_validator("identity_salt")
     @classmethod
@@ -195,15 +198,17 @@ class UserRecord(Record):
             "city": self.city,
             "region": self.region,
             "country": self.country,
-            "marketingConsent": self.marketing_consent,
-            "personalizationOptOut": self.personalization_opt_out,
         }
         return {
             "userId": self.user_id,
             "props": {k: v for k, v in props.items() if v is not None},
             "acquiredVia": self.acquired_via,
             "acquiredAt": epoch_ms(self.acquired_at),
+            # The consent flags are set by the statement only when newer than what set them (never via props).
+            "marketingConsent": self.marketing_consent,
+            "personalizationOptOut": self.personalization_opt_out,
             "consentAt": epoch_ms(self.consent_updated_at or ctx.consent_at),
+            "consentTimed": self.consent_updated_at is not None or not ctx.consent_from_file,
             "consentSource": ctx.consent_source,
         }
 

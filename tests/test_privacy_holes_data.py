@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +127,111 @@ def test_a_given_identity_salt_is_used_as_is(store: GraphStore, cli: CliRunner, 
     done = cli.invoke(app, ["load", str(folder), "--rejects", str(tmp_path / "r")])
     assert done.exit_code == 0, done.output
     assert _stored_phone_hash(store) == hash_identity("phone", PHONE, "a-long-random-salt-from-the-vault")
+
+
+# --- hole 3: a reload undoes a consent withdrawal ------------------------------------------------
+
+USER_QUERY = """query($u: ID!) { user(id: $u) { marketingConsent personalizationOptOut
+  consentHistory { purpose granted at source applied } } }"""
+SET_CONSENT = """mutation($u: ID!, $granted: Boolean!, $at: DateTime) {
+  setConsent(userId: $u, purpose: MARKETING, granted: $granted, source: "preference centre", at: $at) {
+    granted at applied } }"""
+
+
+def _users_file(folder: Path, rows: str, *, timed: bool = False) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    header = "user_id,city,marketing_consent,personalization_opt_out"
+    header += ",consent_updated_at" if timed else ""
+    (folder / "users.csv").write_text(f"{header}\n{rows}", encoding="utf-8")
+    return folder / "users.csv"
+
+
+def _load_users(store: GraphStore, path: Path, rejects: Path) -> None:
+    from loaders.pipeline import LoadOptions, load_file
+
+    options = LoadOptions(rejects_dir=rejects, context=RowContext(identity_salt="t"))
+    assert load_file(store, path, options=options).rejected == 0
+
+
+def test_a_reload_of_the_same_file_does_not_undo_a_withdrawal(
+    store: GraphStore, neo4j_connection: Any, tmp_path: Path
+) -> None:
+    from tests.api_support import GraphQL, secured
+
+    users = _users_file(tmp_path / "data", "c1,Shanghai,true,false\nc2,Beijing,true,false\n")
+    _load_users(store, users, tmp_path / "r1")
+    keys = secured(tmp_path / "api")
+    with keys.client(neo4j_connection, "service") as service, keys.client(neo4j_connection) as admin:
+        done = GraphQL(service).data(SET_CONSENT, {"u": "c1", "granted": False})["setConsent"]
+        assert done["granted"] is False and done["applied"] is True
+        before = GraphQL(admin).data(USER_QUERY, {"u": "c1"})["user"]
+        assert before["marketingConsent"] is False and len(before["consentHistory"]) == 3
+
+        _load_users(store, users, tmp_path / "r2")  # the attack: the unchanged users.csv again
+
+        after = GraphQL(admin).data(USER_QUERY, {"u": "c1"})["user"]
+        # today: marketingConsent true again, with a newer 'load:users.csv' entry on top of the history
+        assert after["marketingConsent"] is False
+        assert after["consentHistory"] == before["consentHistory"]
+        other = GraphQL(admin).data(USER_QUERY, {"u": "c2"})["user"]  # untouched users: as loaded
+        assert other["marketingConsent"] is True and len(other["consentHistory"]) == 2
+
+
+def test_a_statement_wins_by_its_own_time_and_back_dated_ones_are_recorded_not_applied(
+    store: GraphStore, neo4j_connection: Any, tmp_path: Path
+) -> None:
+    from tests.api_support import GraphQL, secured
+
+    _load_users(store, _users_file(tmp_path / "a", "c1,Shanghai,true,false\n"), tmp_path / "r1")
+    keys = secured(tmp_path / "api")
+    with keys.client(neo4j_connection, "service") as service, keys.client(neo4j_connection) as admin:
+        api, read = GraphQL(service), GraphQL(admin)
+
+        def state() -> tuple[bool, list[tuple[bool, str, str, bool]]]:
+            user = read.data(USER_QUERY, {"u": "c1"})["user"]
+            history = [
+                (c["granted"], c["at"][:10], c["source"], c["applied"])
+                for c in user["consentHistory"]
+                if c["purpose"] == "MARKETING"
+            ]
+            return user["marketingConsent"], history
+
+        revoke = api.data(SET_CONSENT, {"u": "c1", "granted": False, "at": "2030-01-01T00:00:00Z"})
+        assert revoke["setConsent"]["applied"] is True
+        # A back-dated grant (made before the withdrawal, sent after it) is kept in the history but changes
+        # nothing. Today: marketingConsent true again.
+        late = api.data(SET_CONSENT, {"u": "c1", "granted": True, "at": "2029-06-01T00:00:00Z"})
+        assert late["setConsent"] == {"granted": True, "at": "2029-06-01T00:00:00+00:00", "applied": False}
+        flag, history = state()
+        assert flag is False
+        assert history[:2] == [
+            (False, "2030-01-01", "preference centre", True),
+            (True, "2029-06-01", "preference centre", False),
+        ]
+
+        # A file with consent times: an older grant is recorded once (not applied), a reload adds nothing.
+        old = _users_file(tmp_path / "b", "c1,Shanghai,true,false,2029-09-01T00:00:00Z\n", timed=True)
+        _load_users(store, old, tmp_path / "r2")
+        _load_users(store, old, tmp_path / "r3")
+        flag, history = state()
+        assert flag is False and history.count((True, "2029-09-01", "load:users.csv", False)) == 1
+
+        # A newer statement wins by its own time, whichever way it comes.
+        new = _users_file(tmp_path / "c", "c1,Shanghai,true,false,2031-01-01T00:00:00Z\n", timed=True)
+        _load_users(store, new, tmp_path / "r4")
+        flag, history = state()
+        assert flag is True and history[0] == (True, "2031-01-01", "load:users.csv", True)
+
+        # A file without consent times may still withdraw (the safe direction), once; it never grants over
+        # a recorded statement (the first test).
+        untimed = _users_file(tmp_path / "d", "c1,Shanghai,false,false\n")
+        _load_users(store, untimed, tmp_path / "r5")
+        _load_users(store, untimed, tmp_path / "r6")
+        flag, history = state()
+        assert flag is False and len(history) == 6
+        assert [h for h in history if not h[0] and h[2] == "load:users.csv"] == [
+            (False, datetime.now(UTC).isoformat()[:10], "load:users.csv", True)
+        ]
+        # ... and the withdrawal keeps the 2031 grant's time: a statement older than that cannot undo it.
+        late = api.data(SET_CONSENT, {"u": "c1", "granted": True, "at": "2030-06-01T00:00:00Z"})
+        assert late["setConsent"]["applied"] is False and state()[0] is False
