@@ -197,7 +197,7 @@ ROLES = ("admin", "service", "marketer", "analyst")
 BIG = '{attribute: {field: "marketingConsent", op: "eq", value: true}}'
 
 
-def operations(user_id: str) -> dict[str, str]:
+def operations(user_id: str, role: str = "") -> dict[str, str]:
     return {
         "profile": f'{{ user(id: "{user_id}") {{ id city ageBand lifecycle tags {{ tagId }} }} }}',
         "identities": f'{{ user(id: "{user_id}") {{ identities {{ kind }} }} }}',
@@ -215,7 +215,7 @@ def operations(user_id: str) -> dict[str, str]:
         "upsertUser": 'mutation { upsertUser(input: {id: "matrix-user", city: "Xi\'an"}) { id } }',
         "tagUser": f'mutation {{ tagUser(userId: "{user_id}", tagId: "vip") {{ created }} }}',
         "setConsent": f'mutation {{ setConsent(userId: "{user_id}", purpose: MARKETING, granted: true, source: "matrix test") {{ granted }} }}',
-        "saveAudience": f'mutation {{ saveAudience(id: "matrix-aud", name: "m", definition: {BIG}) {{ id }} }}',
+        "saveAudience": f'mutation {{ saveAudience(id: "matrix-aud-{role}", name: "m", definition: {BIG}) {{ id }} }}',
         "auditLog": "{ auditLog(first: 1) { action } }",
     }
 
@@ -226,7 +226,7 @@ def test_role_matrix(client: TestClient, keys: Secured, graph: AnalysedGraph, ro
     one(graph, "MERGE (t:Tag {tagId: 'vip'}) ON CREATE SET t.name = 'VIP', t.tier = 'preference' RETURN t")
     gql = as_role(client, keys, role)
     outcomes = {}
-    for name, query in operations(user_id).items():
+    for name, query in operations(user_id, role).items():  # each role saves its own audience
         body = gql.raw(query)
         outcomes[name] = body["errors"][0]["extensions"]["code"] if body.get("errors") else ALLOWED
     expected = {name: MATRIX[name][ROLES.index(role)] for name in MATRIX}
