@@ -3,8 +3,10 @@
 - before execution: the role matrix (api/policy.py ``check_fields``) on what the operation about to
   run selects (``selection``: one walk, also used for the audit entry); a refusal is a request error
   (``FORBIDDEN``, no ``data``) naming the fields;
-- after execution: one audit entry (graph/audit.py) when the operation was a mutation, read personal
-  data (api/policy.py ``PII_FIELDS``) or listed audience members (an export), with the number of rows.
+- after execution: audit entries (graph/audit.py) when the operation was a mutation, read personal
+  data (api/policy.py ``PII_FIELDS``; a mutation answering with some gets a ``read`` entry too) or
+  listed audience members (an export), with the number of rows. An entry's ``what`` names the root
+  fields that ran; the client's ``operationName`` is only kept as ``details.client_operation_name``.
 """
 
 from __future__ import annotations
@@ -12,8 +14,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    get_operation_ast,
+)
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import GraphQLError, OperationDefinitionNode, OperationType, get_operation_ast
 from strawberry.extensions import SchemaExtension
 
 from api.policy import PII_FIELDS, PolicyError, Selection, check_fields, selection
@@ -54,19 +67,25 @@ class AccessControl(SchemaExtension):
         context = ctx.context
         principal = context.principal
         assert principal is not None  # on_execute refused the operation otherwise
-        what = ctx.operation_name or ",".join(
-            sel.name.value for sel in operation.selection_set.selections if hasattr(sel, "name")
-        )
+        # What ran, from the root fields executed (never the client's operationName, which says
+        # whatever the client likes: it is kept apart, as ``client_operation_name``).
+        names = _root_fields(ctx.graphql_document, operation)
+        data = result.data or {}
+        executed = sorted({names[key] for key in data if key in names} if data else set(names.values()))
+        what = ",".join(executed)
+        client_name = {"client_operation_name": operation.name.value[:100]} if operation.name else {}
 
         def record(action: str, rows: int, **details: Any) -> None:
-            entry = AuditEntry(principal.subject, principal.role.value, action, what, rows, details)
+            entry = AuditEntry(
+                principal.subject, principal.role.value, action, what, rows, {**details, **client_name}
+            )
             context.audit.record(entry)
 
-        data = result.data or {}
         if operation.operation == OperationType.MUTATION:
             done = [key for key, value in data.items() if value is not None]
-            record("mutation", len(done), fields=sorted(done), errors=len(result.errors or []))
-            return
+            fields = sorted({names[key] for key in done if key in names})
+            record("mutation", len(done), fields=fields, errors=len(result.errors or []))
+            # ... and, like a query, a read entry when what it answers carries personal data.
         keys = selected.keys
         if MEMBERS in keys:
             record("export", _count_members(data, keys[MEMBERS]))
@@ -74,6 +93,31 @@ class AccessControl(SchemaExtension):
         if pii:
             pii_keys = set().union(*(keys[p] for p in pii))
             record("read", _count_objects(data, pii_keys), fields=sorted(f"{t}.{f}" for t, f in pii))
+
+
+def _root_fields(document: DocumentNode | None, operation: OperationDefinitionNode) -> dict[str, str]:
+    """Response key (alias or name) -> field name of the operation's root fields, through fragments
+    and inline fragments on the root type (introspection left out)."""
+    definitions = document.definitions if document else ()
+    fragments = {d.name.value: d for d in definitions if isinstance(d, FragmentDefinitionNode)}
+    found: dict[str, str] = {}
+    seen: set[str] = set()
+
+    def walk(selection_set: SelectionSetNode) -> None:
+        for node in selection_set.selections:
+            if isinstance(node, FieldNode):
+                if not node.name.value.startswith("__"):
+                    found[node.alias.value if node.alias else node.name.value] = node.name.value
+            elif isinstance(node, InlineFragmentNode):
+                walk(node.selection_set)
+            elif isinstance(node, FragmentSpreadNode):
+                fragment = fragments.get(node.name.value)
+                if fragment is not None and fragment.name.value not in seen:
+                    seen.add(fragment.name.value)
+                    walk(fragment.selection_set)
+
+    walk(operation.selection_set)
+    return found
 
 
 def _count_objects(value: Any, keys: set[str]) -> int:

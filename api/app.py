@@ -3,6 +3,7 @@ and Prometheus metrics beside it."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -34,6 +35,7 @@ def create_app(
     authenticator: Authenticator | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
+    install_access_log_filter()
     metrics = Metrics()
     tag_cache = TagCache()  # one per process: rule cut-offs are reused across recordEvent calls
     authenticator = authenticator or Authenticator(settings)
@@ -104,6 +106,26 @@ def create_app(
     )
     app.add_middleware(_Wrap, wrap=metrics.middleware)
     return app
+
+
+class NoQueryString(logging.Filter):
+    """uvicorn's access log line with the path only: a GET's query string is the whole GraphQL query
+    and its variables (ids, definitions, values), which have no place in a log anyone may read."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        # uvicorn logs '%s - "%s %s HTTP/%s" %d' with (client, method, path?query, http version, status).
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (args[0], args[1], args[2].split("?", 1)[0], args[3], args[4])
+        return True
+
+
+def install_access_log_filter() -> None:
+    """Strip query strings from uvicorn's access log in this process (once; `persona serve`, a bare
+    `uvicorn api.app:create_app --factory` and each worker all create the app)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, NoQueryString) for f in access.filters):
+        access.addFilter(NoQueryString())
 
 
 class _Wrap:

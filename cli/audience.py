@@ -75,14 +75,31 @@ def export_cmd(
     definition: DefinitionFile,
     out: Annotated[Path, typer.Argument(help="CSV file to write (user_id per line).")],
     purpose: PurposeOption = "marketing",
+    actor: Annotated[
+        str | None, typer.Option(help="Who exports, for the audit log (default: the OS user).")
+    ] = None,
 ) -> None:
-    """Write every member to a CSV file, streaming page by page."""
+    """Write every member to a CSV file, streaming page by page; the audit log gets an `export` entry
+    (who, how many rows, the purpose and file: never the members)."""
     from cli.main import _store
+    from cli.privacy import _operator
     from graph.audiences.service import export_csv
+    from graph.audit import AuditEntry, AuditLog
     from graph.settings import get_settings
 
-    with _store(get_settings()) as store:
+    settings = get_settings()
+    with _store(settings) as store:
         rows = export_csv(store, _definition(definition), out, purpose=_purpose(purpose))
+    AuditLog(settings.audit_log_path).record(
+        AuditEntry(
+            actor=_operator(actor),
+            role="admin",  # the CLI talks to Neo4j directly: whoever runs it can read everything
+            action="export",
+            what="persona audience export",
+            rows=rows,
+            details={"purpose": purpose, "file": str(out)},
+        )
+    )
     console.print(f"{rows:,} members written to {out}", highlight=False)
 
 

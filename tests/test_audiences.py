@@ -478,12 +478,15 @@ def test_definitions_round_trip_as_json() -> None:
         assert parse_definition(json.loads(definition_json(root))) == root
 
 
-def test_cli_commands(people: GraphStore, neo4j_env: dict[str, str], tmp_path: Path) -> None:
+def test_cli_commands(
+    people: GraphStore, neo4j_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from typer.testing import CliRunner
 
     from cli.audience import audience_app
     from graph.settings import get_settings
 
+    monkeypatch.setenv("PERSONA_AUDIT_LOG", str(tmp_path / "audit.log"))  # export writes an entry
     get_settings.cache_clear()
     definition = tmp_path / "vip.json"
     definition.write_text(json.dumps(VIP), encoding="utf-8")

@@ -1,0 +1,252 @@
+"""Issue 14, holes 10 and 11, each attacked as an attacker would, through HTTP against the real app
+over a real Neo4j (the CLI through typer's runner): audit gaps (mutations answering with personal
+data, a client-chosen ``operationName`` naming the audit entry, `persona audience export`, GET
+queries in the access log) and the smaller holes (exact small counts on tags and communities, an
+error naming another user, unlimited bad-credential attempts, JWTs without a maximum lifetime, HTML
+GETs passing authentication, ``exists`` without a value)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from neo4j import Driver
+from pydantic import SecretStr
+from typer.testing import CliRunner
+
+from api.app import create_app
+from graph.audit import AuditLog
+from graph.connection import ConnectionInfo
+from graph.local_neo4j import free_port
+from tests.api_support import AnalysedGraph, GraphQL, Secured, analysed_graph, one, secured
+
+JWT_SECRET = "an-attack-test-secret-of-at-least-32-bytes"
+
+
+@pytest.fixture(scope="module")
+def graph(
+    driver: Driver, neo4j_connection: ConnectionInfo, tmp_path_factory: pytest.TempPathFactory
+) -> AnalysedGraph:
+    return analysed_graph(driver, neo4j_connection, tmp_path_factory.mktemp("attacks-audit"), users=300)
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> Secured:
+    return secured(
+        tmp_path_factory.mktemp("attacks-audit-keys"),
+        api_rate_limit=0,
+        jwt_secret=SecretStr(JWT_SECRET),
+        jwt_audience="personagraph",
+    )
+
+
+@pytest.fixture(scope="module")
+def client(graph: AnalysedGraph, neo4j_connection: ConnectionInfo, keys: Secured) -> Iterator[TestClient]:
+    with TestClient(create_app(keys.settings, connection=neo4j_connection)) as test_client:
+        yield test_client
+
+
+def as_role(client: TestClient, keys: Secured, role: str) -> GraphQL:
+    return GraphQL(client, headers=keys.headers(role))
+
+
+def entries(keys: Secured) -> list[dict[str, Any]]:
+    return [e.__dict__ for e in AuditLog(keys.settings.audit_log_path).entries()]
+
+
+def pii_user(graph: AnalysedGraph) -> str:
+    """A user with identities and a birth year."""
+    found: str = one(
+        graph,
+        "MATCH (u:User)-[:HAS_IDENTITY]->() WHERE u.birthYear IS NOT NULL "
+        "RETURN DISTINCT u.userId AS id ORDER BY id LIMIT 1",
+    )["id"]
+    return found
+
+
+# 10. Audit gaps -------------------------------------------------------------------------------------
+
+
+def test_a_mutation_answering_with_personal_data_is_audited_as_a_read(
+    client: TestClient, keys: Secured, graph: AnalysedGraph
+) -> None:
+    """The attack: read identities, customer ids and birth years through a mutation's answer (an
+    upsert that changes nothing, an order of one item), which used to leave only a `mutation` entry."""
+    user = pii_user(graph)
+    sku = one(graph, "MATCH (p:Product) RETURN p.sku AS sku ORDER BY sku LIMIT 1")["sku"]
+    service = as_role(client, keys, "service")
+    before = len(entries(keys))
+    upserted = service.data(
+        "mutation($id: ID!) { upsertUser(input: {id: $id}) { id identities { kind value } customerId } }",
+        {"id": user},
+    )["upsertUser"]
+    assert upserted["identities"]
+    ordered = service.data(
+        "mutation($o: OrderInput!) { recordOrder(input: $o) { orderId user { id birthYear } } }",
+        {
+            "o": {
+                "orderId": "attack-audit-order-1",
+                "userId": user,
+                "orderedAt": "2024-05-01T10:00:00Z",
+                "lines": [{"sku": sku, "quantity": 1}],
+            }
+        },
+    )["recordOrder"]
+    assert ordered["user"]["birthYear"] is not None
+    new = entries(keys)[before:]
+    summary = [(e["action"], e["what"], e["rows"]) for e in new]
+    assert summary == [
+        ("mutation", "upsertUser", 1),
+        ("read", "upsertUser", 1),
+        ("mutation", "recordOrder", 1),
+        ("read", "recordOrder", 1),
+    ], summary
+    reads = [e for e in new if e["action"] == "read"]
+    assert reads[0]["details"]["fields"] == ["User.customerId", "User.identities"]
+    assert reads[1]["details"]["fields"] == ["User.birthYear"]
+    assert all(e["role"] == "service" and e["actor"] == "test-service" for e in new)
+    text = Path(keys.settings.audit_log_path).read_text(encoding="utf-8")
+    assert not any(i["value"] in text for i in upserted["identities"])  # never the data itself
+
+
+def test_the_client_cannot_name_its_own_audit_entry(
+    client: TestClient, keys: Secured, graph: AnalysedGraph
+) -> None:
+    """The attack: call a PII read `HealthCheck` (or hide it in a root fragment `Harmless`) so that
+    whoever reads the audit log sees something innocent. `what` names the root fields that ran; the
+    client's name is kept apart as `client_operation_name`."""
+    user = pii_user(graph)
+    service = as_role(client, keys, "service")
+    before = len(entries(keys))
+    service.data(f'query HealthCheck {{ ping: user(id: "{user}") {{ customerId }} }}')
+    service.data(
+        f'{{ ...Harmless }} fragment Harmless on Query {{ user(id: "{user}") {{ identities {{ kind }} }} }}'
+    )
+    response = client.post(
+        "/graphql",
+        json={
+            "query": f'query A {{ __typename }} query Routine {{ user(id: "{user}") {{ customerId }} }}',
+            "operationName": "Routine",
+        },
+        headers=keys.headers("service"),
+    )
+    assert response.status_code == 200 and not response.json().get("errors"), response.text
+    service.data(f'mutation Noop {{ tagUser(userId: "{user}", tagId: "vip") {{ created }} }}')
+    new = entries(keys)[before:]
+    assert [(e["action"], e["what"]) for e in new] == [
+        ("read", "user"),
+        ("read", "user"),
+        ("read", "user"),
+        ("mutation", "tagUser"),
+    ], new
+    assert [e["details"].get("client_operation_name") for e in new] == [
+        "HealthCheck",
+        None,
+        "Routine",
+        "Noop",
+    ]
+    assert new[-1]["details"]["fields"] == ["tagUser"]
+
+
+def test_cli_audience_export_is_audited(
+    graph: AnalysedGraph, neo4j_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attack: an operator exports every member with `persona audience export` and leaves no trace."""
+    from cli.main import app
+    from graph.settings import get_settings
+
+    audit_path = tmp_path / "audit.log"
+    monkeypatch.setenv("PERSONA_AUDIT_LOG", str(audit_path))
+    monkeypatch.setenv("PERSONA_SECRET_KEY", "attack-audit-cli-secret")
+    monkeypatch.setenv("PERSONA_DATA_DIR", str(tmp_path / "data-dir"))
+    get_settings.cache_clear()
+    try:
+        definition = tmp_path / "everyone.json"
+        definition.write_text(json.dumps({"attribute": {"field": "city", "op": "exists", "value": True}}))
+        runner = CliRunner()
+        out = tmp_path / "members.csv"
+        done = runner.invoke(
+            app,
+            ["audience", "export", str(definition), str(out), "--purpose", "analysis", "--actor", "ops-ana"],
+        )
+        assert done.exit_code == 0, done.output
+        again = runner.invoke(app, ["audience", "export", str(definition), str(tmp_path / "again.csv")])
+        assert again.exit_code == 0, again.output
+    finally:
+        get_settings.cache_clear()
+    exported = out.read_text(encoding="utf-8").split()[1:]
+    assert len(exported) > 100
+    found = [e for e in AuditLog(audit_path).entries() if e.action == "export"]
+    assert [(e.actor, e.role, e.what, e.rows) for e in found] == [
+        ("ops-ana", "admin", "persona audience export", len(exported)),
+        (getpass.getuser(), "admin", "persona audience export", found[1].rows),
+    ]
+    assert found[0].details["purpose"] == "analysis" and found[1].details["purpose"] == "marketing"
+    text = audit_path.read_text(encoding="utf-8")
+    assert not any(user_id in text for user_id in exported)
+
+
+@pytest.fixture(scope="module")
+def served(graph: AnalysedGraph, neo4j_connection: ConnectionInfo, keys: Secured) -> Iterator[str]:
+    """The app under a real uvicorn (its access log on, as `persona serve` runs it), in a thread."""
+    port = free_port()
+    app = create_app(keys.settings, connection=neo4j_connection)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info"))
+    thread = threading.Thread(target=server.run, name="attacks-audit-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the API server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def test_get_queries_do_not_reach_the_access_log(served: str, keys: Secured, graph: AnalysedGraph) -> None:
+    """The attack (or accident): a GET query carries an id and what was asked of it in the URL, and
+    uvicorn's access log printed URLs whole, so anyone reading the logs read the queries."""
+    user = pii_user(graph)
+    lines = _Lines()
+    access = logging.getLogger("uvicorn.access")
+    access.addHandler(lines)
+    try:
+        answer = httpx.get(
+            f"{served}/graphql",
+            params={
+                "query": "query($u: ID!) { user(id: $u) { city } }",
+                "variables": json.dumps({"u": user}),
+            },
+            headers=keys.headers("admin"),
+            timeout=30,
+        )
+        assert answer.status_code == 200 and answer.json()["data"]["user"], answer.text
+        refused = httpx.get(f"{served}/graphql", params={"query": f'{{ user(id: "{user}") {{ id }} }}'})
+        assert refused.status_code == 401
+    finally:
+        access.removeHandler(lines)
+    logged = [line for line in lines.lines if "/graphql" in line]
+    assert len(logged) == 2, lines.lines
+    assert all('"GET /graphql HTTP/1.1"' in line for line in logged), logged
+    assert not any(user in line or "query" in line or "%7B" in line for line in lines.lines), lines.lines
