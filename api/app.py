@@ -99,10 +99,14 @@ def create_app(
             return JSONResponse({"errors": [error]}, status_code=403)
         return metrics.render()
 
-    # Outermost first: metrics (counts every answer), auth (401s), rate limit per key, body cap.
+    # Outermost first: metrics (counts every answer), auth (401s, 429s for IPs refused too often), rate
+    # limit per key, body cap.
     install_http_limits(app, settings, key=rate_limit_key)
     app.add_middleware(
-        AuthMiddleware, authenticator=authenticator, graphiql=graphql_ide(settings) is not None
+        AuthMiddleware,
+        authenticator=authenticator,
+        graphiql=graphql_ide(settings) is not None,
+        failure_limit=settings.api_auth_failure_limit,
     )
     app.add_middleware(_Wrap, wrap=metrics.middleware)
     return app

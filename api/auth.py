@@ -9,14 +9,18 @@ Credentials travel in ``Authorization: Bearer <token>`` (or ``X-API-Key: <key>``
   dates. Every process re-reads the file when it changes, so a revoked key stops working within a
   second everywhere.
 - **JWTs** (PyJWT): ``PERSONA_JWT_ALGORITHM`` HS256 (``PERSONA_JWT_SECRET``) or RS256
-  (``PERSONA_JWT_PUBLIC_KEY_FILE``). ``exp`` and ``sub`` are required, ``iss`` / ``aud`` checked when
-  set, the role read from ``PERSONA_JWT_ROLE_CLAIM`` (``role``). Only the configured algorithm is
-  accepted (no ``none``, no HS/RS confusion).
+  (``PERSONA_JWT_PUBLIC_KEY_FILE``). ``exp``, ``iat`` and ``sub`` are required, and ``exp - iat`` may
+  not exceed ``PERSONA_JWT_MAX_LIFETIME_S`` (a day), so a leaked token is not good for years;
+  ``iss`` / ``aud`` checked when set, the role read from ``PERSONA_JWT_ROLE_CLAIM`` (``role``). Only
+  the configured algorithm is accepted (no ``none``, no HS/RS confusion).
 
 ``AuthMiddleware`` answers 401 (``UNAUTHENTICATED``, ``WWW-Authenticate: Bearer``) to any request
-without valid credentials, except the health probes and the GraphiQL page itself (static HTML; the
-queries it sends need credentials like any other). The principal goes into the ASGI scope's state,
-where the GraphQL context, the rate limiter (one budget per key) and the audit log read it.
+without valid credentials, except the health probes and the GraphiQL page itself (a GET of /graphql
+asking for HTML, without a query: static; the queries it sends need credentials like any other).
+Refusals are counted per client IP: past ``PERSONA_API_AUTH_FAILURE_LIMIT`` a minute, every request
+from that IP is answered 429 (``RATE_LIMITED``, ``Retry-After``) without its credentials being
+looked at, until the budget refills. The principal goes into the ASGI scope's state, where the
+GraphQL context, the rate limiter (one budget per key) and the audit log read it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import os
 import secrets
 import threading
@@ -37,7 +42,7 @@ from typing import Any, Literal
 import jwt
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.limits import client_ip, refuse
+from api.limits import RATE_LIMITED, RateLimiter, client_ip, refuse
 from api.policy import Role
 from graph.errors import ConfigurationError
 from graph.settings import Settings
@@ -46,6 +51,7 @@ log = logging.getLogger(__name__)
 
 KEY_PREFIX = "pg_"
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+GRAPHIQL_PATH = "/graphql"  # the one path whose HTML page (GraphiQL) is served without credentials
 
 
 @dataclass(frozen=True)
@@ -190,6 +196,7 @@ class TokenVerifier:
         self.issuer = settings.jwt_issuer
         self.audience = settings.jwt_audience
         self.role_claim = settings.jwt_role_claim
+        self.max_lifetime_s = settings.jwt_max_lifetime_s
         self.key: Any
         if self.algorithm == "HS256":
             secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else ""
@@ -216,13 +223,18 @@ class TokenVerifier:
                 algorithms=[self.algorithm],
                 issuer=self.issuer,
                 audience=self.audience,
-                options={"require": ["exp", "sub"], "verify_aud": self.audience is not None},
+                options={"require": ["exp", "iat", "sub"], "verify_aud": self.audience is not None},
                 leeway=30,
             )
         except jwt.ExpiredSignatureError as exc:
             raise AuthError("The token has expired") from exc
         except jwt.InvalidTokenError as exc:
             raise AuthError(f"The token is not valid: {exc}") from exc
+        if float(claims["exp"]) - float(claims["iat"]) > self.max_lifetime_s:
+            raise AuthError(
+                f"The token lives too long: exp - iat is over the {self.max_lifetime_s} s this server "
+                "accepts (PERSONA_JWT_MAX_LIFETIME_S); ask the issuer for shorter-lived tokens"
+            )
         role = claims.get(self.role_claim)
         try:
             parsed = Role(str(role))
@@ -272,10 +284,12 @@ def _credentials(headers: dict[bytes, bytes]) -> str | None:
 
 
 def _is_graphiql_page(scope: Scope, headers: dict[bytes, bytes], graphiql: bool) -> bool:
-    """A browser asking for the IDE page (GET, HTML first, no query): static, no data."""
+    """A browser asking for the IDE page (GET /graphql, HTML first, no query): static, no data.
+    Any other path asking for HTML needs credentials like everything else."""
     return (
         graphiql
         and scope.get("method") == "GET"
+        and scope.get("path") == GRAPHIQL_PATH
         and not scope.get("query_string")
         and headers.get(b"accept", b"").startswith(b"text/html")
     )
@@ -293,12 +307,17 @@ def rate_limit_key(scope: Scope) -> str:
 
 
 class AuthMiddleware:
-    """401 for any HTTP request without valid credentials, outside ``OPEN_PATHS`` and the IDE page."""
+    """401 for any HTTP request without valid credentials, outside ``OPEN_PATHS`` and the IDE page;
+    429 for every request from a client IP refused more than ``failure_limit`` times a minute (0: no
+    limit), so keys and tokens cannot be tried at the speed of the network."""
 
-    def __init__(self, app: ASGIApp, authenticator: Authenticator, graphiql: bool) -> None:
+    def __init__(
+        self, app: ASGIApp, authenticator: Authenticator, graphiql: bool, failure_limit: int = 0
+    ) -> None:
         self.app = app
         self.authenticator = authenticator
         self.graphiql = graphiql
+        self.failures = RateLimiter(failure_limit) if failure_limit else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path") in OPEN_PATHS:
@@ -308,9 +327,26 @@ class AuthMiddleware:
         if _is_graphiql_page(scope, headers, self.graphiql):
             await self.app(scope, receive, send)
             return
+        ip = client_ip(scope)
+        if self.failures is not None:
+            # Checked before the credentials, so a client past its budget learns nothing from them.
+            wait = self.failures.wait(ip)
+            if wait > 0:
+                retry_after = max(1, math.ceil(wait - 1e-6))
+                await refuse(
+                    send,
+                    429,
+                    f"Too many requests with bad or missing credentials from this address: at most "
+                    f"{self.failures.capacity:.0f} a minute; retry in {retry_after} s",
+                    RATE_LIMITED,
+                    {"Retry-After": str(retry_after)},
+                )
+                return
         try:
             principal = self.authenticator.principal(headers)
         except AuthError as exc:
+            if self.failures is not None:
+                self.failures.acquire(ip)
             await refuse(
                 send, 401, str(exc), "UNAUTHENTICATED", {"WWW-Authenticate": 'Bearer realm="personagraph"'}
             )

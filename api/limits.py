@@ -30,6 +30,8 @@ HTTP (ASGI middleware, ``install_http_limits``):
   bucket per key held in memory by each process (so N workers allow N times the rate; use the
   proxy in front for a global limit). Over it: 429 with ``Retry-After``. The budget is the caller's
   API key or token subject (api/auth.py ``rate_limit_key``), the client IP for requests without one.
+  Requests refused for bad or missing credentials never get this far: api/auth.py limits them per
+  client IP (``PERSONA_API_AUTH_FAILURE_LIMIT``) with a ``RateLimiter`` of its own.
 """
 
 from __future__ import annotations
@@ -528,6 +530,13 @@ class RateLimiter:
             return 0.0
         self._buckets[key] = (tokens, now)
         return (1.0 - tokens) / self.rate
+
+    def wait(self, key: str) -> float:
+        """Like ``acquire`` but takes no token: 0 when ``key`` has one now, else the seconds until it does."""
+        now = self.clock()
+        tokens, then = self._buckets.get(key, (self.capacity, now))
+        tokens = min(self.capacity, tokens + max(now - then, 0.0) * self.rate)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
 
     def _sweep(self, now: float) -> None:
         full_after = self.capacity / self.rate

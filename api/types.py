@@ -19,11 +19,13 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.context import Context
+from api.policy import ADMIN
 from graph import insights, privacy, products, profiles
 from graph.analytics.attribution import ChannelStats as ChannelStatsResult
 from graph.analytics.lookalikes import lookalikes
 from graph.audit import AuditEntry
 from graph.paging import Page, check_first
+from graph.tags import taxonomy
 
 T = TypeVar("T")
 Ctx = Info[Context, None]
@@ -690,28 +692,51 @@ class CrossSell:
 # -- insights -----------------------------------------------------------------------------------
 
 
-@strawberry.type(description="A social or product community with a summary of its members.")
+def shown(info: Ctx, n: int, *asked: str) -> int | None:
+    """A fixed aggregate (a tag's or a community's head count) as the caller may see it: exact for
+    admins; for other roles the deployment's floor, noise and rounding (api/disclosure.py), with the
+    noise keyed by which count it is and its true value (a new value is a new question; the same one
+    gives the same answer). Not charged to the count budget: the caller cannot reword the question."""
+    return info.context.disclosure.shown(info.context.role, n, *asked, str(n))
+
+
+def _community_size(root: Community, info: Ctx) -> int | None:
+    return shown(info, root.found.size, "community", root.found.community_id, "size")
+
+
+def _community_top_city(root: Community, info: Ctx) -> str | None:
+    if info.context.role != ADMIN and (
+        root.found.size < info.context.disclosure.k or _community_size(root, info) is None
+    ):
+        return None  # the city of a handful of people says where they live
+    return root.found.top_city
+
+
+@strawberry.type(
+    description="A social or product community with a summary of its members; for roles below admin "
+    "`size` is rounded with a little noise, and it and `topCity` are null under the k-anonymity floor."
+)
 class Community:
     community_id: strawberry.ID
     kind: str
-    size: int
-    top_city: str | None
+    size: int | None = strawberry.field(resolver=_community_size)
+    top_city: str | None = strawberry.field(resolver=_community_top_city)
     top_tags: list[str]
     top_categories: list[str]
     run_id: str | None
     computed_at: datetime | None
+    found: strawberry.Private[insights.CommunityInfo]
 
     @staticmethod
     def of(c: insights.CommunityInfo) -> Community:
         return Community(
             community_id=strawberry.ID(c.community_id),
             kind=c.kind,
-            size=c.size,
-            top_city=c.top_city,
             top_tags=list(c.top_tags),
             top_categories=list(c.top_categories),
             run_id=c.run_id,
             computed_at=c.computed_at,
+            found=c,
         )
 
 
@@ -767,7 +792,17 @@ class ChannelStats:
         )
 
 
-@strawberry.type(description="A tag of the taxonomy with how many users hold it now, by source.")
+def _tag_count(source: str) -> Callable[[Tag, Ctx], int | None]:
+    def count(root: Tag, info: Ctx) -> int | None:
+        return shown(info, getattr(root.usage, source), "tag", root.usage.tag_id, source)
+
+    return count
+
+
+@strawberry.type(
+    description="A tag of the taxonomy with how many users hold it now, by source (for roles below "
+    "admin each count is rounded with a little noise, and null under the k-anonymity floor)."
+)
 class Tag:
     tag_id: strawberry.ID
     name: str
@@ -775,11 +810,24 @@ class Tag:
     parent_id: str | None
     synonyms: list[str]
     description: str | None
-    users: int
-    manual: int
-    rule: int
-    model: int
-    expired: int
+    users: int | None = strawberry.field(resolver=_tag_count("users"))
+    manual: int | None = strawberry.field(resolver=_tag_count("manual"))
+    rule: int | None = strawberry.field(resolver=_tag_count("rule"))
+    model: int | None = strawberry.field(resolver=_tag_count("model"))
+    expired: int | None = strawberry.field(resolver=_tag_count("expired"))
+    usage: strawberry.Private[taxonomy.TagUsage]
+
+    @staticmethod
+    def of(t: taxonomy.TagUsage) -> Tag:
+        return Tag(
+            tag_id=strawberry.ID(t.tag_id),
+            name=t.name,
+            tier=t.tier,
+            parent_id=t.parent_id,
+            synonyms=list(t.synonyms),
+            description=t.description,
+            usage=t,
+        )
 
 
 @strawberry.type(description="One analytics run: what it was given, how long each step took, what it wrote.")

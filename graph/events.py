@@ -198,7 +198,8 @@ def record_order(
         _require(store, "query/existing_channels", [channel_id], "channel_id", "channel")
     owners = [r["userId"] for r in store.read("query/tags_order_owner", orderId=order_id)]
     if any(owner != user_id for owner in owners):
-        raise EventInputError(f"order_id: {order_id!r} was placed by {owners[0]!r}; expected a new order id")
+        # Never name the other user: the caller would learn who placed an order they may know only by id.
+        raise EventInputError(f"order_id: {order_id!r} was placed by another user; expected a new order id")
     store.write_rows("load/merge_order_lines", rows)
     return RecordedOrder(
         order_id=order_id,

@@ -28,7 +28,7 @@ from api.app import create_app
 from graph.audit import AuditLog
 from graph.connection import ConnectionInfo
 from graph.local_neo4j import free_port
-from tests.api_support import AnalysedGraph, GraphQL, Secured, analysed_graph, one, secured
+from tests.api_support import AnalysedGraph, GraphQL, Secured, analysed_graph, bearer, one, secured
 
 JWT_SECRET = "an-attack-test-secret-of-at-least-32-bytes"
 
@@ -250,3 +250,160 @@ def test_get_queries_do_not_reach_the_access_log(served: str, keys: Secured, gra
     assert len(logged) == 2, lines.lines
     assert all('"GET /graphql HTTP/1.1"' in line for line in logged), logged
     assert not any(user in line or "query" in line or "%7B" in line for line in lines.lines), lines.lines
+
+
+# 11. Smaller holes ----------------------------------------------------------------------------------
+
+K = 100  # PERSONA_PRIVACY_K's default, which the test app runs with
+
+TAG_COUNTS = ("users", "manual", "rule", "model", "expired")
+AGGREGATES = (
+    "{ tags { tagId users manual rule model expired } "
+    "communities(kind: SOCIAL, first: 100) { communityId size topCity } }"
+)
+
+
+def test_small_tag_and_community_counts_are_hidden_below_admin(
+    client: TestClient, keys: Secured, graph: AnalysedGraph
+) -> None:
+    """The attack: `tags { users }` and `communities { size topCity }` gave every role exact counts, so
+    a tag held by one person, or a community of three with its city, singled them out."""
+    exact = as_role(client, keys, "admin").data(AGGREGATES)
+    small_tags = {
+        (t["tagId"], field): t[field] for t in exact["tags"] for field in TAG_COUNTS if 0 < t[field] < K
+    }
+    small_communities = {c["communityId"]: c for c in exact["communities"] if c["size"] < K}
+    assert any(field == "users" for _, field in small_tags), exact["tags"]
+    assert any(c["topCity"] for c in small_communities.values()), exact["communities"]
+    member = one(
+        graph,
+        "MATCH (u:User) WHERE u.socialCommunity IN $ids RETURN u.userId AS id ORDER BY id LIMIT 1",
+        ids=list(small_communities),
+    )["id"]
+    for role in ("service", "marketer", "analyst"):
+        shown = as_role(client, keys, role).data(AGGREGATES)
+        tags = {t["tagId"]: t for t in shown["tags"]}
+        for (tag_id, field), value in small_tags.items():
+            assert tags[tag_id][field] is None, (role, tag_id, field, value)
+        for community in shown["communities"]:
+            if community["communityId"] in small_communities:
+                assert community["size"] is None and community["topCity"] is None, (role, community)
+            else:  # at or over the floor: protected like every other count (rounded to 10)
+                assert community["size"] is None or community["size"] % 10 == 0, (role, community)
+        if role != "marketer":  # marketers cannot look users up
+            reached = as_role(client, keys, role).data(
+                "query($u: ID!) { user(id: $u) { community { communityId size topCity } } }", {"u": member}
+            )["user"]["community"]
+            assert reached["size"] is None and reached["topCity"] is None, (role, reached)
+
+
+def test_an_order_id_in_use_does_not_name_who_placed_it(
+    client: TestClient, keys: Secured, graph: AnalysedGraph
+) -> None:
+    """The attack: record an order under a guessed order id for any user; the refusal named the user
+    who had placed it ("placed by 'u0000001'"), pairing their order with their id."""
+    placed = one(
+        graph,
+        "MATCH (u:User)-[:PLACED]->(o:Order)-[:CONTAINS]->(p:Product) "
+        "MATCH (other:User) WHERE other <> u AND NOT (other)-[:PLACED]->(o) "
+        "RETURN u.userId AS owner, o.orderId AS orderId, other.userId AS other, p.sku AS sku LIMIT 1",
+    )
+    error = as_role(client, keys, "service").error(
+        "mutation($o: OrderInput!) { recordOrder(input: $o) { orderId } }",
+        {
+            "o": {
+                "orderId": placed["orderId"],
+                "userId": placed["other"],
+                "orderedAt": "2024-05-01T10:00:00Z",
+                "lines": [{"sku": placed["sku"], "quantity": 1}],
+            }
+        },
+    )
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    assert placed["owner"] not in error["message"] and "another user" in error["message"], error
+
+
+def test_bad_credentials_are_rate_limited_per_client_ip(
+    graph: AnalysedGraph, neo4j_connection: ConnectionInfo, keys: Secured
+) -> None:
+    """The attack: try keys (or tokens) as fast as the network allows; bad credentials never reached
+    the rate limit, which is per key. Past the default 30 refusals a minute, an address gets 429 for
+    every request, its credentials unread (a right key then tells it nothing either)."""
+    app = create_app(keys.settings, connection=neo4j_connection)  # a fresh app: its own budgets
+    query = {"query": "{ __typename }"}
+    with TestClient(app) as attacker, TestClient(app, client=("203.0.113.7", 40000)) as bystander:
+        answers = [
+            attacker.post("/graphql", json=query, headers={"Authorization": f"Bearer pg_{i:08x}_guess"})
+            for i in range(40)
+        ]
+        statuses = [a.status_code for a in answers]
+        assert 429 in statuses, statuses
+        first = statuses.index(429)
+        assert first == 30 and set(statuses[:first]) == {401} and set(statuses[first:]) == {429}, statuses
+        refused = answers[first]
+        assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+        assert int(refused.headers["retry-after"]) >= 1
+        assert attacker.post("/graphql", json=query).status_code == 429  # no credentials: counted too
+        assert attacker.post("/graphql", json=query, headers=keys.headers("admin")).status_code == 429
+        assert bystander.post("/graphql", json=query, headers=keys.headers("admin")).status_code == 200
+        assert bystander.post("/graphql", json=query).status_code == 401  # its own budget
+
+
+def _jwt(**claims: Any) -> str:
+    import jwt
+
+    payload = {"sub": "crm-app", "aud": "personagraph", "role": "analyst", **claims}
+    return jwt.encode(payload, JWT_SECRET, algorithm="HS256")
+
+
+def test_jwts_need_iat_and_a_bounded_lifetime(client: TestClient) -> None:
+    """The attack: keep using a token issued for ten years (or with no `iat` at all), leaked once."""
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+
+    def status(token: str) -> int:
+        answer = client.post("/graphql", json={"query": "{ __typename }"}, headers=bearer(token))
+        return answer.status_code
+
+    assert status(_jwt(iat=now, exp=now + timedelta(hours=1))) == 200
+    assert status(_jwt(iat=now - timedelta(hours=1), exp=now + timedelta(hours=22))) == 200  # 23 h
+    assert status(_jwt(exp=now + timedelta(hours=1))) == 401  # no iat
+    assert status(_jwt(iat=now, exp=now + timedelta(days=3650))) == 401
+    assert status(_jwt(iat=now - timedelta(hours=23), exp=now + timedelta(hours=2))) == 401  # 25 h
+    refused = client.post(
+        "/graphql",
+        json={"query": "{ __typename }"},
+        headers=bearer(_jwt(iat=now, exp=now + timedelta(days=2))),
+    )
+    assert "lives too long" in refused.json()["errors"][0]["message"]
+
+
+def test_only_the_ide_page_is_served_without_credentials(client: TestClient) -> None:
+    """The attack: send `Accept: text/html` with a GET to any path; it passed authentication."""
+    html = {"accept": "text/html"}
+    assert client.get("/graphql", headers=html).status_code == 200  # the GraphiQL page itself
+    for path in ("/metrics", "/graphql/", "/anything", "/docs"):
+        answer = client.get(path, headers=html, follow_redirects=False)
+        assert answer.status_code == 401, (path, answer.status_code, answer.text[:200])
+        assert answer.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+COUNT = "query($d: AudienceInput!) { audience(definition: $d, purpose: ANALYSIS) { count { value exact } } }"
+
+
+def test_exists_without_a_value_means_exists(client: TestClient, keys: Secured, graph: AnalysedGraph) -> None:
+    """The attack (or trap): `{"field": "city", "op": "exists"}` compiled to `city IS NULL`, the
+    opposite of what it says; and an op left without its value compared with null."""
+    admin = as_role(client, keys, "admin")
+    with_city = one(graph, "MATCH (u:User) WHERE u.city IS NOT NULL RETURN count(u) AS n")["n"]
+    assert with_city > 0
+
+    def counted(condition: dict[str, Any]) -> Any:
+        return admin.data(COUNT, {"d": {"attribute": condition}})["audience"]["count"]["value"]
+
+    assert counted({"field": "city", "op": "exists"}) == with_city
+    assert counted({"field": "city", "op": "exists", "value": True}) == with_city
+    assert counted({"field": "city", "op": "exists", "value": False}) != with_city
+    error = admin.error(COUNT, {"d": {"attribute": {"field": "city", "op": "eq"}}})
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and "city takes str values" in error["message"]

@@ -106,7 +106,8 @@ class AttributeCondition(_Model):
 
     field: StrictStr
     op: StrictStr
-    value: Any = None
+    # Validated when left out too: `exists` alone means exists = true, and other ops need a value.
+    value: Any = Field(default=None, validate_default=True)
 
     @field_validator("field")
     @classmethod
