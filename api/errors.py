@@ -15,8 +15,9 @@ Codes (Apollo's names, so clients already know them):
 - ``QUERY_TOO_COMPLEX``: the document is over a query limit (depth, aliases, tokens or estimated
   cost; api/limits.py): a request error, nothing ran. The cost error says ``cost N exceeds the
   limit M`` and carries ``extensions.cost`` / ``maxCost``;
-- ``PAYLOAD_TOO_LARGE`` (HTTP 413) / ``RATE_LIMITED`` (HTTP 429, ``Retry-After``): refused by
-  api/limits.py's middleware before GraphQL, in a JSON body of the same ``errors`` shape;
+- ``PAYLOAD_TOO_LARGE`` (HTTP 413) / ``RATE_LIMITED`` (HTTP 429, ``Retry-After``) / ``BAD_REQUEST``
+  (HTTP 400, request JSON nested too deeply): refused by api/limits.py's middleware before GraphQL,
+  in a JSON body of the same ``errors`` shape;
 - ``INTERNAL_SERVER_ERROR``: anything else; the client sees a fixed message, the log gets the trace.
 """
 

@@ -110,8 +110,15 @@ class PersonaGraphQLRouter(GraphQLRouter[Any, None]):
     """
 
     def parse_json(self, data: str | bytes) -> Any:
-        """Spec "JSON Encoding": bodies (and GET's JSON parameters) are objects, else 400 (not a 500)."""
-        parsed = super().parse_json(data)
+        """Spec "JSON Encoding": bodies (and GET's JSON parameters) are objects, else 400 (not a 500).
+
+        JSON nested too deeply for the parser is a 400 too; api/limits.py's JsonDepthLimit refuses it
+        before it gets here, in the GraphQL error shape.
+        """
+        try:
+            parsed = super().parse_json(data)
+        except RecursionError:
+            raise HTTPException(400, "The request's JSON is nested too deeply") from None
         if not isinstance(parsed, dict | list):
             raise HTTPException(400, "The request must be a JSON object")
         return parsed

@@ -10,7 +10,9 @@ GraphQL documents (schema extensions, built per app from the settings by ``limit
   stops at the limit; api/errors.py codes its parse error, which no extension hook sees);
 - cost (``PERSONA_API_MAX_COST``): every field costs the number of times it would be resolved at
   most: the product of the page sizes of the lists around it (``estimate_cost``), checked just
-  before execution, once the variables are known.
+  before execution, once the variables are known. A field evaluating an audience definition adds
+  ``RELATIONAL_FANOUT`` to the power of each relational condition's nesting level (``definition_cost``):
+  each level multiplies the work by every member's ties.
 
 Depth and aliases are our own validation rules rather than strawberry's: both of strawberry's
 re-walk a fragment at every spread, so a document of ~140 tokens whose fragments spread each other
@@ -26,6 +28,9 @@ messages lose their "Did you mean ...?" suggestions, and the router serves no Gr
 HTTP (ASGI middleware, ``install_http_limits``):
 
 - ``BodySizeLimit``: bodies over ``PERSONA_API_MAX_BODY_BYTES`` get 413 before the app reads them;
+- ``JsonDepthLimit``: JSON (the body, GET's ``variables`` and ``extensions``) nested more than
+  ``MAX_JSON_DEPTH`` levels gets 400 before it is parsed (Python's json module recurses: 2 kB of
+  brackets ended in RecursionError, an HTTP 500);
 - ``RateLimit``: ``PERSONA_API_RATE_LIMIT`` requests per minute per client on /graphql, a token
   bucket per key held in memory by each process (so N workers allow N times the rate; use the
   proxy in front for a global limit). Over it: 429 with ``Retry-After``. The budget is the caller's
@@ -42,6 +47,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
+from urllib.parse import parse_qs
 
 from fastapi import FastAPI
 from graphql import (
@@ -77,11 +83,13 @@ from strawberry.types.execution import ExecutionResult
 
 from graph import insights, paging, products, profiles
 from graph.audiences import service
+from graph.audiences.model import RELATIONAL_KINDS
 from graph.settings import Settings
 
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 RATE_LIMITED = "RATE_LIMITED"
+BAD_REQUEST = "BAD_REQUEST"
 
 PAGE_ARGUMENTS = ("first", "limit")  # arguments that size the list a field returns
 UNPAGED_LIST_SIZE = 10  # items assumed for a list with no page argument (a user's tags, an order's lines)
@@ -90,6 +98,13 @@ UNPAGED_LIST_SIZE = 10  # items assumed for a list with no page argument (a user
 LARGEST_PAGE = max(
     paging.MAX_PAGE, insights.MAX_FIRST, products.MAX_FIRST, profiles.MAX_NEIGHBORHOOD, service.MAX_PAGE
 )
+
+# An audience definition (the ``definition`` argument, of type AudienceInput) costs this to the power of
+# its nesting level for each relational condition in it: ties assumed per member at each level, so
+# friends { who: friends { who: ... } } costs 100 + 10,000, and a third level would cost 1,000,000.
+DEFINITION_ARGUMENT, DEFINITION_TYPE = "definition", "AudienceInput"
+RELATIONAL_FANOUT = 100
+MAX_JSON_DEPTH = 64  # nesting of a request's JSON; an audience definition needs about 20
 
 _TOKEN_LIMIT = re.compile(r"Syntax Error: Document contains more than \d+ tokens")
 _SUGGESTION = re.compile(r"\s*Did you mean\b[^?]*\?")
@@ -262,6 +277,7 @@ class _CostEstimate:
         variables: Mapping[str, Any],
     ) -> None:
         self.schema = schema
+        self.definitions = 0  # of the cost, what audience definitions add (for the error message)
         self.fragments = _Fragments(document)
         self.variables = {
             d.variable.name.value: value_from_ast_untyped(d.default_value)
@@ -279,6 +295,8 @@ class _CostEstimate:
                 cost += 1
                 fields = parent.fields if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType) else {}
                 field = fields.get(selection.name.value)
+                if field is not None:
+                    cost += self._definition(field.args, selection)
                 if field is None or selection.selection_set is None:
                     continue  # a leaf, introspection (cheap: no Neo4j) or unknown (validation said so)
                 size, inner_page = self._page(field.type, field.args, selection, page)
@@ -292,6 +310,15 @@ class _CostEstimate:
                 cost += self.selections(selection.selection_set, inner, page)
             elif isinstance(selection, FragmentSpreadNode):
                 cost += self.fragments.value(selection.name.value, page, lambda f: self._fragment(f, page))
+        return cost
+
+    def _definition(self, args: Mapping[str, Any], node: FieldNode) -> int:
+        """What the audience definition given to this field adds (0 for fields that take none)."""
+        arg = args.get(DEFINITION_ARGUMENT)
+        if arg is None or get_named_type(arg.type).name != DEFINITION_TYPE:
+            return 0
+        cost = definition_cost(self._argument(node, DEFINITION_ARGUMENT, None))
+        self.definitions += cost
         return cost
 
     def _fragment(self, fragment: FragmentDefinitionNode, page: int | None) -> int:
@@ -336,6 +363,33 @@ class _CostEstimate:
         return UNPAGED_LIST_SIZE  # not an Int: execution refuses it anyway
 
 
+def definition_cost(definition: Any) -> int:
+    """The cost of an audience definition as given (not yet validated: any JSON): each relational
+    condition (friends, followers, referralHops) costs ``RELATIONAL_FANOUT ** level``, where level 1
+    is one not inside another's ``who`` / ``of``. Levels past the model's cap (which refuses them)
+    count as one past it, enough to go over any sensible limit."""
+    cost = 0
+    stack: list[tuple[Any, int]] = [(definition, 0)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, list):
+            stack.extend((child, level) for child in node)
+            continue
+        if not isinstance(node, Mapping):
+            continue
+        for key, value in node.items():
+            if key in ("and", "or", "not"):
+                stack.append((value, level))
+            elif key in RELATIONAL_KINDS:
+                cost += RELATIONAL_FANOUT ** min(level + 1, MAX_RELATIONAL_LEVEL)
+                if isinstance(value, Mapping):
+                    stack.append((value.get(RELATIONAL_KINDS[key]), level + 1))
+    return cost
+
+
+MAX_RELATIONAL_LEVEL = 3  # the model allows 2 (graph/audiences/model.py MAX_RELATIONAL_DEPTH)
+
+
 def estimate_cost(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -349,10 +403,19 @@ def estimate_cost(
     ``friends(first: 100) { edges { node { friends(first: 100) { edges { node { id } } } } } }``
     costs 1 + 1 + 100 + 100 + 100 + 10 000 + 10 000 (each ``id`` is resolved 10 000 times).
     """
+    return _estimate(schema, document, operation, variables)[0]
+
+
+def _estimate(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Mapping[str, Any] | None = None,
+) -> tuple[int, int]:
+    """(the cost, of which audience definitions)."""
     root = schema.get_root_type(operation.operation)
-    return _CostEstimate(schema, document, operation, variables or {}).selections(
-        operation.selection_set, root, None
-    )
+    estimate = _CostEstimate(schema, document, operation, variables or {})
+    return estimate.selections(operation.selection_set, root, None), estimate.definitions
 
 
 class QueryLimits(SchemaExtension):
@@ -387,14 +450,22 @@ class QueryLimits(SchemaExtension):
     def _cost_error(self, document: DocumentNode, operation: OperationDefinitionNode) -> GraphQLError | None:
         ctx = self.execution_context
         try:
-            cost = estimate_cost(ctx.schema._schema, document, operation, ctx.variables)
+            cost, definitions = _estimate(ctx.schema._schema, document, operation, ctx.variables)
         except RecursionError:
             return too_complex("The document is nested too deeply", operation, maxCost=self.max_cost)
         if cost <= self.max_cost:
             return None
+        audiences = (
+            f"; {definitions} of it from audience definitions, where each relational condition (friends, "
+            f"followers, referralHops) costs {RELATIONAL_FANOUT} and one nested in another's `who` / `of` "
+            f"{RELATIONAL_FANOUT**2}: nest fewer"
+            if definitions
+            else ""
+        )
         return too_complex(
             f"Query cost {cost} exceeds the limit {self.max_cost}: each field counts once for every item "
-            "of the pages around it (`first` times `first` ...); ask for smaller pages or fewer nested lists",
+            "of the pages around it (`first` times `first` ...); ask for smaller pages or fewer nested lists"
+            + audiences,
             operation,
             cost=cost,
             maxCost=self.max_cost,
@@ -495,6 +566,64 @@ class BodySizeLimit:
         await refuse(send, 413, f"The request body is larger than {self.max_bytes} bytes", PAYLOAD_TOO_LARGE)
 
 
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def json_depth(text: bytes) -> int:
+    """The deepest nesting of arrays and objects in JSON text, brackets in strings ignored, without
+    parsing it (parsing recurses once per level)."""
+    depth = deepest = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub(b"", text)):
+        if bracket in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+class JsonDepthLimit:
+    """Requests to ``paths`` whose JSON nests deeper than ``max_depth`` get 400 (``BAD_REQUEST``, in the
+    usual ``errors`` shape) before anything parses it: the body, and GET's ``variables`` and
+    ``extensions`` parameters. Python's json module recurses per level, so 2 kB of ``[`` in
+    ``extensions`` ended in RecursionError and an HTTP 500.
+
+    Install it inside ``BodySizeLimit``, which bounds what it reads.
+    """
+
+    def __init__(
+        self, app: ASGIApp, max_depth: int = MAX_JSON_DEPTH, paths: tuple[str, ...] = ("/graphql",)
+    ) -> None:
+        self.app = app
+        self.max_depth = max_depth
+        self.paths = paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(self.paths):
+            await self.app(scope, receive, send)
+            return
+        query = parse_qs(bytes(scope.get("query_string", b"")).decode("latin-1"), keep_blank_values=True)
+        texts = [value.encode() for name in ("variables", "extensions") for value in query.get(name, ())]
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                await self.app(scope, _replay([message], receive), send)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if any(json_depth(text) > self.max_depth for text in (*texts, body)):
+            await refuse(
+                send, 400, f"The request's JSON is nested more than {self.max_depth} levels deep", BAD_REQUEST
+            )
+            return
+        whole: Message = {"type": "http.request", "body": body, "more_body": False}
+        await self.app(scope, _replay([whole], receive), send)
+
+
 def _replay(messages: list[Message], receive: Receive) -> Receive:
     async def replay() -> Message:
         return messages.pop(0) if messages else await receive()
@@ -586,6 +715,7 @@ def install_http_limits(app: FastAPI, settings: Settings, key: RequestKey = clie
     Call before other middleware is added, so that middleware (metrics) wraps these and counts the
     refusals (under ``route="unmatched"``: they never reach the router).
     """
+    app.add_middleware(JsonDepthLimit)  # inside the body cap (added later: outside), which bounds it
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
     app.state.rate_limiter = None
     if settings.api_rate_limit:

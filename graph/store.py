@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any
+from typing import Any, Protocol
 
 from neo4j import Driver, EagerResult, Query, Record, RoutingControl
 from neo4j.exceptions import Neo4jError
@@ -34,6 +34,17 @@ TERMINATED = frozenset(
         "Neo.TransientError.Transaction.Terminated",
     }
 )
+
+
+class CompiledStatement(Protocol):
+    """A statement built at run time from allow-listed fragments (graph/audiences/compile.py)."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def params(self) -> dict[str, Any]: ...
+    @property
+    def name(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,16 @@ class GraphStore:
         records, _, _ = self._execute(name, params, RoutingControl.READ)
         return records
 
+    def read_statement(self, statement: CompiledStatement, /, **params: Any) -> list[Record]:
+        """Run a compiled statement (an audience's) like a catalog read: in a read transaction (routable
+        to cluster secondaries), with this store's timeout and its QueryTimeoutError (``statement.name``
+        in logs). ``params`` are added to the statement's own (paging values)."""
+        query = Query(statement.text, timeout=self.timeout_s)
+        records, _, _ = self._execute(
+            statement.name, {**statement.params, **params}, RoutingControl.READ, query=query
+        )
+        return records
+
     def write(self, name: str, /, **params: Any) -> WriteCounts:
         """Run a catalog statement in a managed write transaction (transient errors retry)."""
         _, summary, _ = self._execute(name, params, RoutingControl.WRITE)
@@ -89,12 +110,15 @@ class GraphStore:
         records, _, _ = self._execute(name, params, RoutingControl.WRITE)
         return records
 
-    def _execute(self, name: str, params: dict[str, Any], routing: RoutingControl) -> EagerResult:
-        """One managed transaction; a statement Neo4j stopped at the timeout becomes QueryTimeoutError."""
+    def _execute(
+        self, name: str, params: dict[str, Any], routing: RoutingControl, *, query: Query | None = None
+    ) -> EagerResult:
+        """One managed transaction of the catalog statement ``name`` (or of ``query``, which ``name``
+        then labels); a statement Neo4j stopped at the timeout becomes QueryTimeoutError."""
         started = time.monotonic()
         try:
             return self.driver.execute_query(
-                self._query(name), params, database_=self.database, routing_=routing
+                query or self._query(name), params, database_=self.database, routing_=routing
             )
         except Neo4jError as exc:
             ran_out = self.timeout_s is not None and time.monotonic() - started >= self.timeout_s

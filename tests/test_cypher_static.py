@@ -28,10 +28,11 @@ from tests.test_injection import PAYLOADS
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("graph", "loaders", "api", "cli", "bench")
 
-# GraphStore methods whose first argument is a catalog name (graph/store.py).
+# GraphStore methods whose first argument is a catalog name or a compiled statement (graph/store.py).
 STORE_METHODS = frozenset(
     {
         "read",
+        "read_statement",
         "write",
         "write_returning",
         "write_rows",

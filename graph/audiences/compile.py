@@ -57,10 +57,12 @@ CONSENT: dict[str, tuple[str | None, str]] = {
 
 @dataclass(frozen=True)
 class Statement:
-    """Cypher text and its parameters, ready for ``driver.execute_query``."""
+    """Cypher text and its parameters, for ``GraphStore.read_statement``; ``name`` says which kind of
+    statement it is in logs (a timeout names it, as it names a catalog file)."""
 
     text: str
     params: dict[str, Any]
+    name: str = "audience"
 
 
 @dataclass(frozen=True)
@@ -194,7 +196,7 @@ def count_statement(root: Condition, purpose: Purpose, *, now: datetime | None =
     ctx, p = _start(root, now)
     excluded = CONSENT[purpose][1]
     text = p.render() + f"\nRETURN count(*) AS total, count(CASE WHEN {excluded} THEN 1 END) AS excluded"
-    return Statement(text, ctx.params)
+    return Statement(text, ctx.params, "audience/count")
 
 
 def members_statement(
@@ -222,7 +224,9 @@ def members_statement(
     keyset = f"{ROOT}.userId > $after" if p.ordered else f"coalesce({ROOT}.userId, '') > $after"
     text = p.render(_keep(purpose), [] if first_page else [keyset])
     return Statement(
-        f"{text}\nRETURN {ROOT}.userId AS userId{extra} ORDER BY userId LIMIT $limit", ctx.params
+        f"{text}\nRETURN {ROOT}.userId AS userId{extra} ORDER BY userId LIMIT $limit",
+        ctx.params,
+        "audience/members",
     )
 
 
@@ -237,14 +241,14 @@ def breakdown_statement(
         p.render(_keep(purpose))
         + f"\nRETURN {ROOT}.{by} AS value, count(*) AS users ORDER BY users DESC, value"
     )
-    return Statement(text, ctx.params)
+    return Statement(text, ctx.params, "audience/breakdown")
 
 
 def sample_statement(root: Condition, purpose: Purpose, *, now: datetime | None = None) -> Statement:
     """Up to ``$limit`` members drawn at random."""
     ctx, p = _start(root, now)
     text = p.render(_keep(purpose)) + f"\nRETURN {ROOT}.userId AS userId ORDER BY rand() LIMIT $limit"
-    return Statement(text, ctx.params)
+    return Statement(text, ctx.params, "audience/sample")
 
 
 def membership_statement(root: Condition, purpose: Purpose, *, now: datetime | None = None) -> Statement:
@@ -257,4 +261,4 @@ def membership_statement(root: Condition, purpose: Purpose, *, now: datetime | N
         f"RETURN {ROOT}.userId AS userId, coalesce({member}, false) AS member,\n"
         f"       coalesce({allowed}, false) AS allowed"
     )
-    return Statement(text, ctx.params)
+    return Statement(text, ctx.params, "audience/membership")

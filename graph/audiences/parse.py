@@ -12,7 +12,9 @@ from graph.audiences.model import (
     ADAPTER,
     MAX_CONDITIONS,
     MAX_DEPTH,
+    MAX_RELATIONAL_DEPTH,
     NODE_TYPES,
+    RELATIONAL_KINDS,
     AudienceDefinitionError,
     Condition,
     kind_of,
@@ -58,18 +60,27 @@ def _json_depth_problem(data: Any) -> str | None:
 
 
 def _tree_problems(root: Condition) -> list[str]:
-    """Depth and size limits over the validated tree."""
+    """Depth, relational nesting and size limits over the validated tree."""
     problems: list[str] = []
     count = 0
-    stack: list[tuple[Condition, int, str]] = [(root, 1, "")]
+    stack: list[tuple[Condition, int, int, str]] = [(root, 1, 0, "")]
     while stack:
-        node, depth, path = stack.pop()
+        node, depth, relational, path = stack.pop()
         count += 1
         if depth > MAX_DEPTH:
             problems.append(f"{path or 'definition'}: nested more than {MAX_DEPTH} conditions deep")
             continue
+        if kind_of(node) in RELATIONAL_KINDS:
+            relational += 1
+            if relational > MAX_RELATIONAL_DEPTH:
+                problems.append(
+                    f"{path or 'definition'}: relational conditions ({', '.join(RELATIONAL_KINDS)}) nested "
+                    f"more than {MAX_RELATIONAL_DEPTH} deep; each level multiplies the work by every "
+                    "member's ties"
+                )
+                continue
         for i, child in enumerate(node.children()):
-            stack.append((child, depth + 1, _child_path(node, path, i)))
+            stack.append((child, depth + 1, relational, _child_path(node, path, i)))
     if count > MAX_CONDITIONS:
         problems.append(f"definition: {count} conditions, more than the {MAX_CONDITIONS} allowed")
     return problems

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO, cast
 
-from neo4j import Query, Record, RoutingControl
+from neo4j import Record
 from pydantic import BaseModel, ConfigDict
 
 from graph.analytics.lookalikes import Lookalike, ranked
@@ -34,7 +34,6 @@ from graph.store import GraphStore
 log = logging.getLogger(__name__)
 
 DefinitionInput = Condition | Mapping[str, Any] | str | bytes
-QUERY_TIMEOUT_S = 300.0  # one audience statement; a pathological tree fails instead of running on
 MAX_PAGE = 1000  # members per page
 EXPORT_PAGE = 10_000
 HISTORY_CAP = 50  # count history entries kept per saved audience
@@ -97,14 +96,10 @@ def _definition(definition: DefinitionInput) -> Condition:
 
 
 def _read(store: GraphStore, statement: Statement, **params: Any) -> list[Record]:
-    """Run a compiled statement in a read transaction (routable to cluster secondaries)."""
-    records, _, _ = store.driver.execute_query(
-        Query(statement.text, timeout=QUERY_TIMEOUT_S),
-        {**statement.params, **params},
-        database_=store.database,
-        routing_=RoutingControl.READ,
-    )
-    return records
+    """Run a compiled statement through the store: a read transaction (routable to cluster secondaries)
+    under the store's one transaction timeout (the API's ``PERSONA_API_QUERY_TIMEOUT_S``), a statement
+    stopped there raising QueryTimeoutError (TIMEOUT in the API) like any catalog read."""
+    return store.read_statement(statement, **params)
 
 
 def count_audience(

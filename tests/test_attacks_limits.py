@@ -1,0 +1,248 @@
+"""Issue 14, holes 7-9: each attack run as an attacker would, against the real app and a real Neo4j.
+
+7. Denial of service: audience definitions that nest relational conditions (each level multiplies the
+   work by every member's ties), audience statements outside the API's transaction timeout, JSON
+   nested deeply enough to crash the parser, attribute values Neo4j cannot hold.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from graph.audiences.model import AudienceDefinitionError
+from graph.audiences.parse import parse_definition
+from graph.connection import ConnectionInfo
+from graph.store import GraphStore
+from tests.api_support import GraphQL, Secured, secured
+
+COUNT = "query($d: AudienceInput!) { audience(definition: $d, purpose: ANALYSIS) { count { value } } }"
+
+
+def client_of(keys: Secured, connection: ConnectionInfo, role: str = "admin") -> TestClient:
+    """A client that answers a server crash with its 500 (as a real client sees it) instead of raising."""
+    app = create_app(keys.settings, connection=connection)
+    return TestClient(app, headers=keys.headers(role), raise_server_exceptions=False)
+
+
+@pytest.fixture(scope="module", params=["development", "production"])
+def api(
+    request: pytest.FixtureRequest, neo4j_connection: ConnectionInfo, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    keys = secured(tmp_path_factory.mktemp(f"keys-{request.param}"), env=request.param)
+    with client_of(keys, neo4j_connection) as client:
+        yield client
+
+
+def friends_chain(levels: int, leaf: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``levels`` friends conditions, each in the previous one's ``who``."""
+    condition: dict[str, Any] = leaf or {"tag": {"tagId": "nobody-has-this"}}
+    for _ in range(levels):
+        condition = {"friends": {"who": condition}}
+    return condition
+
+
+# 7. Relational nesting ------------------------------------------------------------------------------
+
+ATTACK = {"or": [friends_chain(5), {"tag": {"tagId": "vip"}}]}  # as reported: 300 s, then a 500
+
+
+def test_nested_relational_conditions_are_refused_before_they_run(api: TestClient, store: GraphStore) -> None:
+    """The reported definition is refused by the cost limit, as a request error (nothing ran); through
+    a variable as well as written in the document."""
+    gql = GraphQL(api)
+    for error in (
+        gql.error(COUNT, {"d": ATTACK}),
+        gql.error(f"{{ audience(definition: {graphql_literal(ATTACK)}) {{ count {{ value }} }} }}"),
+    ):
+        assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX", error
+        assert error["extensions"]["cost"] > error["extensions"]["maxCost"] == 50_000
+        assert "relational condition" in error["message"] and "nest fewer" in error["message"]
+        assert "path" not in error  # a request error: the resolver never ran
+
+
+def test_the_definition_model_caps_relational_nesting(
+    neo4j_connection: ConnectionInfo, tmp_path: Path, store: GraphStore
+) -> None:
+    """Past the cost limit (raised here so it does not answer first), the definition itself is refused
+    with BAD_USER_INPUT naming where it nests too deep; two levels are still fine."""
+    keys = secured(tmp_path, api_max_cost=10**12)
+    with client_of(keys, neo4j_connection) as client:
+        gql = GraphQL(client)
+        assert gql.data(COUNT, {"d": {"or": [friends_chain(2), {"tag": {"tagId": "vip"}}]}}) == {
+            "audience": {"count": {"value": 0}}
+        }
+        error = gql.error(COUNT, {"d": ATTACK})
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    assert error["extensions"]["problems"] == [
+        "or[0].friends.who.friends.who: relational conditions (friends, followers, referralHops) "
+        "nested more than 2 deep; each level multiplies the work by every member's ties"
+    ]
+    # The same model for the CLI and saved definitions; followers and referrals are relational too.
+    mixed = {"followers": {"who": {"referralHops": {"of": {"friends": {}}}}}}
+    with pytest.raises(AudienceDefinitionError, match=r"followers\.who\.referralHops\.of: relational"):
+        parse_definition(mixed)
+    parse_definition({"followers": {"who": {"referralHops": {"userId": "u1"}}}})
+
+
+def test_audience_cost_grows_with_relational_nesting(api: TestClient, store: GraphStore) -> None:
+    """Five friends conditions side by side cost little; five friends-of-friends chains are over the
+    limit, each within the model's two levels."""
+    gql = GraphQL(api)
+    flat = {"or": [friends_chain(1) for _ in range(5)]}
+    assert gql.data(COUNT, {"d": flat}) == {"audience": {"count": {"value": 0}}}
+    error = gql.error(COUNT, {"d": {"or": [friends_chain(2) for _ in range(5)]}})
+    assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX", error
+    assert error["extensions"]["cost"] >= 5 * (100 + 100**2)
+    # saveAudience takes a definition too
+    save = 'mutation($d: AudienceInput!) { saveAudience(id: "a", name: "a", definition: $d) { id } }'
+    assert gql.code(save, {"d": {"or": [friends_chain(2) for _ in range(5)]}}) == "QUERY_TOO_COMPLEX"
+
+
+def graphql_literal(value: Any) -> str:
+    """A JSON value written as a GraphQL input literal (object keys unquoted)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {graphql_literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(graphql_literal(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+# 7. The transaction timeout --------------------------------------------------------------------------
+
+CLIQUE = 400  # users all friends with each other: 79,800 ties
+
+
+def test_audience_statements_are_stopped_at_the_api_query_timeout(
+    neo4j_connection: ConnectionInfo, store: GraphStore, tmp_path: Path
+) -> None:
+    """An audience within every limit that still runs long (two friends levels with counts over a
+    clique: 400^3 steps, about 20 s here) is stopped at the API's transaction timeout, 1 s here, and
+    answered TIMEOUT. Before, audiences ran under a 300 s timeout of their own, which then surfaced as
+    INTERNAL_SERVER_ERROR."""
+    store.driver.execute_query(
+        "UNWIND range(1, $n) AS i CREATE (:User {userId: 'clique-' + toString(i)})", n=CLIQUE
+    )
+    store.driver.execute_query(
+        "MATCH (a:User), (b:User) WHERE a.userId < b.userId CREATE (a)-[:FRIEND_OF]->(b)"
+    )
+    slow = {
+        "or": [
+            {"friends": {"atLeast": 10_000, "who": {"friends": {"atLeast": 10_000}}}},
+            {"tag": {"tagId": "vip"}},
+        ]
+    }
+    keys = secured(tmp_path, api_query_timeout_s=1.0)
+    try:
+        with client_of(keys, neo4j_connection) as client:
+            response = client.post("/graphql", json={"query": COUNT, "variables": {"d": slow}})
+    finally:
+        store.run_autocommit("admin/wipe_data")
+    assert response.status_code == 200, response.text
+    error = response.json()["errors"][0]
+    assert error["extensions"] == {"code": "TIMEOUT"}, error
+    assert error["path"] == ["audience", "count"] and "1 s" in error["message"]
+    for leak in ("Neo.", "neo4j", "MATCH", "COUNT {", "Traceback"):
+        assert leak not in response.text, response.text
+
+
+# 7. JSON nested too deeply ----------------------------------------------------------------------------
+
+BRACKETS = "[" * 1000 + "]" * 1000  # 2 kB
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"query": "{ __typename }", "extensions": ' + BRACKETS + "}",
+        '{"query": "{ __typename }", "variables": {"v": ' + BRACKETS + "}}",
+        '{"query": "{ __typename }", "extensions": {"a": ' + '{"a": ' * 1000 + "1" + "}" * 1002,
+        BRACKETS,
+    ],
+    ids=["extensions", "variables", "objects", "body"],
+)
+def test_deeply_nested_json_is_a_400_with_a_graphql_error(api: TestClient, body: str) -> None:
+    response = api.post("/graphql", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_REQUEST"
+    assert "nested more than 64 levels" in error["message"]
+
+
+def test_deeply_nested_json_in_get_parameters_is_a_400(api: TestClient) -> None:
+    for name in ("variables", "extensions"):
+        response = api.get("/graphql", params={"query": "{ __typename }", name: BRACKETS})
+        assert response.status_code == 400, response.text
+        assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+def test_json_as_deep_as_a_real_definition_is_served(api: TestClient, store: GraphStore) -> None:
+    """The limit leaves room for every definition the model accepts (8 levels) and brackets in strings."""
+    deep: dict[str, Any] = {"attribute": {"field": "city", "op": "in", "value": ["[[[[" * 100]}}
+    for _ in range(7):
+        deep = {"and": [deep]}
+    assert GraphQL(api).data(COUNT, {"d": deep}) == {"audience": {"count": {"value": 0}}}
+
+
+# 7. Numbers Neo4j cannot hold -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("condition", "problem"),
+    [
+        ('{"attribute": {"field": "degree", "op": "in", "value": [1%s]}}' % ("0" * 30),
+         "attribute.value: degree takes int values: 1%s is outside the 64-bit integer range" % ("0" * 30)),
+        ('{"attribute": {"field": "reach2", "op": "gt", "value": -1%s}}' % ("0" * 19),
+         "attribute.value: reach2 takes int values: -1%s is outside the 64-bit integer range" % ("0" * 19)),
+        ('{"attribute": {"field": "influence", "op": "in", "value": [1e400]}}',
+         "attribute.value: influence takes float values: inf is not a finite number"),
+        ('{"attribute": {"field": "influence", "op": "lt", "value": NaN}}',
+         "attribute.value: influence takes float values: nan is not a finite number"),
+        ('{"attribute": {"field": "influence", "op": "gte", "value": 1%s}}' % ("0" * 400),
+         "attribute.value: influence takes float values: inf is not a finite number"),
+    ],
+    ids=["int-in", "int-negative", "float-inf", "float-nan", "float-from-huge-int"],
+)  # fmt: skip
+def test_numbers_neo4j_cannot_hold_are_bad_user_input(
+    api: TestClient, store: GraphStore, condition: str, problem: str
+) -> None:
+    """`degree in [1e30]` (an int past 64 bits) crashed the driver with OverflowError, an internal error;
+    an infinite or NaN float was compared as if it were a number."""
+    body = '{"query": ' + json.dumps(COUNT) + ', "variables": {"d": ' + condition + "}}"
+    response = api.post("/graphql", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    assert any(p.startswith(problem) for p in error["extensions"]["problems"]), error
+
+
+def test_numbers_neo4j_cannot_hold_are_refused_in_definition_files(
+    neo4j_env: dict[str, str], store: GraphStore, tmp_path: Path
+) -> None:
+    """The CLI reads definitions from JSON files, where nothing bounds a number (GraphQL's Int and
+    Float do it for the API's typed fields): the model refuses them, naming the path."""
+    from typer.testing import CliRunner
+
+    from cli.audience import audience_app
+    from graph.settings import get_settings
+
+    get_settings.cache_clear()
+    cases = [
+        ({"influence": {"minRank": 10**30}}, r"influence\.minRank: Input should be less than or equal"),
+        ({"influence": {"maxScore": float("inf")}}, r"influence\.maxScore: Input should be a finite"),
+        ({"attribute": {"field": "degree", "op": "in", "value": [10**30]}}, r"attribute\.value: degree"),
+    ]
+    for definition, problem in cases:
+        path = tmp_path / "definition.json"
+        path.write_text(json.dumps(definition), encoding="utf-8")
+        done = CliRunner().invoke(audience_app, ["count", str(path), "--purpose", "analysis"])
+        assert isinstance(done.exception, AudienceDefinitionError), (definition, done.exception)
+        assert re.search(problem, str(done.exception)), done.exception
+    get_settings.cache_clear()
