@@ -369,7 +369,8 @@ class Mutation:
         owner: Annotated[
             str | None,
             strawberry.argument(
-                description="Who the audience belongs to: the caller when omitted; only admins may name another."
+                description="Who the audience belongs to: the caller when omitted; "
+                "only admins may name another."
             ),
         ] = None,
     ) -> SavedAudience:

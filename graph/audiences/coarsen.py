@@ -104,7 +104,8 @@ def _rank(op: str, value: Any) -> dict[str, Any]:
 
 
 def _rank_attribute(body: dict[str, Any], k: int) -> dict[str, Any]:
-    op, value = body["op"], body.get("value")
+    op: str = body["op"]
+    value: Any = body.get("value")
     if op == "exists":
         return {"attribute": body}
     if op == "between":
