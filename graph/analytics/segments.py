@@ -5,7 +5,10 @@ RFM (over buyers, users with at least one order; everyone else scores 0/0/0):
   (sum of quantity x unitPrice of all order lines).
 - score = 1 + floor(5 x (buyers with a strictly smaller value) / buyers): exact quintiles when
   values are distinct, and equal values always get equal scores (so with many one-order buyers,
-  F jumps from 1 straight to a higher score).
+  F jumps from 1 straight to a higher score). For R, ties share the *best* score instead,
+  1 + floor(5 x (buyers with a value <= it, less one) / buyers): buyers tied at the latest order
+  time are as recent as anyone can be (all orders on one date: every buyer R 5, not 1). F and M
+  keep the lowest: one-order buyers stay F 1 however many they are, spend 0 stays M 1.
 - ``rfmScore`` is the three digits, e.g. '545'; non-buyers have '000'.
 
 Lifecycle tiers, an ordered rule list: the first rule a user meets is the tier, the last always
@@ -28,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -124,21 +127,32 @@ class PersonaReport:
         return {p.persona_id: p.size for p in self.personas}
 
 
-def quintile_scores(values: npt.NDArray[np.float64], buyers: Mask) -> Scores:
-    """1 + floor(5 x share of buyers strictly below), over buyers; non-buyers score 0."""
+def quintile_scores(
+    values: npt.NDArray[np.float64], buyers: Mask, *, ties: Literal["low", "high"] = "low"
+) -> Scores:
+    """1 + floor(5 x share of buyers below), over buyers; non-buyers score 0.
+
+    ``ties='low'``: equal values share the lowest score of their group (buyers strictly below);
+    ``ties='high'``: the best (buyers at or below, less one), so a value everyone shares scores 5.
+    With distinct values both are the same exact quintiles.
+    """
     scores = np.zeros(values.size, dtype=np.int64)
     own = values[buyers]
     if own.size:
-        below = np.searchsorted(np.sort(own), own, side="left")
+        ordered = np.sort(own)
+        if ties == "high":
+            below = np.searchsorted(ordered, own, side="right") - 1
+        else:
+            below = np.searchsorted(ordered, own, side="left")
         scores[buyers] = 1 + (5 * below) // own.size
     return scores
 
 
 def rfm_scores(orders: UserOrders) -> Rfm:
-    """Quintile R (by last order time), F (order count) and M (spend) over buyers."""
+    """Quintile R (by last order time; ties share the best), F (order count) and M (spend) over buyers."""
     buyers = orders.orders > 0
     return Rfm(
-        r=quintile_scores(orders.last_order_at, buyers),
+        r=quintile_scores(orders.last_order_at, buyers, ties="high"),
         f=quintile_scores(orders.orders.astype(np.float64), buyers),
         m=quintile_scores(orders.spend, buyers),
     )
