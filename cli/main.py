@@ -128,7 +128,9 @@ def schema_apply() -> None:
 def load(
     path: Annotated[Path, typer.Argument(help="A dataset folder, or one file with --kind.")],
     kind: Annotated[str | None, typer.Option(help="Kind of a single file (default: from its name).")] = None,
-    rejects: Annotated[Path, typer.Option(help="Where rejects/<file>.jsonl go.")] = Path("rejects"),
+    rejects: Annotated[
+        Path | None, typer.Option(help="Folder of <file>.jsonl rejects (default: PERSONA_DATA_DIR/rejects).")
+    ] = None,
     create_missing: Annotated[
         bool, typer.Option(help="Create placeholder users/products/channels/tags instead of rejecting.")
     ] = False,
@@ -163,14 +165,15 @@ def load(
 def load_options(
     settings: Settings,
     *,
-    rejects_dir: Path = Path("rejects"),
+    rejects_dir: Path | None = None,
     create_missing: bool = False,
     batch_size: int | None = None,
 ) -> LoadOptions:
+    """Load options from settings; rejects go to ``<data_dir>/rejects`` unless ``rejects_dir`` is given."""
     salt = identity_key(settings)  # PERSONA_IDENTITY_SALT, else derived from the master secret; never empty
     return LoadOptions(
         batch_size=batch_size or settings.batch_size,
-        rejects_dir=rejects_dir,
+        rejects_dir=rejects_dir or settings.data_dir / "rejects",
         create_missing=create_missing,
         context=RowContext(identity_salt=salt, timezone=settings.timezone),
         suppression_key=suppression_key(settings),

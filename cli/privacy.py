@@ -21,6 +21,7 @@ from graph.privacy import (
     set_consent,
     suppression_key,
 )
+from graph.secrets import identity_key
 from graph.settings import get_settings
 from graph.store import GraphStore
 
@@ -66,12 +67,13 @@ def forget_cmd(
     settings = get_settings()
     who = _operator(actor)
     key = suppression_key(settings)
+    identities = identity_key(settings)  # to find search terms naming them by email, phone, ...
     if not yes:
         typer.confirm(
             f"Forget user {user_id!r} for good? This deletes their data and cannot be undone", abort=True
         )
     with _store() as store:
-        report = forget_user(store, user_id=user_id, key=key, actor=who)
+        report = forget_user(store, user_id=user_id, key=key, actor=who, identity_key=identities)
     done = bool(report.removed)
     AuditLog(settings.audit_log_path).record(
         AuditEntry(

@@ -23,9 +23,11 @@ from neo4j import ManagedTransaction, unit_of_work
 from graph.catalog import cypher
 from graph.errors import ConfigurationError, NotFoundError, PersonaGraphError, SuppressedUserError
 from graph.secrets import derived_key, keyed_hash
-from graph.settings import Settings
+from graph.secrets import identity_key as _identity_key
+from graph.settings import Settings, get_settings
 from graph.store import GraphStore
 from graph.times import utc
+from loaders.records import hash_identity, normalise_identity
 
 log = logging.getLogger(__name__)
 
@@ -241,8 +243,14 @@ def placeholder_for(subject: str) -> str:
     return f"forgotten:{subject[:16]}"
 
 
-def forget_user(store: GraphStore, *, user_id: str, key: bytes, actor: str) -> ForgetReport:
+def forget_user(
+    store: GraphStore, *, user_id: str, key: bytes, actor: str, identity_key: str | None = None
+) -> ForgetReport:
     """Forget one user in one write transaction (all or nothing), then refuse them for good.
+
+    ``identity_key`` keys the identity hashes (graph.secrets.identity_key; None: this process's settings):
+    search terms other users searched too are deleted when their text names the user by id or by one of
+    their identities (an email, a phone number, ...); other shared terms stay, no longer linked to them.
 
     Idempotent: a user already on the suppression list and gone gives a report of zeros. Unknown and not
     suppressed: NotFoundError. A key that differs from the list's: ConfigurationError, nothing written.
@@ -254,9 +262,10 @@ def forget_user(store: GraphStore, *, user_id: str, key: bytes, actor: str) -> F
     if not actor.strip():
         raise PrivacyInputError("actor: blank; expected who asked for the erasure to be carried out")
     subject = suppression_hash(key, user_id)
+    identities = identity_key or _identity_key(get_settings())
 
     def work(tx: ManagedTransaction) -> ForgetReport:
-        return _forget(tx, user_id, subject, key_check(key), actor.strip())
+        return _forget(tx, user_id, subject, key_check(key), actor.strip(), identities)
 
     transaction = unit_of_work(timeout=store.timeout_s)(work) if store.timeout_s else work
     with store.driver.session(database=store.database) as session:
@@ -270,7 +279,9 @@ def _single(tx: ManagedTransaction, name: str, **params: Any) -> Mapping[str, An
     return record.data()
 
 
-def _forget(tx: ManagedTransaction, user_id: str, subject: str, check: str, actor: str) -> ForgetReport:
+def _forget(
+    tx: ManagedTransaction, user_id: str, subject: str, check: str, actor: str, identity_key: str
+) -> ForgetReport:
     state = _single(tx, "admin/forget_subject", userId=user_id, hash=subject)
     _verify_check(state["check"], state["entries"], check)
     if not state["present"]:
@@ -280,15 +291,21 @@ def _forget(tx: ManagedTransaction, user_id: str, subject: str, check: str, acto
     stale = _single(tx, "admin/forget_mark_stale", userId=user_id)
     unlinked = _single(tx, "admin/forget_unlink_customers", userId=user_id)["unlinked"]
     orders = _single(tx, "admin/forget_anonymise_orders", userId=user_id)
+    search = _single(tx, "admin/forget_search_candidates", userId=user_id)  # before their identities go
+    naming = [t for t in search["terms"] if names_user(t, user_id, search["identities"], identity_key)]
     owned = _single(tx, "admin/forget_delete_owned", userId=user_id)
     copies = _scrub_copies(tx, user_id, placeholder_for(subject))
     edges = _single(tx, "admin/forget_delete_user", userId=user_id)["edges"]
+    named = {"terms": 0, "searches": 0}
+    if naming:
+        named = dict(_single(tx, "admin/forget_delete_search_terms", terms=naming))
     tx.run(cypher("admin/record_suppression"), hash=subject, check=check, actor=actor).consume()
     removed = {
         "users": 1,
         "identities": owned["identities"],
         "consent_changes": owned["consentChanges"],
-        "search_terms": owned["searchTerms"],
+        "search_terms": owned["searchTerms"] + named["terms"],
+        "searches_naming_them": named["searches"],  # other users' searches for their id, email, phone, ...
         "customer_links": unlinked,
         "copies": copies,
         **{e["type"]: e["n"] for e in sorted(edges, key=lambda e: e["type"])},
@@ -302,12 +319,23 @@ def _forget(tx: ManagedTransaction, user_id: str, subject: str, check: str, acto
     )
 
 
+# Names people give saved audiences: there the id as a word ('aud-u1', 'u1_lookalikes', in any case) is a copy
+# of it too. Elsewhere only the whole id is (an id such as 'u1-b' or 'u1@shop' may be another user's).
+AUDIENCE_LABELS = ("audienceId", "name")
+
+
 def _scrub_copies(tx: ManagedTransaction, user_id: str, placeholder: str) -> int:
     """Replace copies of the id kept outside the user's own data; returns the properties changed."""
     rows, changed = [], 0
     for record in tx.run(cypher("admin/forget_scrub_candidates"), userId=user_id):
         props = dict(record["props"])
-        clean = {k: scrub_value(v, user_id, placeholder) for k, v in props.items()}
+        audience = "Audience" in record["labels"]
+        clean = {
+            k: scrub_label(v, user_id, placeholder)
+            if audience and k in AUDIENCE_LABELS
+            else scrub_value(v, user_id, placeholder)
+            for k, v in props.items()
+        }
         diff = sum(1 for k in props if clean[k] != props[k])
         if diff:
             rows.append({"id": record["id"], "props": clean})
@@ -353,6 +381,51 @@ def _whole_id(user_id: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w.@-]){re.escape(user_id)}(?![\w.@-])")
 
 
+def scrub_label(value: Any, user_id: str, placeholder: str) -> Any:
+    """``value`` with the id replaced wherever it stands as a word of a name, in any case: 'aud-u1' and
+    'U1_lookalikes' lose it, 'u12' keeps it."""
+    if not isinstance(value, str):
+        return scrub_value(value, user_id, placeholder)
+    word = re.compile(rf"(?<![0-9A-Za-z]){re.escape(user_id)}(?![0-9A-Za-z])", re.IGNORECASE)
+    return word.sub(placeholder, value)
+
+
+_PUNCTUATION = ".,;:!?\"'()[]{}<>"
+
+
+def words_of(text: str) -> set[str]:
+    """The words of free text (a search, a name) that could be an id: each word as written, lower-cased
+    and stripped of punctuation around it, and each run of letters, digits and '_' in it."""
+    found: set[str] = set()
+    for word in text.split():
+        bare = word.strip(_PUNCTUATION)
+        found |= {word, bare, bare.lower(), *re.findall(r"\w+", bare)}
+    found.discard("")
+    return found
+
+
+def names_user(text: str, user_id: str, identities: Sequence[Mapping[str, str]], identity_key: str) -> bool:
+    """Whether free text names this user: their id as a word, or one of their identities (compared by keyed
+    hash, as raw values are not stored): an email word, a phone number's digits (in one word or spread over
+    consecutive words), another identity kind's word."""
+    words = words_of(text)
+    if user_id in words or user_id.lower() in words:
+        return True
+    wanted = {(i["kind"], i["value"]) for i in identities}
+    if not wanted:
+        return False
+    parts = text.split()
+    spans = {"".join(parts[a:b]) for a in range(len(parts)) for b in range(a + 1, min(a + 8, len(parts)) + 1)}
+    for kind in {k for k, _ in wanted}:
+        candidates = spans | words if kind == "phone" else words
+        for candidate in candidates:
+            if normalise_identity(kind, candidate) and (
+                (kind, hash_identity(kind, candidate, identity_key)) in wanted
+            ):
+                return True
+    return False
+
+
 __all__ = [
     "CONSENT_PURPOSES",
     "ConsentChange",
@@ -364,9 +437,12 @@ __all__ = [
     "forget_user",
     "key_check",
     "load_suppression_list",
+    "names_user",
+    "scrub_label",
     "set_consent",
     "suppressed",
     "suppression_hash",
     "suppression_key",
     "verify_key",
+    "words_of",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import threading
 import time
 from collections import defaultdict
@@ -17,7 +18,8 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
-from graph.privacy import REFUSED, SuppressionList, load_suppression_list
+from graph.privacy import REFUSED, SuppressionList, load_suppression_list, words_of
+from graph.settings import get_settings
 from graph.store import GraphStore, WriteCounts
 from loaders.entities import KINDS, EntityKind, Row
 from loaders.readers import FORMATS, RowSource, UnusableInputError, open_source
@@ -44,10 +46,16 @@ PLACEHOLDER = {
 }
 
 
+def default_rejects_dir() -> Path:
+    """``<data_dir>/rejects``: rejected rows hold personal data, so they go beside the other private files."""
+    return get_settings().data_dir / "rejects"
+
+
 @dataclass(frozen=True)
 class LoadOptions:
     batch_size: int = 1000
-    rejects_dir: Path = Path("rejects")
+    # Reject files are created 0600 and a folder the loader creates 0700: they copy rows of personal data.
+    rejects_dir: Path = field(default_factory=default_rejects_dir)
     create_missing: bool = False  # referenced users/products/channels/tags become placeholders
     context: RowContext = field(default_factory=RowContext)
     # Keys the suppression list of forgotten users (graph.privacy.suppression_key(settings)); rows naming
@@ -152,6 +160,7 @@ class FileLoader:
             suppression = load_suppression_list(store, options.suppression_key)
         self.suppression = suppression
         self._user_fields = kind.user_fields
+        self._user_columns = tuple(dict.fromkeys(ref.column for ref in kind.user_fields))
         # Consent statements in this file are recorded as coming from it, at the row's consent time or now.
         # The identity key is resolved once per file (ConfigurationError for an empty PERSONA_IDENTITY_SALT).
         given = options.context
@@ -207,6 +216,8 @@ class FileLoader:
                 self.report.duplicates += 1  # an exact copy of an earlier row: dropped, counted
                 continue
             self._seen.add(digest.digest())
+            if self.suppression and self._refuse_forgotten_raw(line, raw):
+                continue  # before validation: a forgotten user's invalid row is not copied out either
             if "__shape__" in raw:
                 self._reject(line, "row", None, f"malformed row: {raw['__shape__']}", raw)
                 continue
@@ -222,12 +233,27 @@ class FileLoader:
                 continue
             yield Pending(line, statement, row, raw)
 
+    def _refuse_forgotten_raw(self, line: int, raw: dict[str, Any]) -> bool:
+        """Reject a row whose user columns, as read, name a user who asked to be forgotten, or a search whose
+        text names one: the rejects file gets the line, column and reason, never the id or the row."""
+        for column in self._user_columns:
+            value = raw.get(column)
+            if value is not None and str(value).strip() in self.suppression:
+                self._reject(line, column, None, REFUSED, None)
+                return True
+        if self.kind.name == "events" and str(raw.get("kind") or "").strip().lower() == "search":
+            target = raw.get("target")
+            if isinstance(target, str) and any(word in self.suppression for word in words_of(target)):
+                self._reject(line, "target", None, REFUSED, None)
+                return True
+        return False
+
     def _refuse_forgotten(self, line: int, statement: str, row: Row) -> bool:
-        """Reject a row naming a user who asked to be forgotten; the row itself is not copied out."""
+        """Reject a row naming a user who asked to be forgotten (as validated); none of it is copied out."""
         for ref in self._user_fields:
             user_id = ref.key(statement, row)
             if user_id is not None and user_id in self.suppression:
-                self._reject(line, ref.column, user_id, REFUSED, None)
+                self._reject(line, ref.column, None, REFUSED, None)
                 return True
         return False
 
@@ -293,10 +319,9 @@ class FileLoader:
         self, line: int, column: str, value: Any, reason: str, raw: dict[str, Any] | None
     ) -> None:
         if self._rejects is None:
-            self.options.rejects_dir.mkdir(parents=True, exist_ok=True)
             self.report.rejects_file = self.options.rejects_dir / f"{self.source.path.stem}.jsonl"
             # backslashreplace: a rejected row's lone surrogate is written as its escape, \ud800
-            self._rejects = self.report.rejects_file.open("w", encoding="utf-8", errors="backslashreplace")
+            self._rejects = _private_file(self.report.rejects_file)
         self.report.rejected += 1
         entry = {
             "file": self.source.path.name,
@@ -307,6 +332,17 @@ class FileLoader:
             "row": raw,
         }
         self._rejects.write(json.dumps(entry, default=str, ensure_ascii=False) + "\n")
+
+
+def _private_file(path: Path) -> IO[str]:
+    """``path`` opened for writing, readable by its owner only (0600; also when it existed before), in a
+    folder created 0700 when missing (an existing folder keeps its mode: it may be shared on purpose)."""
+    if not path.parent.is_dir():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.chmod(0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace")
 
 
 def load_file(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ from graph.errors import ConfigurationError
 from graph.store import GraphStore
 from loaders.records import RowContext, hash_identity
 
-PHONE = "+86 138 0013 4521"  # one of the 10,000 numbers of the 138-0013 block
+PHONE = "86 138 0013 4521"  # one of the 10,000 numbers of the 138-0013 block
 
 
 def _rows(store: GraphStore, query: str, **params: Any) -> list[dict[str, Any]]:
@@ -235,3 +236,145 @@ def test_a_statement_wins_by_its_own_time_and_back_dated_ones_are_recorded_not_a
         # ... and the withdrawal keeps the 2031 grant's time: a statement older than that cannot undo it.
         late = api.data(SET_CONSENT, {"u": "c1", "granted": True, "at": "2030-06-01T00:00:00Z"})
         assert late["setConsent"]["applied"] is False and state()[0] is False
+
+
+# --- hole 12: forget-me residue --------------------------------------------------------------------
+
+FORGOTTEN = "u0000098"
+EMAIL = "Ann.Lee@Example.com"
+SHOP = {
+    "users.csv": "user_id,city\nu0000098,Shanghai\nu0000099,Beijing\nu0000100,Chengdu\n",
+    "identities.csv": f"user_id,kind,value\nu0000098,email,{EMAIL}\nu0000098,phone,{PHONE}\n"
+    "u0000099,email,bo@example.com\n"
+    f"u0000098,E MAIL,{EMAIL}\n",  # line 5: an invalid row of theirs (a bad kind) with their raw email
+    "products.csv": "sku\nP1\n",
+    "events.csv": "user_id,kind,at,target\n"
+    "u0000098,search,2025-05-01T10:00:00Z,ann.lee@example.com order status\n"
+    "u0000099,search,2025-05-01T11:00:00Z,Ann.Lee@Example.com  order status\n"  # a search for her email
+    f"u0000098,search,2025-05-01T10:05:00Z,{PHONE}\n"
+    f"u0000100,search,2025-05-01T12:00:00Z,{PHONE}\n"  # ... for her phone number
+    "u0000098,search,2025-05-01T10:10:00Z,referral u0000098\n"
+    "u0000099,search,2025-05-01T13:00:00Z,referral U0000098\n"  # ... for her id (line 7)
+    "u0000098,search,2025-05-01T10:15:00Z,e-bike helmet\n"
+    "u0000099,search,2025-05-01T14:00:00Z,e-bike helmet\n"  # a common search: stays, for u0000099
+    "u0000098,view,2025-05-01T10:20:00Z,P1\n",
+}
+
+
+def _shop(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in SHOP.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def _anything_naming(store: GraphStore, needles: list[str]) -> list[str]:
+    """Every node or relationship property (list items too) holding a needle as a word, in any case
+    ('u1' in 'aud-u1' or 'U1_seeds', not in 'u12')."""
+    words = [re.compile(rf"(?<![0-9a-z]){re.escape(n)}(?![0-9a-z])", re.IGNORECASE) for n in needles]
+    found = []
+    for owner, query in (
+        ("node", "MATCH (n) RETURN labels(n) AS what, properties(n) AS props"),
+        ("edge", "MATCH ()-[r]->() RETURN type(r) AS what, properties(r) AS props"),
+    ):
+        for row in _rows(store, query):
+            for key, value in row["props"].items():
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, str) and any(w.search(item) for w in words):
+                        found.append(f"{owner} {row['what']}.{key}={item!r}")
+    return found
+
+
+@pytest.fixture
+def deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This process's settings (the API's forgetUser reads the identity key from them) in a fresh folder."""
+    from graph.settings import get_settings
+
+    for name in ("PERSONA_IDENTITY_SALT", "PERSONA_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PERSONA_DATA_DIR", str(tmp_path / "deployment"))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_forget_leaves_no_derived_audience_ids_nor_search_text_naming_them(
+    store: GraphStore, neo4j_connection: Any, tmp_path: Path, deployment: None
+) -> None:
+    from graph.audiences.service import save_audience
+    from loaders.pipeline import LoadOptions, load_dataset
+    from tests.api_support import GraphQL, secured
+
+    options = LoadOptions(rejects_dir=tmp_path / "r1")  # identities under the deployment's key
+    load_dataset(store, _shop(tmp_path / "shop"), options=options)
+    # Saved audiences named after the user: the look-alike audience of one customer.
+    everyone = {"attribute": {"field": "city", "op": "exists", "value": True}}
+    around = {"referralHops": {"userId": FORGOTTEN}}
+    save_audience(store, audience_id=f"aud-{FORGOTTEN}", name=f"Look-alikes of {FORGOTTEN.upper()}",
+                  owner="ana", purpose="analysis", definition=around)  # fmt: skip
+    save_audience(store, audience_id=f"{FORGOTTEN}_seeds", name=f"seed:{FORGOTTEN}", owner="ana",
+                  purpose="analysis", definition=everyone)  # fmt: skip
+    save_audience(store, audience_id="aud-u00000981", name="another user", owner="ana",
+                  purpose="analysis", definition=everyone)  # fmt: skip
+    needles = [FORGOTTEN, EMAIL, "138 0013 4521"]
+    assert _anything_naming(store, needles)
+
+    keys = secured(tmp_path / "api")
+    with keys.client(neo4j_connection) as client:
+        done = GraphQL(client).data(
+            "mutation($u: ID!) { forgetUser(userId: $u) { removed } }", {"u": FORGOTTEN}
+        )["forgetUser"]
+    # today: Audience.audienceId='aud-u0000098', '…_seeds', and the three shared search texts remain
+    assert _anything_naming(store, needles) == []
+    assert done["removed"]["searches_naming_them"] == 3 and done["removed"]["search_terms"] == 3
+
+    audiences = _rows(store, "MATCH (a:Audience) RETURN a.audienceId AS id, a.name AS name ORDER BY id")
+    assert len(audiences) == 3 and {"id": "aud-u00000981", "name": "another user"} in audiences
+    assert sum(a["id"].startswith("aud-forgotten:") for a in audiences) == 1
+    # The common search stays, for the other user; those who searched for her are marked stale.
+    searched = "MATCH (s:SearchTerm)<-[:SEARCHED]-(u) RETURN s.term AS term, collect(u.userId) AS by"
+    terms = _rows(store, searched)
+    assert terms == [{"term": "e-bike helmet", "by": ["u0000099"]}]
+    stale = _rows(store, "MATCH (u:User) WHERE u.analyticsStaleAt IS NOT NULL "
+                  "RETURN u.userId AS id ORDER BY id")
+    assert stale == [{"id": "u0000099"}, {"id": "u0000100"}]
+
+
+def test_reloads_after_a_forget_keep_nothing_of_them_in_private_rejects(
+    store: GraphStore, cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from cli.main import app
+
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)  # where `persona load` used to put rejects/
+    shop = _shop(tmp_path / "shop")
+    assert cli.invoke(app, ["load", str(shop)]).exit_code == 3  # the invalid identities row
+    done = cli.invoke(app, ["forget", FORGOTTEN, "--yes", "--actor", "dpo"])
+    assert done.exit_code == 0, done.output
+
+    again = cli.invoke(app, ["load", str(shop)])  # every reload of the source files
+    assert again.exit_code == 3, again.output
+    rejects = tmp_path / "data-dir" / "rejects"
+    assert not (work / "rejects").exists()  # today: ./rejects/*.jsonl, mode 0644
+    assert rejects.stat().st_mode & 0o777 == 0o700
+    files = sorted(rejects.glob("*.jsonl"))
+    assert [f.name for f in files] == ["events.jsonl", "identities.jsonl", "users.jsonl"]
+    assert all(f.stat().st_mode & 0o777 == 0o600 for f in files)
+    text = "".join(f.read_text(encoding="utf-8") for f in files)
+    for needle in (FORGOTTEN, EMAIL.lower(), "4521"):
+        assert needle not in text.lower()  # today: the id in every entry, the invalid row with her email
+    parsed = [json.loads(line) for line in text.splitlines()]
+    entries = {(e["file"], e["line"]): e for e in parsed}
+    assert len(entries) == len(parsed)
+    assert set(entries) == {
+        ("users.csv", 2), ("identities.csv", 2), ("identities.csv", 3), ("identities.csv", 5),
+        *(("events.csv", n) for n in (2, 4, 6, 7, 8, 10)),
+    }  # fmt: skip
+    assert {(e["value"], e["row"], e["reason"]) for e in entries.values()} == {
+        (None, None, "refused: this user asked to be forgotten")
+    }
+    assert entries[("events.csv", 7)]["field"] == "target"  # another user's search for her id
+    assert _anything_naming(store, [FORGOTTEN]) == []

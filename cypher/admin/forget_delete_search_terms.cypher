@@ -1,0 +1,16 @@
+// forget_delete_search_terms: delete search terms whose text names a forgotten user (their id, email,
+// phone, ...), with every SEARCHED edge to them: other users' searches for that person are data about the
+// person. Those searchers are marked stale (analyticsStaleAt), as their behaviour counts changed. Runs after
+// the forgotten user's node (and their own SEARCHED edges) went.
+// $terms: list of str (SearchTerm.term). Returns terms: int (nodes deleted), searches: int (edges deleted).
+UNWIND $terms AS term
+MATCH (s:SearchTerm {term: term})
+CALL (s) {
+  OPTIONAL MATCH (s)<-[r:SEARCHED]-(o:User)
+  WITH o, count(r) AS edges
+  WHERE o IS NOT NULL
+  SET o.analyticsStaleAt = datetime()
+  RETURN sum(edges) AS searches
+}
+DETACH DELETE s
+RETURN count(s) AS terms, sum(searches) AS searches
