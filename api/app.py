@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -99,8 +100,9 @@ def create_app(
             return JSONResponse({"errors": [error]}, status_code=403)
         return metrics.render()
 
-    # Outermost first: metrics (counts every answer), auth (401s, 429s for IPs refused too often), rate
-    # limit per key, body cap.
+    # Outermost first: metrics (counts every answer), CORS (answers preflights, which carry no credentials,
+    # and adds its headers to refusals too), auth (401s, 429s for IPs refused too often), rate limit per
+    # key, body cap.
     install_http_limits(app, settings, key=rate_limit_key)
     app.add_middleware(
         AuthMiddleware,
@@ -108,8 +110,29 @@ def create_app(
         graphiql=graphql_ide(settings) is not None,
         failure_limit=settings.api_auth_failure_limit,
     )
+    install_cors(app, settings)
     app.add_middleware(_Wrap, wrap=metrics.middleware)
     return app
+
+
+def install_cors(app: FastAPI, settings: Settings) -> None:
+    """CORS for the origins in ``PERSONA_API_CORS_ORIGINS`` (none: no CORS headers at all, the default).
+
+    Browsers send a preflight ``OPTIONS`` without credentials before a cross-origin POST with a key; it
+    is answered here, before authentication. Credentials are bearer tokens in ``Authorization`` (or
+    ``X-API-Key``), never cookies, so ``Access-Control-Allow-Credentials`` is not sent.
+    """
+    if not settings.api_cors_origins:
+        return
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.api_cors_origins),
+        allow_methods=["GET", "POST"],
+        allow_headers=["authorization", "x-api-key", "content-type", "accept"],
+        allow_credentials=False,
+        expose_headers=["retry-after"],  # 429s say when to come back
+        max_age=600,
+    )
 
 
 class NoQueryString(logging.Filter):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -78,6 +80,9 @@ class Settings(BaseSettings):
     # Refused credentials (401s) per minute per client IP and process; past it every request from that IP
     # is answered 429 until the budget refills (api/auth.py); 0: off.
     api_auth_failure_limit: int = Field(default=30, ge=0)
+    # Browser front-ends on other origins that may call the API (CORS, api/app.py): comma-separated or a
+    # JSON list of origins such as https://crm.example.com, "*" for any; empty (the default): no CORS.
+    api_cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
 
     # Security and privacy (docs/security.md).
     secret_key: SecretStr | None = None  # master key for count noise and the suppression list; else a file
@@ -126,6 +131,34 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"expected an IANA time zone such as Asia/Shanghai; got {value!r}") from exc
         return value
+
+    @field_validator("api_cors_origins", mode="before")
+    @classmethod
+    def _origins_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return tuple(json.loads(text))
+            return tuple(o.strip() for o in text.split(",") if o.strip())
+        return value
+
+    @field_validator("api_cors_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        """Each an origin as browsers send it (scheme://host[:port], no path), lower-cased; or "*"."""
+        origins = []
+        for origin in value:
+            origin = origin.strip().rstrip("/").lower()
+            if origin != "*":
+                parts = urlsplit(origin)
+                bad = parts.path or parts.query or parts.fragment or parts.username
+                if parts.scheme not in ("http", "https") or not parts.hostname or bad or parts.port == 0:
+                    raise ValueError(
+                        f"expected origins such as https://crm.example.com or http://127.0.0.1:3000 "
+                        f"(scheme, host and port only), or *; got {origin!r}"
+                    )
+            origins.append(origin)
+        return tuple(origins)
 
     @field_validator("neo4j_plugins", mode="before")
     @classmethod
