@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -24,6 +25,7 @@ from pydantic import (
 from graph.errors import TimeRangeError
 from graph.secrets import identity_key
 from graph.settings import get_settings
+from graph.spreadsheet import check_id
 from graph.times import utc
 
 
@@ -77,7 +79,21 @@ Text = Annotated[str | None, BeforeValidator(_blank_to_none)]
 # Text that becomes an indexed property or a node key (User.city and .gender, Brand, Category, a parent
 # Tag): Neo4j refuses an index entry over ~8 kB with a database error, so longer values are rejected here.
 IndexedText = Annotated[Annotated[str, Field(max_length=200)] | None, BeforeValidator(_blank_to_none)]
-Key = Annotated[str, BeforeValidator(_blank_to_none), Field(min_length=1, max_length=200)]
+# Ids (and references to ids) may not begin with a spreadsheet formula lead (= + - @ tab CR): an export
+# opened in a spreadsheet would run them (graph/spreadsheet.py).
+Key = Annotated[
+    str, BeforeValidator(_blank_to_none), Field(min_length=1, max_length=200), AfterValidator(check_id)
+]
+
+
+def _id_or_none(value: str | None) -> str | None:
+    return None if value is None else check_id(value)
+
+
+Ref = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(_id_or_none)]
+# Text that is not always an id: an event's target (a sku, or a search's words, which may begin with -),
+# an identity's value (a phone number begins with +).
+KeyOrText = Annotated[str, BeforeValidator(_blank_to_none), Field(min_length=1, max_length=200)]
 Flag = Annotated[bool | None, BeforeValidator(_blank_to_none), BeforeValidator(_to_bool)]
 When = Annotated[
     datetime | None, BeforeValidator(_blank_to_none), BeforeValidator(_to_datetime), AfterValidator(_in_range)
@@ -183,7 +199,7 @@ class UserRecord(Record):
     country: Text = None
     marketing_consent: Flag = None
     personalization_opt_out: Flag = None
-    acquired_via: Text = None
+    acquired_via: Ref = None
     acquired_at: When = None
     consent_updated_at: When = None  # when the consent flags of the row were given
 
@@ -241,14 +257,14 @@ class ProductRecord(Record):
 
 
 class OrderLineRecord(Record):
-    line_id: Text = None
+    line_id: Ref = None
     order_id: Key
     user_id: Key
     sku: Key
     ordered_at: RequiredWhen
     quantity: Annotated[Annotated[int, Field(gt=0)] | None, BeforeValidator(_blank_to_none)] = None
     unit_price: Annotated[Annotated[Decimal, Field(ge=0)] | None, BeforeValidator(_blank_to_none)] = None
-    channel_id: Text = None
+    channel_id: Ref = None
 
     def to_row(self, ctx: RowContext) -> dict[str, Any]:
         # Distinct lines of one order for one product stay distinct edges; a re-load finds the same key.
@@ -322,7 +338,7 @@ def hash_identity(kind: str, value: str, salt: str) -> str:
 class IdentityRecord(Record):
     user_id: Key
     kind: Annotated[str, BeforeValidator(_lower_enum), Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
-    value: Key
+    value: KeyOrText  # an email or a phone number (+86 ...), hashed before it is stored
 
     @model_validator(mode="after")
     def _usable(self) -> IdentityRecord:
@@ -348,12 +364,18 @@ class EventKind(StrEnum):
 
 
 class EventRecord(Record):
-    event_id: Text = None
+    event_id: Ref = None
     user_id: Key
     kind: Annotated[EventKind, BeforeValidator(_lower_enum)]
     at: RequiredWhen
-    target: Key
-    channel_id: Text = None
+    target: KeyOrText
+    channel_id: Ref = None
+
+    @field_validator("target")
+    @classmethod
+    def _target_id(cls, target: str, info: ValidationInfo) -> str:
+        # a sku is an id; a search's words are not
+        return target if info.data.get("kind") is EventKind.SEARCH else check_id(target)
 
     def to_row(self, ctx: RowContext) -> dict[str, Any]:
         at = None if self.at is None else utc(self.at)
@@ -381,7 +403,7 @@ class TagRecord(Record):
     tag_id: Key
     name: Text = None
     tier: Annotated[TagTier, BeforeValidator(_lower_enum)]
-    parent_id: IndexedText = None
+    parent_id: Annotated[IndexedText, AfterValidator(_id_or_none)] = None
     description: Text = None
 
     def to_row(self, ctx: RowContext) -> dict[str, Any]:

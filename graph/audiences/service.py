@@ -29,6 +29,7 @@ from graph.audiences.model import PURPOSES, AudienceError, Condition, Purpose
 from graph.audiences.parse import definition_json, parse_definition
 from graph.errors import NotFoundError
 from graph.paging import check_first
+from graph.spreadsheet import csv_row, id_problem
 from graph.store import GraphStore
 
 log = logging.getLogger(__name__)
@@ -174,7 +175,9 @@ def export_csv(
     columns: tuple[str, ...] = (),
     page_size: int = EXPORT_PAGE,
 ) -> int:
-    """Write members (user_id and any allow-listed columns) as CSV, streaming page by page."""
+    """Write members (user_id and any allow-listed columns) as CSV, streaming page by page. A cell a
+    spreadsheet would run as a formula (a city of ``=HYPERLINK(...)``) is written with a leading ``'``
+    (graph/spreadsheet.py)."""
     statement = members_statement(_definition(definition), _purpose(purpose), columns=columns)
     if isinstance(out, Path):
         with out.open("w", encoding="utf-8", newline="") as handle:
@@ -189,7 +192,7 @@ def _write_csv(
     writer.writerow(["user_id", *columns])
     rows = 0
     for records in _pages(store, statement, page_size):
-        writer.writerows([r["userId"], *(r[c] for c in columns)] for r in records)
+        writer.writerows(csv_row([r["userId"], *(r[c] for c in columns)]) for r in records)
         rows += len(records)
     return rows
 
@@ -233,6 +236,9 @@ def save_audience(
         raise AudienceError(
             f"id: expected 1 to {MAX_AUDIENCE_ID} characters, not blank; got {len(audience_id)} characters"
         )
+    problem = id_problem(audience_id.strip())
+    if problem:
+        raise AudienceError(f"id: {audience_id!r} {problem}")
     root = _definition(definition)
     counted = count_audience(store, root, purpose=purpose)
     records = store.write_returning(

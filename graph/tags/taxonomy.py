@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from graph.errors import NotFoundError, PersonaGraphError
 from graph.privacy import ensure_not_suppressed
+from graph.spreadsheet import id_problem
 from graph.store import GraphStore
 from graph.times import utc, utc_or_now
 from loaders.records import TagSource, TagTier
@@ -121,6 +122,10 @@ def upsert_tag(
     tag_id = tag_id.strip()
     if not tag_id:
         raise TagInputError("tag_id: '' is blank; expected a non-empty id")
+    for field, value in (("tag_id", tag_id), ("parent_id", parent_id or "")):
+        problem = id_problem(value)
+        if problem:
+            raise TagInputError(f"{field}: {value!r} {problem}")
     if not name.strip():
         raise TagInputError(f"name: {name!r} is blank; expected a display name for tag {tag_id!r}")
     clean_tier = _tier(tier)
