@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 AUDIT := tools/graphql-http-audit
 AUDIT_STAMP := $(AUDIT)/node_modules/.installed
+GRAPHIQL := tools/graphiql
+GRAPHIQL_STAMP := api/static/vendor/.installed
 
 .PHONY: install demo test lint bench-ingest neo4j-stop clean
 
@@ -20,12 +22,17 @@ $(AUDIT_STAMP): $(AUDIT)/package.json $(AUDIT)/package-lock.json
 	npm ci --prefix $(AUDIT) --no-audit --no-fund --loglevel=error >/dev/null
 	@touch $(AUDIT_STAMP)
 
-install: $(STAMP) $(AUDIT_STAMP)
+# GraphiQL and React for the GraphiQL page, from npm into api/static/vendor (served by the API; no CDN).
+$(GRAPHIQL_STAMP): $(GRAPHIQL)/package.json $(GRAPHIQL)/package-lock.json $(GRAPHIQL)/vendor.sh
+	sh $(GRAPHIQL)/vendor.sh api/static/vendor
+	@touch $(GRAPHIQL_STAMP)
 
-demo: $(STAMP)
+install: $(STAMP) $(AUDIT_STAMP) $(GRAPHIQL_STAMP)
+
+demo: $(STAMP) $(GRAPHIQL_STAMP)
 	$(BIN)/persona demo
 
-test: $(STAMP) $(AUDIT_STAMP)
+test: $(STAMP) $(AUDIT_STAMP) $(GRAPHIQL_STAMP)
 	$(BIN)/pytest
 
 lint: $(STAMP)

@@ -18,6 +18,7 @@ from api.auth import Authenticator, AuthMiddleware, principal_of, rate_limit_key
 from api.context import Context
 from api.disclosure import CountBudget, Disclosure
 from api.http import PersonaGraphQLRouter
+from api.ide import mount_assets
 from api.limits import graphql_ide, install_http_limits
 from api.metrics import Metrics
 from api.policy import Role
@@ -77,6 +78,8 @@ def create_app(
         build_schema(settings), context_getter=get_context, graphql_ide=graphql_ide(settings)
     )
     app.include_router(router, prefix="/graphql")
+    if graphql_ide(settings) is not None:
+        mount_assets(app)  # GraphiQL's page files, served from this package (api/ide.py)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -16,7 +16,8 @@ Credentials travel in ``Authorization: Bearer <token>`` (or ``X-API-Key: <key>``
 
 ``AuthMiddleware`` answers 401 (``UNAUTHENTICATED``, ``WWW-Authenticate: Bearer``) to any request
 without valid credentials, except the health probes and the GraphiQL page itself (a GET of /graphql
-asking for HTML, without a query: static; the queries it sends need credentials like any other).
+asking for HTML, and the page's own scripts and styles under /graphiql/: static, api/ide.py; the
+queries it sends need credentials like any other).
 Refusals are counted per client IP: past ``PERSONA_API_AUTH_FAILURE_LIMIT`` a minute, every request
 from that IP is answered 429 (``RATE_LIMITED``, ``Retry-After``) without its credentials being
 looked at, until the budget refills. The principal goes into the ASGI scope's state, where the
@@ -42,6 +43,7 @@ from typing import Any, Literal
 import jwt
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.ide import is_ide_asset, is_ide_navigation
 from api.limits import RATE_LIMITED, RateLimiter, client_ip, refuse
 from api.policy import Role
 from graph.errors import ConfigurationError
@@ -284,15 +286,14 @@ def _credentials(headers: dict[bytes, bytes]) -> str | None:
 
 
 def _is_graphiql_page(scope: Scope, headers: dict[bytes, bytes], graphiql: bool) -> bool:
-    """A browser asking for the IDE page (GET /graphql, HTML first, no query): static, no data.
-    Any other path asking for HTML needs credentials like everything else."""
-    return (
-        graphiql
-        and scope.get("method") == "GET"
-        and scope.get("path") == GRAPHIQL_PATH
-        and not scope.get("query_string")
-        and headers.get(b"accept", b"").startswith(b"text/html")
-    )
+    """A browser opening the IDE page (a GET of /graphql asking for HTML first, whatever its query
+    string: the router then serves the page and runs nothing) or fetching one of its scripts and styles
+    (api/ide.py): static, no data. Any other path asking for HTML needs credentials like everything else."""
+    if not graphiql:
+        return False
+    method, path = str(scope.get("method")), str(scope.get("path"))
+    accept = headers.get(b"accept", b"").decode("latin-1")
+    return (path == GRAPHIQL_PATH and is_ide_navigation(method, accept)) or is_ide_asset(method, path)
 
 
 def principal_of(scope: Scope) -> Principal | None:

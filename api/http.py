@@ -15,9 +15,10 @@ Strawberry's FastAPI router already follows most of the GraphQL-over-HTTP spec
   api/limits.py).
 
 ``tools/graphql-http-audit`` runs the ``graphql-http`` audit suite against this router
-(tests/test_graphql_http_audit.py). GraphiQL is still served to GET requests without a
-``query`` parameter that accept ``text/html`` (browsers), except with ``PERSONA_ENV=production``
-(404; api/limits.py ``graphql_ide``).
+(tests/test_graphql_http_audit.py). GraphiQL (our own page, api/ide.py: no CDN) is served to a browser's
+navigation (a GET whose ``Accept`` starts with ``text/html``, whatever its query string, so reloading
+GraphiQL's address shows the page) and, as strawberry does, to GETs without a ``query`` parameter that
+accept ``text/html`` or ``*/*``; not with ``PERSONA_ENV=production`` (404; api/limits.py ``graphql_ide``).
 """
 
 from __future__ import annotations
@@ -28,14 +29,16 @@ from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequestProtocol
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
 from api.errors import ensure_coded
+from api.ide import is_ide_navigation, page
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
@@ -108,6 +111,17 @@ class PersonaGraphQLRouter(GraphQLRouter[Any, None]):
     The negotiated media type and status travel on the per-request ``sub_response`` that
     strawberry merges into the response it builds (``create_response``).
     """
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        """The page for a browser's navigation whatever the query string (GraphiQL keeps its state
+        there: ``?query=...``), else strawberry's rule (a GET without ``query`` accepting HTML)."""
+        if self.graphql_ide and is_ide_navigation(request.method, request.headers.get("accept", "")):
+            return True
+        return super().should_render_graphql_ide(request)
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        """Our GraphiQL page (api/ide.py), its assets served by this app, not strawberry's CDN page."""
+        return page(str(request.scope.get("root_path", "")))
 
     def parse_json(self, data: str | bytes) -> Any:
         """Spec "JSON Encoding": bodies (and GET's JSON parameters) are objects, else 400 (not a 500).

@@ -7,48 +7,21 @@ real files; none fakes a part.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+import json
+import re
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from pydantic import ValidationError
 
 from api.app import create_app
 from graph.connection import ConnectionInfo
-from graph.local_neo4j import free_port
 from graph.settings import Settings
 from tests.api_support import Secured, secured
+from tests.live_server import live
 
 ROOT = Path(__file__).resolve().parent.parent
-START_TIMEOUT_S = 60.0
-
-
-@contextmanager
-def live(app: FastAPI) -> Iterator[str]:
-    """``app`` served by uvicorn on a free port of 127.0.0.1 in a background thread: its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="day-one-api-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not server.started:
-        if not thread.is_alive():
-            pytest.fail("the API server exited during start-up (see the captured log)")
-        if time.monotonic() > deadline:
-            server.should_exit = True
-            pytest.fail(f"the API server did not start within {START_TIMEOUT_S:.0f}s")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 # 10. CORS ---------------------------------------------------------------------------------------------
@@ -131,3 +104,96 @@ def test_cors_is_off_by_default(neo4j_connection: ConnectionInfo, tmp_path: Path
                 f"{base}/graphql", json=QUERY, headers={"Origin": origin, **keys.headers()}, timeout=10
             )
             assert answer.status_code == 200 and "access-control-allow-origin" not in answer.headers
+
+
+# 11. GraphiQL -----------------------------------------------------------------------------------------
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"  # a navigation
+ASSET = re.compile(r'<(?:script|link)\b[^>]*?\b(?:src|href)="([^"]+)"')
+
+
+@pytest.fixture(scope="module")
+def ide_keys(tmp_path_factory: pytest.TempPathFactory) -> Secured:
+    return secured(tmp_path_factory.mktemp("ide"))
+
+
+def test_graphiql_page_and_its_assets_come_from_the_api_without_credentials(
+    neo4j_connection: ConnectionInfo, ide_keys: Secured
+) -> None:
+    with live(create_app(ide_keys.settings, connection=neo4j_connection)) as base:
+        page = httpx.get(f"{base}/graphql", headers={"accept": BROWSER_ACCEPT}, timeout=10)
+        assert page.status_code == 200 and "graphiql" in page.text.lower()
+        assets = ASSET.findall(page.text)
+        scripts = [a for a in assets if a.endswith(".js")]
+        assert len(scripts) >= 3 and any(a.endswith(".css") for a in assets), assets
+        for asset in assets:
+            if asset.startswith("data:"):
+                continue
+            assert asset.startswith("/"), f"the page loads {asset} from another host"
+            answer = httpx.get(f"{base}{asset}", timeout=10)  # no key: the page's own files are open
+            assert answer.status_code == 200, (asset, answer.status_code)
+            assert answer.headers["content-type"].startswith(("text/javascript", "text/css")), asset
+        assert "unpkg.com" not in page.text and "cdn" not in page.text.lower()
+        # The browser is told so too: scripts, styles and calls from this server only.
+        policy = page.headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "connect-src 'self'" in policy
+
+        # Open files stop at the page's own folder.
+        for path in ("/graphiql/%2e%2e/auth.py", "/graphiql/../app.py", "/graphiql/vendor"):
+            assert httpx.get(f"{base}{path}", timeout=10).status_code in (401, 404), path
+
+
+def test_graphiql_opens_with_a_docs_example_and_a_place_for_the_key(
+    neo4j_connection: ConnectionInfo, ide_keys: Secured
+) -> None:
+    from api.ide import EXAMPLE_QUERY, EXAMPLE_TITLE, EXAMPLE_VARIABLES, HEADERS_TEMPLATE
+    from tests.test_docs_queries import examples
+
+    documented = {e.title: e for e in examples()}
+    assert documented[EXAMPLE_TITLE].query == EXAMPLE_QUERY
+    assert documented[EXAMPLE_TITLE].variables == EXAMPLE_VARIABLES
+    assert json.loads(HEADERS_TEMPLATE) == {"Authorization": "Bearer <paste your key>"}
+    with live(create_app(ide_keys.settings, connection=neo4j_connection)) as base:
+        page = httpx.get(f"{base}/graphql", headers={"accept": BROWSER_ACCEPT}, timeout=10).text
+        block = re.search(r'id="persona-ide-config"[^>]*>(.*?)</script>', page, re.S)
+        assert block, page
+        config = json.loads(block[1])
+        assert config["query"].endswith(EXAMPLE_QUERY)
+        assert json.loads(config["variables"]) == EXAMPLE_VARIABLES
+        assert config["headers"] == HEADERS_TEMPLATE
+
+
+def test_reloading_graphiql_with_its_query_string_is_the_page_not_a_401(
+    neo4j_connection: ConnectionInfo, ide_keys: Secured
+) -> None:
+    query = "query Mine($id: ID!) { user(id: $id) { id } }"
+    with live(create_app(ide_keys.settings, connection=neo4j_connection)) as base:
+        for state in (
+            {"query": query, "variables": '{"id": "u1"}'},  # what the page keeps in the address
+            {"q": query},  # strawberry's page's parameter
+            {"query": query, "operationName": "Mine", "variables": "{"},  # half-typed variables too
+        ):
+            page = httpx.get(f"{base}/graphql", params=state, headers={"accept": BROWSER_ACCEPT}, timeout=10)
+            assert page.status_code == 200, (state, page.status_code, page.text[:200])
+            assert page.headers["content-type"].startswith("text/html") and "graphiql" in page.text.lower()
+
+        # Only the page: operations still need a key, whatever they accept.
+        for accept in ("application/json", "application/graphql-response+json", "*/*"):
+            get = httpx.get(f"{base}/graphql", params={"query": "{ __typename }"}, headers={"accept": accept})
+            assert get.status_code == 401, accept
+        assert (
+            httpx.post(f"{base}/graphql", json=QUERY, headers={"accept": BROWSER_ACCEPT}).status_code == 401
+        )
+        # With a key, a GET that is not a navigation is still an operation (GraphQL over HTTP).
+        ran = httpx.get(f"{base}/graphql", params={"query": "{ __typename }"}, headers=ide_keys.headers())
+        assert ran.json() == {"data": {"__typename": "Query"}}
+
+
+def test_no_graphiql_page_or_files_in_production(neo4j_connection: ConnectionInfo, tmp_path: Path) -> None:
+    keys = secured(tmp_path, env="production")
+    with live(create_app(keys.settings, connection=neo4j_connection)) as base:
+        html = {"accept": BROWSER_ACCEPT}
+        assert httpx.get(f"{base}/graphql", headers=html).status_code == 401  # no open page
+        assert httpx.get(f"{base}/graphql", headers={**html, **keys.headers()}).status_code == 404
+        assert httpx.get(f"{base}/graphiql/ide.js").status_code == 401
+        assert httpx.get(f"{base}/graphiql/ide.js", headers=keys.headers()).status_code == 404

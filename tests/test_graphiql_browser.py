@@ -1,0 +1,237 @@
+"""Issue 15, item 11, in a real browser: the GraphiQL page works with no internet, opens with the
+project's example and a place for the key, runs it once a key is typed, and survives a reload.
+
+Debian's chromium (``/usr/bin/chromium``; .ci/run installs it) driven by Playwright for Python, whose
+own browser downloads are never used. The page comes from the real app under uvicorn on 127.0.0.1,
+over the test Neo4j with a small generated shop loaded. Every request the browser makes to anything
+but that server is aborted and recorded, and the tests fail if there was one: GraphiQL and React must
+come from the API itself (api/ide.py), not from a CDN.
+
+Where chromium cannot be installed the tests skip and say so; a missing GraphiQL install
+(``make install``) fails them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, Route, sync_playwright
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route as StarletteRoute
+
+from api.app import create_app
+from api.ide import EXAMPLE_VARIABLES, KEY_PLACEHOLDER, missing_vendor_files
+from api.policy import Role
+from graph.connection import ConnectionInfo
+from graph.store import GraphStore
+from loaders.generator import generate
+from loaders.pipeline import LoadOptions, load_dataset
+from loaders.records import RowContext
+from tests.api_support import Secured, secured
+from tests.live_server import live
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 20_000
+USER = str(EXAMPLE_VARIABLES["id"])  # the example's user, which the loaded shop has
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"no Chromium at {CHROMIUM}: install Debian's package (`apt-get install -y chromium`, as "
+            ".ci/run does) to run the GraphiQL browser tests"
+        )
+    missing = missing_vendor_files()
+    if missing:
+        pytest.fail(f"GraphiQL's files are not installed ({', '.join(missing)}): run `make install`")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> Secured:
+    return secured(tmp_path_factory.mktemp("ide-keys"))
+
+
+@pytest.fixture
+def api(store: GraphStore, neo4j_connection: ConnectionInfo, keys: Secured, tmp_path: Path) -> Iterator[str]:
+    """The API's base URL, over a small generated shop (it has the example's user)."""
+    shop = generate(tmp_path / "shop", users=60, seed=3)
+    options = LoadOptions(rejects_dir=tmp_path / "rejects", context=RowContext(identity_salt="t"))
+    load_dataset(store, shop.out_dir, options=options)
+    with live(create_app(keys.settings, connection=neo4j_connection), name="graphiql-api") as base:
+        yield base
+
+
+@dataclass
+class Offline:
+    """A browser page whose requests reach only ``allowed`` origins; the rest are aborted and kept."""
+
+    page: Page
+    allowed: tuple[str, ...]
+    refused: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    graphql_posts: list[dict[str, str]] = field(default_factory=list)
+
+    def route(self, route: Route) -> None:
+        url = route.request.url
+        if url.startswith(tuple(f"{origin}/" for origin in self.allowed)) or url.startswith("data:"):
+            if route.request.method == "POST" and url.endswith("/graphql"):
+                self.graphql_posts.append(route.request.headers)
+            route.continue_()
+        else:
+            self.refused.append(url)
+            route.abort()
+
+
+@pytest.fixture
+def offline(browser: Browser, api: str) -> Iterator[Offline]:
+    context = browser.new_context()
+    page = context.new_page()
+    watched = Offline(page, (api,))
+    page.route("**/*", watched.route)
+    page.on("pageerror", lambda error: watched.errors.append(str(error)))
+    page.on("console", lambda m: watched.errors.append(m.text) if m.type == "error" else None)
+    yield watched
+    context.close()
+    assert not watched.refused, f"the page tried to reach other hosts: {watched.refused}"
+    assert not watched.errors, f"errors in the page: {watched.errors}"
+
+
+def open_ide(page: Page, url: str) -> None:
+    answer = page.goto(url)
+    assert answer is not None and answer.status == 200, answer and answer.status
+    page.locator(".graphiql-container").wait_for(timeout=TIMEOUT_MS)
+
+
+def query_text(page: Page) -> str:
+    return page.locator(".graphiql-query-editor .CodeMirror").inner_text()
+
+
+def headers_editor(page: Page) -> str:
+    return page.locator(".graphiql-editor-tool .CodeMirror").last.inner_text()
+
+
+def type_key(page: Page, token: str) -> None:
+    """Replace the Headers pane's text with the key, typed as a person would."""
+    page.locator(".graphiql-editor-tool .CodeMirror").last.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(json.dumps({"Authorization": f"Bearer {token}"}), delay=2)
+
+
+def run_and_read(page: Page, expect: str) -> str:
+    page.locator(".graphiql-execute-button").click()
+    result = page.locator(".result-window", has_text=expect)
+    result.wait_for(timeout=TIMEOUT_MS)
+    return result.inner_text()
+
+
+def test_graphiql_runs_the_example_with_a_typed_key_and_nothing_from_outside(
+    offline: Offline, api: str, keys: Secured
+) -> None:
+    page = offline.page
+    open_ide(page, f"{api}/graphql")
+    assert "query Profile($id: ID!)" in query_text(page)  # docs/queries.md's profile page
+    assert KEY_PLACEHOLDER in headers_editor(page)  # the Headers pane, open, says where the key goes
+    # Without a key the page sends nothing (no 401s against this address's budget) and says what to do.
+    page.locator(".graphiql-execute-button").click()
+    page.locator(".result-window", has_text="Put your API key in the Headers pane").wait_for(
+        timeout=TIMEOUT_MS
+    )
+    assert offline.graphql_posts == []
+
+    type_key(page, keys.tokens[Role.ADMIN])
+    result = run_and_read(page, USER)
+    assert '"user"' in result and USER in result and "errors" not in result
+    assert offline.graphql_posts and all("authorization" in h for h in offline.graphql_posts)
+
+
+def test_reloading_graphiql_with_its_query_string_shows_the_page(
+    offline: Offline, api: str, keys: Secured
+) -> None:
+    page = offline.page
+    mine = "query Mine($id: ID!) { user(id: $id) { id city } }"
+    # A link as GraphiQL leaves it in the address bar (and strawberry's older `q`): the page, not a 401.
+    for state in ({"query": mine, "variables": json.dumps(EXAMPLE_VARIABLES)}, {"q": mine}):
+        open_ide(page, f"{api}/graphql?{urlencode(state)}")
+        assert "query Mine" in query_text(page)
+
+    # Edit the query, reload: the page keeps it, and runs it once the key is in.
+    open_ide(page, f"{api}/graphql")
+    page.locator(".graphiql-query-editor .CodeMirror").click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text('query Edited { user(id: "u0000041") { id city } }')
+    page.wait_for_url("**/graphql?query=*", timeout=TIMEOUT_MS)
+    page.reload()
+    page.locator(".graphiql-container").wait_for(timeout=TIMEOUT_MS)
+    assert "query Edited" in query_text(page)
+    type_key(page, keys.tokens[Role.ADMIN])
+    assert "u0000041" in run_and_read(page, "u0000041")
+
+    # Only the page is open: the operation itself, without the key, is still refused.
+    refused = httpx.get(f"{api}/graphql", params={"query": mine}, headers={"accept": "application/json"})
+    assert refused.status_code == 401
+
+
+FRONT_END_PAGE = """<!doctype html><html><body><pre id="out">waiting</pre><script>
+var given = new URLSearchParams(window.location.hash.slice(1));
+fetch(given.get("api") + "/graphql", {method: "POST", headers: {"Content-Type": "application/json",
+  "Authorization": "Bearer " + given.get("key")}, body: JSON.stringify({query: "{ __typename }"})})
+  .then(function (r) { return r.text(); })
+  .then(function (t) { document.getElementById("out").textContent = "answer " + t; })
+  .catch(function (e) { document.getElementById("out").textContent = "refused " + e; });
+</script></body></html>"""
+
+
+async def front_end_page(request: Request) -> HTMLResponse:
+    return HTMLResponse(FRONT_END_PAGE)
+
+
+def test_a_front_end_on_another_origin_calls_the_api_only_when_allowed(
+    browser: Browser, neo4j_connection: ConnectionInfo, tmp_path: Path
+) -> None:
+    """Item 10 as a browser sees it: a page served from another origin (another port of 127.0.0.1)
+    POSTs to /graphql with a key, which takes a preflight. Listed in PERSONA_API_CORS_ORIGINS, it gets
+    the answer; not listed (the default), the browser keeps the answer from it."""
+    front_end = Starlette(routes=[StarletteRoute("/", front_end_page)])
+    with live(front_end, name="front-end") as origin:
+        for listed in (True, False):
+            keys = secured(tmp_path / f"keys-{listed}", api_cors_origins=(origin,) if listed else ())
+            app = create_app(keys.settings, connection=neo4j_connection)
+            with live(app, name="cors-api") as api:
+                context = browser.new_context()
+                page = context.new_page()
+                watched = Offline(page, (origin, api))
+                page.route("**/*", watched.route)
+                token = keys.headers()["Authorization"].split()[1]
+                page.goto(f"{origin}/#{urlencode({'api': api, 'key': token})}")
+                out = page.locator("#out", has_text=re.compile("answer|refused"))
+                out.wait_for(timeout=TIMEOUT_MS)
+                text = out.inner_text()
+                context.close()
+            assert not watched.refused, watched.refused
+            if listed:
+                assert text == 'answer {"data":{"__typename":"Query"}}', text
+            else:
+                assert text.startswith("refused TypeError"), text
