@@ -132,6 +132,18 @@ class Settings(BaseSettings):
             raise ValueError(f"expected an IANA time zone such as Asia/Shanghai; got {value!r}") from exc
         return value
 
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_not_empty(cls, value: SecretStr | None) -> SecretStr | None:
+        # A blank PERSONA_SECRET_KEY= (an env file's template line) would key the count noise, the
+        # suppression list and identity hashes with nothing.
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError(
+                "PERSONA_SECRET_KEY is set but empty: set a long random value (python3 -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))') or leave it out (<data_dir>/secret.key is then used)"
+            )
+        return value
+
     @field_validator("api_cors_origins", mode="before")
     @classmethod
     def _origins_list(cls, value: object) -> object:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from api.app import create_app
@@ -197,3 +200,103 @@ def test_no_graphiql_page_or_files_in_production(neo4j_connection: ConnectionInf
         assert httpx.get(f"{base}/graphql", headers={**html, **keys.headers()}).status_code == 404
         assert httpx.get(f"{base}/graphiql/ide.js").status_code == 401
         assert httpx.get(f"{base}/graphiql/ide.js", headers=keys.headers()).status_code == 404
+
+
+# 12. Docker (static: there is no Docker engine on the project's machines) -----------------------------
+
+
+@dataclass(frozen=True)
+class Instruction:
+    keyword: str
+    args: str
+
+
+def dockerfile_stages(text: str) -> list[list[Instruction]]:
+    """The Dockerfile's instructions (continuation lines joined, comments dropped), by build stage."""
+    stages: list[list[Instruction]] = []
+    logical = re.sub(
+        r"\\\n", " ", "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    )
+    for line in logical.splitlines():
+        if not line.strip():
+            continue
+        keyword, _, args = line.strip().partition(" ")
+        if keyword.upper() == "FROM":
+            stages.append([])
+        stages[-1].append(Instruction(keyword.upper(), args.strip()))
+    return stages
+
+
+def env_of(instructions: list[Instruction]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for i in instructions:
+        if i.keyword == "ENV":
+            env.update(dict(re.findall(r"(\w+)=(\S+)", i.args)))
+    return env
+
+
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|AUTH$|_KEY$")
+FROM_ENV = re.compile(r"(neo4j/)?\$\{\w+(:?[?-][^}]*)?\}")  # an interpolation, at most a user name before it
+
+
+def test_dockerfile_runs_unprivileged_from_a_wheel_with_a_data_volume() -> None:
+    stages = dockerfile_stages((ROOT / "Dockerfile").read_text(encoding="utf-8"))
+    final = stages[-1]
+    users = [i.args for i in final if i.keyword == "USER"]
+    assert users, "the image runs as root: no USER in the final stage"
+    user = users[-1].split(":")[0]
+    assert user not in ("root", "0"), users
+    runs = " ".join(i.args for s in stages for i in s if i.keyword == "RUN")
+    assert not re.search(r"pip3? install[^&;]*(\s-e\s|--editable)", runs), "an editable install"
+    data_dir = env_of(final).get("PERSONA_DATA_DIR")
+    assert data_dir, "PERSONA_DATA_DIR is not set in the image"
+    volumes = [v for i in final if i.keyword == "VOLUME" for v in re.findall(r"[\w/.-]+", i.args)]
+    assert data_dir in volumes, (data_dir, volumes)
+    assert f"chown {user}:" in runs or f"chown {user} " in runs, "the data folder is not the user's"
+    # No secret baked in: none in ENV, no .env copied, .env kept out of the build context.
+    assert not [k for k in env_of(final) if SECRET_NAME.search(k)]
+    assert ".env" not in " ".join(i.args for s in stages for i in s if i.keyword in ("COPY", "ADD"))
+    assert ".env" in (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    # GraphiQL's files are built into the image from npm (item 11), not fetched when the page is served.
+    assert any(i.keyword == "COPY" and "api/static/vendor" in i.args for s in stages for i in s)
+
+
+def test_compose_keeps_api_state_in_a_volume_and_takes_secrets_from_env_files() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    api = compose["services"]["api"]
+    data_dir = api["environment"]["PERSONA_DATA_DIR"]
+    mounts = {target: source for source, _, target in (v.partition(":") for v in api["volumes"])}
+    assert data_dir in mounts and mounts[data_dir] in compose["volumes"], (
+        "the data folder is not a named volume"
+    )
+    dockerfile_data_dir = env_of(dockerfile_stages((ROOT / "Dockerfile").read_text(encoding="utf-8"))[-1])
+    assert dockerfile_data_dir["PERSONA_DATA_DIR"] == data_dir
+    # What the volume holds: the keys file, the audit log, secret.key and rejects all live in the data dir.
+    settings = Settings(data_dir=Path(data_dir), api_keys_file=None, audit_log=None)
+    assert settings.api_keys_path.parent == settings.audit_log_path.parent == Path(data_dir)
+
+    # Secrets: no literal in any service; the Neo4j password interpolated from .env (or the shell), the
+    # API's secrets (PERSONA_SECRET_KEY, ...) from the .env file, which git ignores.
+    for name, service in compose["services"].items():
+        for key, value in (service.get("environment") or {}).items():
+            if SECRET_NAME.search(key):
+                assert FROM_ENV.fullmatch(str(value)), f"{name}.{key} is a literal: {value!r}"
+    assert "${PERSONA_NEO4J_PASSWORD:?" in compose["services"]["neo4j"]["environment"]["NEO4J_AUTH"]
+    assert "${PERSONA_NEO4J_PASSWORD:?" in api["environment"]["PERSONA_NEO4J_PASSWORD"]
+    env_files = [e["path"] if isinstance(e, dict) else e for e in api["env_file"]]
+    assert ".env" in env_files
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ROOT, check=False)
+    assert ignored.returncode == 0, ".env is not git-ignored"
+
+    # .env.example documents both secrets, with no value in it.
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    values = dict(re.findall(r"^(PERSONA_\w+)=(.*)$", example, re.MULTILINE))
+    assert values.get("PERSONA_SECRET_KEY") == "" and values.get("PERSONA_NEO4J_PASSWORD") == "", values
+    assert ".env.example" in (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+
+
+def test_an_empty_secret_key_from_an_env_file_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`PERSONA_SECRET_KEY=` left blank (the template's line) would key every secret hash with nothing."""
+    monkeypatch.setenv("PERSONA_SECRET_KEY", "")
+    with pytest.raises(ValidationError, match="PERSONA_SECRET_KEY is set but empty"):
+        Settings()
