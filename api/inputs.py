@@ -12,6 +12,8 @@ from strawberry.scalars import JSON
 from strawberry.types.base import has_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
+from graph.bounds import MAX_PRICE, MAX_QUANTITY
+
 
 @strawberry.enum(description="What an audience is for; consent decides who it may contain.")
 class Purpose(Enum):
@@ -172,11 +174,16 @@ class EventInput:
     channel_id: strawberry.ID | None = None
 
 
-@strawberry.input
+@strawberry.input(
+    description="One line of an order. Bounds (graph/bounds.py, as for loaded orders): a value outside them "
+    "is refused with BAD_USER_INPUT naming the line and field."
+)
 class OrderLineInput:
     sku: strawberry.ID
-    quantity: int = 1
-    unit_price: float | None = strawberry.field(default=None, description="Null means the list price.")
+    quantity: int = strawberry.field(default=1, description=f"Items: 1 to {MAX_QUANTITY:,}.")
+    unit_price: float | None = strawberry.field(
+        default=None, description=f"0 to {MAX_PRICE:,} (finite). Null means the list price."
+    )
 
 
 @strawberry.input(

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from graph.bounds import MAX_PRICE, MAX_QUANTITY
 from graph.errors import TimeRangeError
 from graph.secrets import identity_key
 from graph.settings import get_settings
@@ -95,6 +96,11 @@ Ref = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(_id_
 # an identity's value (a phone number begins with +).
 KeyOrText = Annotated[str, BeforeValidator(_blank_to_none), Field(min_length=1, max_length=200)]
 Flag = Annotated[bool | None, BeforeValidator(_blank_to_none), BeforeValidator(_to_bool)]
+# Quantities and prices (graph/bounds.py, one definition for the loaders, the API and the CLI): a price
+# is finite (Decimal refuses infinity and NaN), 0 to MAX_PRICE; a quantity 1 to MAX_QUANTITY. Unbounded,
+# 2147483647 x 1e308 made an order total of inf, which no profile could show and the personas turned to NaN.
+Price = Annotated[Annotated[Decimal, Field(ge=0, le=MAX_PRICE)] | None, BeforeValidator(_blank_to_none)]
+Quantity = Annotated[Annotated[int, Field(gt=0, le=MAX_QUANTITY)] | None, BeforeValidator(_blank_to_none)]
 When = Annotated[
     datetime | None, BeforeValidator(_blank_to_none), BeforeValidator(_to_datetime), AfterValidator(_in_range)
 ]
@@ -234,7 +240,7 @@ class ProductRecord(Record):
     name: Text = None
     brand: IndexedText = None
     category: IndexedText = None
-    price: Annotated[Annotated[Decimal, Field(ge=0)] | None, BeforeValidator(_blank_to_none)] = None
+    price: Price = None
     currency: Text = None
 
     def to_row(self, ctx: RowContext) -> dict[str, Any]:
@@ -262,8 +268,8 @@ class OrderLineRecord(Record):
     user_id: Key
     sku: Key
     ordered_at: RequiredWhen
-    quantity: Annotated[Annotated[int, Field(gt=0)] | None, BeforeValidator(_blank_to_none)] = None
-    unit_price: Annotated[Annotated[Decimal, Field(ge=0)] | None, BeforeValidator(_blank_to_none)] = None
+    quantity: Quantity = None
+    unit_price: Price = None
     channel_id: Ref = None
 
     def to_row(self, ctx: RowContext) -> dict[str, Any]:

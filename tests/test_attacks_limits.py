@@ -5,6 +5,9 @@
    nested deeply enough to crash the parser, attribute values Neo4j cannot hold.
 8. CSV injection: formula cells (``=HYPERLINK(...)``, ``@SUM(...)``) in exports, and ids that begin
    with a formula lead on the way in (loaders, mutations).
+9. Numbers without bounds: an order line of 2147483647 items at 1e308 each made an infinite order
+   total (the profile failed with "Float cannot represent inf") and NaN personas (`persona analyze
+   all` crashed).
 """
 
 from __future__ import annotations
@@ -382,3 +385,100 @@ def test_mutations_refuse_ids_that_begin_with_a_formula_lead(
         "RETURN count(n) AS n"
     )
     assert found[0]["n"] == 0
+
+
+# 9. Numbers without bounds -----------------------------------------------------------------------------
+
+RECORD_ORDER = (
+    'mutation($o: ID!, $q: Int!, $p: Float) { recordOrder(input: {orderId: $o, userId: "buyer", '
+    'orderedAt: "2025-01-01T00:00:00Z", lines: [{sku: "p1"}, {sku: "p1", quantity: $q, unitPrice: $p}]}) '
+    "{ orderId } }"
+)
+PROFILE = '{ user(id: "buyer") { orders { totalCount edges { node { orderId total } } } } }'
+
+
+def test_record_order_refuses_quantities_and_prices_out_of_bounds(
+    neo4j_connection: ConnectionInfo, store: GraphStore, tmp_path: Path
+) -> None:
+    """The reported order (2147483647 items at 1e308) and its kin are BAD_USER_INPUT naming the line and
+    field; nothing is written and the profile still reads. At the bounds, the order is taken."""
+    store.driver.execute_query("CREATE (:User {userId: 'buyer'}), (:Product {sku: 'p1', price: 10.0})")
+    keys = secured(tmp_path)
+    with client_of(keys, neo4j_connection, "service") as client:
+        gql = GraphQL(client)
+        refused = [
+            (
+                {"q": 2_147_483_647, "p": 1e308},
+                "order line 2 quantity: Input should be less than or equal to 1000000",
+            ),
+            (
+                {"q": 1, "p": 1e308},
+                "order line 2 unit_price: Input should be less than or equal to 1000000000",
+            ),
+            ({"q": 1, "p": -0.01}, "order line 2 unit_price: Input should be greater than or equal to 0"),
+            ({"q": 0, "p": 1.0}, "order line 2 quantity: Input should be greater than 0"),
+        ]
+        for variables, message in refused:
+            error = gql.error(RECORD_ORDER, {"o": "attack", **variables})
+            assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+            assert error["message"].startswith(message), error
+        literal = RECORD_ORDER.replace(", $p: Float", "").replace("$p", "1e400")  # infinity in the document
+        error = gql.error(literal, {"o": "attack", "q": 1})
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert error["message"].startswith("order line 2 unit_price: Input should be a finite number"), error
+        assert gql.data(PROFILE) == {"user": {"orders": {"totalCount": 0, "edges": []}}}
+
+        top = {"o": "big", "q": 1_000_000, "p": 1e9}
+        assert gql.data(RECORD_ORDER, top) == {"recordOrder": {"orderId": "big"}}
+        orders = gql.data(PROFILE)["user"]["orders"]
+    assert orders["edges"] == [{"node": {"orderId": "big", "total": 1e15}}]
+
+
+def test_loading_and_analysing_orders_out_of_bounds(
+    neo4j_env: dict[str, str], store: GraphStore, tmp_path: Path
+) -> None:
+    """`persona load` rejects the rows (line and reason) and `persona analyze all` runs; before, the
+    rows loaded and the persona step died on NaN."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from graph.settings import get_settings
+    from tests.conftest import DEMO_DATA
+
+    data = tmp_path / "data"
+    shutil.copytree(DEMO_DATA, data)
+    bad = [
+        ("2147483647", "1e308", "quantity", "less than or equal to 1000000"),
+        ("1", "1e308", "unit_price", "less than or equal to 1000000000"),
+        ("1", "inf", "unit_price", "finite number"),
+        ("1", "NaN", "unit_price", "finite number"),
+        ("1", "-5", "unit_price", "greater than or equal to 0"),
+        ("99999999999999999999999", "1", "quantity", "less than or equal to 1000000"),
+    ]
+    with (data / "orders.csv").open("a", encoding="utf-8") as handle:
+        for i, (quantity, price, _, _) in enumerate(bad):
+            handle.write(f"attack-{i},u002,P100,2025-05-02T12:00:00Z,{quantity},{price},wechat\n")
+    with (data / "products.csv").open("a", encoding="utf-8") as handle:
+        handle.write("P-BAD,Gold plated,Voltra,Electronics,1e308,CNY\n")
+    first_bad = len((DEMO_DATA / "orders.csv").read_text(encoding="utf-8").splitlines()) + 1
+    get_settings.cache_clear()
+    runner = CliRunner()
+    try:
+        loaded = runner.invoke(app, ["load", str(data), "--rejects", str(tmp_path / "rejects")])
+        assert loaded.exit_code == 3, loaded.output  # rejects, the rest loaded
+        analysed = runner.invoke(app, ["analyze", "all"])
+        assert analysed.exit_code == 0, (analysed.output, analysed.exception)
+    finally:
+        get_settings.cache_clear()
+    rejects = [json.loads(x) for x in (tmp_path / "rejects" / "orders.jsonl").read_text().splitlines()]
+    assert [(r["line"], r["field"]) for r in rejects] == [(first_bad + i, b[2]) for i, b in enumerate(bad)]
+    for reject, (_, _, _, reason) in zip(rejects, bad, strict=True):
+        assert reason in reject["reason"], reject
+    products = [json.loads(x) for x in (tmp_path / "rejects" / "products.jsonl").read_text().splitlines()]
+    assert [(r["field"], r["value"]) for r in products] == [("price", "1e308")]
+    found, _, _ = store.driver.execute_query(
+        "MATCH ()-[l:CONTAINS]->() RETURN max(l.quantity * coalesce(l.unitPrice, 0)) AS top"
+    )
+    assert found[0]["top"] < 1e15
