@@ -1,9 +1,9 @@
 """How many users a caller may be told about: exact for admin; for every other role a k-anonymity
 floor, rounding and sticky noise, and a daily budget of counts.
 
-- **Noise, then the floor**: a true count ``n`` is moved by a deterministic noise of up to
-  ``PERSONA_PRIVACY_NOISE`` users, rounded to ``PERSONA_PRIVACY_ROUND_TO``, and only then compared with
-  ``k`` (``PERSONA_PRIVACY_K``, default 100, the smallest list ad platforms such as Google Ads will
+- **Noise, then the floor**: a true count ``n`` is moved by a deterministic discrete-Laplace noise of
+  scale ``PERSONA_PRIVACY_NOISE`` users (``_noise``: no hard edge), rounded to
+  ``PERSONA_PRIVACY_ROUND_TO``, and only then compared with ``k`` (``PERSONA_PRIVACY_K``, default 100, the smallest list ad platforms such as Google Ads will
   target): under it, the count is shown as "fewer than k" (``value: null, fewerThan: k``). The floor
   sees the noisy value only, so whether a count is shown does not tell which side of k the true count
   is on (a floor tested before the noise did: ``ranks 1..99 or (rank R and tag x)`` answered "null"
@@ -129,7 +129,15 @@ class Disclosure:
         return Count(value=value, fewer_than=None, exact=role == ADMIN)
 
     def _noise(self, asked: tuple[str, ...]) -> int:
+        """A two-sided geometric (discrete Laplace) draw of scale ``noise``, fixed by what was asked.
+
+        Its support has no edge: every shown value can come from a true count of n and of n + 1, with
+        likelihoods at most e^(1/noise) apart. (Uniform noise of +-N had an edge: a count of 94 never
+        showed above 110 and one of 95 could show 120, so one answer of 120 proved the 95th person.)
+        """
         if not self.noise:
             return 0
         digest = hmac.new(self.key, "\x1f".join(asked).encode("utf-8"), hashlib.sha256).digest()
-        return int.from_bytes(digest[:8], "big") % (2 * self.noise + 1) - self.noise
+        # Two uniforms in (0, 1] give two geometric counts with P(G >= g) = exp(-g / noise).
+        up, down = ((int.from_bytes(digest[i : i + 8], "big") + 1) / 2.0**64 for i in (0, 8))
+        return math.floor(-self.noise * math.log(up)) - math.floor(-self.noise * math.log(down))
