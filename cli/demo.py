@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from graph.store import GraphStore
-from graph.tags.engine import latest_order_time, refresh_tags
+from graph.tags.engine import refresh_tags
 from loaders.generator import generate
 from loaders.pipeline import FileReport, LoadOptions, load_dataset
 
@@ -29,12 +30,18 @@ class DemoReport:
 
 
 def run_analysis(
-    store: GraphStore, name: str, *, shared: dict[str, Any] | None = None, reach: bool = True
+    store: GraphStore,
+    name: str,
+    *,
+    shared: dict[str, Any] | None = None,
+    reach: bool = True,
+    as_of: datetime | None = None,
 ) -> object:
     """One analysis by name; imports stay lazy so `persona --help` is fast.
 
     ``shared`` keeps projections between analyses of one invocation: influence and communities read
-    the social graph once between them.
+    the social graph once between them. ``as_of`` is the segments' reference time (default: the
+    graph's data time, as for rule tags).
     """
     if name in ("influence", "communities"):
         from graph.analytics.social import project_social, run_influence, run_social_communities
@@ -52,7 +59,7 @@ def run_analysis(
     if name == "segments":
         from graph.analytics.segments import run_segments
 
-        return run_segments(store)
+        return run_segments(store, as_of=as_of)
     if name == "personas":
         from graph.analytics.segments import run_personas
 
@@ -83,6 +90,6 @@ def build_demo(
     for name in ANALYSES:
         step(f"analysing: {name}")
         analyses[name] = run_analysis(store, name, shared=shared)
-    step("refreshing rule tags (as of the last order)")
-    tags = refresh_tags(store, as_of=latest_order_time(store))
+    step("refreshing rule tags (as of the latest order or event, as the lifecycle tiers)")
+    tags = refresh_tags(store)
     return DemoReport(files, analyses, tags.users)

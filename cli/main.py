@@ -23,7 +23,8 @@ from cli.audience import audience_app
 from cli.demo import ANALYSES, DEMO_USERS, build_demo, run_analysis
 from cli.keys import key_file, keys_app
 from cli.privacy import consent_app, forget_cmd
-from cli.tags import tags_app
+from cli.tags import as_of_option, tags_app
+from graph.as_of import AsOf
 from graph.connection import DriverTuning, open_driver, resolve_connection, start_neo4j
 from graph.errors import PersonaGraphError
 from graph.identities import resolve_identities, split_user
@@ -300,6 +301,14 @@ def analyze(
     reach: Annotated[
         bool, typer.Option("--reach/--no-reach", help="Compute 2-hop reach with influence (costly at scale).")
     ] = True,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Segments: ISO time lifecycle tiers count back from, 'latest' (the default: the latest "
+            "order or behaviour event in the graph, as rule tags) or 'now'.",
+        ),
+    ] = None,
 ) -> None:
     """Compute analytics over the graph and write the results back, each as a recorded AnalyticsRun."""
     names = ANALYSES if what == "all" else (what,)
@@ -313,18 +322,32 @@ def analyze(
     for column in ("analysis", "run", "seconds", "result"):
         table.add_column(column, no_wrap=column != "result")
     shared: dict[str, object] = {}  # influence and communities read the social graph once
+    notes: list[str] = []
     with _store(get_settings()) as store:
+        when = as_of_option(store, as_of)
         for name in names:
             started = time.perf_counter()
             with console.status(f"{name}: projecting, computing, writing back ..."):
-                report = run_analysis(store, name, shared=shared, reach=reach)
+                report = run_analysis(store, name, shared=shared, reach=reach, as_of=when)
             table.add_row(
                 name,
                 str(getattr(report, "run_id", "")),
                 f"{time.perf_counter() - started:.1f}",
                 _summary(report),
             )
+            notes += _notes(report)
     console.print(table)
+    for note in notes:
+        console.print(note, highlight=False)
+
+
+def _notes(report: object) -> list[str]:
+    """What a run's one-line summary leaves out but a reader must know: the as-of a segment run used."""
+    from graph.analytics.segments import SegmentReport  # lazy: numpy and scikit-learn
+
+    if isinstance(report, SegmentReport):
+        return [f"segments: lifecycle tiers as of {AsOf(report.as_of, report.as_of_basis)}"]
+    return []
 
 
 def _summary(report: object) -> str:

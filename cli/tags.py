@@ -13,10 +13,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from graph.as_of import AsOf, resolve_as_of
 from graph.store import GraphStore
 from graph.tags import (
     RefreshReport,
-    latest_order_time,
     list_tags,
     load_rules,
     refresh_tags,
@@ -58,11 +58,14 @@ def parse_time(value: str, field: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _as_of(store: GraphStore, value: str | None) -> datetime | None:
-    if value is None or value == "now":
+def as_of_option(store: GraphStore, value: str | None) -> datetime | None:
+    """--as-of: an ISO time, 'now', or 'latest' (the graph's data time); None leaves the command's default."""
+    if value is None:
         return None
+    if value == "now":
+        return datetime.now(UTC)
     if value == "latest":
-        return latest_order_time(store)
+        return resolve_as_of(store).at
     return parse_time(value, "--as-of")
 
 
@@ -71,7 +74,11 @@ def refresh(
     rules: RulesOption = None,
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", help="ISO time rules are judged at, 'latest' (last order) or 'now'."),
+        typer.Option(
+            "--as-of",
+            help="ISO time rules are judged at, 'latest' (the default: the latest order or behaviour "
+            "event in the graph, as lifecycle tiers) or 'now'.",
+        ),
     ] = None,
     user: Annotated[list[str] | None, typer.Option("--user", help="Only these users (repeatable).")] = None,
     batch_size: Annotated[int, typer.Option(help="Users per batch.", min=1)] = 1000,
@@ -79,7 +86,7 @@ def refresh(
     """Recompute every rule tag from the rule file, for all users (or --user ones)."""
     rule_set = load_rules(rules)
     with _store() as store:
-        when = _as_of(store, as_of)
+        when = as_of_option(store, as_of)
         total = None if user else int(store.read("query/count_users")[0]["users"])
         columns = (TextColumn("users"), BarColumn(), TextColumn("{task.completed:,.0f}"), TimeElapsedColumn())
         with Progress(*columns, console=console) as progress:
@@ -96,7 +103,7 @@ def refresh(
 
 
 def _print_refresh(report: RefreshReport) -> None:
-    table = Table(title=f"tags refresh as of {report.as_of.isoformat()}")
+    table = Table(title=f"tags refresh as of {AsOf(report.as_of, report.as_of_basis)}")
     for column in ("rule", "kind", "tag", "matched", "added", "removed", "updated"):
         table.add_column(
             column, justify="right" if column in ("matched", "added", "removed", "updated") else "left"
@@ -119,6 +126,7 @@ def _print_refresh(report: RefreshReport) -> None:
         else ""
     )
     console.print(f"{report.users:,} users in {report.seconds:.1f} s{stale}", highlight=False)
+    console.print(f"as of {AsOf(report.as_of, report.as_of_basis)}", highlight=False)
 
 
 @tags_app.command("rules")
@@ -143,7 +151,7 @@ def list_cmd(
 ) -> None:
     """Every tag with its tier, parent, synonyms and how many users hold it (by source; expired apart)."""
     with _store() as store:
-        tags = list_tags(store, tier=tier, as_of=_as_of(store, as_of))
+        tags = list_tags(store, tier=tier, as_of=as_of_option(store, as_of))
     table = Table(title="tags")
     for column in (
         "tag",

@@ -8,7 +8,7 @@ file later adds nothing).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from graph.errors import NotFoundError, PersonaGraphError
 from graph.privacy import ensure_not_suppressed
 from graph.settings import get_settings
 from graph.store import GraphStore
-from graph.tags.engine import RefreshReport, TagCache, TagChange, refresh_tags
+from graph.tags.engine import RefreshReport, TagCache, TagChange, live_as_of, refresh_tags
 from graph.tags.rules import RuleSet
 from loaders.entities import KINDS, fold_events
 from loaders.records import EventKind, EventRecord, OrderLineRecord, RowContext
@@ -83,8 +83,12 @@ def _retag(
     rules: RuleSet | str | Path | None,
     as_of: datetime | None,
     cache: TagCache | None,
+    recorded_at: datetime,
 ) -> dict[str, tuple[str, ...]]:
-    report = refresh_tags(store, rules=rules, user_ids=[user_id], as_of=as_of, cache=cache)
+    # Judged as of the graph's data time, like every refresh and the lifecycle tiers (the cached one,
+    # or the recorded time when later), not as of now: on historic data "now" is years after it.
+    when = as_of if as_of is not None else live_as_of(store, recorded_at, cache)
+    report = refresh_tags(store, rules=rules, user_ids=[user_id], as_of=when, cache=cache)
     return _tag_update(report)
 
 
@@ -106,8 +110,9 @@ def record_event(
     """Fold one event into the user's behaviour edge (as the loader does), then re-tag that user.
 
     ``timezone`` is the zone hours are counted in (default ``PERSONA_TIMEZONE``, as for the loader);
-    ``as_of`` is when the rules are judged (default now). With ``suppression_key``, a user who asked
-    to be forgotten is refused (SuppressedUserError).
+    ``as_of`` is when the rules are judged (default: the graph's data time, the latest order or event,
+    as for every refresh; see ``graph.tags.engine.live_as_of``). With ``suppression_key``, a user who
+    asked to be forgotten is refused (SuppressedUserError).
     """
     try:
         record = EventRecord.model_validate(
@@ -137,7 +142,7 @@ def record_event(
         target=row["target"],
         event_key=row["key"],
         new=folded[0]["folded"] > 0,
-        **_retag(store, record.user_id, rules, as_of, cache),
+        **_retag(store, record.user_id, rules, as_of, cache, record.at),
     )
 
 
@@ -205,7 +210,9 @@ def record_order(
         order_id=order_id,
         user_id=user_id,
         lines=len(rows),
-        **_retag(store, user_id, rules, as_of, cache),
+        **_retag(
+            store, user_id, rules, as_of, cache, datetime.fromtimestamp(rows[0]["orderedAt"] / 1000, UTC)
+        ),
     )
 
 

@@ -7,11 +7,18 @@ against the real Neo4j of the session.
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from typer.testing import CliRunner
+
 from graph.analytics.segments import run_personas, run_segments
+from graph.as_of import resolve_as_of
+from graph.events import record_event
 from graph.store import GraphStore
+from graph.tags import parse_rules, refresh_tags
 from loaders.pipeline import LoadOptions, load_dataset
 from loaders.records import RowContext
 
@@ -86,3 +93,102 @@ def test_only_the_tie_at_the_top_moves_up(store: GraphStore, tmp_path: Path) -> 
         "u00": 1, "u01": 1, "u02": 2, "u03": 2, "u04": 3, "u05": 3, "u06": 4, "u07": 5, "u08": 5, "u09": 5,
     }  # fmt: skip
 
+
+# --- item 3: one "as of" for lifecycle tiers and rule tags -----------------------------------------
+
+HISTORIC = {  # orders end on 2024-06-10: an export from the past, judged long after
+    "channels.csv": CHANNELS,
+    "products.csv": "sku,name,brand,category,price\nP1,Thing,Acme,Home/Decor,10\n",
+    "users.csv": "user_id,acquired_via,acquired_at\n"
+    "u_fresh,ads,2024-06-01\nu_regular,web,2023-01-01\nu_quiet,web,2023-01-01\n",
+    "orders.csv": "order_id,user_id,sku,ordered_at,quantity,unit_price,channel_id\n"
+    "o1,u_fresh,P1,2024-06-10T12:00:00Z,1,10,ads\n"
+    "o2,u_regular,P1,2024-03-01T12:00:00Z,1,10,web\no3,u_regular,P1,2024-04-10T12:00:00Z,1,10,web\n"
+    "o4,u_quiet,P1,2023-02-01T12:00:00Z,1,10,web\no5,u_quiet,P1,2023-03-01T12:00:00Z,1,10,web\n",
+}
+HISTORIC_AS_OF = "2024-06-10T12:00:00+00:00"
+
+
+def _rule(rule_id: str, kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": rule_id,
+        "kind": kind,
+        "tag": {"id": rule_id, "name": rule_id, "tier": "behavior"},
+        "params": params,
+    }
+
+
+TIME_RULES: dict[str, Any] = {
+    "rules": [
+        _rule("newbie", "new_customer", {"days": 30}),
+        _rule("churn", "churn_risk", {"min_orders": 2, "quiet_days": 180}),
+    ]
+}
+
+
+def _rule_tags(store: GraphStore) -> dict[str, set[str]]:
+    records, _, _ = store.driver.execute_query(
+        "MATCH (u:User)-[h:HAS_TAG {source: 'rule'}]->(t:Tag) "
+        "RETURN t.tagId AS tag, collect(u.userId) AS users"
+    )
+    return {r["tag"]: set(r["users"]) for r in records}
+
+
+def test_tags_and_lifecycle_judge_historic_data_at_the_same_moment(store: GraphStore, tmp_path: Path) -> None:
+    """Neither given an as-of: both judge as of the latest order, not one as of now (all churn-risk)."""
+    _load(store, tmp_path, HISTORIC)
+    segments = run_segments(store)
+    rules = parse_rules(TIME_RULES, source="test")
+    refresh = refresh_tags(store, rules=rules)
+    assert segments.as_of == refresh.as_of == datetime.fromisoformat(HISTORIC_AS_OF)
+    assert segments.as_of_basis == refresh.as_of_basis == "latest order"
+    tiers = {u: s["lifecycle"] for u, s in _users(store, "lifecycle").items()}
+    assert tiers["u_fresh"] == "new" and tiers["u_quiet"] == "dormant" and tiers["u_regular"] != "new"
+    tags = _rule_tags(store)
+    assert tags == {"newbie": {"u_fresh"}, "churn": {"u_quiet"}}  # u_regular ordered 61 days before
+    assert not tags["churn"] & {u for u, t in tiers.items() if t == "new"}
+    # The live path (recordEvent) judges at the same moment: a view re-tags u_regular, who stays unchurned.
+    seen = record_event(
+        store, user_id="u_regular", kind="view", at="2024-05-01T10:00:00Z", target="P1", rules=rules
+    )
+    assert (seen.tags_added, seen.tags_removed) == ((), ())
+    assert _rule_tags(store) == tags
+
+
+def test_a_later_behaviour_event_moves_the_default_as_of(store: GraphStore, tmp_path: Path) -> None:
+    events = "user_id,kind,at,target,event_id\nu_regular,view,2024-07-01T08:00:00Z,P1,e1\n"
+    _load(store, tmp_path, {**HISTORIC, "events.csv": events})
+    when = resolve_as_of(store)
+    assert (when.at, when.basis) == (datetime(2024, 7, 1, 8, tzinfo=UTC), "latest event")
+    assert run_segments(store).as_of == refresh_tags(store, rules=parse_rules(TIME_RULES, source="t")).as_of
+    given = datetime(2030, 1, 1, tzinfo=UTC)
+    assert (resolve_as_of(store, given).at, resolve_as_of(store, given).basis) == (given, "given")
+
+
+def test_cli_prints_the_as_of_it_judged_at(
+    store: GraphStore, neo4j_env: dict[str, str], tmp_path: Path
+) -> None:
+    from cli.main import app
+    from graph.settings import get_settings
+
+    _load(store, tmp_path, HISTORIC)
+    rule_file = tmp_path / "rules.yaml"
+    rule_file.write_text(json.dumps(TIME_RULES), encoding="utf-8")  # JSON is YAML
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        done = runner.invoke(app, ["analyze", "segments"])
+        assert done.exit_code == 0, done.output
+        said = " ".join(done.output.split())
+        assert f"lifecycle tiers as of {HISTORIC_AS_OF} (the latest order in the graph)" in said, said
+        done = runner.invoke(app, ["tags", "refresh", "--rules", str(rule_file)])
+        assert done.exit_code == 0, done.output
+        said = " ".join(done.output.split())
+        assert f"as of {HISTORIC_AS_OF} (the latest order in the graph)" in said, said
+        assert _rule_tags(store) == {"newbie": {"u_fresh"}, "churn": {"u_quiet"}}
+        done = runner.invoke(app, ["analyze", "segments", "--as-of", "2030-01-01"])
+        assert done.exit_code == 0, done.output
+        assert "as of 2030-01-01T00:00:00+00:00 (given)" in " ".join(done.output.split())
+        assert set(t["lifecycle"] for t in _users(store, "lifecycle").values()) == {"dormant"}
+    finally:
+        get_settings.cache_clear()

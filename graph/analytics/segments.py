@@ -13,8 +13,8 @@ RFM (over buyers, users with at least one order; everyone else scores 0/0/0):
 
 Lifecycle tiers, an ordered rule list: the first rule a user meets is the tier, the last always
 matches, so every user gets exactly one. Days count back from ``as_of`` (default: the latest order
-in the graph, so historic or generated data works); "first seen" is the earlier of the
-acquisition time and the first order.
+or behaviour event in the graph, :mod:`graph.as_of`, the same default rule tags use, so historic
+or generated data works); "first seen" is the earlier of the acquisition time and the first order.
 1. ``new``: first seen within ``new_days`` (30) of as_of.
 2. ``prospect``: never ordered.
 3. ``dormant``: R <= 2, or the last order more than ``dormant_days`` (365) before as_of.
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
@@ -39,8 +39,8 @@ import numpy.typing as npt
 from graph.analytics.personas import PersonaProfile, cluster, describe, feature_matrix, weighted_standardised
 from graph.analytics.runs import AnalyticsRun, analytics_run
 from graph.analytics.user_features import UserOrders, project_persona_inputs, project_user_orders
+from graph.as_of import Basis, resolve_as_of
 from graph.store import GraphStore
-from graph.times import utc
 
 DAY = 86_400.0
 NEW_DAYS = 30
@@ -99,6 +99,7 @@ class SegmentReport:
     buyers: int
     tiers: dict[str, int]
     rfm_scores: dict[str, int]
+    as_of_basis: Basis = "given"  # or where the default came from: 'latest order', 'latest event', 'now'
 
 
 @dataclass(frozen=True)
@@ -186,15 +187,6 @@ def assign_tiers(inputs: TierInputs) -> npt.NDArray[np.str_]:
     return np.select(conditions, np.asarray(TIERS), default=TIERS[-1])
 
 
-def default_as_of(store: GraphStore) -> datetime:
-    """The latest order time (so historic data has recent customers); now when there are no orders."""
-    latest = store.read("analytics/latest_order_time")[0]["latest"]
-    if latest is None:
-        return datetime.now(UTC)
-    native: datetime = latest.to_native() if hasattr(latest, "to_native") else latest
-    return native if native.tzinfo else native.replace(tzinfo=UTC)
-
-
 def run_segments(
     store: GraphStore,
     *,
@@ -203,9 +195,18 @@ def run_segments(
     new_days: float = NEW_DAYS,
     dormant_days: float = DORMANT_DAYS,
 ) -> SegmentReport:
-    """Score RFM and lifecycle tiers for every user and write them onto the users."""
-    as_of = utc(as_of) if as_of is not None else default_as_of(store)
-    params = {"asOf": as_of.isoformat(), "newDays": new_days, "dormantDays": dormant_days}
+    """Score RFM and lifecycle tiers for every user and write them onto the users.
+
+    ``as_of`` defaults to the graph's data time (:func:`graph.as_of.resolve_as_of`).
+    """
+    when = resolve_as_of(store, as_of)
+    as_of = when.at
+    params = {
+        "asOf": as_of.isoformat(),
+        "asOfBasis": when.basis,
+        "newDays": new_days,
+        "dormantDays": dormant_days,
+    }
     with analytics_run(store, "segments", params) as run:
         with run.phase("projection"):
             orders = project_user_orders(store)
@@ -229,6 +230,7 @@ def run_segments(
             buyers=int(np.count_nonzero(orders.orders)),
             tiers=tier_counts,
             rfm_scores=dict(zip(codes_seen.tolist(), code_counts.tolist(), strict=True)),
+            as_of_basis=when.basis,
         )
 
 

@@ -16,13 +16,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 
+from graph.as_of import Basis, data_time, resolve_as_of
 from graph.errors import NotFoundError
 from graph.store import GraphStore
 from graph.tags.kinds import EvalContext, Match, Prepared, native
 from graph.tags.rules import Rule as TagRule
 from graph.tags.rules import RuleSet, TagSpec, load_rules
 from graph.tags.taxonomy import upsert_tag
-from graph.times import utc_or_now
+from graph.times import utc
 
 Progress = Callable[[int], None]
 _T = TypeVar("_T")
@@ -95,6 +96,7 @@ class RefreshReport:
     """A refresh's counts per rule; `changes` lists each change only for a refresh of given users."""
 
     as_of: datetime
+    as_of_basis: Basis = "given"  # or where the default came from: 'latest order', 'latest event', 'now'
     users: int = 0
     rules: list[RuleReport] = field(default_factory=list)
     stale_removed: int = 0  # edges of rules no longer in the file
@@ -120,6 +122,16 @@ class _Plan:
 
 def _rule_set(rules: RuleSet | str | Path | None) -> RuleSet:
     return rules if isinstance(rules, RuleSet) else load_rules(rules)
+
+
+def live_as_of(store: GraphStore, recorded_at: datetime, cache: TagCache | None = None) -> datetime:
+    """The default as-of of a re-evaluation right after recording an event or order: the graph's data time
+    (as every refresh), read at most once per cache ttl (it scans the behaviour edges), or the recorded
+    time when that is later. Live data: the event's time, about now; historic data: its latest moment.
+    """
+    known = (cache or TagCache()).get((store.database, "data_time"), True, lambda: data_time(store))
+    moment = utc(recorded_at)
+    return moment if known is None else max(moment, known.at)
 
 
 def latest_order_time(store: GraphStore) -> datetime | None:
@@ -254,7 +266,10 @@ def refresh_tags(
     progress: Progress | None = None,
     cache: TagCache | None = None,
 ) -> RefreshReport:
-    """Recompute every rule tag for all users (or the given ones) as of a time (default: now).
+    """Recompute every rule tag for all users (or the given ones) as of a time.
+
+    ``as_of`` defaults to the graph's data time, the latest order or behaviour event
+    (:func:`graph.as_of.resolve_as_of`, the default lifecycle tiers use too).
 
     Users go in pages of ``batch_size``, so memory stays bounded. The rule file is the truth: tags of
     rules it no longer has are removed too. With ``user_ids`` the report lists every change, and a
@@ -262,7 +277,8 @@ def refresh_tags(
     """
     started = time.perf_counter()
     rule_set = _rule_set(rules)
-    ctx = EvalContext(as_of=utc_or_now(as_of), max_evidence=rule_set.max_evidence)
+    when = resolve_as_of(store, as_of)
+    ctx = EvalContext(as_of=when.at, max_evidence=rule_set.max_evidence)
     reuse = cache is not None and user_ids is not None
     cache = cache if cache is not None else TagCache()
     taxonomy_key = (store.database, "taxonomy", rule_set.model_dump_json())
@@ -270,7 +286,7 @@ def refresh_tags(
         taxonomy_key, reuse, lambda: ensure_taxonomy(store, rule_set, only_missing=user_ids is not None)
     )
     plans = [_plan(store, rule, ctx, cache, reuse, known) for rule in rule_set.rules]
-    report = RefreshReport(as_of=ctx.as_of, rules=[p.report for p in plans])
+    report = RefreshReport(as_of=ctx.as_of, as_of_basis=when.basis, rules=[p.report for p in plans])
     rule_ids = [r.id for r in rule_set.rules]
     for batch in _user_batches(store, user_ids, batch_size):
         changes = _refresh_batch(store, plans, batch, ctx)
