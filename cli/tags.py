@@ -125,6 +125,8 @@ def _print_refresh(report: RefreshReport) -> None:
         if report.stale_removed
         else ""
     )
+    for r in report.skipped:  # a rule whose input is missing holds for no one: say why
+        console.print(f"skipped {r.rule_id} ({r.kind}): {r.reason}", highlight=False, markup=False)
     console.print(f"{report.users:,} users in {report.seconds:.1f} s{stale}", highlight=False)
     console.print(f"as of {AsOf(report.as_of, report.as_of_basis)}", highlight=False)
 

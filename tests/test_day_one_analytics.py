@@ -19,6 +19,7 @@ from graph.as_of import resolve_as_of
 from graph.events import record_event
 from graph.store import GraphStore
 from graph.tags import parse_rules, refresh_tags
+from graph.tags.kinds import NO_SPEND
 from loaders.pipeline import LoadOptions, load_dataset
 from loaders.records import RowContext
 
@@ -192,3 +193,91 @@ def test_cli_prints_the_as_of_it_judged_at(
         assert set(t["lifecycle"] for t in _users(store, "lifecycle").values()) == {"dormant"}
     finally:
         get_settings.cache_clear()
+
+
+# --- item 1: rules whose input is missing are skipped, with the reason ---------------------------
+
+LOVES = {"id": "loves-{category}", "name": "Loves {category}", "tier": "preference"}
+EVERY_KIND: dict[str, Any] = {
+    "rules": [
+        _rule("night", "night_activity", {"threshold": 0.5, "min_events": 1}),
+        _rule("bargain", "price_sensitive", {"min_orders": 1}),
+        _rule("vip", "high_value", {"top_percent": 5}),
+        _rule("newbie", "new_customer", {"days": 30}),
+        _rule("acquired", "new_customer", {"days": 30, "basis": "acquisition"}),
+        _rule("churn", "churn_risk", {"min_orders": 1, "quiet_days": 10}),
+        {**_rule("lover", "category_lover", {"threshold": 0.5, "min_orders": 1}), "tag": LOVES},
+        _rule("loyal", "brand_loyal", {"threshold": 0.5, "min_orders": 1}),
+        _rule("connector", "social_connector", {"min_degree": 1}),
+        _rule("influencer", "influencer", {"max_rank": 3}),
+    ]
+}
+NO_PRICES = {  # a review site's purchases: products and orders, not a price anywhere; no events or ties
+    "channels.csv": CHANNELS,
+    "products.csv": "sku,name,brand,category\nP1,Book,Acme,Books/Novels\nP2,Film,Acme,Films/Drama\n",
+    "users.csv": "user_id\n" + "".join(f"u{i:02d}\n" for i in range(20)),
+    "orders.csv": "order_id,user_id,sku,ordered_at,quantity\n"
+    + "".join(f"o{i},u{i:02d},P{1 + i % 2},2025-03-{1 + i:02d}T12:00:00Z,1\n" for i in range(20))
+    + "o99,u00,P1,2024-01-01T12:00:00Z,1\n",
+}
+
+
+def test_rules_without_their_input_are_skipped_with_the_reason(store: GraphStore, tmp_path: Path) -> None:
+    """No prices: the top-5% bar is 0 and 'spend >= 0' held for every buyer. Now skipped, and why."""
+    _load(store, tmp_path, NO_PRICES)
+    report = refresh_tags(store, rules=parse_rules(EVERY_KIND, source="test"))
+    reasons = {r.rule_id: r.reason for r in report.rules if r.skipped}
+    assert reasons == {
+        "night": "no behaviour events (views, clicks, likes, comments, shares, searches)",
+        "bargain": "no product has a list price: no discount or cheap product can be told",
+        "vip": NO_SPEND,
+        "acquired": "no user has an acquisition time (at or before as-of)",
+        "lover": NO_SPEND,
+        "loyal": NO_SPEND,
+        "connector": "no social ties (friends, follows, referrals)",
+        "influencer": "no influence ranks: run `persona analyze influence` first",
+    }
+    assert [r.rule_id for r in report.skipped] == list(reasons)
+    tags = _rule_tags(store)
+    assert "vip" not in tags  # was all 20 buyers, evidence "spend:0.00"
+    assert set(tags) == {"newbie", "churn"}  # what needs only order times still works
+    assert tags["newbie"] == {f"u{i:02d}" for i in range(1, 20)}  # u00 first ordered in 2024
+
+
+def test_a_top_percent_bar_of_zero_tags_only_buyers_who_spent(store: GraphStore, tmp_path: Path) -> None:
+    """One priced line among 20 buyers: the 95th percentile is 0, yet those who spent 0 are not high-value."""
+    priced = "order_id,user_id,sku,ordered_at,quantity,unit_price\n" + "".join(
+        f"o{i},u{i:02d},P1,2025-03-{1 + i:02d}T12:00:00Z,1,{30 if i == 5 else ''}\n" for i in range(20)
+    )
+    _load(store, tmp_path, {**NO_PRICES, "orders.csv": priced})
+    rules = parse_rules({"rules": [_rule("vip", "high_value", {"top_percent": 5})]}, source="test")
+    report = refresh_tags(store, rules=rules)
+    assert not report.skipped
+    assert _rule_tags(store) == {"vip": {"u05"}}
+
+
+def test_skipped_rules_lose_their_old_tags_and_the_cli_says_why(
+    store: GraphStore, neo4j_env: dict[str, str], tmp_path: Path
+) -> None:
+    from cli.main import app
+    from graph.settings import get_settings
+
+    _load(store, tmp_path, {"channels.csv": CHANNELS, "users.csv": "user_id\nu1\nu2\n"})
+    store.driver.execute_query(  # a high-value tag from an earlier, wrong refresh
+        "MATCH (u:User {userId: 'u1'}) MERGE (t:Tag {tagId: 'vip'}) SET t.name = 'vip', t.tier = 'behavior' "
+        "CREATE (u)-[:HAS_TAG {source: 'rule', ruleId: 'vip', weight: 1.0, evidence: ['spend:0.00']}]->(t)"
+    )
+    rule_file = tmp_path / "rules.yaml"
+    rule_file.write_text(json.dumps(EVERY_KIND), encoding="utf-8")
+    get_settings.cache_clear()
+    try:
+        done = CliRunner().invoke(app, ["tags", "refresh", "--rules", str(rule_file)])
+    finally:
+        get_settings.cache_clear()
+    assert done.exit_code == 0, done.output
+    said = " ".join(done.output.split())
+    assert "skipped vip (high_value): no orders at or before as-of" in said, said
+    assert "skipped churn (churn_risk): no orders at or before as-of" in said
+    assert "skipped connector (social_connector): no social ties (friends, follows, referrals)" in said
+    assert "(now: the graph has no orders or events)" in said
+    assert _rule_tags(store) == {}

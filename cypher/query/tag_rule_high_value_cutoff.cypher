@@ -1,7 +1,9 @@
 // tag_rule_high_value_cutoff: the spend a buyer needs over the window to be in the top share of buyers.
 // $since: datetime; $asOf: datetime; $percentile: float 0-1 (0.95 = top 5%).
-// Returns cutoff: float? (null without buyers), buyers: int.
+// Returns cutoff: float? (null without buyers), buyers: int, spenders: int (buyers who spent more than 0:
+// none when no line in the window has a price, and the rule is skipped).
 MATCH (u:User)-[:PLACED]->(o:Order)-[l:CONTAINS]->(p:Product)
 WHERE o.orderedAt > $since AND o.orderedAt <= $asOf
 WITH u, sum(l.quantity * coalesce(l.unitPrice, p.price, 0.0)) AS spend
-RETURN percentileDisc(spend, $percentile) AS cutoff, count(u) AS buyers
+RETURN percentileDisc(spend, $percentile) AS cutoff, count(u) AS buyers,
+       count(CASE WHEN spend > 0 THEN 1 END) AS spenders

@@ -8,6 +8,7 @@ edges with ``source: 'rule'`` and this rule's ``ruleId`` are ever changed: manua
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -19,12 +20,13 @@ from typing import Any, Literal, TypeVar, cast
 from graph.as_of import Basis, data_time, resolve_as_of
 from graph.errors import NotFoundError
 from graph.store import GraphStore
-from graph.tags.kinds import EvalContext, Match, Prepared, native
+from graph.tags.kinds import EvalContext, GraphInputs, Match, Prepared, native
 from graph.tags.rules import Rule as TagRule
 from graph.tags.rules import RuleSet, TagSpec, load_rules
 from graph.tags.taxonomy import upsert_tag
 from graph.times import utc
 
+log = logging.getLogger(__name__)
 Progress = Callable[[int], None]
 _T = TypeVar("_T")
 
@@ -88,7 +90,8 @@ class RuleReport:
     added: int = 0
     removed: int = 0
     updated: int = 0  # still held, with a new weight or evidence
-    skipped: bool = False  # nothing could match (e.g. no influence ranks yet)
+    skipped: bool = False  # its input is missing (no prices, orders, ties, ranks...): holds for no one
+    reason: str | None = None  # why it was skipped, e.g. 'no influence ranks: run ...'
 
 
 @dataclass
@@ -110,6 +113,11 @@ class RefreshReport:
     @property
     def removed(self) -> int:
         return sum(r.removed for r in self.rules) + self.stale_removed
+
+    @property
+    def skipped(self) -> list[RuleReport]:
+        """Rules whose input is missing, each with its reason."""
+        return [r for r in self.rules if r.skipped]
 
 
 @dataclass
@@ -179,11 +187,23 @@ def ensure_taxonomy(store: GraphStore, rule_set: RuleSet, *, only_missing: bool 
 
 
 def _plan(
-    store: GraphStore, rule: TagRule, ctx: EvalContext, cache: TagCache, reuse: bool, known: set[str]
+    store: GraphStore,
+    rule: TagRule,
+    ctx: EvalContext,
+    cache: TagCache,
+    reuse: bool,
+    known: set[str],
+    inputs: GraphInputs,
 ) -> _Plan:
-    key = (store.database, rule.model_dump_json(), ctx.as_of.date().isoformat())
-    prepared = cache.get(key, reuse, lambda: rule.params.prepare(store, ctx))
-    return _Plan(rule, prepared, RuleReport(rule.id, rule.kind, rule.tag.id), set(known))
+    """The rule's global values, or why it is skipped: its input missing, checked before any other work."""
+    reason = rule.params.missing(inputs)
+    if reason is not None:
+        prepared = Prepared(reason=reason)
+    else:
+        key = (store.database, rule.model_dump_json(), ctx.as_of.date().isoformat())
+        prepared = cache.get(key, reuse, lambda: rule.params.prepare(store, ctx))
+    report = RuleReport(rule.id, rule.kind, rule.tag.id, skipped=prepared.skip, reason=prepared.reason)
+    return _Plan(rule, prepared, report, set(known))
 
 
 def _user_batches(store: GraphStore, user_ids: Sequence[str] | None, size: int) -> Iterator[list[str]]:
@@ -285,7 +305,18 @@ def refresh_tags(
     known = cache.get(
         taxonomy_key, reuse, lambda: ensure_taxonomy(store, rule_set, only_missing=user_ids is not None)
     )
-    plans = [_plan(store, rule, ctx, cache, reuse, known) for rule in rule_set.rules]
+    inputs_key = (store.database, "inputs", ctx.as_of.date().isoformat())
+    inputs = cache.get(inputs_key, reuse, lambda: GraphInputs.read(store, ctx.as_of))
+    plans = [_plan(store, rule, ctx, cache, reuse, known, inputs) for rule in rule_set.rules]
+    for plan in plans:
+        if plan.prepared.skip:  # said once per full refresh; quietly for one user's re-evaluation
+            log.log(
+                logging.DEBUG if user_ids is not None else logging.WARNING,
+                "rule %r (%s) skipped: %s",
+                plan.rule.id,
+                plan.rule.kind,
+                plan.prepared.reason,
+            )
     report = RefreshReport(as_of=ctx.as_of, as_of_basis=when.basis, rules=[p.report for p in plans])
     rule_ids = [r.id for r in rule_set.rules]
     for batch in _user_batches(store, user_ids, batch_size):
@@ -307,7 +338,6 @@ def _refresh_batch(
 ) -> list[TagChange]:
     changes: list[TagChange] = []
     for plan in plans:
-        plan.report.skipped = plan.prepared.skip
         matches = {} if plan.prepared.skip else _evaluate(store, plan, batch, ctx)
         changes += _apply(store, plan, batch, matches, ctx)
     return changes

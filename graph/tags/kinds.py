@@ -51,7 +51,58 @@ class Prepared:
     """Values computed once over all users (cut-offs, cheap products) and passed with every batch."""
 
     params: dict[str, Any] = field(default_factory=dict)
-    skip: bool = False  # nothing can match (e.g. no influence run yet)
+    reason: str | None = None  # why the rule is skipped: its input is missing (e.g. no influence run yet)
+
+    @property
+    def skip(self) -> bool:
+        """Nothing can match: the rule holds for no one (and loses the tags it gave before)."""
+        return self.reason is not None
+
+
+NO_ORDERS = "no orders at or before as-of"
+NO_SPEND = (
+    "no order line at or before as-of has a price (neither a unit price nor the product's list price): "
+    "every spend is 0"
+)
+NO_LIST_PRICES = "no product has a list price: no discount or cheap product can be told"
+NO_EVENTS = "no behaviour events (views, clicks, likes, comments, shares, searches)"
+
+
+@dataclass(frozen=True)
+class GraphInputs:
+    """Whether the graph holds what each rule kind reads, as of the evaluation (existence checks).
+
+    A rule whose input is missing is skipped with the reason instead of judging on nothing: with no
+    prices every spend is 0, and a top-5% bar of 0 would hold for every buyer.
+    """
+
+    orders: bool  # an order at or before as-of
+    priced_lines: bool  # ...with a line worth more than 0
+    list_prices: bool  # a product with a list price
+    categories: bool  # an ordered product in a category
+    brands: bool  # an ordered product with a brand
+    acquisitions: bool  # a user with an acquisition time at or before as-of
+    events: bool  # a behaviour event
+    ties: bool  # a social tie between two users
+
+    @classmethod
+    def read(cls, store: GraphStore, as_of: datetime) -> GraphInputs:
+        r = store.read("query/tag_rule_inputs", asOf=as_of)[0]
+        return cls(
+            orders=r["orders"],
+            priced_lines=r["pricedLines"],
+            list_prices=r["listPrices"],
+            categories=r["categories"],
+            brands=r["brands"],
+            acquisitions=r["acquisitions"],
+            events=r["events"],
+            ties=r["ties"],
+        )
+
+
+def _first(*checks: tuple[bool, str]) -> str | None:
+    """The reason of the first check that fails (a missing input), or None when all hold."""
+    return next((reason for held, reason in checks if not held), None)
 
 
 def native(value: Any) -> datetime:
@@ -76,6 +127,10 @@ class RuleParams(BaseModel):
 
     statement: ClassVar[str]
     templated: ClassVar[bool] = False  # one tag per key (tag id holds '{category}')
+
+    def missing(self, inputs: GraphInputs) -> str | None:
+        """Why the rule cannot be judged on this graph (its input is missing), or None."""
+        return None
 
     def prepare(self, store: GraphStore, ctx: EvalContext) -> Prepared:
         """Global values for the statement; the default needs none."""
@@ -106,6 +161,9 @@ class NightActivity(RuleParams):
     def hours(self) -> list[int]:
         return [(self.start_hour + i) % 24 for i in range((self.end_hour - self.start_hour) % 24)]
 
+    def missing(self, inputs: GraphInputs) -> str | None:
+        return _first((inputs.events, NO_EVENTS))
+
     def query_params(self, ctx: EvalContext) -> dict[str, Any]:
         return {
             "nightHours": self.hours(),
@@ -130,6 +188,9 @@ class PriceSensitive(RuleParams):
     min_orders: int = Field(2, ge=1)
     min_discount: float = Field(0.1, gt=0, le=1)
     cheap_quantile: float = Field(0.15, ge=0, le=1)  # 0: ignore how cheap the product is
+
+    def missing(self, inputs: GraphInputs) -> str | None:
+        return _first((inputs.orders, NO_ORDERS), (inputs.list_prices, NO_LIST_PRICES))
 
     def prepare(self, store: GraphStore, ctx: EvalContext) -> Prepared:
         if self.cheap_quantile == 0:
@@ -175,18 +236,24 @@ class HighValue(RuleParams):
     def _since(self, ctx: EvalContext) -> datetime:
         return ctx.as_of - timedelta(days=self.window_days)
 
+    def missing(self, inputs: GraphInputs) -> str | None:
+        return _first((inputs.orders, NO_ORDERS), (inputs.priced_lines, NO_SPEND))
+
     def prepare(self, store: GraphStore, ctx: EvalContext) -> Prepared:
+        record = store.read(
+            "query/tag_rule_high_value_cutoff",
+            since=self._since(ctx),
+            asOf=ctx.as_of,
+            percentile=1.0 - (self.top_percent or 100.0) / 100.0,
+        )[0]
+        window = f"in the {self.window_days:g} days before as-of"
+        if not record["buyers"]:
+            return Prepared(reason=f"no orders {window}")
+        if not record["spenders"]:
+            return Prepared(reason=f"no order line {window} has a price: every spend is 0")
         bar = self.min_amount or 0.0
         if self.top_percent is not None:
-            record = store.read(
-                "query/tag_rule_high_value_cutoff",
-                since=self._since(ctx),
-                asOf=ctx.as_of,
-                percentile=1.0 - self.top_percent / 100.0,
-            )[0]
-            if record["cutoff"] is None:
-                return Prepared(skip=True)
-            bar = max(bar, float(record["cutoff"]))
+            bar = max(bar, float(record["cutoff"]))  # 0 when most buyers spent nothing: spend > 0 still holds
         return Prepared({"minAmount": bar})
 
     def query_params(self, ctx: EvalContext) -> dict[str, Any]:
@@ -209,6 +276,11 @@ class NewCustomer(RuleParams):
     days: float = Field(30, gt=0)
     basis: Literal["first_order", "acquisition"] = "first_order"
 
+    def missing(self, inputs: GraphInputs) -> str | None:
+        if self.basis == "acquisition":
+            return _first((inputs.acquisitions, "no user has an acquisition time (at or before as-of)"))
+        return _first((inputs.orders, NO_ORDERS))
+
     def query_params(self, ctx: EvalContext) -> dict[str, Any]:
         return {"since": ctx.as_of - timedelta(days=self.days), "asOf": ctx.as_of, "basis": self.basis}
 
@@ -229,6 +301,9 @@ class ChurnRisk(RuleParams):
     statement: ClassVar[str] = "query/tag_rule_churn_risk"
     min_orders: int = Field(2, ge=1)
     quiet_days: float = Field(180, gt=0)
+
+    def missing(self, inputs: GraphInputs) -> str | None:
+        return _first((inputs.orders, NO_ORDERS))
 
     def query_params(self, ctx: EvalContext) -> dict[str, Any]:
         return {
@@ -270,6 +345,13 @@ class CategoryLover(SpendShareRule):
     threshold: float = Field(0.5, gt=0, le=1)
     min_orders: int = Field(2, ge=1)
 
+    def missing(self, inputs: GraphInputs) -> str | None:
+        return _first(
+            (inputs.orders, NO_ORDERS),
+            (inputs.priced_lines, NO_SPEND),
+            (inputs.categories, "no ordered product is in a category"),
+        )
+
     def to_match(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Match:
         share = float(row["spent"]) / float(row["total"])
         evidence = [
@@ -285,6 +367,13 @@ class BrandLoyal(SpendShareRule):
     threshold: float = Field(0.6, gt=0, le=1)
     min_orders: int = Field(3, ge=1)
 
+    def missing(self, inputs: GraphInputs) -> str | None:
+        return _first(
+            (inputs.orders, NO_ORDERS),
+            (inputs.priced_lines, NO_SPEND),
+            (inputs.brands, "no ordered product has a brand"),
+        )
+
     def to_match(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Match:
         share = float(row["spent"]) / float(row["total"])
         evidence = [f"brand:{row['brand']} {share:.0%} of spend in {row['orderCount']} orders"] + [
@@ -298,6 +387,9 @@ class SocialConnector(RuleParams):
 
     statement: ClassVar[str] = "query/tag_rule_social_connector"
     min_degree: int = Field(20, ge=1)
+
+    def missing(self, inputs: GraphInputs) -> str | None:
+        return _first((inputs.ties, "no social ties (friends, follows, referrals)"))
 
     def query_params(self, ctx: EvalContext) -> dict[str, Any]:
         return {"minDegree": self.min_degree}
@@ -332,7 +424,9 @@ class Influencer(RuleParams):
         cutoff = self.max_rank if self.max_rank is not None else ranked
         if self.top_percent is not None:
             cutoff = min(cutoff, math.ceil(ranked * self.top_percent / 100.0))
-        return Prepared({"maxRank": cutoff, "ranked": ranked}, skip=ranked == 0 or cutoff < 1)
+        if ranked == 0:
+            return Prepared(reason="no influence ranks: run `persona analyze influence` first")
+        return Prepared({"maxRank": cutoff, "ranked": ranked})
 
     def query_params(self, ctx: EvalContext) -> dict[str, Any]:
         return {}
