@@ -57,6 +57,7 @@ def create_app(
             yield
         finally:
             driver.close()
+            metrics.process_exit()
 
     async def get_context(request: Request) -> Context:
         # AuthMiddleware lets no operation through without a principal; the GraphiQL page (static

@@ -379,9 +379,12 @@ def serve(
     console.print(
         f"GraphQL at [bold]http://{host}:{port}/graphql[/] with {workers} worker(s) (Ctrl-C to stop)"
     )
-    uvicorn.run(
-        "api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level
-    )
+    from api.metrics import multiprocess_dir
+
+    with multiprocess_dir(workers):  # /metrics adds up every worker (PROMETHEUS_MULTIPROC_DIR)
+        uvicorn.run(
+            "api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level
+        )
 
 
 @app.command("api-schema")

@@ -8,18 +8,27 @@ real files; none fakes a part.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import ValidationError
 
 from api.app import create_app
 from graph.connection import ConnectionInfo
+from graph.local_neo4j import free_port
 from graph.settings import Settings
 from tests.api_support import Secured, secured
 from tests.live_server import live
@@ -300,3 +309,120 @@ def test_an_empty_secret_key_from_an_env_file_is_refused(monkeypatch: pytest.Mon
     monkeypatch.setenv("PERSONA_SECRET_KEY", "")
     with pytest.raises(ValidationError, match="PERSONA_SECRET_KEY is set but empty"):
         Settings()
+
+
+# 14. Metrics with several workers -------------------------------------------------------------------
+
+WORKERS = 2
+REQUESTS = 40
+STALE = 1000  # what a previous run left in the metrics folder
+
+
+def metric_values(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Prometheus text -> {(sample name, sorted labels): value}."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def graphql_posts(values: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> float:
+    labels = (("method", "POST"), ("route", "/graphql"), ("status", "200"))
+    return values.get(("persona_http_requests_total", labels), 0.0)
+
+
+@contextmanager
+def persona_serve(env: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`persona serve --workers 2`: real uvicorn worker processes, stopped (SIGINT, as Ctrl-C) afterwards.
+    Their output goes to ``log``, printed (shown on failure) at the end."""
+    persona = Path(sys.executable).with_name("persona")
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(persona), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(WORKERS)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"persona serve exited ({process.returncode}):\n{log.read_text()}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"persona serve did not answer /healthz within 180 s:\n{log.read_text()}")
+            time.sleep(0.25)
+        time.sleep(3)  # the other worker, started beside the first
+        yield process
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        print(log.read_text(errors="replace"))
+
+
+def test_metrics_with_several_workers_count_every_request(
+    neo4j_connection: ConnectionInfo, neo4j_env: dict[str, str], tmp_path: Path
+) -> None:
+    keys = secured(tmp_path / "keys")
+    folder = tmp_path / "prometheus"
+    folder.mkdir()
+    env = {
+        **os.environ,
+        **neo4j_env,
+        "PERSONA_API_KEYS_FILE": str(keys.settings.api_keys_path),
+        "PERSONA_AUDIT_LOG": str(keys.settings.audit_log_path),
+        "PERSONA_DATA_DIR": str(tmp_path / "data"),
+        "PERSONA_SECRET_KEY": "day-one-metrics-secret",
+        "PERSONA_API_RATE_LIMIT": "0",
+        "PROMETHEUS_MULTIPROC_DIR": str(folder),
+    }
+    # A previous run's counts in the folder: `persona serve` must start from nothing.
+    stale = (
+        "from prometheus_client import Counter\n"
+        "c = Counter('persona_http_requests', 'x', ['route', 'method', 'status'])\n"
+        f"c.labels('/graphql', 'POST', '200').inc({STALE})\n"
+    )
+    subprocess.run([sys.executable, "-c", stale], env=env, check=True)
+    assert list(folder.glob("*.db"))
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with persona_serve(env, port, tmp_path / "serve.log"):
+
+        def one(_: int) -> int:
+            # A new connection each time, several at once, so the kernel hands them to both workers.
+            answer = httpx.post(f"{base}/graphql", json=QUERY, headers=keys.headers(), timeout=30)
+            assert answer.json() == {"data": {"__typename": "Query"}}, answer.text
+            return answer.status_code
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            assert list(pool.map(one, range(REQUESTS))) == [200] * REQUESTS
+
+        def scrape() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+            answer = httpx.get(f"{base}/metrics", headers=keys.headers("service"), timeout=30)
+            assert answer.status_code == 200, answer.text
+            return metric_values(answer.text)
+
+        # A request is counted just after its answer is sent: give the last few a moment.
+        deadline = time.monotonic() + 20
+        while graphql_posts(values := scrape()) != REQUESTS and time.monotonic() < deadline:
+            time.sleep(0.2)
+        # Whichever worker answers /metrics reports every request, and nothing from before the start.
+        for _ in range(8):
+            assert graphql_posts(values) == REQUESTS, (
+                f"{graphql_posts(values)} of {REQUESTS} requests counted"
+            )
+            ops = values.get(("persona_graphql_operations_total", (("outcome", "ok"), ("type", "query"))))
+            assert ops == REQUESTS
+            # A gauge with a multiprocess mode (summed over the live workers): this scrape is in flight.
+            assert values.get(("persona_http_requests_in_progress", ()), 0.0) >= 1.0
+            values = scrape()
