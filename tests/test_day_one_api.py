@@ -369,30 +369,37 @@ def persona_serve(env: dict[str, str], port: int, log: Path) -> Iterator[subproc
         print(log.read_text(errors="replace"))
 
 
+@pytest.mark.parametrize("given", [False, True], ids=["own-folder", "given-folder"])
 def test_metrics_with_several_workers_count_every_request(
-    neo4j_connection: ConnectionInfo, neo4j_env: dict[str, str], tmp_path: Path
+    neo4j_connection: ConnectionInfo, neo4j_env: dict[str, str], tmp_path: Path, given: bool
 ) -> None:
+    """`persona serve --workers 2` makes its own metrics folder (in TMPDIR, removed at the end), or
+    empties the PROMETHEUS_MULTIPROC_DIR it is given of a previous run's counts."""
     keys = secured(tmp_path / "keys")
-    folder = tmp_path / "prometheus"
-    folder.mkdir()
+    temp = tmp_path / "tmp"
+    temp.mkdir()
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
         **neo4j_env,
         "PERSONA_API_KEYS_FILE": str(keys.settings.api_keys_path),
         "PERSONA_AUDIT_LOG": str(keys.settings.audit_log_path),
         "PERSONA_DATA_DIR": str(tmp_path / "data"),
         "PERSONA_SECRET_KEY": "day-one-metrics-secret",
         "PERSONA_API_RATE_LIMIT": "0",
-        "PROMETHEUS_MULTIPROC_DIR": str(folder),
+        "TMPDIR": str(temp),
     }
-    # A previous run's counts in the folder: `persona serve` must start from nothing.
-    stale = (
-        "from prometheus_client import Counter\n"
-        "c = Counter('persona_http_requests', 'x', ['route', 'method', 'status'])\n"
-        f"c.labels('/graphql', 'POST', '200').inc({STALE})\n"
-    )
-    subprocess.run([sys.executable, "-c", stale], env=env, check=True)
-    assert list(folder.glob("*.db"))
+    if given:
+        folder = tmp_path / "prometheus"
+        folder.mkdir()
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+        # A previous run's counts in the folder: `persona serve` must start from nothing.
+        stale = (
+            "from prometheus_client import Counter\n"
+            "c = Counter('persona_http_requests', 'x', ['route', 'method', 'status'])\n"
+            f"c.labels('/graphql', 'POST', '200').inc({STALE})\n"
+        )
+        subprocess.run([sys.executable, "-c", stale], env=env, check=True)
+        assert list(folder.glob("*.db"))
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -426,3 +433,9 @@ def test_metrics_with_several_workers_count_every_request(
             # A gauge with a multiprocess mode (summed over the live workers): this scrape is in flight.
             assert values.get(("persona_http_requests_in_progress", ()), 0.0) >= 1.0
             values = scrape()
+        own = list(temp.glob("persona-metrics-*"))
+        if given:
+            assert not own and list(folder.glob("*.db"))
+        else:  # the workers' files are in persona serve's own folder
+            assert len(own) == 1 and list(own[0].glob("*.db")), own
+    assert not list(temp.glob("persona-metrics-*")), "persona serve left its metrics folder behind"
