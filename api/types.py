@@ -366,7 +366,11 @@ class User:
             computed_at=p.influence_computed_at,
         )
 
-    @strawberry.field(description="The user's social community, when one was found.")
+    @strawberry.field(
+        description="The user's social community; null when the user's group has fewer than 3 members "
+        "(the communities run's `min_size`; a user without social ties is a group of one) and before any "
+        "communities run."
+    )
     async def community(self, info: Ctx) -> Community | None:
         if not self.profile.social_community:
             return None

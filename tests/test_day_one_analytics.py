@@ -15,6 +15,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 from graph.analytics.segments import run_personas, run_segments
+from graph.analytics.social import run_social_communities
 from graph.as_of import resolve_as_of
 from graph.events import record_event
 from graph.store import GraphStore
@@ -281,3 +282,44 @@ def test_skipped_rules_lose_their_old_tags_and_the_cli_says_why(
     assert "skipped connector (social_connector): no social ties (friends, follows, referrals)" in said
     assert "(now: the graph has no orders or events)" in said
     assert _rule_tags(store) == {}
+
+
+# --- item 9: users in groups under min_size have no socialCommunity, and docs and API say so ---------
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def test_users_in_small_groups_have_no_social_community_as_documented(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    """A triangle is a community; a pair and a user without ties get none, counted, as docs and API say."""
+    from api.schema import schema
+
+    _load(
+        store,
+        tmp_path,
+        {
+            "users.csv": "user_id\n" + "".join(f"u{i}\n" for i in range(1, 7)),
+            "ties.csv": "src_user_id,dst_user_id,kind\nu1,u2,friend\nu2,u3,friend\nu3,u1,friend\n"
+            "u4,u5,follows\n",
+        },
+    )
+    report = run_social_communities(store)
+    assert (report.communities, report.without_community) == (1, 3)
+    community = {u: s["socialCommunity"] for u, s in _users(store, "socialCommunity").items()}
+    assert community == {
+        "u1": "social-0",
+        "u2": "social-0",
+        "u3": "social-0",
+        "u4": None,
+        "u5": None,
+        "u6": None,
+    }
+    documented = " ".join((DOCS / "analytics.md").read_text(encoding="utf-8").split())
+    assert "Every user gets `socialCommunity`" not in documented
+    assert "smaller groups (a pair, a user without ties) get **no** `socialCommunity`" in documented
+    user_type = schema.get_type_by_name("User")
+    described = next(f.description for f in user_type.fields if f.python_name == "community")  # type: ignore[union-attr]
+    assert (
+        described is not None and "fewer than 3 members" in described and "without social ties" in described
+    )

@@ -193,6 +193,7 @@ class CommunityReport:
     communities: int  # with at least min_size members (the ones given Community nodes)
     modularity: float
     sizes: list[int]
+    without_community: int = 0  # users in groups under min_size (users without ties too): no socialCommunity
 
 
 def run_social_communities(
@@ -205,7 +206,11 @@ def run_social_communities(
     batch_size: int = 10_000,
     projection: SocialProjection | None = None,
 ) -> CommunityReport:
-    """Leiden communities; every user gets socialCommunity, groups of min_size or more a Community node."""
+    """Leiden communities: users in groups of min_size or more get socialCommunity and a Community node.
+
+    Users in smaller groups (a pair, a user without ties) get none: socialCommunity is null, and the
+    report counts them (``without_community``). A group of one or two is no community to market to.
+    """
     weights = weights or InfluenceWeights()
     params: dict[str, Any] = {
         "weights": weights.__dict__,
@@ -232,7 +237,10 @@ def run_social_communities(
             )
         with run.phase("summarise"):
             store.write("analytics/replace_social_communities", minSize=min_size, **run.stamp)
-        run.counts.update(communities=len(big), modularity_x1e6=int(modularity * 1e6))
+        without = sum(label is None for label in labels)
+        run.counts.update(
+            communities=len(big), modularity_x1e6=int(modularity * 1e6), without_community=without
+        )
         return CommunityReport(
-            run.run_id, users.size, len(big), modularity, sorted(sizes.tolist(), reverse=True)
+            run.run_id, users.size, len(big), modularity, sorted(sizes.tolist(), reverse=True), without
         )
