@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any, cast
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from cli.output import CliConsole
 from graph.audiences.model import BREAKDOWN_FIELDS, PURPOSES, AudienceDefinitionError, Purpose
 
 audience_app = typer.Typer(help="Count, list, export, save and break down audiences.", no_args_is_help=True)
-console = Console(stderr=True)
+console = CliConsole(stderr=True)
 
 DefinitionFile = Annotated[Path, typer.Argument(help="Audience definition (JSON, see docs/audiences.md).")]
 PurposeOption = Annotated[str, typer.Option(help=f"Whose consent applies: {', '.join(PURPOSES)}.")]
@@ -146,4 +145,4 @@ def breakdown_cmd(
     table.add_column("users", justify="right")
     for value, users in rows:
         table.add_row("(none)" if value is None else str(value), f"{users:,}")
-    Console(file=sys.stdout).print(table)
+    CliConsole().print(table)  # data: stdout

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from api.auth import KeyFile
 from api.policy import Role
+from cli.output import CliConsole
 from graph.settings import get_settings
 
-console = Console(stderr=True)
+console = CliConsole(stderr=True)
 keys_app = typer.Typer(
     help="Create, list and revoke API keys (roles: admin, service, marketer, analyst; docs/security.md).",
     no_args_is_help=True,
@@ -49,7 +49,7 @@ def list_keys() -> None:
     table = Table("key id", "name", "role", "created", "revoked")
     for k in key_file().read():
         table.add_row(k.key_id, k.name, k.role, k.created_at, k.revoked_at or "")
-    Console().print(table)
+    CliConsole().print(table)  # data: stdout
 
 
 @keys_app.command("revoke")

@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -14,14 +14,13 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
-from rich.console import Console
-from rich.logging import RichHandler
-from rich.progress import Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table
 
 from cli.audience import audience_app
 from cli.demo import ANALYSES, DEMO_USERS, build_demo, run_analysis
 from cli.keys import key_file, keys_app
+from cli.output import PROGRESS_COLUMNS, CliConsole, file_progress, log_handler
 from cli.privacy import consent_app, forget_cmd
 from cli.tags import as_of_option, tags_app
 from graph.as_of import AsOf
@@ -40,7 +39,7 @@ from loaders.pipeline import FileReport, LoadOptions, load_dataset, load_file
 from loaders.readers import UnusableInputError
 from loaders.records import RowContext
 
-console = Console(stderr=True)
+console = CliConsole(stderr=True)  # logs, progress and reports; data goes to stdout
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 neo4j_app = typer.Typer(help="Start, stop and inspect Neo4j.", no_args_is_help=True)
 schema_app = typer.Typer(help="Constraints and indexes.", no_args_is_help=True)
@@ -58,7 +57,7 @@ def _setup(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug 
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(message)s",
-        handlers=[RichHandler(console=console, show_path=False, show_time=False)],
+        handlers=[log_handler(console)],  # plain lines when stderr is a file or a pipe
     )
     logging.getLogger("neo4j").setLevel(logging.WARNING)
 
@@ -148,7 +147,7 @@ def load(
         settings, rejects_dir=rejects, create_missing=create_missing, batch_size=batch_size
     )
     try:
-        with _store(settings) as store, _progress() as bar:
+        with _store(settings) as store, file_progress(console) as bar:
             if path.is_dir():
                 reports = load_dataset(store, path, options=options, progress=bar)
             else:
@@ -179,33 +178,6 @@ def load_options(
         context=RowContext(identity_salt=salt, timezone=settings.timezone),
         suppression_key=suppression_key(settings),
     )
-
-
-_PROGRESS_COLUMNS = (
-    TextColumn("{task.description:<16}"),
-    TextColumn("{task.completed:>12,.0f} rows"),
-    TextColumn("{task.fields[rate]:>10} rows/s"),
-    TimeElapsedColumn(),
-)
-
-
-@contextmanager
-def _progress() -> Iterator[Callable[[Path], Callable[[int], None]]]:
-    """A rich progress line per file with rows and rows/s."""
-    with Progress(*_PROGRESS_COLUMNS, console=console) as progress:
-
-        def for_file(path: Path) -> Callable[[int], None]:
-            task = progress.add_task(path.name, total=None, rate="-")
-            started = time.perf_counter()
-
-            def advance(rows: int) -> None:
-                progress.advance(task, rows)
-                done = progress.tasks[task].completed
-                progress.update(task, rate=f"{done / max(time.perf_counter() - started, 1e-6):,.0f}")
-
-            return advance
-
-        yield for_file
 
 
 def _print_reports(reports: list[FileReport]) -> None:
@@ -281,7 +253,7 @@ def generate_cmd(
     bad_row_share: Annotated[float, typer.Option(help="Share of deliberately bad rows per file.")] = 0.005,
 ) -> None:
     """Write a realistic synthetic dataset with planted truth (communities, influencers, bundles, ...)."""
-    with Progress(*_PROGRESS_COLUMNS, console=console) as progress:
+    with Progress(*PROGRESS_COLUMNS, console=console, disable=not console.is_terminal) as progress:
         task = progress.add_task("users", total=users, rate="-")
         report = generate(
             out_dir,

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from cli.output import CliConsole
 from graph.audit import AuditEntry, AuditLog
 from graph.privacy import (
     CONSENT_PURPOSES,
@@ -25,7 +25,8 @@ from graph.secrets import identity_key
 from graph.settings import get_settings
 from graph.store import GraphStore
 
-console = Console(stderr=True)
+console = CliConsole(stderr=True)  # reports and messages
+out = CliConsole()  # data: `consent history` prints to stdout
 consent_app = typer.Typer(
     help="Record a user's consent statements and show their history (docs/privacy-data.md).",
     no_args_is_help=True,
@@ -145,7 +146,7 @@ def consent_history_cmd(user_id: Annotated[str, typer.Argument(help="The user.")
         table.add_row(
             c.at.isoformat(timespec="seconds"), c.purpose, "yes" if c.granted else "no", *applied, c.source
         )
-    console.print(table)
+    out.print(table)
 
 
 def _parse_time(value: str) -> datetime:

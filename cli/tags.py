@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cli.output import CliConsole
 from graph.as_of import AsOf, resolve_as_of
 from graph.store import GraphStore
 from graph.tags import (
@@ -27,7 +27,8 @@ from graph.tags import (
 from graph.tags.engine import describe
 from graph.tags.taxonomy import TagInputError
 
-console = Console(stderr=True)
+console = CliConsole(stderr=True)  # progress and reports
+out = CliConsole()  # data: `tags list` and `tags rules` print to stdout
 tags_app = typer.Typer(
     help="Tag taxonomy, manual tags and rule tags (rules/tags.yaml).", no_args_is_help=True
 )
@@ -89,7 +90,7 @@ def refresh(
         when = as_of_option(store, as_of)
         total = None if user else int(store.read("query/count_users")[0]["users"])
         columns = (TextColumn("users"), BarColumn(), TextColumn("{task.completed:,.0f}"), TimeElapsedColumn())
-        with Progress(*columns, console=console) as progress:
+        with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
             task = progress.add_task("refresh", total=total or len(user or []))
             report = refresh_tags(
                 store,
@@ -141,7 +142,7 @@ def show_rules(rules: RulesOption = None) -> None:
     for r in describe(rule_set):
         params = ", ".join(f"{k}={v}" for k, v in r["params"].items() if v is not None)
         table.add_row(r["rule"], r["kind"], r["tag"], r["tier"], str(r["ttl_days"] or "-"), params)
-    console.print(table)
+    out.print(table)
 
 
 @tags_app.command("list")
@@ -183,7 +184,7 @@ def list_cmd(
             f"{t.model:,}",
             f"{t.expired:,}",
         )
-    console.print(table)
+    out.print(table)
 
 
 @tags_app.command("add")

@@ -175,6 +175,7 @@ class FileLoader:
         self._rejects: IO[str] | None = None
         self._seen: set[bytes] = set()
         self._reject_lock = threading.Lock()
+        self._told = 0  # rows read that ``progress`` has been told of
 
     def run(self, progress: Progress | None = None) -> FileReport:
         started = time.perf_counter()
@@ -194,13 +195,14 @@ class FileLoader:
             if in_flight is not None:
                 in_flight.result()
             self._write(batch, progress)
+            self._tell(progress)  # rows read after the last batch written (rejected or duplicates)
         finally:
             writer.shutdown(wait=True, cancel_futures=True)
             if self._rejects is not None:
                 self._rejects.close()
         self.report.seconds = time.perf_counter() - started
-        if self.report.rejected:
-            log.warning(
+        if self.report.rejected:  # callers report rejects (the CLI lists each file once): debug here
+            log.debug(
                 "%s: %d rows rejected, see %s",
                 self.source.path.name,
                 self.report.rejected,
@@ -269,8 +271,15 @@ class FileLoader:
                 rows = self.kind.fold(rows)
             self.report.counts = self.report.counts + self.store.write_rows(statement, rows)
         self.report.loaded += len(good)
-        if progress is not None:
-            progress(len(batch))
+        self._tell(progress)
+
+    def _tell(self, progress: Progress | None) -> None:
+        """Advance ``progress`` by the rows read since it was last told: rows read as the report counts them
+        (rejected and duplicate rows included), so a progress line and the report agree on "read"."""
+        read = self.report.read
+        if progress is not None and read > self._told:
+            progress(read - self._told)
+            self._told = read
 
     def _check_references(self, batch: list[Pending]) -> list[Pending]:
         """Reject (or, with create_missing, create) what the batch names but the graph lacks."""

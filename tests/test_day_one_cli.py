@@ -1,0 +1,253 @@
+"""Issue 15, item 13: the CLI for people and for scripts, against the test Neo4j.
+
+The commands run as a user runs them, in a subprocess of ``python -m cli.main`` (stdout and stderr pipes,
+or a pseudo-terminal where the terminal matters), or through typer's CliRunner when the exit code and the
+text are all that count.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import re
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pytest
+from neo4j import Driver
+
+from graph.connection import ConnectionInfo
+from graph.store import GraphStore
+from loaders.generator import generate
+
+ROOT = Path(__file__).resolve().parent.parent
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
+
+
+def _env(neo4j_env: dict[str, str], data_dir: Path, **extra: str) -> dict[str, str]:
+    """The user's environment without a terminal's size or forced colours, pointed at the test Neo4j."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("COLUMNS", "LINES", "FORCE_COLOR", "TTY_COMPATIBLE", "TERM")
+    }
+    return {**env, **neo4j_env, "PERSONA_DATA_DIR": str(data_dir), **extra}
+
+
+def _persona(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """`persona ARGS` with stdout and stderr going to pipes (as in a script or `> file`)."""
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+    )
+
+
+def _persona_tty(*args: str, env: dict[str, str], columns: int = 160, timeout: float = 300) -> str:
+    """`persona ARGS` on a pseudo-terminal ``columns`` wide; everything it wrote, escapes included."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**env, "TERM": "xterm-256color"},
+        cwd=ROOT,
+        close_fds=True,
+    )
+    os.close(slave)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not data:
+                    break
+                chunks.append(data)
+            elif process.poll() is not None:
+                break
+        process.wait(timeout=30)
+    finally:
+        os.close(master)
+        if process.poll() is None:
+            process.kill()
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def _table_rows(text: str, first_column: str) -> dict[str, list[str]]:
+    """Rows of a rich table in ``text``, by their first cell (one matching ``first_column``)."""
+    rows: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in re.split(r"[│┃]", line)[1:-1]]
+        if cells and re.fullmatch(first_column, cells[0]):
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+@pytest.fixture(scope="module")
+def shop_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated shop with some bad rows in every file (rejects), big enough that a load takes seconds."""
+    folder = tmp_path_factory.mktemp("shop")
+    generate(folder, users=400, seed=11, bad_row_share=0.01)
+    return folder
+
+
+def _test_env(connection: ConnectionInfo) -> dict[str, str]:
+    """What the ``neo4j_env`` fixture sets, for module-scoped fixtures."""
+    return {
+        "NEO4J_URI": connection.uri,
+        "PERSONA_NEO4J_USER": connection.user,
+        "PERSONA_NEO4J_PASSWORD": connection.password,
+        "PERSONA_NEO4J_DATABASE": connection.database,
+    }
+
+
+@pytest.fixture(scope="module")
+def piped_load(
+    driver: Driver,
+    neo4j_connection: ConnectionInfo,
+    shop_files: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """`persona load SHOP` into an empty graph, stdout and stderr piped; once for the tests that read it."""
+    GraphStore(driver, neo4j_connection.database).run_autocommit("admin/wipe_data")
+    data_dir = tmp_path_factory.mktemp("piped")
+    done = _persona("load", str(shop_files), env=_env(_test_env(neo4j_connection), data_dir))
+    assert done.returncode == 3, done.stderr  # the generated bad rows are rejected
+    return done, data_dir
+
+# === output
+
+
+def test_tables_are_not_clipped_when_piped(
+    store: GraphStore, neo4j_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Piped (stdout a pipe, no terminal anywhere), a table wider than 80 columns is printed whole."""
+    name = "Customers who buy premium espresso machines and grinders in the first week of each month"
+    env = _env(neo4j_env, tmp_path)
+    added = _persona(
+        "tags",
+        "add",
+        "espresso-early-month",
+        "--tier",
+        "preference",
+        "--name",
+        name,
+        "--synonym",
+        "coffee people who plan their month ahead",
+        env=env,
+    )
+    assert added.returncode == 0, added.stderr
+    listed = _persona("tags", "list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert name in listed.stdout and "coffee people who plan their month ahead" in listed.stdout
+    assert "…" not in listed.stdout
+    assert max(len(line) for line in listed.stdout.splitlines()) > 120  # its natural width, not 80
+
+
+def test_tags_list_and_rules_print_to_stdout(
+    store: GraphStore, neo4j_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Data goes to stdout (a script can read it), messages to stderr."""
+    env = _env(neo4j_env, tmp_path)
+    assert _persona("tags", "add", "vip", "--tier", "basic", "--name", "VIP", env=env).returncode == 0
+    listed = _persona("tags", "list", env=env)
+    assert listed.returncode == 0 and "vip" in listed.stdout and "vip" not in listed.stderr
+    rules = _persona("tags", "rules", env=env)
+    assert rules.returncode == 0, rules.stderr
+    assert "high-value" in rules.stdout and "high-value" not in rules.stderr
+
+
+def test_logs_and_progress_are_plain_lines_when_piped(
+    piped_load: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    """In a file, log lines are not padded to a width and a load's progress is no redrawn bar."""
+    done, _ = piped_load
+    for line in done.stderr.splitlines():
+        assert len(line) < 200, f"padded line: {line!r}"
+        assert "\x1b" not in line and "\r" not in line
+    assert re.search(r"^users\.csv: [\d,]+ rows read in [\d.]+ s", done.stderr, re.M), done.stderr
+
+# === progress
+
+
+def _progress_counts(text: str) -> dict[str, int]:
+    """The rows each file's progress line shows last (a live line or the one line of a piped load)."""
+    counts: dict[str, int] = {}
+    for line in re.split(r"[\r\n]", ANSI.sub("", text)):
+        found = re.match(r"\s*([\w.]+\.csv):?\s+([\d,]+) rows", line)
+        if found:
+            counts[found[1]] = int(found[2].replace(",", ""))
+    return counts
+
+
+def test_progress_and_report_agree_on_rows_read(
+    piped_load: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    """One definition of rows read: rejected rows count in the progress line as in the table."""
+    done, _ = piped_load
+    table = _table_rows(done.stderr, r"[\w.]+\.csv")
+    assert any(int(cells[2].replace(",", "")) for cells in table.values())  # rows were rejected
+    read = {name: int(cells[0].replace(",", "")) for name, cells in table.items()}
+    assert _progress_counts(done.stderr) == read
+
+
+def test_reject_files_are_listed_once(piped_load: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    done, data_dir = piped_load
+    rejects = sorted((data_dir / "rejects").glob("*.jsonl"))
+    assert rejects
+    for path in rejects:
+        assert done.stderr.count(str(path)) == 1, (path, done.stderr)
+
+
+@pytest.fixture(scope="module")
+def tty_load(
+    driver: Driver,
+    neo4j_connection: ConnectionInfo,
+    shop_files: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[str, dict[str, list[str]]]:
+    """`persona load SHOP` on a terminal into an empty graph: what it wrote, and the load table's rows."""
+    GraphStore(driver, neo4j_connection.database).run_autocommit("admin/wipe_data")
+    env = _env(_test_env(neo4j_connection), tmp_path_factory.mktemp("tty"))
+    out = _persona_tty("load", str(shop_files), env=env)
+    return out, _table_rows(ANSI.sub("", out), r"[\w.]+\.csv")
+
+
+def test_live_progress_and_report_agree_on_rows_read(tty_load: tuple[str, dict[str, list[str]]]) -> None:
+    out, table = tty_load
+    assert any(int(cells[2].replace(",", "")) for cells in table.values())  # rows were rejected
+    read = {name: int(cells[0].replace(",", "")) for name, cells in table.items()}
+    assert _progress_counts(out) == read
+
+
+def test_each_files_time_stops_when_it_is_done(tty_load: tuple[str, dict[str, list[str]]]) -> None:
+    """On a terminal, the live line of a file shows that file's time (the table's seconds), not the
+    time of the whole load."""
+    out, table = tty_load
+    seconds = {name: float(cells[-1]) for name, cells in table.items()}
+    assert sum(seconds.values()) >= 3, seconds  # long enough for a counting clock to show
+    shown: dict[str, float] = {}
+    for line in re.split(r"[\r\n]", ANSI.sub("", out)):
+        found = re.match(r"\s*([\w.]+\.csv)\s+[\d,]+ rows\s+\S+ rows/s\s+(\d+):(\d\d):(\d\d)", line)
+        if found:
+            shown[found[1]] = int(found[2]) * 3600 + int(found[3]) * 60 + int(found[4])
+    assert shown.keys() == seconds.keys(), out
+    for name, elapsed in shown.items():
+        assert abs(elapsed - seconds[name]) <= 1.5, (name, elapsed, seconds)
