@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -142,6 +143,13 @@ def load(
     Rows naming a user who asked to be forgotten (`persona forget`) are rejected. Exit 0 when every
     row loaded, 3 when some were rejected, 2 when the input is unusable.
     """
+    if not path.exists():
+        console.print(
+            f"[red]error:[/] {escape(str(path))} does not exist (expected a dataset folder or a file)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
     settings = get_settings()
     options = load_options(
         settings, rejects_dir=rejects, create_missing=create_missing, batch_size=batch_size

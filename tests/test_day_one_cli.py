@@ -251,3 +251,17 @@ def test_each_files_time_stops_when_it_is_done(tty_load: tuple[str, dict[str, li
     assert shown.keys() == seconds.keys(), out
     for name, elapsed in shown.items():
         assert abs(elapsed - seconds[name]) <= 1.5, (name, elapsed, seconds)
+
+# === nonexistent
+
+
+def test_load_of_a_missing_path_says_it_does_not_exist(neo4j_env: dict[str, str], tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    missing = tmp_path / "nonexistent"
+    done = CliRunner().invoke(app, ["load", str(missing)])
+    assert done.exit_code == 2, done.output
+    assert f"{missing} does not exist" in done.output
+    assert "unknown kind" not in done.output
