@@ -265,3 +265,17 @@ def test_load_of_a_missing_path_says_it_does_not_exist(neo4j_env: dict[str, str]
     assert done.exit_code == 2, done.output
     assert f"{missing} does not exist" in done.output
     assert "unknown kind" not in done.output
+
+# === version
+
+
+def test_version() -> None:
+    from importlib.metadata import version
+
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    done = CliRunner().invoke(app, ["--version"])
+    assert done.exit_code == 0, done.output
+    assert done.stdout.strip() == f"persona {version('personagraph')}"
