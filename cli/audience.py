@@ -9,10 +9,21 @@ from typing import Annotated, Any, cast
 import typer
 from rich.table import Table
 
-from cli.output import CliConsole
+from cli.output import CliConsole, examples
 from graph.audiences.model import BREAKDOWN_FIELDS, PURPOSES, AudienceDefinitionError, Purpose
 
-audience_app = typer.Typer(help="Count, list, export, save and break down audiences.", no_args_is_help=True)
+audience_app = typer.Typer(
+    help="Count, list, export, save and break down audiences.",
+    no_args_is_help=True,
+    epilog=examples(
+        "persona audience count vip.json",
+        "persona audience list vip.json --first 100",
+        "persona audience export vip.json members.csv --purpose marketing",
+        'persona audience save vips vip.json --name "VIPs" --owner ana',
+        "persona audience breakdown vip.json --by city",
+        'vip.json: {"tag": {"tagId": "high-value"}} (docs/audiences.md)',
+    ),
+)
 console = CliConsole(stderr=True)
 
 DefinitionFile = Annotated[Path, typer.Argument(help="Audience definition (JSON, see docs/audiences.md).")]

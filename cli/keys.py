@@ -9,13 +9,18 @@ from rich.table import Table
 
 from api.auth import KeyFile
 from api.policy import Role
-from cli.output import CliConsole
+from cli.output import CliConsole, examples
 from graph.settings import get_settings
 
 console = CliConsole(stderr=True)
 keys_app = typer.Typer(
     help="Create, list and revoke API keys (roles: admin, service, marketer, analyst; docs/security.md).",
     no_args_is_help=True,
+    epilog=examples(
+        "persona keys create --name crm --role service  # prints the key once",
+        "persona keys list",
+        "persona keys revoke crm        # every key named crm, or a key id",
+    ),
 )
 ROLES = ", ".join(r.value for r in Role)
 

@@ -22,8 +22,8 @@ from rich.table import Table
 from cli.audience import audience_app
 from cli.demo import ANALYSES, DEMO_USERS, build_demo, run_analysis
 from cli.keys import key_file, keys_app
-from cli.output import PROGRESS_COLUMNS, CliConsole, file_progress, log_handler
-from cli.privacy import consent_app, forget_cmd
+from cli.output import PROGRESS_COLUMNS, CliConsole, examples, file_progress, log_handler
+from cli.privacy import FORGET_EXAMPLES, consent_app, forget_cmd
 from cli.tags import as_of_option, tags_app
 from graph.as_of import AsOf
 from graph.connection import DriverTuning, open_driver, resolve_connection, start_neo4j
@@ -42,7 +42,21 @@ from loaders.readers import UnusableInputError
 from loaders.records import RowContext
 
 console = CliConsole(stderr=True)  # logs, progress and reports; data goes to stdout
-app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help=__doc__,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    epilog=examples(
+        "persona demo                     # a generated shop, analysed and served",
+        "persona neo4j start && persona schema apply",
+        "persona load data/               # every file of a dataset folder",
+        "persona analyze all && persona tags refresh",
+        "persona audience count vip.json  # see persona audience --help",
+        "persona serve --port 8000",
+        "persona tags list > tags.txt     # data on stdout, logs on stderr",
+        "persona COMMAND --help           # options and examples of a command",
+    ),
+)
 neo4j_app = typer.Typer(help="Start, stop and inspect Neo4j.", no_args_is_help=True)
 schema_app = typer.Typer(help="Constraints and indexes.", no_args_is_help=True)
 app.add_typer(neo4j_app, name="neo4j")
@@ -50,7 +64,7 @@ app.add_typer(schema_app, name="schema")
 app.add_typer(tags_app, name="tags")
 app.add_typer(audience_app, name="audience")
 app.add_typer(consent_app, name="consent")
-app.command("forget")(forget_cmd)
+app.command("forget", epilog=FORGET_EXAMPLES)(forget_cmd)
 app.add_typer(keys_app, name="keys")
 
 
@@ -138,7 +152,16 @@ def schema_apply() -> None:
     console.print(f"schema up to date ({len(report.applied)} applied, {len(report.already)} already there)")
 
 
-@app.command("load")
+@app.command(
+    "load",
+    epilog=examples(
+        "persona load data/            # users.csv, orders.csv, ... in dependency order",
+        "persona load exports/users_2024.csv --kind users   # one file of a kind",
+        "persona load data/ --rejects rejects/ --report-json load.json",
+        "persona load data/ --create-missing   # placeholders for unknown ids",
+        "Exit: 0 all rows loaded, 3 some rejected (see the rejects), 2 unusable.",
+    ),
+)
 def load(
     path: Annotated[Path, typer.Argument(help="A dataset folder, or one file with --kind.")],
     kind: Annotated[str | None, typer.Option(help="Kind of a single file (default: from its name).")] = None,
@@ -288,7 +311,15 @@ def generate_cmd(
     console.print(f"planted truth in {report.truth_dir}", highlight=False)
 
 
-@app.command("analyze")
+@app.command(
+    "analyze",
+    epilog=examples(
+        "persona analyze                        # every analysis, in order",
+        "persona analyze influence --no-reach   # PageRank without 2-hop reach",
+        "persona analyze copurchase             # pairs bought together",
+        "persona analyze personas",
+    ),
+)
 def analyze(
     what: Annotated[str, typer.Argument(help=f"all, or one of: {', '.join(ANALYSES)}.")] = "all",
     reach: Annotated[
@@ -354,7 +385,14 @@ def _summary(report: object) -> str:
     )
 
 
-@app.command("serve")
+@app.command(
+    "serve",
+    epilog=examples(
+        "persona serve                 # at PERSONA_API_HOST:PERSONA_API_PORT",
+        "persona serve --host 0.0.0.0 --port 8000 --workers 4",
+        "persona keys create --name web --role service && persona serve",
+    ),
+)
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default PERSONA_API_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default PERSONA_API_PORT).")] = None,

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.output import CliConsole
+from cli.output import CliConsole, examples
 from graph.audit import AuditEntry, AuditLog
 from graph.privacy import (
     CONSENT_PURPOSES,
@@ -30,6 +30,15 @@ out = CliConsole()  # data: `consent history` prints to stdout
 consent_app = typer.Typer(
     help="Record a user's consent statements and show their history (docs/privacy-data.md).",
     no_args_is_help=True,
+    epilog=examples(
+        "persona consent set u0000001 --purpose marketing --revoked --source crm",
+        "persona consent set u0000001 --purpose personalised --granted --source app",
+        "persona consent history u0000001",
+    ),
+)
+FORGET_EXAMPLES = examples(
+    "persona forget u0000001        # asks before it deletes",
+    "persona forget u0000001 --yes --actor dpo@example.com",
 )
 
 

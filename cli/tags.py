@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.output import CliConsole
+from cli.output import CliConsole, examples
 from graph.as_of import AsOf, resolve_as_of
 from graph.store import GraphStore
 from graph.tags import (
@@ -30,7 +30,16 @@ from graph.tags.taxonomy import TagInputError
 console = CliConsole(stderr=True)  # progress and reports
 out = CliConsole()  # data: `tags list` and `tags rules` print to stdout
 tags_app = typer.Typer(
-    help="Tag taxonomy, manual tags and rule tags (rules/tags.yaml).", no_args_is_help=True
+    help="Tag taxonomy, manual tags and rule tags (rules/tags.yaml).",
+    no_args_is_help=True,
+    epilog=examples(
+        "persona tags refresh                      # rule tags, every user",
+        "persona tags rules --rules my-rules.yaml  # check a rule file",
+        "persona tags list --tier behavior",
+        'persona tags add vip --tier basic --name "VIP" --synonym "very important"',
+        "persona tags tag u0000001 vip --expires 2030-01-01",
+        "persona tags untag u0000001 vip",
+    ),
 )
 
 RulesOption = Annotated[

@@ -279,3 +279,22 @@ def test_version() -> None:
     done = CliRunner().invoke(app, ["--version"])
     assert done.exit_code == 0, done.output
     assert done.stdout.strip() == f"persona {version('personagraph')}"
+
+# === examples
+
+
+@pytest.mark.parametrize(
+    "command", ["", "load", "analyze", "tags", "audience", "serve", "keys", "consent", "forget"]
+)
+def test_help_has_examples(command: str) -> None:
+    """The main help and the main sub-commands end with an Examples section of runnable lines."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    done = CliRunner().invoke(app, [*command.split(), "--help"])
+    assert done.exit_code == 0, done.output
+    assert "Examples:" in done.stdout
+    shown = done.stdout.split("Examples:", 1)[1]
+    lines = [line.strip(" │") for line in shown.splitlines()]
+    assert sum(line.startswith(f"persona {command}".strip()) for line in lines) >= 2, shown
