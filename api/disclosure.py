@@ -3,12 +3,13 @@ floor, rounding and sticky noise, and a daily budget of counts.
 
 - **Noise, then the floor**: a true count ``n`` is moved by a deterministic discrete-Laplace noise of
   scale ``PERSONA_PRIVACY_NOISE`` users (``_noise``: no hard edge), rounded to
-  ``PERSONA_PRIVACY_ROUND_TO``, and only then compared with ``k`` (``PERSONA_PRIVACY_K``, default 100, the smallest list ad platforms such as Google Ads will
-  target): under it, the count is shown as "fewer than k" (``value: null, fewerThan: k``). The floor
-  sees the noisy value only, so whether a count is shown does not tell which side of k the true count
-  is on (a floor tested before the noise did: ``ranks 1..99 or (rank R and tag x)`` answered "null"
-  or "a number" by one person's tag). Such an audience's members and look-alikes are not listed, and
-  breakdown buckets under the floor are merged into one ``grouped`` bucket.
+  ``PERSONA_PRIVACY_ROUND_TO``, and only then compared with ``k`` (``PERSONA_PRIVACY_K``, default
+  100, the smallest list ad platforms such as Google Ads will target): under it, the count is shown
+  as "fewer than k" (``value: null, fewerThan: k``). The floor sees the noisy value only, so whether
+  a count is shown does not tell which side of k the true count is on (a floor tested before the
+  noise did: ``ranks 1..99 or (rank R and tag x)`` answered "null" or "a number" by one person's
+  tag). Such an audience's members and look-alikes are not listed, and breakdown buckets under the
+  floor are merged into one ``grouped`` bucket.
 - **Differencing**: ``count(A) - count(A and not x)`` would say whether x is in A. The noise is keyed
   by the server's secret and by *what was asked* (the canonical definition, purpose and which count),
   so asking again gives the same answer (no averaging by repetition), while ``A`` and ``A and not x``
