@@ -323,3 +323,72 @@ def test_users_in_small_groups_have_no_social_community_as_documented(
     assert (
         described is not None and "fewer than 3 members" in described and "without social ties" in described
     )
+
+
+# --- item 8: a persona id keeps meaning one cluster across runs -----------------------------------
+
+
+def _persona_files(night_users: int) -> dict[str, str]:
+    """Three plain groups: home buyers (8, two web orders), vehicle buyers (5, one ads order) and
+    night-time browsers (no orders, views at 23:00); only the browsers' number changes between runs."""
+    home = [f"h{i}" for i in range(8)]
+    vehicle = [f"v{i}" for i in range(5)]
+    night = [f"n{i:02d}" for i in range(night_users)]
+    orders = "".join(
+        f"o-{u}-{m},{u},H1,2025-0{m}-01T12:00:00Z,1,50,web\n" for u in home for m in (5, 6)
+    ) + "".join(f"o-{u},{u},V1,2025-04-01T12:00:00Z,1,500,ads\n" for u in vehicle)
+    events = "".join(f"{u},view,2025-06-0{d}T23:00:00Z,H1,e-{u}-{d}\n" for u in night for d in range(1, 8))
+    return {
+        "channels.csv": CHANNELS,
+        "products.csv": "sku,name,brand,category,price\nH1,Lamp,Kasa,Home/Decor,50\n"
+        "V1,Bike,Voltra,Vehicles/E-bikes,500\n",
+        "users.csv": "user_id,acquired_via,acquired_at\n"
+        + "".join(f"{u},web,2024-01-01\n" for u in home + vehicle + night),
+        "orders.csv": "order_id,user_id,sku,ordered_at,quantity,unit_price,channel_id\n" + orders,
+        "events.csv": "user_id,kind,at,target,event_id\n" + events,
+    }
+
+
+def _group_personas(store: GraphStore) -> dict[str, set[str]]:
+    """Persona ids per group (h, v, n): each group must sit in one persona."""
+    found: dict[str, set[str]] = {}
+    for user, props in _users(store, "persona").items():
+        found.setdefault(user[0], set()).add(props["persona"])
+    return found
+
+
+def test_persona_ids_follow_their_cluster_and_retired_ids_are_never_reused(
+    store: GraphStore, neo4j_env: dict[str, str], tmp_path: Path
+) -> None:
+    from cli.main import app
+    from graph.settings import get_settings
+
+    _load(store, tmp_path, _persona_files(3), "first")
+    run_segments(store)
+    first = run_personas(store, k=3)
+    assert first.new == ["persona-1", "persona-2", "persona-3"] and not first.retired
+    ids = {group: next(iter(p)) for group, p in _group_personas(store).items()}
+    assert ids == {"h": "persona-1", "v": "persona-2", "n": "persona-3"}  # numbered by size
+    _load(store, tmp_path, _persona_files(12), "more")  # the browsers are now the largest group
+    run_segments(store)
+    get_settings.cache_clear()
+    try:
+        done = CliRunner().invoke(app, ["analyze", "personas"])
+    finally:
+        get_settings.cache_clear()
+    assert done.exit_code == 0, done.output
+    said = " ".join(done.output.split())
+    for persona_id in ("persona-1", "persona-2", "persona-3"):
+        assert f"{persona_id} kept" in said, said
+    assert {g: next(iter(p)) for g, p in _group_personas(store).items()} == ids  # not renumbered by size
+    merged = run_personas(store, k=2)
+    assert merged.retired, merged  # two groups share a cluster now: at least one persona is gone
+    retired = {r.persona_id for r in merged.retired}
+    kept = {p.persona_id for p in merged.personas if p.status == "kept"}
+    assert kept <= set(ids.values()) and not kept & retired
+    split = run_personas(store, k=3)
+    assert not {p.persona_id for p in split.personas} & retired  # a retired id never comes back
+    assert all(int(i.split("-")[1]) > 3 for i in split.new), split.new  # new clusters, new numbers
+    assert all(len(p) == 1 for p in _group_personas(store).values())
+    records, _, _ = store.driver.execute_query("MATCH (r:RetiredPersona) RETURN collect(r.personaId) AS ids")
+    assert retired <= set(records[0]["ids"])

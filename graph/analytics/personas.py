@@ -5,6 +5,12 @@ kind, time of day, activity, tags per tier). Each column is standardised, then s
 1/sqrt(block width) so every block weighs the same in the distance: eight category columns do not
 outvote the single night-share column. k is the one of ``K_RANGE`` with the best silhouette on a
 seeded sample; the final KMeans (fixed seed) runs on all users.
+
+Identity across runs: each persona keeps its centroid (raw feature means, by feature key). A new run
+maps the previous run's centroids into its own weighted, standardised space and pairs them with its
+clusters by Hungarian matching on distance (``match_centroids``); a pair further apart than the
+cut-off is no match. Matched clusters keep the persona id, the others are new personas; unmatched
+previous personas are retired.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits  # ships with scikit-learn
@@ -28,6 +35,7 @@ NAME_Z = 0.5  # ...and this many, a word in the name
 MAX_PHRASES = 3
 TIMES = "\u00d7"
 THREADED_FROM = 50_000  # fewer rows fit faster on one thread than with OpenMP start-up on few cores
+MATCH_DISTANCE = 1.0  # farthest a previous persona's centroid may be to be the same persona (see below)
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,11 @@ class Feature:
     block: str
     kind: str  # rfm | category | channel | night | work | activity | tag
     label: str
+
+    @property
+    def key(self) -> str:
+        """Names the column across runs (categories and channel kinds come and go), e.g. 'category:Home'."""
+        return f"{self.kind}:{self.label}"
 
 
 @dataclass(frozen=True)
@@ -253,3 +266,70 @@ def _unique_names(profiles: list[PersonaProfile]) -> list[PersonaProfile]:
             name = f"{p.name} {seen[p.name]}"
             out.append(PersonaProfile(name, name + p.description[len(p.name) :], p.size))
     return out
+
+
+# --- identity across runs -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KnownCentroid:
+    """A previous persona's centroid: raw feature means keyed by Feature.key (empty when never kept)."""
+
+    persona_id: str
+    values: dict[str, float]
+
+
+@dataclass(frozen=True)
+class CentroidMatch:
+    """Which previous persona (index into the list given) a cluster continues, and how far it moved."""
+
+    previous: int
+    distance: float
+
+
+def centroids(matrix: FeatureMatrix, labels: npt.NDArray[np.int64], k: int) -> FloatArray:
+    """Raw feature means per cluster (k x features), what a persona keeps to be recognised next run."""
+    sums = np.zeros((k, matrix.values.shape[1]))
+    np.add.at(sums, labels, matrix.values)
+    counts = np.bincount(labels, minlength=k).astype(np.float64)
+    means: FloatArray = sums / np.maximum(counts, 1.0)[:, None]
+    return means
+
+
+def match_centroids(
+    previous: list[KnownCentroid],
+    matrix: FeatureMatrix,
+    current: FloatArray,
+    *,
+    max_distance: float = MATCH_DISTANCE,
+) -> dict[int, CentroidMatch]:
+    """Pair this run's clusters with previous personas: Hungarian matching on centroid distance.
+
+    Distances are taken in this run's space (columns standardised, each block weighing the same, as the
+    clustering sees them) over the feature keys both runs have and that vary now. A pair further apart
+    than ``max_distance`` is no match, so a cluster is new and a previous persona retires. With
+    ``MATCH_DISTANCE`` = 1 a persona may move one population standard deviation in one block.
+    """
+    keys = [f.key for f in matrix.features]
+    std = matrix.values.std(axis=0)
+    blocks = [f.block for f in matrix.features]
+    scale = np.where(std > 0, std, 1.0) * np.sqrt(
+        np.asarray([blocks.count(b) for b in blocks], dtype=np.float64)
+    )
+    mean = matrix.values.mean(axis=0)
+    usable = [p for p in previous if p.values]
+    shared = [i for i, key in enumerate(keys) if std[i] > 0 and all(key in p.values for p in usable)]
+    if not usable or not shared or current.shape[0] == 0:
+        return {}
+    cols = np.asarray(shared)
+    now = (current[:, cols] - mean[cols]) / scale[cols]
+    before = np.asarray([[p.values[keys[i]] for i in shared] for p in usable], dtype=np.float64)
+    before = (before - mean[cols]) / scale[cols]
+    distance = np.sqrt(((before[:, None, :] - now[None, :, :]) ** 2).sum(axis=2))  # previous x current
+    rows, columns = linear_sum_assignment(distance)
+    index = {id(p): i for i, p in enumerate(previous)}
+    return {
+        int(c): CentroidMatch(index[id(usable[r])], round(float(distance[r, c]), 4))
+        for r, c in zip(rows.tolist(), columns.tolist(), strict=True)
+        if distance[r, c] <= max_distance
+    }
