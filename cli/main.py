@@ -6,23 +6,24 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
-from rich.console import Console
-from rich.logging import RichHandler
-from rich.progress import Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
+from rich.progress import Progress
 from rich.table import Table
 
 from cli.audience import audience_app
 from cli.demo import ANALYSES, DEMO_USERS, build_demo, run_analysis
 from cli.keys import key_file, keys_app
-from cli.privacy import consent_app, forget_cmd
+from cli.output import PROGRESS_COLUMNS, CliConsole, examples, file_progress, log_handler
+from cli.privacy import FORGET_EXAMPLES, consent_app, forget_cmd
 from cli.tags import as_of_option, tags_app
 from graph.as_of import AsOf
 from graph.connection import DriverTuning, open_driver, resolve_connection, start_neo4j
@@ -40,8 +41,22 @@ from loaders.pipeline import FileReport, LoadOptions, load_dataset, load_file
 from loaders.readers import UnusableInputError
 from loaders.records import RowContext
 
-console = Console(stderr=True)
-app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
+console = CliConsole(stderr=True)  # logs, progress and reports; data goes to stdout
+app = typer.Typer(
+    help=__doc__,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    epilog=examples(
+        "persona demo                     # a generated shop, analysed and served",
+        "persona neo4j start && persona schema apply",
+        "persona load data/               # every file of a dataset folder",
+        "persona analyze all && persona tags refresh",
+        "persona audience count vip.json  # see persona audience --help",
+        "persona serve --port 8000",
+        "persona tags list > tags.txt     # data on stdout, logs on stderr",
+        "persona COMMAND --help           # options and examples of a command",
+    ),
+)
 neo4j_app = typer.Typer(help="Start, stop and inspect Neo4j.", no_args_is_help=True)
 schema_app = typer.Typer(help="Constraints and indexes.", no_args_is_help=True)
 app.add_typer(neo4j_app, name="neo4j")
@@ -49,16 +64,28 @@ app.add_typer(schema_app, name="schema")
 app.add_typer(tags_app, name="tags")
 app.add_typer(audience_app, name="audience")
 app.add_typer(consent_app, name="consent")
-app.command("forget")(forget_cmd)
+app.command("forget", epilog=FORGET_EXAMPLES)(forget_cmd)
 app.add_typer(keys_app, name="keys")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"persona {package_version('personagraph')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _setup(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
+def _setup(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(message)s",
-        handlers=[RichHandler(console=console, show_path=False, show_time=False)],
+        handlers=[log_handler(console)],  # plain lines when stderr is a file or a pipe
     )
     logging.getLogger("neo4j").setLevel(logging.WARNING)
 
@@ -125,7 +152,16 @@ def schema_apply() -> None:
     console.print(f"schema up to date ({len(report.applied)} applied, {len(report.already)} already there)")
 
 
-@app.command("load")
+@app.command(
+    "load",
+    epilog=examples(
+        "persona load data/            # users.csv, orders.csv, ... in dependency order",
+        "persona load exports/users_2024.csv --kind users   # one file of a kind",
+        "persona load data/ --rejects rejects/ --report-json load.json",
+        "persona load data/ --create-missing   # placeholders for unknown ids",
+        "Exit: 0 all rows loaded, 3 some rejected (see the rejects), 2 unusable.",
+    ),
+)
 def load(
     path: Annotated[Path, typer.Argument(help="A dataset folder, or one file with --kind.")],
     kind: Annotated[str | None, typer.Option(help="Kind of a single file (default: from its name).")] = None,
@@ -143,12 +179,19 @@ def load(
     Rows naming a user who asked to be forgotten (`persona forget`) are rejected. Exit 0 when every
     row loaded, 3 when some were rejected, 2 when the input is unusable.
     """
+    if not path.exists():
+        console.print(
+            f"[red]error:[/] {escape(str(path))} does not exist (expected a dataset folder or a file)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
     settings = get_settings()
     options = load_options(
         settings, rejects_dir=rejects, create_missing=create_missing, batch_size=batch_size
     )
     try:
-        with _store(settings) as store, _progress() as bar:
+        with _store(settings) as store, file_progress(console) as bar:
             if path.is_dir():
                 reports = load_dataset(store, path, options=options, progress=bar)
             else:
@@ -179,33 +222,6 @@ def load_options(
         context=RowContext(identity_salt=salt, timezone=settings.timezone),
         suppression_key=suppression_key(settings),
     )
-
-
-_PROGRESS_COLUMNS = (
-    TextColumn("{task.description:<16}"),
-    TextColumn("{task.completed:>12,.0f} rows"),
-    TextColumn("{task.fields[rate]:>10} rows/s"),
-    TimeElapsedColumn(),
-)
-
-
-@contextmanager
-def _progress() -> Iterator[Callable[[Path], Callable[[int], None]]]:
-    """A rich progress line per file with rows and rows/s."""
-    with Progress(*_PROGRESS_COLUMNS, console=console) as progress:
-
-        def for_file(path: Path) -> Callable[[int], None]:
-            task = progress.add_task(path.name, total=None, rate="-")
-            started = time.perf_counter()
-
-            def advance(rows: int) -> None:
-                progress.advance(task, rows)
-                done = progress.tasks[task].completed
-                progress.update(task, rate=f"{done / max(time.perf_counter() - started, 1e-6):,.0f}")
-
-            return advance
-
-        yield for_file
 
 
 def _print_reports(reports: list[FileReport]) -> None:
@@ -281,7 +297,7 @@ def generate_cmd(
     bad_row_share: Annotated[float, typer.Option(help="Share of deliberately bad rows per file.")] = 0.005,
 ) -> None:
     """Write a realistic synthetic dataset with planted truth (communities, influencers, bundles, ...)."""
-    with Progress(*_PROGRESS_COLUMNS, console=console) as progress:
+    with Progress(*PROGRESS_COLUMNS, console=console, disable=not console.is_terminal) as progress:
         task = progress.add_task("users", total=users, rate="-")
         report = generate(
             out_dir,
@@ -295,7 +311,15 @@ def generate_cmd(
     console.print(f"planted truth in {report.truth_dir}", highlight=False)
 
 
-@app.command("analyze")
+@app.command(
+    "analyze",
+    epilog=examples(
+        "persona analyze                        # every analysis, in order",
+        "persona analyze influence --no-reach   # PageRank without 2-hop reach",
+        "persona analyze copurchase             # pairs bought together",
+        "persona analyze personas",
+    ),
+)
 def analyze(
     what: Annotated[str, typer.Argument(help=f"all, or one of: {', '.join(ANALYSES)}.")] = "all",
     reach: Annotated[
@@ -376,7 +400,14 @@ def _summary(report: object) -> str:
     )
 
 
-@app.command("serve")
+@app.command(
+    "serve",
+    epilog=examples(
+        "persona serve                 # at PERSONA_API_HOST:PERSONA_API_PORT",
+        "persona serve --host 0.0.0.0 --port 8000 --workers 4",
+        "persona keys create --name web --role service && persona serve",
+    ),
+)
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default PERSONA_API_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default PERSONA_API_PORT).")] = None,
