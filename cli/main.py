@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
@@ -173,8 +174,15 @@ def load(
     ] = False,
     batch_size: Annotated[int | None, typer.Option(help="Rows per transaction (PERSONA_BATCH_SIZE).")] = None,
     report_json: Annotated[Path | None, typer.Option(help="Also write the per-file report as JSON.")] = None,
+    encoding: Annotated[
+        str,
+        typer.Option(help="Encoding of CSV/JSONL files (e.g. gb18030, latin-1); auto: detected per file."),
+    ] = "auto",
 ) -> None:
     """Load a dataset folder in dependency order, or one file.
+
+    A folder's files are named <kind>[anything].csv|jsonl|parquet, optionally .gz/.bz2/.zip
+    (users.csv, users_2024.csv, orders.csv.gz); every other file is listed as not loaded, with why.
 
     Rows naming a user who asked to be forgotten (`persona forget`) are rejected. Exit 0 when every
     row loaded, 3 when some were rejected, 2 when the input is unusable.
@@ -190,6 +198,7 @@ def load(
     options = load_options(
         settings, rejects_dir=rejects, create_missing=create_missing, batch_size=batch_size
     )
+    options = dataclasses.replace(options, encoding=encoding)
     try:
         with _store(settings) as store, file_progress(console) as bar:
             if path.is_dir():
@@ -242,6 +251,9 @@ def _print_reports(reports: list[FileReport]) -> None:
             f"{r.seconds:.1f}",
         )
     console.print(table)
+    for r in reports:
+        if r.encoding and not r.encoding.startswith("utf-8"):
+            console.print(f"{r.path.name}: read as {r.encoding}", highlight=False)
     for r in reports:
         if r.rejects_file:
             console.print(f"{r.rejected:,} rejected rows of {r.path.name}: {r.rejects_file}", highlight=False)

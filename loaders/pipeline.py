@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections import defaultdict
@@ -22,7 +23,7 @@ from graph.privacy import REFUSED, SuppressionList, load_suppression_list, words
 from graph.settings import get_settings
 from graph.store import GraphStore, WriteCounts
 from loaders.entities import KINDS, EntityKind, Row
-from loaders.readers import FORMATS, RowSource, UnusableInputError, open_source
+from loaders.readers import COMPRESSIONS, FORMATS, RowSource, UnusableInputError, open_source, split_name
 from loaders.records import RowContext
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ class LoadOptions:
     # Reject files are created 0600 and a folder the loader creates 0700: they copy rows of personal data.
     rejects_dir: Path = field(default_factory=default_rejects_dir)
     create_missing: bool = False  # referenced users/products/channels/tags become placeholders
+    # Text encoding of CSV/JSONL files: None (or "auto") detects it per file (readers.choose_encoding).
+    encoding: str | None = None
     context: RowContext = field(default_factory=RowContext)
     # Keys the suppression list of forgotten users (graph.privacy.suppression_key(settings)); rows naming
     # a forgotten user are rejected. None is refused once the graph holds a suppression list.
@@ -75,6 +78,7 @@ class FileReport:
     counts: WriteCounts = field(default_factory=WriteCounts)
     seconds: float = 0.0
     rejects_file: Path | None = None
+    encoding: str | None = None  # how text was decoded, e.g. "gb18030 (detected GB2312)"; None for Parquet
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values for JSON reports."""
@@ -91,6 +95,7 @@ class FileReport:
             "properties_set": self.counts.properties_set,
             "seconds": round(self.seconds, 3),
             "rejects_file": str(self.rejects_file) if self.rejects_file else None,
+            "encoding": self.encoding,
         }
 
 
@@ -102,34 +107,65 @@ class Pending:
     raw: dict[str, Any]
 
 
-def find_files(folder: Path) -> list[tuple[EntityKind, Path]]:
-    """The dataset's files in dependency order; a kind may appear in one format only."""
+@dataclass(frozen=True)
+class Skipped:
+    """A file of a dataset folder that is not loaded, and why."""
+
+    path: Path
+    reason: str
+
+
+def kind_from_name(path: Path) -> EntityKind | None:
+    """The kind a file name gives: ``<kind>`` then nothing, or a character that is not a letter
+    (``users.csv``, ``users_2024.csv``, ``users-eu.jsonl.gz``, ``orders2.csv``); the longest kind name wins
+    (``user_tags_1.csv`` is user_tags). None when the name starts with no kind."""
+    base = split_name(path)[0].lower()
+    for name in sorted(KINDS, key=len, reverse=True):
+        if base.startswith(name) and (len(base) == len(name) or not base[len(name)].isalpha()):
+            return KINDS[name]
+    return None
+
+
+def scan_folder(folder: Path) -> tuple[list[tuple[EntityKind, Path]], list[Skipped]]:
+    """The dataset's files in dependency order (by name within a kind), and every other file with the
+    reason it is not loaded. A file is loaded when its name is ``<kind>[suffix].<csv|jsonl|parquet>``,
+    optionally compressed (``.gz``, ``.bz2``, ``.zip``)."""
     if not folder.is_dir():
         raise UnusableInputError(f"{folder}: not a folder")
-    found: list[tuple[EntityKind, Path]] = []
-    for kind in KINDS.values():
-        paths = [
-            folder / f"{kind.name}{suffix}"
-            for suffix in FORMATS
-            if (folder / f"{kind.name}{suffix}").exists()
-        ]
-        if len(paths) > 1:
-            raise UnusableInputError(
-                f"{folder}: {kind.name} given twice ({', '.join(p.name for p in paths)})"
-            )
-        found += [(kind, p) for p in paths]
+    by_kind: dict[str, list[Path]] = defaultdict(list)
+    skipped: list[Skipped] = []
+    formats = f"{', '.join(FORMATS)} (optionally {', '.join(COMPRESSIONS)})"
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue  # hidden files (.DS_Store, editors' swap files) are not data
+        if not path.is_file():
+            skipped.append(Skipped(path, "not a file"))
+            continue
+        kind = kind_from_name(path)
+        if not split_name(path)[1]:
+            skipped.append(Skipped(path, f"unknown format: expected {formats}"))
+        elif kind is None:
+            skipped.append(Skipped(path, f"no kind in its name: expected one of {', '.join(KINDS)} first"))
+        else:
+            by_kind[kind.name].append(path)
+    found = [(kind, path) for kind in KINDS.values() for path in by_kind.get(kind.name, [])]
     if not found:
         expected = ", ".join(f"{k}.csv" for k in KINDS)
         raise UnusableInputError(
-            f"{folder}: no input files; expected some of {expected} (or .jsonl/.parquet)"
+            f"{folder}: no input files; expected some of {expected} (or .jsonl/.parquet, optionally .gz)"
         )
-    return found
+    return found, skipped
+
+
+def find_files(folder: Path) -> list[tuple[EntityKind, Path]]:
+    """The dataset's files in dependency order (``scan_folder`` without the skipped files)."""
+    return scan_folder(folder)[0]
 
 
 def kind_of(path: Path, kind_name: str | None = None) -> EntityKind:
-    name = kind_name or path.name.split(".")[0]
-    kind = KINDS.get(name)
+    kind = KINDS.get(kind_name) if kind_name else kind_from_name(path)
     if kind is None:
+        name = kind_name or split_name(path)[0]
         raise UnusableInputError(
             f"{path}: unknown kind {name!r}; expected one of {', '.join(KINDS)} (--kind)"
         )
@@ -146,9 +182,12 @@ class FileLoader:
         path: Path,
         options: LoadOptions,
         suppression: SuppressionList | None = None,
+        rejects_name: str | None = None,
     ) -> None:
         self.store, self.kind, self.options = store, kind, options
-        self.source = open_source(path)
+        self.source = open_source(path, options.encoding)
+        # <rejects_dir>/<file name without format and compression>.jsonl unless the caller names it
+        self._rejects_name = rejects_name or f"{split_name(path)[0]}.jsonl"
         missing = [c for c in kind.required_columns if c not in self.source.columns]
         if missing:
             raise UnusableInputError(
@@ -156,6 +195,9 @@ class FileLoader:
                 f"{kind.name} files need {', '.join(kind.required_columns)}"
             )
         self.report = FileReport(path, kind.name)
+        if self.source.encoding is not None:
+            self.report.encoding = self.source.encoding.describe()
+            log.debug("%s: read as %s", path.name, self.report.encoding)  # the CLI prints non-UTF-8 ones
         if suppression is None:
             suppression = load_suppression_list(store, options.suppression_key)
         self.suppression = suppression
@@ -221,7 +263,8 @@ class FileLoader:
             if self.suppression and self._refuse_forgotten_raw(line, raw):
                 continue  # before validation: a forgotten user's invalid row is not copied out either
             if "__shape__" in raw:
-                self._reject(line, "row", None, f"malformed row: {raw['__shape__']}", raw)
+                line_text = raw.pop("__line__", None)  # JSONL: the line as read, there being no row
+                self._reject(line, "row", None, f"malformed row: {raw['__shape__']}", raw, line_text)
                 continue
             try:
                 record = self.kind.model.model_validate(raw)
@@ -237,7 +280,12 @@ class FileLoader:
 
     def _refuse_forgotten_raw(self, line: int, raw: dict[str, Any]) -> bool:
         """Reject a row whose user columns, as read, name a user who asked to be forgotten, or a search whose
-        text names one: the rejects file gets the line, column and reason, never the id or the row."""
+        text names one: the rejects file gets the line, column and reason, never the id or the row. A JSONL
+        line that is not a JSON object is refused when any word of it names one."""
+        line_text = raw.get("__line__")
+        if isinstance(line_text, str) and any(word in self.suppression for word in _line_words(line_text)):
+            self._reject(line, "row", None, REFUSED, None)
+            return True
         for column in self._user_columns:
             value = raw.get(column)
             if value is not None and str(value).strip() in self.suppression:
@@ -320,15 +368,29 @@ class FileLoader:
                 )
         return good
 
-    def _reject(self, line: int, column: str, value: Any, reason: str, raw: dict[str, Any] | None) -> None:
+    def _reject(
+        self,
+        line: int,
+        column: str,
+        value: Any,
+        reason: str,
+        raw: dict[str, Any] | None,
+        line_text: str | None = None,
+    ) -> None:
         with self._reject_lock:  # validation and the writer thread both reject
-            self._write_reject(line, column, value, reason, raw)
+            self._write_reject(line, column, value, reason, raw, line_text)
 
     def _write_reject(
-        self, line: int, column: str, value: Any, reason: str, raw: dict[str, Any] | None
+        self,
+        line: int,
+        column: str,
+        value: Any,
+        reason: str,
+        raw: dict[str, Any] | None,
+        line_text: str | None = None,
     ) -> None:
         if self._rejects is None:
-            self.report.rejects_file = self.options.rejects_dir / f"{self.source.path.stem}.jsonl"
+            self.report.rejects_file = self.options.rejects_dir / self._rejects_name
             # backslashreplace: a rejected row's lone surrogate is written as its escape, \ud800
             self._rejects = _private_file(self.report.rejects_file)
         self.report.rejected += 1
@@ -340,7 +402,19 @@ class FileLoader:
             "reason": reason,
             "row": raw,
         }
+        if line_text is not None:
+            entry["raw"] = line_text  # a JSONL line that is no JSON object: kept as read
         self._rejects.write(json.dumps(entry, default=str, ensure_ascii=False) + "\n")
+
+
+def _line_words(text: str) -> set[str]:
+    """The words of a raw line that could be an id: runs between JSON punctuation and spaces, and their
+    ``words_of`` parts."""
+    found: set[str] = set()
+    for word in re.split(r'[\s"{}\[\],:]+', text):
+        if word:
+            found |= {word} | words_of(word)
+    return found
 
 
 def _private_file(path: Path) -> IO[str]:
@@ -375,7 +449,16 @@ def load_dataset(
 ) -> list[FileReport]:
     """Load every known file of ``folder`` in dependency order; unusable files stop the load first."""
     options = options or LoadOptions()
-    files = find_files(folder)
+    files, skipped = scan_folder(folder)
+    for skip in skipped:  # the CLI shows these log lines: no file is left out silently
+        log.warning("%s: not loaded: %s", skip.path.name, skip.reason)
     suppression = load_suppression_list(store, options.suppression_key)  # once: forget is rare, loads long
-    loaders = [FileLoader(store, kind, path, options, suppression) for kind, path in files]
+    # One rejects file per input file: users.csv and users.jsonl get users.csv.jsonl and users.jsonl.jsonl
+    stems = [split_name(path)[0] for _, path in files]
+    loaders = [
+        FileLoader(
+            store, kind, path, options, suppression, f"{path.name if stems.count(stem) > 1 else stem}.jsonl"
+        )
+        for (kind, path), stem in zip(files, stems, strict=True)
+    ]
     return [loader.run(progress(loader.source.path) if progress else None) for loader in loaders]
