@@ -269,7 +269,10 @@ class AuditLogEntry:
 @strawberry.enum(description="What a consent statement is about.")
 class ConsentPurpose(Enum):
     MARKETING = "marketing"  # marketing messages (audiences for the MARKETING purpose)
-    PERSONALISATION = "personalisation"  # recommendations from the user's own history
+    PERSONALISED = "personalised"  # recommendations from the user's own history (audiences: PERSONALISED)
+    PERSONALISATION = strawberry.enum_value(
+        "personalisation", deprecation_reason="Use PERSONALISED, the purpose's name in audiences too."
+    )
 
 
 @strawberry.type(description="One consent statement: granted or withdrawn, when, through what.")

@@ -111,7 +111,12 @@ def forget_cmd(
 @consent_app.command("set")
 def consent_set_cmd(
     user_id: Annotated[str, typer.Argument(help="The user.")],
-    purpose: Annotated[str, typer.Option(help=f"One of: {', '.join(CONSENT_PURPOSES)}.")],
+    purpose: Annotated[
+        str,
+        typer.Option(
+            help=f"One of: {', '.join(CONSENT_PURPOSES)} ('personalisation', the old name, still works)."
+        ),
+    ],
     granted: Annotated[bool, typer.Option("--granted/--revoked", help="Consent given, or withdrawn.")],
     source: Annotated[str, typer.Option(help="Where the statement was made, e.g. 'preference centre'.")],
     at: Annotated[

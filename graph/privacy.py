@@ -31,7 +31,11 @@ from loaders.records import hash_identity, normalise_identity
 
 log = logging.getLogger(__name__)
 
-CONSENT_PURPOSES = ("marketing", "personalisation")
+# The purposes a consent statement is about, named as audiences name them (graph.audiences.model.PURPOSES,
+# the API's PERSONALISED). "personalisation", the name before, is still accepted (and read from a graph
+# not migrated yet: schema V004 renames the stored statements).
+CONSENT_PURPOSES = ("marketing", "personalised")
+CONSENT_ALIASES = {"personalisation": "personalised"}
 KEY_CHECK_TEXT = "personagraph-suppression-check"
 MAX_SOURCE = 200
 REFUSED = "refused: this user asked to be forgotten"
@@ -59,11 +63,14 @@ class ConsentChange:
     applied: bool = True
 
 
-def _check_purpose(purpose: str) -> None:
-    if purpose not in CONSENT_PURPOSES:
+def consent_purpose(purpose: str) -> str:
+    """The purpose's name (an alias gives the name it stands for); PrivacyInputError for anything else."""
+    named = CONSENT_ALIASES.get(purpose, purpose)
+    if named not in CONSENT_PURPOSES:
         raise PrivacyInputError(
-            f"purpose: {purpose!r} is not a consent purpose; expected one of {CONSENT_PURPOSES}"
+            f"purpose: {purpose!r} is not a consent purpose; expected one of {', '.join(CONSENT_PURPOSES)}"
         )
+    return named
 
 
 def set_consent(
@@ -79,7 +86,7 @@ def set_consent(
     personalizationOptOut) if it is newer than the statement that set the flag (at the same time, a
     withdrawal wins); an older one is recorded with ``applied=False`` and changes nothing. The same
     value again is still recorded: it is a statement by the user."""
-    _check_purpose(purpose)
+    purpose = consent_purpose(purpose)
     if not isinstance(granted, bool):
         raise PrivacyInputError(f"granted: expected true or false, got {granted!r}")
     if not source.strip() or len(source) > MAX_SOURCE:
@@ -106,7 +113,14 @@ def consent_history(store: GraphStore, *, user_ids: Sequence[str]) -> dict[str, 
             reverse=True,
         )
         found[r["userId"]] = [
-            ConsentChange(r["userId"], c["purpose"], c["granted"], utc(c["at"]), c["source"], c["applied"])
+            ConsentChange(
+                r["userId"],
+                CONSENT_ALIASES.get(c["purpose"], c["purpose"]),
+                c["granted"],
+                utc(c["at"]),
+                c["source"],
+                c["applied"],
+            )
             for c in changes
         ]
     return {uid: found.get(uid, []) for uid in user_ids}

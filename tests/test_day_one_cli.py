@@ -298,3 +298,74 @@ def test_help_has_examples(command: str) -> None:
     shown = done.stdout.split("Examples:", 1)[1]
     lines = [line.strip(" │") for line in shown.splitlines()]
     assert sum(line.startswith(f"persona {command}".strip()) for line in lines) >= 2, shown
+
+# === consent
+
+
+@pytest.fixture
+def demo_store(store: GraphStore, tmp_path: Path) -> GraphStore:
+    """The six demo users (u001..u006) with their orders, in an empty graph."""
+    from loaders.pipeline import LoadOptions, load_dataset
+    from tests.conftest import DEMO_DATA
+
+    load_dataset(store, DEMO_DATA, options=LoadOptions(rejects_dir=tmp_path / "rejects"))
+    return store
+
+
+def test_consent_names_the_purpose_as_audiences_do(
+    demo_store: GraphStore, neo4j_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`consent` says "personalised" as `audience --purpose` does; the old spelling is still accepted."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from graph.audiences.model import PURPOSES
+    from graph.privacy import CONSENT_PURPOSES
+    from graph.settings import get_settings
+
+    monkeypatch.setenv("PERSONA_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    assert set(CONSENT_PURPOSES) <= set(PURPOSES)
+    runner = CliRunner()
+    done = runner.invoke(app, ["consent", "set", "--help"])
+    assert "personalised" in done.stdout
+    done = runner.invoke(
+        app, ["consent", "set", "u001", "--purpose", "personalised", "--revoked", "--source", "app"]
+    )
+    assert done.exit_code == 0, done.output
+    assert "u001: personalised revoked" in done.output
+    done = runner.invoke(
+        app, ["consent", "set", "u002", "--purpose", "personalisation", "--revoked", "--source", "app"]
+    )
+    assert done.exit_code == 0, done.output  # the old name, for scripts written against it
+    assert "u002: personalised revoked" in done.output
+    for user in ("u001", "u002"):
+        history = runner.invoke(app, ["consent", "history", user])
+        assert history.exit_code == 0 and "personalised" in history.stdout
+        assert "personalisation" not in history.output
+    get_settings.cache_clear()
+
+
+def test_api_consent_purpose_is_personalised(
+    demo_store: GraphStore, neo4j_connection: ConnectionInfo, tmp_path: Path
+) -> None:
+    """The API's ConsentPurpose says PERSONALISED, as its audience Purpose does; PERSONALISATION is a
+    deprecated alias of it."""
+    from tests.api_support import GraphQL, secured
+
+    keys = secured(tmp_path / "keys")
+    history = "query($u: ID!) { user(id: $u) { personalizationOptOut consentHistory { purpose granted } } }"
+    with keys.client(neo4j_connection) as client:
+        gql = GraphQL(client)
+        for user, purpose in (("u001", "PERSONALISED"), ("u002", "PERSONALISATION")):
+            done = gql.data(
+                f"mutation($u: ID!) {{ setConsent(userId: $u, purpose: {purpose}, granted: false,"
+                ' source: "app") { purpose granted } }',
+                {"u": user},
+            )
+            assert done["setConsent"] == {"purpose": "PERSONALISED", "granted": False}
+            user_data = gql.data(history, {"u": user})["user"]
+            assert user_data["personalizationOptOut"] is True
+            assert {"purpose": "PERSONALISED", "granted": False} in user_data["consentHistory"]
+        enum = gql.data('{ __type(name: "ConsentPurpose") { enumValues { name } } }')["__type"]
+        assert [v["name"] for v in enum["enumValues"]] == ["MARKETING", "PERSONALISED"]

@@ -100,7 +100,7 @@ def test_loader_records_consent_history_once_per_change(store: GraphStore, tmp_p
     started = datetime.now(UTC)
     assert load_file(store, first, options=_options(tmp_path, "r1")).rejected == 0
     history = consent_history(store, user_ids=["c1", "c2", "c3", "nobody"])
-    assert [(c.purpose, c.granted) for c in history["c1"]] == [("marketing", True), ("personalisation", True)]
+    assert [(c.purpose, c.granted) for c in history["c1"]] == [("marketing", True), ("personalised", True)]
     assert {c.at for c in history["c1"]} == {datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)}
     assert {c.source for c in history["c1"]} == {"load:users.csv"}
     assert [(c.purpose, c.granted) for c in history["c2"]] == [("marketing", False)]

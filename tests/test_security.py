@@ -450,7 +450,7 @@ def test_set_consent_is_recorded_and_honoured(
     assert history["marketingConsent"] is False and history["personalizationOptOut"] is True
     assert {(c["purpose"], c["granted"], c["source"]) for c in history["consentHistory"]} >= {
         ("MARKETING", False, "preference centre"),
-        ("PERSONALISATION", False, "app settings"),
+        ("PERSONALISED", False, "app settings"),  # the deprecated PERSONALISATION still accepted
     }
     definition = {
         "and": [

@@ -25,7 +25,7 @@ WITH u, row, consentAt, timed,
      [c IN [{purpose: 'marketing', granted: row.marketingConsent, before: u.marketingConsent,
              since: CASE WHEN u.marketingConsent IS NOT NULL
                          THEN coalesce(u.marketingConsentAt, u.consentUpdatedAt) END},
-            {purpose: 'personalisation', granted: NOT row.personalizationOptOut,
+            {purpose: 'personalised', granted: NOT row.personalizationOptOut,
              before: NOT u.personalizationOptOut,
              since: CASE WHEN u.personalizationOptOut IS NOT NULL
                          THEN coalesce(u.personalizationOptOutAt, u.consentUpdatedAt) END}]
@@ -51,7 +51,7 @@ FOREACH (c IN changes |
 )
 FOREACH (c IN [x IN changes WHERE x.applied AND x.purpose = 'marketing'] |
   SET u.marketingConsent = c.granted, u.marketingConsentAt = c.since)
-FOREACH (c IN [x IN changes WHERE x.applied AND x.purpose = 'personalisation'] |
+FOREACH (c IN [x IN changes WHERE x.applied AND x.purpose = 'personalised'] |
   SET u.personalizationOptOut = NOT c.granted, u.personalizationOptOutAt = c.since)
 FOREACH (_ IN CASE WHEN any(x IN changes WHERE x.applied)
                     AND (u.consentUpdatedAt IS NULL OR consentAt > u.consentUpdatedAt) THEN [1] ELSE [] END |

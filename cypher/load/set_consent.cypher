@@ -2,7 +2,7 @@
 // (marketingConsent or personalizationOptOut, with its time in marketingConsentAt / personalizationOptOutAt)
 // when it is newer than the statement that set the flag (at the same time a withdrawal wins). A back-dated
 // statement is recorded with applied: false and changes nothing (docs/privacy-data.md).
-// $userId: str; $purpose: 'marketing' | 'personalisation'; $granted: bool; $at: datetime; $source: str.
+// $userId: str; $purpose: 'marketing' | 'personalised'; $granted: bool; $at: datetime; $source: str.
 // Recorded even when the flag already had this value: every statement counts.
 // Returns userId: str, applied: bool; or no row when there is no such user.
 MATCH (u:User {userId: $userId})
@@ -17,7 +17,7 @@ WITH u,
 WITH u, since IS NULL OR $at > since OR ($at = since AND NOT $granted) AS applied
 FOREACH (_ IN CASE WHEN applied AND $purpose = 'marketing' THEN [1] ELSE [] END |
   SET u.marketingConsent = $granted, u.marketingConsentAt = $at)
-FOREACH (_ IN CASE WHEN applied AND $purpose = 'personalisation' THEN [1] ELSE [] END |
+FOREACH (_ IN CASE WHEN applied AND $purpose = 'personalised' THEN [1] ELSE [] END |
   SET u.personalizationOptOut = NOT $granted, u.personalizationOptOutAt = $at)
 FOREACH (_ IN CASE WHEN applied AND (u.consentUpdatedAt IS NULL OR $at > u.consentUpdatedAt) THEN [1] ELSE [] END |
   SET u.consentUpdatedAt = $at)
