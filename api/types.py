@@ -154,7 +154,10 @@ class Order:
     order_id: strawberry.ID
     ordered_at: datetime
     channel_id: str | None
-    total: float
+    total: float = strawberry.field(
+        description="Sum of quantity x unit price over the lines (a line without a unit price at the "
+        "product's list price), exact to the cent."
+    )
     lines: list[OrderLine]
 
     @staticmethod
@@ -163,7 +166,7 @@ class Order:
             order_id=strawberry.ID(order.order_id),
             ordered_at=order.ordered_at,
             channel_id=order.channel_id,
-            total=order.total,
+            total=float(order.total),  # a Decimal to the cent: the nearest double
             lines=[
                 OrderLine(sku=strawberry.ID(x.sku), name=x.name, quantity=x.quantity, unit_price=x.unit_price)
                 for x in order.lines

@@ -11,12 +11,14 @@ from __future__ import annotations
 import calendar
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
 from neo4j.time import DateTime
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from graph.errors import PersonaGraphError
+from graph.money import line_amount, money_sum
 from graph.paging import (
     InvalidPageError,
     Page,
@@ -272,7 +274,13 @@ class OrderLine(BaseModel):
     sku: str
     name: str | None = None
     quantity: int
-    unit_price: float | None = None
+    unit_price: float | None = None  # None: sold at the product's list price
+    list_price: float | None = None  # the product's price now
+
+    @property
+    def amount(self) -> Decimal:
+        """quantity x the price the line was sold at (its unit price, else the list price), to the cent."""
+        return line_amount(self.quantity, self.unit_price if self.unit_price is not None else self.list_price)
 
 
 class OrderSummary(BaseModel):
@@ -281,20 +289,26 @@ class OrderSummary(BaseModel):
     order_id: str
     ordered_at: datetime
     channel_id: str | None = None
-    total: float  # sum of quantity * unit price; lines without a price count as 0
+    total: Decimal  # sum of the lines' amounts, in cents (a line without a unit price: the list price)
     lines: list[OrderLine]
 
 
 def _order(m: Mapping[str, Any]) -> OrderSummary:
     lines = [
-        OrderLine(sku=x["sku"], name=x["name"], quantity=x["quantity"], unit_price=x["unitPrice"])
+        OrderLine(
+            sku=x["sku"],
+            name=x["name"],
+            quantity=x["quantity"],
+            unit_price=x["unitPrice"],
+            list_price=x.get("listPrice"),
+        )
         for x in m["lines"]
     ]
     return OrderSummary(
         order_id=m["orderId"],
         ordered_at=_native(m["orderedAt"]),
         channel_id=m["channelId"],
-        total=sum(line.quantity * (line.unit_price or 0.0) for line in lines),
+        total=money_sum(line.amount for line in lines),
         lines=lines,
     )
 

@@ -24,6 +24,7 @@ from pydantic import (
 
 from graph.bounds import MAX_PRICE, MAX_QUANTITY
 from graph.errors import TimeRangeError
+from graph.money import money_float
 from graph.secrets import identity_key
 from graph.settings import get_settings
 from graph.spreadsheet import check_id
@@ -251,7 +252,7 @@ class ProductRecord(Record):
         ]
         props = {
             "name": self.name,
-            "price": float(self.price) if self.price is not None else None,
+            "price": money_float(self.price) if self.price is not None else None,  # to the cent
             "currency": self.currency.upper() if self.currency else None,
         }
         return {
@@ -288,7 +289,7 @@ class OrderLineRecord(Record):
             "sku": self.sku,
             "orderedAt": epoch_ms(self.ordered_at),
             "quantity": self.quantity or 1,
-            "unitPrice": float(self.unit_price) if self.unit_price is not None else None,
+            "unitPrice": money_float(self.unit_price) if self.unit_price is not None else None,
             "channelId": self.channel_id,
         }
 

@@ -45,9 +45,10 @@ TIES = "src_user_id,dst_user_id,kind\n" + "".join(
 )
 # channel -> acquiredUsers, buyers, conversionRate, revenue, lastTouchRevenue, referralRevenue
 # referral credit: a1 = .5*200 + .25*(120/2) + .125*(30/2) = 116.875; a2 = a4 = .5*60 + .25*15 = 33.75;
-# a5 = .5*30 = 15; a9 = .5*100 = 50 (unattributed: a9 has no channel).
+# a5 = .5*30 = 15; a9 = .5*100 = 50 (unattributed: a9 has no channel). Money is summed in cents, each
+# referrer's credit rounded to the cent, half up (docs/data-format.md, "Money"): a1 = 116.88.
 EXPECTED = {
-    "web": (2, 2, 1.0, 230.0, 270.0, 116.875 + 33.75),
+    "web": (2, 2, 1.0, 230.0, 270.0, 116.88 + 33.75),
     "app": (2, 1, 0.5, 100.0, 270.0, 0.0),
     "ref": (2, 2, 1.0, 320.0, 0.0, 33.75 + 15.0),
     "store": (1, 1, 1.0, 30.0, 110.0, 0.0),
@@ -97,7 +98,7 @@ def test_attribution_on_a_hand_made_dataset(store: GraphStore, tmp_path: Path) -
     assert report.total_revenue == pytest.approx(750.0)
     assert report.unattributed_first_touch == pytest.approx(70.0)  # a7
     assert report.unattributed_last_touch == pytest.approx(100.0)  # a3's latest order has no channel
-    assert report.referral_credit == pytest.approx(116.875 + 33.75 * 2 + 15 + 50)
+    assert report.referral_credit == pytest.approx(116.88 + 33.75 * 2 + 15 + 50)
     assert report.unattributed_referral == pytest.approx(50.0)
     _assert_figures(channel_stats(store))
 

@@ -1,4 +1,4 @@
-"""Issue 15, items 5 to 7: what a new user's own files meet on day one, against the real Neo4j
+"""Issue 15, items 4 to 7: what a new user's own files and money meet on day one, against the real Neo4j
 and through the CLI as a user runs it."""
 
 from __future__ import annotations
@@ -225,3 +225,79 @@ def test_several_files_of_a_kind_keep_their_own_rejects(store: GraphStore, tmp_p
     assert names == {"users.csv.jsonl", "users.jsonl.jsonl"}
     assert _rejects(reports[1])[1]["raw"] == "not json"
 
+
+# Item 4: money. A line without a unit price sells at the list price; sums are exact to the cent.
+
+
+def _shop(store: GraphStore, tmp_path: Path, orders: str = "") -> None:
+    folder = tmp_path / "money"
+    folder.mkdir()
+    (folder / "channels.csv").write_text(CHANNELS, encoding="utf-8")
+    (folder / "products.csv").write_text(PRODUCTS + "P3,Bell,0.125\n", encoding="utf-8")
+    (folder / "users.csv").write_text(
+        "user_id,acquired_via,acquired_at\nbuyer,web,2024-01-01\ncents,web,2024-01-01\n", encoding="utf-8"
+    )
+    if orders:
+        (folder / "orders.csv").write_text(
+            "order_id,user_id,sku,ordered_at,quantity,unit_price,line_id\n" + orders, encoding="utf-8"
+        )
+    reports = load_dataset(store, folder, options=_options(tmp_path))
+    assert not any(r.rejected for r in reports)
+
+
+def test_an_order_line_without_a_price_counts_at_list_price_in_the_orders_total(
+    store: GraphStore, neo4j_connection: Any, tmp_path: Path
+) -> None:
+    """Before: Order.total was 198 (the list-price line counted 0) while attribution counted 457."""
+    from graph.analytics.attribution import run_attribution
+    from tests.api_support import GraphQL, secured
+
+    _shop(store, tmp_path)
+    order = """mutation($o: OrderInput!) { recordOrder(input: $o) {
+        user { orders(first: 5) { edges { node { orderId total lines { sku quantity unitPrice } } } } } } }"""
+    lines = [{"sku": "P1"}, {"sku": "P2", "quantity": 2, "unitPrice": 99}]
+    with secured(tmp_path / "api").client(neo4j_connection) as client:
+        placed = GraphQL(client).data(
+            order, {"o": {"orderId": "o1", "userId": "buyer", "orderedAt": "2025-01-01", "lines": lines}}
+        )["recordOrder"]
+    node = placed["user"]["orders"]["edges"][0]["node"]
+    assert node["total"] == 457
+    assert {(x["sku"], x["unitPrice"]) for x in node["lines"]} == {("P1", None), ("P2", 99)}
+    web = next(c for c in run_attribution(store).channels if c.channel_id == "web")
+    assert web.revenue == 457
+
+
+def test_money_sums_are_exact_to_the_cent_everywhere(store: GraphStore, tmp_path: Path) -> None:
+    """Before: 0.1 + 0.2 came back as 0.30000000000000004 from the profile's order total, attribution (its
+    per-channel and report sums) and the high-value tag rule's spend; a list price of 0.125 was kept as is."""
+    from datetime import UTC, datetime
+
+    from graph.analytics.attribution import run_attribution
+    from graph.profiles import orders_pages
+
+    _shop(store, tmp_path, "o1,cents,P3,2025-01-01,1,0.1,l1\no1,cents,P3,2025-01-01,1,0.2,l2\n")
+    assert _rows(store, "MATCH (p:Product {sku: 'P3'}) RETURN p.price AS p")[0]["p"] == 0.13
+    report = run_attribution(store)
+    web = next(c for c in report.channels if c.channel_id == "web")
+    assert (web.revenue, web.last_touch_revenue, report.total_revenue) == (0.3, 0.0, 0.3)
+    assert repr(report.total_revenue) == "0.3"
+    stored = _rows(store, "MATCH (c:Channel {channelId: 'web'}) RETURN c.revenue AS r")[0]["r"]
+    assert stored == 0.3
+    page = orders_pages(store, user_ids=["cents"], first=5)["cents"]
+    assert str(page.items[0].total) == "0.30"
+    [row] = store.read(
+        "query/tag_rule_high_value",
+        userIds=["cents"],
+        since=datetime(2024, 1, 1, tzinfo=UTC),
+        asOf=datetime(2026, 1, 1, tzinfo=UTC),
+        minAmount=0.3,
+        maxEvidence=3,
+    )
+    assert row["spend"] == 0.3 and row["top"] == [{"order": "o1", "amount": 0.3}]
+    [cutoff] = store.read(
+        "query/tag_rule_high_value_cutoff",
+        since=datetime(2024, 1, 1, tzinfo=UTC),
+        asOf=datetime(2026, 1, 1, tzinfo=UTC),
+        percentile=0.95,
+    )
+    assert cutoff["cutoff"] == 0.3

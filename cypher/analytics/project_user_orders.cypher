@@ -3,11 +3,13 @@
 // firstOrderAt: int?, lastOrderAt: int?, acquiredAt: int?, acquiredVia: int?, lastVia: int?]
 // (times in epoch seconds, channels as internal ids). Spend is sum(quantity * unitPrice), a missing
 // unitPrice falling back to the product's price; the last order is the latest (orderId breaks ties).
+// Money is summed in whole cents (each line's amount rounded to the cent, docs/data-format.md, "Money"):
+// integers add up exactly, so a sum is the same whatever order its lines come in.
 MATCH (u:User) WHERE $lo <= id(u) < $hi
 CALL (u) {
   OPTIONAL MATCH (u)-[:PLACED]->(o:Order)-[l:CONTAINS]->(p:Product)
   RETURN count(DISTINCT o) AS orders,
-         sum(coalesce(l.quantity, 1) * coalesce(l.unitPrice, p.price, 0.0)) AS spend,
+         sum(toInteger(round(100.0 * coalesce(l.quantity, 1) * coalesce(l.unitPrice, p.price, 0.0)))) / 100.0 AS spend,
          min(o.orderedAt) AS firstAt, max(o.orderedAt) AS lastAt
 }
 CALL (u) {

@@ -4,7 +4,8 @@
 // orderedAt as epoch seconds + microsecond, which a Python datetime holds exactly, and orderId;
 // all null for the first page). Order key: orderedAt desc, then orderId asc.
 // Returns userId: str, total: int (all the user's orders), orders: list of {orderId, orderedAt,
-// channelId, lines: list of {sku, name, quantity, unitPrice} by sku}; no row for unknown users.
+// channelId, lines: list of {sku, name, quantity, unitPrice, listPrice (the product's price, which a line
+// without a unitPrice was sold at)} by sku}; no row for unknown users.
 UNWIND $userIds AS userId
 MATCH (u:User {userId: userId})
 CALL (u) {
@@ -21,7 +22,8 @@ CALL (u) {
     WITH l, p
     ORDER BY p.sku, l.lineId
     RETURN collect(CASE WHEN p IS NOT NULL
-                   THEN {sku: p.sku, name: p.name, quantity: coalesce(l.quantity, 1), unitPrice: l.unitPrice}
+                   THEN {sku: p.sku, name: p.name, quantity: coalesce(l.quantity, 1), unitPrice: l.unitPrice,
+                         listPrice: p.price}
                    END) AS lines
   }
   RETURN collect({orderId: o.orderId, orderedAt: o.orderedAt,

@@ -13,6 +13,7 @@ Rules (all revenue = sum of quantity x unitPrice over a user's order lines, see 
   the third, then it stops. A user with several referrers splits each level's credit equally among
   them. Each referrer's credit goes to the referrer's own acquisition channel. Self-referrals are
   ignored; longer cycles are only cut by the depth limit.
+Money is summed in whole cents (``cents``, docs/data-format.md, "Money"), so sums are exact to the cent.
 Users (or referrers) without an acquisition channel, and latest orders without one, are counted in
 the report as unattributed.
 """
@@ -115,8 +116,20 @@ def referral_credit(referred_by: sp.csr_matrix, revenue: FloatArray) -> FloatArr
     return credit
 
 
+def cents(money: FloatArray) -> FloatArray:
+    """Amounts (never negative) rounded to whole cents, half up as graph.money does, as floats holding
+    integers: their sums are exact up to 2^53 cents."""
+    return np.floor(np.asarray(money, dtype=np.float64) * 100.0 + 0.5)
+
+
+def money_total(money: FloatArray) -> float:
+    """The exact sum of amounts, each to the cent (docs/data-format.md, "Money"): a float sum of 2-place
+    amounts drifts (294775.6900000001) and depends on the order of its terms."""
+    return float(cents(money).sum()) / 100.0
+
+
 def compute_stats(channels: Channels, orders: UserOrders, credit: FloatArray) -> list[ChannelStats]:
-    """Per-channel sums of users, buyers and the three revenue views."""
+    """Per-channel sums of users, buyers and the three revenue views, money summed in whole cents."""
     n = len(channels.keys)
     acq, has_acq = channels.positions(orders.acquired_via)
     last, has_last = channels.positions(orders.last_via)
@@ -129,9 +142,9 @@ def compute_stats(channels: Channels, orders: UserOrders, credit: FloatArray) ->
 
     acquired = per_channel(acq, has_acq, None)
     buyers = per_channel(acq, has_acq & buyer, None)
-    revenue = per_channel(acq, has_acq, orders.spend)
-    last_touch = per_channel(last, has_last, orders.spend)
-    referral = per_channel(acq, has_acq, credit)
+    revenue = per_channel(acq, has_acq, cents(orders.spend)) / 100.0
+    last_touch = per_channel(last, has_last, cents(orders.spend)) / 100.0
+    referral = per_channel(acq, has_acq, cents(credit)) / 100.0
     return [
         ChannelStats(
             channel_id=channels.keys[i],
@@ -173,11 +186,11 @@ def run_attribution(store: GraphStore, *, batch_size: int = 1000) -> Attribution
         return AttributionReport(
             run_id=run.run_id,
             channels=sorted(stamped, key=lambda s: (-s.revenue, s.channel_id)),
-            total_revenue=float(orders.spend.sum()),
-            unattributed_first_touch=float(orders.spend[~has_acq].sum()),
-            unattributed_last_touch=float(orders.spend[~has_last].sum()),
-            referral_credit=float(credit.sum()),
-            unattributed_referral=float(credit[~has_acq].sum()),
+            total_revenue=money_total(orders.spend),
+            unattributed_first_touch=money_total(orders.spend[~has_acq]),
+            unattributed_last_touch=money_total(orders.spend[~has_last]),
+            referral_credit=money_total(credit),
+            unattributed_referral=money_total(credit[~has_acq]),
         )
 
 
