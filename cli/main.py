@@ -28,7 +28,7 @@ from cli.privacy import FORGET_EXAMPLES, consent_app, forget_cmd
 from cli.tags import as_of_option, tags_app
 from graph.as_of import AsOf
 from graph.connection import DriverTuning, open_driver, resolve_connection, start_neo4j
-from graph.errors import PersonaGraphError
+from graph.errors import Neo4jAuthError, Neo4jUnavailableError, PersonaGraphError
 from graph.identities import resolve_identities, split_user
 from graph.neo4j_source import Neo4jSource, choose_source, compose_down, local_neo4j
 from graph.privacy import suppression_key
@@ -434,6 +434,7 @@ def serve(
     settings = get_settings()
     host, port = host or settings.api_host, port or settings.api_port
     workers = workers or settings.api_workers
+    _check_neo4j(settings)  # before uvicorn: its failed start-up is a traceback per worker
     console.print(
         f"GraphQL at [bold]http://{host}:{port}/graphql[/] with {workers} worker(s) (Ctrl-C to stop)"
     )
@@ -443,6 +444,17 @@ def serve(
         uvicorn.run(
             "api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level
         )
+
+
+def _check_neo4j(settings: Settings) -> None:
+    """One clear line and exit 2 when Neo4j refuses the credentials or does not answer (within
+    PERSONA_NEO4J_CONNECT_TIMEOUT_S, as the API's start-up waits)."""
+    try:
+        open_driver(resolve_connection(settings), wait_s=settings.neo4j_connect_timeout_s).close()
+    except (Neo4jAuthError, Neo4jUnavailableError) as exc:
+        said = " ".join(str(exc).split())  # the driver's reasons come on several lines
+        console.print(f"[red]error:[/] {escape(said)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
 
 
 @app.command("api-schema")

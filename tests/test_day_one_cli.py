@@ -369,3 +369,33 @@ def test_api_consent_purpose_is_personalised(
             assert {"purpose": "PERSONALISED", "granted": False} in user_data["consentHistory"]
         enum = gql.data('{ __type(name: "ConsentPurpose") { enumValues { name } } }')["__type"]
         assert [v["name"] for v in enum["enumValues"]] == ["MARKETING", "PERSONALISED"]
+
+# === serve
+
+
+def test_serve_with_a_wrong_password_is_one_line(neo4j_env: dict[str, str], tmp_path: Path) -> None:
+    from graph.local_neo4j import free_port
+
+    env = _env(neo4j_env, tmp_path, PERSONA_NEO4J_PASSWORD="not-the-password")
+    done = _persona("serve", "--port", str(free_port()), env=env, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(errors) <= 2, done.stderr  # the "GraphQL at ..." line and the error
+    assert "wrong or missing password" in errors[-1]
+
+
+def test_serve_without_neo4j_is_one_line(tmp_path: Path) -> None:
+    from graph.local_neo4j import free_port
+
+    nobody = {
+        "NEO4J_URI": f"bolt://127.0.0.1:{free_port()}",
+        "PERSONA_NEO4J_PASSWORD": "some-password",
+        "PERSONA_NEO4J_CONNECT_TIMEOUT_S": "1",
+    }
+    done = _persona("serve", "--port", str(free_port()), env=_env(nobody, tmp_path), timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(errors) <= 2, done.stderr
+    assert "does not answer" in errors[-1]
