@@ -24,9 +24,10 @@ from cli.audience import audience_app
 from cli.demo import ANALYSES, DEMO_USERS, build_demo, run_analysis
 from cli.keys import key_file, keys_app
 from cli.output import PROGRESS_COLUMNS, CliConsole, examples, file_progress, log_handler
-from cli.privacy import FORGET_EXAMPLES, consent_app, forget_cmd
+from cli.privacy import FORGET_EXAMPLES, _operator, consent_app, forget_cmd
 from cli.tags import as_of_option, tags_app
 from graph.as_of import AsOf
+from graph.audit import AuditEntry, AuditLog
 from graph.connection import DriverTuning, open_driver, resolve_connection, start_neo4j
 from graph.errors import Neo4jAuthError, Neo4jUnavailableError, PersonaGraphError
 from graph.identities import resolve_identities, split_user
@@ -36,6 +37,7 @@ from graph.schema import apply_schema
 from graph.secrets import identity_key
 from graph.settings import Settings, get_settings
 from graph.store import GraphStore
+from graph.wipe import data_counts, wipe
 from loaders.adapters.online_retail import convert_online_retail
 from loaders.generator import generate
 from loaders.pipeline import FileReport, LoadOptions, load_dataset, load_file
@@ -151,6 +153,66 @@ def schema_apply() -> None:
     for m in report.applied:
         console.print(f"applied V{m.version:03d} {m.name}")
     console.print(f"schema up to date ({len(report.applied)} applied, {len(report.already)} already there)")
+
+
+@app.command(
+    "wipe",
+    epilog=examples(
+        "persona wipe                           # asks first, naming the database",
+        "persona wipe --yes && persona load data/",
+        "persona wipe --yes --suppression-list  # a scratch database: all of it",
+    ),
+)
+def wipe_cmd(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (scripts).")] = False,
+    suppression_list: Annotated[
+        bool,
+        typer.Option(
+            "--suppression-list",
+            help="Delete the suppression list of forgotten users too: they could come back with a reload.",
+        ),
+    ] = False,
+    actor: Annotated[
+        str | None, typer.Option(help="Who wipes, for the audit log (default: the OS user).")
+    ] = None,
+) -> None:
+    """Empty the database for a fresh load: every node and relationship.
+
+    The schema stays (constraints, indexes and the migration ledger), and so does the suppression list of
+    forgotten users unless --suppression-list is given. Asks first, naming the database and how many nodes
+    go, unless --yes. The audit log gets a `wipe` entry.
+    """
+    settings = get_settings()
+    info = resolve_connection(settings)
+    with _store(settings) as store:
+        counts = data_counts(store)
+        doomed = counts.nodes if suppression_list else counts.nodes - counts.suppression
+        where = f"database {store.database!r} at {info.uri}"
+        kept = (
+            f" (the suppression list of forgotten users stays: {counts.suppression:,} nodes)"
+            if counts.suppression and not suppression_list
+            else ""
+        )
+        if not doomed:
+            console.print(f"{where} holds no data to delete{kept}", highlight=False, markup=False)
+            return
+        if not yes:
+            typer.confirm(
+                f"Delete all {doomed:,} nodes of {where}, with their relationships? The schema stays{kept}",
+                abort=True,
+            )
+        wipe(store, suppression=suppression_list)
+    AuditLog(settings.audit_log_path).record(
+        AuditEntry(
+            actor=_operator(actor),
+            role="admin",
+            action="wipe",
+            what="persona wipe",
+            rows=doomed,
+            details={"database": info.database, "uri": info.uri, "suppression_list": suppression_list},
+        )
+    )
+    console.print(f"deleted {doomed:,} nodes of {where}{kept}", highlight=False, markup=False)
 
 
 @app.command(

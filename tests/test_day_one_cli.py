@@ -399,3 +399,59 @@ def test_serve_without_neo4j_is_one_line(tmp_path: Path) -> None:
     errors = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(errors) <= 2, done.stderr
     assert "does not answer" in errors[-1]
+
+# === wipe
+
+
+def _count(store: GraphStore, cypher: str) -> int:
+    records, _, _ = store.driver.execute_query(cypher, database_=store.database)
+    return int(records[0][0])
+
+
+def test_wipe_asks_then_empties_the_database_but_keeps_schema_and_forgotten(
+    demo_store: GraphStore, neo4j_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from graph.settings import get_settings
+
+    monkeypatch.setenv("PERSONA_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    runner = CliRunner()
+    forgotten = runner.invoke(app, ["forget", "u006", "--yes"])
+    assert forgotten.exit_code == 0, forgotten.output
+    constraints = _count(demo_store, "SHOW CONSTRAINTS YIELD name RETURN count(*)")
+    ledger = _count(demo_store, "MATCH (m:SchemaMigration) RETURN count(m)")
+    kept = _count(demo_store, "MATCH (n) WHERE n:Suppressed OR n:PrivacyKeyCheck RETURN count(n)")
+    data = _count(demo_store, "MATCH (n) WHERE NOT n:SchemaMigration RETURN count(n)") - kept
+    assert kept == 2 and data > 20
+
+    declined = runner.invoke(app, ["wipe"], input="n\n")
+    assert declined.exit_code == 1, declined.output
+    assert f"Delete all {data:,} nodes of database 'neo4j'" in declined.output
+    assert _count(demo_store, "MATCH (u:User) RETURN count(u)") == 5  # nothing deleted
+
+    done = runner.invoke(app, ["wipe"], input="y\n")
+    assert done.exit_code == 0, done.output
+    assert _count(demo_store, "MATCH (n) WHERE NOT n:SchemaMigration RETURN count(n)") == kept
+    assert _count(demo_store, "MATCH (m:SchemaMigration) RETURN count(m)") == ledger
+    assert _count(demo_store, "SHOW CONSTRAINTS YIELD name RETURN count(*)") == constraints
+
+    again = runner.invoke(app, ["wipe", "--yes"])
+    assert again.exit_code == 0 and "holds no data" in again.output
+    everything = runner.invoke(app, ["wipe", "--yes", "--suppression-list"])
+    assert everything.exit_code == 0, everything.output
+    assert _count(demo_store, "MATCH (n) WHERE NOT n:SchemaMigration RETURN count(n)") == 0
+    assert _count(demo_store, "MATCH (m:SchemaMigration) RETURN count(m)") == ledger
+    get_settings.cache_clear()
+
+
+def test_wipe_without_yes_in_a_script_deletes_nothing(
+    demo_store: GraphStore, neo4j_env: dict[str, str], tmp_path: Path
+) -> None:
+    before = _count(demo_store, "MATCH (n) RETURN count(n)")
+    done = _persona("wipe", env=_env(neo4j_env, tmp_path))  # stdin is empty: no answer
+    assert done.returncode == 1, done.stderr
+    assert "Delete all" in done.stdout and "Aborted" in done.stdout + done.stderr
+    assert _count(demo_store, "MATCH (n) RETURN count(n)") == before
