@@ -431,7 +431,8 @@ def test_record_order_refuses_quantities_and_prices_out_of_bounds(
         top = {"o": "big", "q": 1_000_000, "p": 1e9}
         assert gql.data(RECORD_ORDER, top) == {"recordOrder": {"orderId": "big"}}
         orders = gql.data(PROFILE)["user"]["orders"]
-    assert orders["edges"] == [{"node": {"orderId": "big", "total": 1e15}}]
+    # line 1 has no unit price: it counts at p1's list price, 10 (issue 15, item 4)
+    assert orders["edges"] == [{"node": {"orderId": "big", "total": 1e15 + 10}}]
 
 
 def test_loading_and_analysing_orders_out_of_bounds(
