@@ -97,6 +97,13 @@ class Audience:
                     "definition matches at least that many on its own"
                 )
 
+    @strawberry.field(
+        description="What in the definition matches no one because the graph lacks it, e.g. a `tagId` no "
+        "tag has (conditions name tags by id). The counts and members stand; empty when nothing is amiss."
+    )
+    async def warnings(self, info: Ctx) -> list[str]:
+        return await info.context.call(service.definition_warnings, definition=self.root)
+
     @strawberry.field(description="The definition as canonical JSON.")
     def definition(self) -> JSON:
         return cast(JSON, json.loads(definition_json(self.root)))

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from cli.output import CliConsole, examples
 from graph.audiences.model import BREAKDOWN_FIELDS, PURPOSES, AudienceDefinitionError, Purpose
+from graph.store import GraphStore
 
 audience_app = typer.Typer(
     help="Count, list, export, save and break down audiences.",
@@ -40,6 +41,14 @@ def _definition(path: Path) -> Any:
         raise AudienceDefinitionError([f"{path}: not valid JSON ({exc})"]) from exc
 
 
+def _warn(store: GraphStore, definition: Any) -> None:
+    """Say on stderr what in the definition matches no one (an unknown tag id): the answer stands."""
+    from graph.audiences.service import definition_warnings
+
+    for warning in definition_warnings(store, definition):
+        console.print(f"warning: {warning}", highlight=False, markup=False)
+
+
 def _purpose(purpose: str) -> Purpose:
     if purpose not in PURPOSES:
         raise typer.BadParameter(f"{purpose!r} is not one of {', '.join(PURPOSES)}", param_hint="--purpose")
@@ -54,7 +63,9 @@ def count_cmd(definition: DefinitionFile, purpose: PurposeOption = "marketing") 
     from graph.settings import get_settings
 
     with _store(get_settings()) as store:
-        counted = count_audience(store, _definition(definition), purpose=_purpose(purpose))
+        parsed = _definition(definition)
+        counted = count_audience(store, parsed, purpose=_purpose(purpose))
+        _warn(store, parsed)
     typer.echo(f"{counted.count:,} users ({counted.excluded_by_consent:,} left out by consent for {purpose})")
 
 
@@ -71,9 +82,9 @@ def list_cmd(
     from graph.settings import get_settings
 
     with _store(get_settings()) as store:
-        page = audience_members(
-            store, _definition(definition), first=first, after=after, purpose=_purpose(purpose)
-        )
+        parsed = _definition(definition)
+        page = audience_members(store, parsed, first=first, after=after, purpose=_purpose(purpose))
+        _warn(store, parsed)
     for user in page.users:
         typer.echo(user)
     if page.has_next:
@@ -99,7 +110,9 @@ def export_cmd(
 
     settings = get_settings()
     with _store(settings) as store:
-        rows = export_csv(store, _definition(definition), out, purpose=_purpose(purpose))
+        parsed = _definition(definition)
+        rows = export_csv(store, parsed, out, purpose=_purpose(purpose))
+        _warn(store, parsed)
     AuditLog(settings.audit_log_path).record(
         AuditEntry(
             actor=_operator(actor),
@@ -127,14 +140,16 @@ def save_cmd(
     from graph.settings import get_settings
 
     with _store(get_settings()) as store:
+        parsed = _definition(definition)
         saved = save_audience(
             store,
             audience_id=audience_id,
             name=name,
-            definition=_definition(definition),
+            definition=parsed,
             owner=owner,
             purpose=_purpose(purpose),
         )
+        _warn(store, parsed)
     typer.echo(f"saved {saved.audience_id} ({saved.name}, owner {saved.owner}): {saved.counts[-1]:,} members")
 
 
@@ -150,7 +165,9 @@ def breakdown_cmd(
     from graph.settings import get_settings
 
     with _store(get_settings()) as store:
-        rows = breakdown(store, _definition(definition), by=by, purpose=_purpose(purpose))
+        parsed = _definition(definition)
+        rows = breakdown(store, parsed, by=by, purpose=_purpose(purpose))
+        _warn(store, parsed)
     table = Table(title=f"audience by {by}")
     table.add_column(by)
     table.add_column("users", justify="right")

@@ -455,3 +455,56 @@ def test_wipe_without_yes_in_a_script_deletes_nothing(
     assert done.returncode == 1, done.stderr
     assert "Delete all" in done.stdout and "Aborted" in done.stdout + done.stderr
     assert _count(demo_store, "MATCH (n) RETURN count(n)") == before
+
+# === warnings
+
+TYPO = {"or": [{"tag": {"tagId": "vip"}}, {"tag": {"tagId": "vipp"}}]}
+WARNING = "tagId 'vipp': no tag has this id, so its condition matches no one"
+
+
+@pytest.fixture
+def vip_store(demo_store: GraphStore) -> GraphStore:
+    from graph.tags import tag_user, upsert_tag
+
+    upsert_tag(demo_store, tag_id="vip", name="VIP", tier="basic")
+    tag_user(demo_store, user_id="u001", tag_id="vip")
+    return demo_store
+
+
+def test_an_unknown_tag_id_is_a_warning_in_the_cli(
+    vip_store: GraphStore, neo4j_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from graph.settings import get_settings
+
+    monkeypatch.setenv("PERSONA_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    definition = tmp_path / "typo.json"
+    definition.write_text(json.dumps(TYPO), encoding="utf-8")
+    runner = CliRunner()
+    for args in (["count"], ["list"], ["breakdown", "--by", "city"]):
+        done = runner.invoke(app, ["audience", args[0], str(definition), *args[1:]])
+        assert done.exit_code == 0, done.output
+        assert f"warning: {WARNING}" in done.stderr, args
+        assert "'vip'" not in done.stderr  # the tag that exists is no warning
+    done = runner.invoke(app, ["audience", "count", str(definition)])
+    assert done.stdout.startswith("1 users")  # the answer stands: u001 holds vip
+    get_settings.cache_clear()
+
+
+def test_an_unknown_tag_id_is_a_warning_in_the_api(
+    vip_store: GraphStore, neo4j_connection: ConnectionInfo, tmp_path: Path
+) -> None:
+    from tests.api_support import GraphQL, secured
+
+    query = "query($d: AudienceInput!) { audience(definition: $d) { count { value } warnings } }"
+    with secured(tmp_path / "keys").client(neo4j_connection) as client:
+        gql = GraphQL(client)
+        found = gql.data(query, {"d": TYPO})["audience"]
+        assert found == {"count": {"value": 1}, "warnings": [WARNING]}
+        fine = gql.data(query, {"d": {"tag": {"tagId": "vip"}}})["audience"]
+        assert fine["warnings"] == []

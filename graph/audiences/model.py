@@ -441,6 +441,18 @@ def kind_of(node: Condition) -> str:
     return kind
 
 
+def definition_tag_ids(root: Condition) -> set[str]:
+    """Every tag id a definition's ``tag`` conditions name (at any depth)."""
+    found: set[str] = set()
+    stack: list[Condition] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, TagNode):
+            found.add(node.tag.tagId)
+        stack.extend(node.children())
+    return found
+
+
 def definition_attributes(root: Condition) -> set[str]:
     """Every User property a definition tests (``attribute`` conditions, at any depth)."""
     found: set[str] = set()

@@ -25,7 +25,7 @@ from graph.audiences.compile import (
     membership_statement,
     sample_statement,
 )
-from graph.audiences.model import PURPOSES, AudienceError, Condition, Purpose
+from graph.audiences.model import PURPOSES, AudienceError, Condition, Purpose, definition_tag_ids
 from graph.audiences.parse import definition_json, parse_definition
 from graph.errors import NotFoundError
 from graph.paging import check_first
@@ -110,6 +110,21 @@ def count_audience(
     record = _read(store, count_statement(_definition(definition), _purpose(purpose)))[0]
     total, excluded = int(record["total"]), int(record["excluded"])
     return AudienceCount(count=total - excluded, excluded_by_consent=excluded)
+
+
+def definition_warnings(store: GraphStore, definition: DefinitionInput) -> list[str]:
+    """What a definition names that the graph lacks, so that part of it matches no one: a tag id no tag
+    has (a typo, or a synonym: conditions name tags by id). The definition still runs; callers show these
+    beside the answer (the CLI on stderr, the API as ``Audience.warnings``)."""
+    wanted = sorted(definition_tag_ids(_definition(definition)))
+    if not wanted:
+        return []
+    found = set(store.read("query/existing_tags", keys=wanted)[0]["found"])
+    return [
+        f"tagId {tag_id!r}: no tag has this id, so its condition matches no one"
+        for tag_id in wanted
+        if tag_id not in found
+    ]
 
 
 def encode_cursor(user_id: str) -> str:
