@@ -678,11 +678,17 @@ class CrossSell:
     personalised: bool
     based_on: list[strawberry.ID]
     items: list[CrossSellItem]
+    reason: str | None = strawberry.field(
+        default=None,
+        description="Why `items` is empty (null when it is not): e.g. no order holds two or more "
+        "different products, or co-purchase analysis has not run.",
+    )
 
     @staticmethod
     def of(found: products.CrossSell) -> CrossSell:
         return CrossSell(
             personalised=found.personalised,
+            reason=found.reason,
             based_on=[strawberry.ID(s) for s in found.based_on],
             items=[
                 CrossSellItem(

@@ -75,6 +75,23 @@ class CrossSell(BaseModel):
     personalised: bool
     based_on: list[str]  # skus the suggestions come from ([] for best-sellers)
     items: list[CrossSellItem]
+    reason: str | None = None  # why ``items`` is empty (None when it is not)
+
+
+# Why there is nothing to suggest (CrossSell.reason; the co-purchase run's report says the same).
+NO_ORDERS = "no orders yet: nothing sells, so there is nothing to suggest"
+NO_COPURCHASE_RUN = (
+    "co-purchase analysis has not run yet (`persona analyze copurchase`): no product is known to sell "
+    "with another"
+)
+NO_MULTI_LINE_ORDERS = (
+    "no order holds two or more different products, so no product is bought with another: cross-sell "
+    "needs orders of several lines"
+)
+
+
+def no_pairs(min_count: int) -> str:
+    return f"no two products were bought together in {min_count} or more orders (co-purchase min_count)"
 
 
 def get_products(store: GraphStore, *, skus: Sequence[str]) -> dict[str, ProductInfo]:
@@ -150,6 +167,13 @@ def cross_sell(
     not depend on the user at all: ``sku``'s co-purchase neighbours, or the best-sellers.
     """
     _check_request(sku, user_id, first)
+    found = _cross_sell(store, sku, user_id, first)
+    if found.items:
+        return found
+    return found.model_copy(update={"reason": _empty_reason(store, found)})
+
+
+def _cross_sell(store: GraphStore, sku: str | None, user_id: str | None, first: int) -> CrossSell:
     if user_id is None:
         assert sku is not None  # _check_request refused neither
         return _for_product(store, sku, first)
@@ -160,6 +184,33 @@ def cross_sell(
     if sku is not None:
         return _for_product(store, sku, first)
     return CrossSell(personalised=False, based_on=[], items=_best_sellers(store, first))
+
+
+def _empty_reason(store: GraphStore, found: CrossSell) -> str:
+    """Why there is nothing to suggest: no orders, no co-purchase run, no multi-line orders (so no pairs
+    at all), no pair passing the run's min_count, or none for these products; read from the latest
+    finished co-purchase run (its input sizes and counts), not by counting orders on each request."""
+    if not found.based_on:  # best-sellers: empty only without orders
+        return NO_ORDERS
+    from graph.insights import analytics_runs  # lazy: graph.insights reads profiles
+
+    run = next((r for r in analytics_runs(store, kind="copurchase", first=5) if r.status == "done"), None)
+    if run is None:
+        return NO_COPURCHASE_RUN
+    if not run.input_sizes.get("orders"):
+        return NO_ORDERS
+    if run.input_sizes.get("multi_line_orders") == 0:
+        return NO_MULTI_LINE_ORDERS
+    min_count = int(run.parameters.get("min_count", 3))
+    if not run.counts.get("pairs"):
+        return no_pairs(min_count)
+    skus = ", ".join(found.based_on)
+    if found.personalised:
+        return (
+            f"nothing bought with {skus} in {min_count} or more orders that this user has not bought "
+            "already"
+        )
+    return f"nothing was bought with {skus} in {min_count} or more orders (co-purchase min_count)"
 
 
 def _check_request(sku: str | None, user_id: str | None, first: int) -> None:

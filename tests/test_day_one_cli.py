@@ -508,3 +508,64 @@ def test_an_unknown_tag_id_is_a_warning_in_the_api(
         assert found == {"count": {"value": 1}, "warnings": [WARNING]}
         fine = gql.data(query, {"d": {"tag": {"tagId": "vip"}}})["audience"]
         assert fine["warnings"] == []
+
+# === crosssell
+
+
+@pytest.fixture
+def one_line_shop(store: GraphStore, tmp_path: Path) -> GraphStore:
+    """Six one-line orders: every product sold, none with another."""
+    from loaders.pipeline import LoadOptions, load_dataset
+
+    folder = tmp_path / "one-line"
+    folder.mkdir()
+    (folder / "users.csv").write_text("user_id,city\nu1,Shanghai\nu2,Beijing\nu3,Hangzhou\n")
+    (folder / "products.csv").write_text("sku,name,price\nP1,kettle,20\nP2,teapot,30\nP3,cups,10\n")
+    lines = [f"o{i},u{i % 3 + 1},P{i % 3 + 1},2025-05-0{i}T10:00:00Z,1," for i in range(1, 7)]
+    (folder / "orders.csv").write_text(
+        "order_id,user_id,sku,ordered_at,quantity,unit_price\n" + "\n".join(lines)
+    )
+    reports = load_dataset(store, folder, options=LoadOptions(rejects_dir=tmp_path / "rejects"))
+    assert all(r.rejected == 0 for r in reports)
+    return store
+
+
+def test_copurchase_says_why_there_are_no_pairs(
+    one_line_shop: GraphStore, neo4j_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from graph.products import NO_MULTI_LINE_ORDERS
+    from graph.settings import get_settings
+
+    monkeypatch.setenv("PERSONA_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    done = CliRunner().invoke(app, ["analyze", "copurchase"])
+    assert done.exit_code == 0, done.output
+    said = " ".join(done.output.split())
+    assert "multi_line_orders=0" in said and "pairs_written=0" in said
+    assert NO_MULTI_LINE_ORDERS in said
+    get_settings.cache_clear()
+
+
+def test_an_empty_cross_sell_says_why(
+    one_line_shop: GraphStore, neo4j_connection: ConnectionInfo, tmp_path: Path
+) -> None:
+    from graph.analytics.copurchase import run_copurchase
+    from graph.products import NO_COPURCHASE_RUN, NO_MULTI_LINE_ORDERS
+    from tests.api_support import GraphQL, secured
+
+    query = (
+        '{ p: crossSell(sku: "P1") { items { sku } reason }'
+        ' u: crossSell(userId: "u2") { items { sku } reason } }'
+    )
+    with secured(tmp_path / "keys").client(neo4j_connection) as client:
+        gql = GraphQL(client)
+        before = gql.data(query)
+        assert before["p"] == {"items": [], "reason": NO_COPURCHASE_RUN}
+        assert before["u"] == {"items": [], "reason": NO_COPURCHASE_RUN}  # u2 bought P2: personalised
+        run_copurchase(one_line_shop)
+        after = gql.data(query)
+        assert after["p"] == {"items": [], "reason": NO_MULTI_LINE_ORDERS}
+        assert after["u"] == {"items": [], "reason": NO_MULTI_LINE_ORDERS}

@@ -28,6 +28,7 @@ import scipy.sparse as sp
 from graph.analytics.leiden import leiden
 from graph.analytics.projection import IdArray, read_ranges
 from graph.analytics.runs import AnalyticsRun, analytics_run
+from graph.products import NO_MULTI_LINE_ORDERS, NO_ORDERS, no_pairs
 from graph.store import GraphStore, batched
 
 FloatArray = npt.NDArray[np.float64]
@@ -86,6 +87,8 @@ class CopurchaseReport:
     pairs_written: int  # BOUGHT_WITH edges written, each direction counted
     communities: int
     seconds: float
+    multi_line_orders: int = 0  # orders of two or more different products: the only ones that make pairs
+    reason: str | None = None  # why no pair was written (None when some were)
 
 
 @dataclass(frozen=True)
@@ -289,8 +292,12 @@ def run_copurchase(
     with analytics_run(store, "copurchase", params) as run:
         with run.phase("projection"):
             baskets = project_baskets(store)
+        multi_line = int(np.count_nonzero(np.diff(baskets.matrix.indptr) >= 2))
         run.input_sizes.update(
-            orders=baskets.orders, products=baskets.products, lines=int(baskets.matrix.nnz)
+            orders=baskets.orders,
+            products=baskets.products,
+            lines=int(baskets.matrix.nnz),
+            multi_line_orders=multi_line,
         )
         with run.phase("compute"):
             result = compute_copurchase(
@@ -317,7 +324,16 @@ def run_copurchase(
         pairs_written=written,
         communities=communities,
         seconds=round(time.perf_counter() - started, 3),
+        multi_line_orders=multi_line,
+        reason=None if written else _no_pairs_reason(baskets.orders, multi_line, min_count),
     )
+
+
+def _no_pairs_reason(orders: int, multi_line: int, min_count: int) -> str:
+    """Why a run wrote no pair, as cross-sell says it (graph.products)."""
+    if not orders:
+        return NO_ORDERS
+    return NO_MULTI_LINE_ORDERS if not multi_line else no_pairs(min_count)
 
 
 def bought_with(store: GraphStore, *, sku: str, first: int = 10) -> list[BoughtWith]:
