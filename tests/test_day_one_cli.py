@@ -569,3 +569,31 @@ def test_an_empty_cross_sell_says_why(
         after = gql.data(query)
         assert after["p"] == {"items": [], "reason": NO_MULTI_LINE_ORDERS}
         assert after["u"] == {"items": [], "reason": NO_MULTI_LINE_ORDERS}
+
+# === convergence
+
+
+@pytest.fixture
+def ties_only(store: GraphStore, tmp_path: Path) -> GraphStore:
+    """A social network without orders, behaviour or tags (as a public friendship dataset): every user
+    has the same persona features, so there are fewer distinct points than clusters to find."""
+    from loaders.pipeline import LoadOptions, load_dataset
+
+    folder = tmp_path / "ties-only"
+    folder.mkdir()
+    users = [f"s{i:02d}" for i in range(40)]
+    (folder / "users.csv").write_text("user_id\n" + "\n".join(users) + "\n")
+    ties = [f"{users[i]},{users[(i * 7 + 3) % 40]},friend," for i in range(40)]
+    (folder / "ties.csv").write_text("src_user_id,dst_user_id,kind,since\n" + "\n".join(ties) + "\n")
+    reports = load_dataset(store, folder, options=LoadOptions(rejects_dir=tmp_path / "rejects"))
+    assert all(r.rejected == 0 for r in reports), [r.as_dict() for r in reports]
+    return store
+
+
+def test_analyze_all_without_convergence_warnings(
+    ties_only: GraphStore, neo4j_env: dict[str, str], tmp_path: Path
+) -> None:
+    done = _persona("analyze", "all", env=_env(neo4j_env, tmp_path, PYTHONWARNINGS="default"))
+    assert done.returncode == 0, done.stderr
+    assert "ConvergenceWarning" not in done.stderr, done.stderr
+    assert "personas" in done.stderr

@@ -15,6 +15,7 @@ previous personas are retired.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,7 @@ from threadpoolctl import threadpool_limits  # ships with scikit-learn
 from graph.analytics.user_features import NIGHT_HOURS, PersonaInputs
 from graph.errors import PersonaGraphError
 
+log = logging.getLogger(__name__)
 FloatArray = npt.NDArray[np.float64]
 K_RANGE = range(3, 7)
 SEED = 7
@@ -124,14 +126,36 @@ def cluster(x: FloatArray, *, k: int | None, sample: int) -> Clustering:
         )
     rng = np.random.default_rng(SEED)
     picked = x[np.sort(rng.choice(n, min(max(sample, 2 * max(candidates)), n), replace=False))]
+    # KMeans finds no more clusters than distinct points (users alike in every feature, as in a social
+    # network without orders or behaviour); asked for more it warns (ConvergenceWarning) and merges them.
+    # So k never exceeds the distinct points: of the sample for the silhouettes, of everyone for the fit.
+    in_sample = _distinct_points(picked)
+    points = _distinct_points(x) if k is not None and k > in_sample else in_sample
+    fitting = [c for c in candidates if c <= points] or ([points] if points >= 2 else [])
+    if fitting != candidates:
+        log.info(
+            "personas: %d user(s) have %d distinct feature profile(s): k=%s",
+            n,
+            points,
+            fitting[0] if fitting else 1,
+        )
+    if not fitting:  # everyone alike: one persona
+        return Clustering(np.zeros(n, dtype=np.int64), 1, {})
     silhouettes: dict[int, float] = {}
-    for c in candidates:
+    for c in fitting:
+        if c > in_sample:
+            continue  # a k given, and the sample too alike for it: no silhouette
         labels = _kmeans(picked, c)
         distinct = np.unique(labels).size
         silhouettes[c] = float(silhouette_score(picked, labels)) if 1 < distinct < len(picked) else -1.0
-    best = max(silhouettes, key=lambda c: (silhouettes[c], -c))
+    best = max(silhouettes, key=lambda c: (silhouettes[c], -c)) if silhouettes else fitting[0]
     labels, found = _by_size(_kmeans(x, best), best)
     return Clustering(labels, found, silhouettes)
+
+
+def _distinct_points(x: FloatArray) -> int:
+    """Rows of ``x`` that differ from each other."""
+    return int(np.unique(x, axis=0).shape[0]) if x.size else int(x.shape[0])
 
 
 def _kmeans(x: FloatArray, k: int) -> npt.NDArray[np.int64]:
