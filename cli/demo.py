@@ -77,14 +77,17 @@ def build_demo(
     *,
     options: LoadOptions | None = None,
     step: Callable[[str], None] = lambda _: None,
+    loaded: Callable[[list[FileReport]], None] = lambda _: None,
 ) -> DemoReport:
-    """Generate (once per folder), load, analyse and tag the demo shop; safe to run again."""
+    """Generate (once per folder), load, analyse and tag the demo shop; safe to run again. ``step`` hears
+    of each step as it starts, ``loaded`` gets the load's reports as soon as the files are in."""
     data = workdir / "data"
     if not (data / "ties.csv").exists():
         step(f"generating {DEMO_USERS:,} users (seed {DEMO_SEED})")
         generate(data, users=DEMO_USERS, seed=DEMO_SEED)
     step("loading")
     files = load_dataset(store, data, options=options or LoadOptions(rejects_dir=workdir / "rejects"))
+    loaded(files)
     analyses: dict[str, object] = {}
     shared: dict[str, Any] = {}
     for name in ANALYSES:

@@ -318,7 +318,8 @@ def _print_reports(reports: list[FileReport]) -> None:
             console.print(f"{r.path.name}: read as {r.encoding}", highlight=False)
     for r in reports:
         if r.rejects_file:
-            console.print(f"{r.rejected:,} rejected rows of {r.path.name}: {r.rejects_file}", highlight=False)
+            rows = f"{r.rejected:,} rejected {'row' if r.rejected == 1 else 'rows'}"
+            console.print(f"{rows} of {r.path.name}: {r.rejects_file}", highlight=False)
 
 
 identities_app = typer.Typer(
@@ -552,8 +553,8 @@ def demo(
             folder,
             options=load_options(settings, rejects_dir=folder / "rejects"),
             step=lambda what: console.print(f"demo: {what} ...", highlight=False),
+            loaded=_print_reports,  # the load table where the load happened, not after the analyses
         )
-    _print_reports(report.files)
     console.print(
         f"demo graph ready: {DEMO_USERS:,} users, {len(report.analyses)} analyses, "
         f"rule tags for {report.tagged_users:,} users",

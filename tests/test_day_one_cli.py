@@ -597,3 +597,28 @@ def test_analyze_all_without_convergence_warnings(
     assert done.returncode == 0, done.stderr
     assert "ConvergenceWarning" not in done.stderr, done.stderr
     assert "personas" in done.stderr
+
+# === demo
+
+
+def test_demo_output_reads_well_in_a_file(
+    store: GraphStore, neo4j_env: dict[str, str], tmp_path: Path
+) -> None:
+    """`make demo > demo.log 2>&1`: no escapes or redrawn bars, nothing clipped, the load table whole and
+    where the load happened, the key and the URL on their own lines."""
+    env = _env(neo4j_env, tmp_path)
+    done = _persona("demo", "--no-serve", "--workdir", str(tmp_path / "demo"), env=env, timeout=900)
+    assert done.returncode == 0, done.stderr
+    text = done.stdout + done.stderr
+    assert "\x1b" not in text and "\r" not in text and "…" not in text
+    lines = text.splitlines()
+    assert all(len(line) < 300 for line in lines), max(lines, key=len)
+    table = _table_rows(done.stderr, r"[\w.]+\.csv")
+    assert set(table) >= {"users.csv", "orders.csv", "events.csv", "ties.csv"}
+    for cells in table.values():
+        assert all(re.fullmatch(r"[\d,.]+", cell) for cell in cells), cells  # every number whole
+    first_row = next(i for i, line in enumerate(lines) if "users.csv" in line)
+    assert first_row < next(i for i, line in enumerate(lines) if line.startswith("demo: analysing"))
+    assert "ConvergenceWarning" not in text and "Traceback" not in text
+    assert any(re.fullmatch(r"\s*pg_\S+", line) for line in lines)  # the key, whole, on its line
+    assert "demo graph ready: 1,000 users" in text
