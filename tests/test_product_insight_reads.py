@@ -280,10 +280,17 @@ def test_insight_reads_refuse_bad_input(store: GraphStore) -> None:
 
 def _create_personas(store: GraphStore, run_id: str, at: datetime, sizes: list[int]) -> None:
     rows = [
-        {"personaId": f"persona-{i + 1}", "name": f"{run_id} {i + 1}", "description": "d", "size": s}
+        {
+            "personaId": f"persona-{i + 1}",
+            "name": f"{run_id} {i + 1}",
+            "description": "d",
+            "size": s,
+            "firstRunId": run_id,
+            "centroid": [float(s)],
+        }
         for i, s in enumerate(sizes)
     ]
-    store.write("analytics/create_personas", rows=rows, runId=run_id, computedAt=at)
+    store.write("analytics/create_personas", rows=rows, features=["size"], runId=run_id, computedAt=at)
 
 
 def test_personas_list_only_the_latest_run_and_look_up_by_id(store: GraphStore) -> None:
