@@ -44,6 +44,7 @@ from graph.audiences.model import (
     FollowersNode,
     FriendsNode,
     ReferralHopsNode,
+    conditions,
     definition_attributes,
     kind_of,
 )
@@ -178,7 +179,7 @@ def protect(role: Role, root: Condition, purpose: str, k: int) -> Condition:
     if role == ADMIN:
         return root
     if role == MARKETER:
-        ties = sorted({kind_of(n) for n in _nodes(root) if isinstance(n, TIE_CONDITIONS)})
+        ties = sorted({kind_of(n) for n in conditions(root) if isinstance(n, TIE_CONDITIONS)})
         if ties:
             raise PolicyError(
                 f"definition: the marketer role may not use conditions on ties ({', '.join(ties)}): "
@@ -200,16 +201,6 @@ def check_argument(role: Role, type_name: str, field: str, argument: str) -> Non
     """Raise PolicyError when ``role`` may not pass ``argument`` to ``type_name.field``."""
     if role not in ARGUMENT_ROLES.get((type_name, field, argument), EVERYONE):
         raise PolicyError(f"{argument}: the {role.value} role may not pass it to {type_name}.{field}")
-
-
-def _nodes(root: Condition) -> list[Condition]:
-    found: list[Condition] = []
-    stack: list[Condition] = [root]
-    while stack:
-        node = stack.pop()
-        found.append(node)
-        stack.extend(node.children())
-    return found
 
 
 def check_attributes(role: Role, attributes: Iterable[str], argument: str = "definition") -> None:

@@ -25,6 +25,7 @@ from graph.audiences.model import (
     Condition,
     InfluenceNode,
     ReferralHopsNode,
+    conditions,
 )
 from graph.audiences.parse import definition_json, parse_definition
 
@@ -44,9 +45,7 @@ class CoarseningError(ValueError):
 def singling_out(root: Condition) -> list[str]:
     """What in the tree names one person: ids, exact scores and one user's referral ties, each once."""
     found: list[str] = []
-    stack: list[Condition] = [root]
-    while stack:
-        node = stack.pop()
+    for node in conditions(root):
         if isinstance(node, AttributeNode) and node.attribute.field in SINGLING_ATTRIBUTES:
             if node.attribute.op != "exists":
                 found.append(f"attribute {node.attribute.field}: {SINGLING_ATTRIBUTES[node.attribute.field]}")
@@ -56,7 +55,6 @@ def singling_out(root: Condition) -> list[str]:
             found.append("influence minScore/maxScore: " + SINGLING_ATTRIBUTES["influence"])
         elif isinstance(node, ReferralHopsNode) and node.referralHops.userId is not None:
             found.append("referralHops userId: one user's ties name that user (use `of` with a group)")
-        stack.extend(node.children())
     return sorted(set(found))
 
 

@@ -8,6 +8,7 @@ See docs/audiences.md for every kind.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -441,25 +442,20 @@ def kind_of(node: Condition) -> str:
     return kind
 
 
-def definition_tag_ids(root: Condition) -> set[str]:
-    """Every tag id a definition's ``tag`` conditions name (at any depth)."""
-    found: set[str] = set()
+def conditions(root: Condition) -> Iterator[Condition]:
+    """Every condition of a tree, the root and the sub-conditions at any depth (each once)."""
     stack: list[Condition] = [root]
     while stack:
         node = stack.pop()
-        if isinstance(node, TagNode):
-            found.add(node.tag.tagId)
+        yield node
         stack.extend(node.children())
-    return found
+
+
+def definition_tag_ids(root: Condition) -> set[str]:
+    """Every tag id a definition's ``tag`` conditions name (at any depth)."""
+    return {node.tag.tagId for node in conditions(root) if isinstance(node, TagNode)}
 
 
 def definition_attributes(root: Condition) -> set[str]:
     """Every User property a definition tests (``attribute`` conditions, at any depth)."""
-    found: set[str] = set()
-    stack: list[Condition] = [root]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, AttributeNode):
-            found.add(node.attribute.field)
-        stack.extend(node.children())
-    return found
+    return {node.attribute.field for node in conditions(root) if isinstance(node, AttributeNode)}
