@@ -106,6 +106,11 @@ def secured(folder: Path, **settings: Any) -> Secured:
     )
 
 
+def as_role(client: TestClient, keys: Secured, role: str) -> GraphQL:
+    """A GraphQL client sending ``role``'s key from ``keys``."""
+    return GraphQL(client, headers=keys.headers(role))
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

@@ -28,7 +28,7 @@ from api.app import create_app
 from graph.audit import AuditLog
 from graph.connection import ConnectionInfo
 from graph.local_neo4j import free_port
-from tests.api_support import AnalysedGraph, GraphQL, Secured, analysed_graph, bearer, one, secured
+from tests.api_support import AnalysedGraph, Secured, analysed_graph, as_role, bearer, one, secured
 
 JWT_SECRET = "an-attack-test-secret-of-at-least-32-bytes"
 
@@ -54,10 +54,6 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Secured:
 def client(graph: AnalysedGraph, neo4j_connection: ConnectionInfo, keys: Secured) -> Iterator[TestClient]:
     with TestClient(create_app(keys.settings, connection=neo4j_connection)) as test_client:
         yield test_client
-
-
-def as_role(client: TestClient, keys: Secured, role: str) -> GraphQL:
-    return GraphQL(client, headers=keys.headers(role))
 
 
 def entries(keys: Secured) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from api.policy import ANALYST
 from graph.analytics.lookalikes import ranked
 from graph.audit import AuditLog
 from graph.connection import ConnectionInfo
-from tests.api_support import AnalysedGraph, GraphQL, Secured, analysed_graph, one, rows, secured
+from tests.api_support import AnalysedGraph, GraphQL, Secured, analysed_graph, as_role, one, rows, secured
 
 K = 100  # the default floor, which the module's app keeps
 
@@ -50,10 +50,6 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Secured:
 def client(graph: AnalysedGraph, neo4j_connection: ConnectionInfo, keys: Secured) -> Iterator[TestClient]:
     with TestClient(create_app(keys.settings, connection=neo4j_connection)) as test_client:
         yield test_client
-
-
-def as_role(client: TestClient, keys: Secured, role: str) -> GraphQL:
-    return GraphQL(client, headers=keys.headers(role))
 
 
 def counts(gql: GraphQL, definition: dict[str, Any], purpose: str = "ANALYSIS") -> dict[str, Any]:

@@ -25,7 +25,17 @@ from api.app import create_app
 from api.auth import KeyFile
 from graph.audit import AuditLog
 from graph.connection import ConnectionInfo
-from tests.api_support import AnalysedGraph, GraphQL, Secured, analysed_graph, bearer, one, rows, secured
+from tests.api_support import (
+    AnalysedGraph,
+    GraphQL,
+    Secured,
+    analysed_graph,
+    as_role,
+    bearer,
+    one,
+    rows,
+    secured,
+)
 
 JWT_SECRET = "a-test-secret-that-is-at-least-32-bytes-long"
 
@@ -51,10 +61,6 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Secured:
 def client(graph: AnalysedGraph, neo4j_connection: ConnectionInfo, keys: Secured) -> Iterator[TestClient]:
     with TestClient(create_app(keys.settings, connection=neo4j_connection)) as test_client:
         yield test_client
-
-
-def as_role(client: TestClient, keys: Secured, role: str) -> GraphQL:
-    return GraphQL(client, headers=keys.headers(role))
 
 
 def audit_entries(keys: Secured) -> list[dict[str, Any]]:
