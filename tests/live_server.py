@@ -17,10 +17,11 @@ START_TIMEOUT_S = 60.0
 
 
 @contextmanager
-def live(app: ASGIApp, name: str = "test-server") -> Iterator[str]:
-    """``app`` served by uvicorn on a free port of 127.0.0.1 in a background thread: its base URL."""
+def live(app: ASGIApp, name: str = "test-server", log_level: str = "warning") -> Iterator[str]:
+    """``app`` served by uvicorn on a free port of 127.0.0.1 in a background thread: its base URL
+    (``log_level="info"`` turns uvicorn's access log on, as `persona serve` runs it)."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level))
     thread = threading.Thread(target=server.run, name=name, daemon=True)
     thread.start()
     deadline = time.monotonic() + START_TIMEOUT_S

@@ -10,15 +10,12 @@ from __future__ import annotations
 import getpass
 import json
 import logging
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from neo4j import Driver
 from pydantic import SecretStr
@@ -27,8 +24,8 @@ from typer.testing import CliRunner
 from api.app import create_app
 from graph.audit import AuditLog
 from graph.connection import ConnectionInfo
-from graph.local_neo4j import free_port
 from tests.api_support import AnalysedGraph, Secured, analysed_graph, as_role, bearer, one, secured
+from tests.live_server import live
 
 JWT_SECRET = "an-attack-test-secret-of-at-least-32-bytes"
 
@@ -195,20 +192,8 @@ def test_cli_audience_export_is_audited(
 @pytest.fixture(scope="module")
 def served(graph: AnalysedGraph, neo4j_connection: ConnectionInfo, keys: Secured) -> Iterator[str]:
     """The app under a real uvicorn (its access log on, as `persona serve` runs it), in a thread."""
-    port = free_port()
-    app = create_app(keys.settings, connection=neo4j_connection)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info"))
-    thread = threading.Thread(target=server.run, name="attacks-audit-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the API server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with live(create_app(keys.settings, connection=neo4j_connection), "attacks-audit-server", "info") as url:
+        yield url
 
 
 class _Lines(logging.Handler):
