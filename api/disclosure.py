@@ -91,7 +91,7 @@ class CountBudget:
 
 
 class CountBudgetError(PolicyError):
-    """The caller's key has been shown as many counts as it may this hour (api/context.py)."""
+    """The caller's key has been shown as many different counts as it may today (api/context.py)."""
 
     code = "RATE_LIMITED"
 
