@@ -96,12 +96,12 @@ class Settings(BaseSettings):
     jwt_max_lifetime_s: int = Field(default=86_400, ge=1)  # JWTs need `iat`; exp - iat may not exceed this
     privacy_k: int = Field(default=100, ge=1)  # counts below k are "fewer than k" for roles below admin
     # ... and move by a discrete-Laplace noise of this scale in users (mean absolute move about this)
-    privacy_noise: int = Field(default=12, ge=0)
+    privacy_noise: int = Field(default=16, ge=0)
     privacy_round_to: int = Field(default=10, ge=1)  # ... and are rounded to a multiple of this
     # How many different counts one key (or token subject) below admin is shown a day, per process (the
     # same question again is free); 0: no budget. Averaging many wordings of the same audiences defeats
     # the noise (bench/privacy.py); this caps the pace (docs/security.md has the measured figures).
-    privacy_count_budget: int = Field(default=1000, ge=0)
+    privacy_count_budget: int = Field(default=400, ge=0)
     audit_log: Path | None = None  # JSON lines: PII reads, exports, mutations; default data_dir
 
     @property
