@@ -29,8 +29,8 @@ from graphql import (
 from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import SchemaExtension
 
-from api.policy import PII_FIELDS, PolicyError, Selection, check_fields, selection
-from graph.audit import AuditEntry
+from personagraph.api.policy import PII_FIELDS, PolicyError, Selection, check_fields, selection
+from personagraph.graph.audit import AuditEntry
 
 MEMBERS = ("Audience", "members")
 

@@ -11,15 +11,15 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api.context import Context
-from api.disclosure import Count
-from api.inputs import Purpose
-from api.policy import ADMIN, PolicyError, check_attributes, protect
-from api.types import Lookalike, User, UserConnection, UserEdge, lookalike_list, page_info
-from graph.audiences import service
-from graph.audiences.coarsen import RANK_FIELDS, SINGLING_ATTRIBUTES
-from graph.audiences.model import AndNode, Condition, NotNode, OrNode, kind_of
-from graph.audiences.parse import definition_json
+from personagraph.api.context import Context
+from personagraph.api.disclosure import Count
+from personagraph.api.inputs import Purpose
+from personagraph.api.policy import ADMIN, PolicyError, check_attributes, protect
+from personagraph.api.types import Lookalike, User, UserConnection, UserEdge, lookalike_list, page_info
+from personagraph.graph.audiences import service
+from personagraph.graph.audiences.model import AndNode, Condition, NotNode, OrNode, kind_of
+from personagraph.graph.audiences.parse import definition_json
+from personagraph.graph.privacy.singling_out import RANK_FIELDS, SINGLING_ATTRIBUTES
 
 Ctx = Info[Context, None]
 

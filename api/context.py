@@ -18,15 +18,18 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
-from api.auth import Principal
-from api.disclosure import Count, CountBudget, CountBudgetError, Disclosure
-from api.metrics import Metrics
-from api.policy import ADMIN, PolicyError, Role
-from graph import insights, privacy, products, profiles
-from graph.audit import AuditEntry, AuditLog
-from graph.paging import Page
-from graph.store import GraphStore
-from graph.tags.engine import TagCache
+from personagraph.api.auth import Principal
+from personagraph.api.disclosure import Count, CountBudget, CountBudgetError, Disclosure
+from personagraph.api.metrics import Metrics
+from personagraph.api.policy import ADMIN, PolicyError, Role
+from personagraph.graph.analytics import insights
+from personagraph.graph.audit import AuditEntry, AuditLog
+from personagraph.graph.paging import Page
+from personagraph.graph.privacy import forget as privacy
+from personagraph.graph.products import read as products
+from personagraph.graph.profiles import read as profiles
+from personagraph.graph.store import GraphStore
+from personagraph.graph.tags.engine import TagCache
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -41,7 +44,7 @@ class Context(BaseContext):
     principal: Principal | None  # the caller (api/auth.py); their role decides what they see (api/policy.py)
     disclosure: Disclosure  # how counts are shown to that role (api/disclosure.py)
     audit: AuditLog
-    suppression_key: bytes  # hashes forgotten users' ids (graph/privacy.py)
+    suppression_key: bytes  # hashes forgotten users' ids (graph/privacy/forget.py)
     count_budget: CountBudget | None = None  # counts shown a day per key below admin (None: no budget)
     loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
 

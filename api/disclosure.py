@@ -32,10 +32,10 @@ from collections.abc import Callable
 
 import strawberry
 
-from api.limits import RateLimiter
-from api.policy import ADMIN, PolicyError, Role
-from graph.secrets import derived_key
-from graph.settings import Settings
+from personagraph.api.limits import RateLimiter
+from personagraph.api.policy import ADMIN, PolicyError, Role
+from personagraph.graph.secrets import derived_key
+from personagraph.graph.settings import Settings
 
 
 @strawberry.type(

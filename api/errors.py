@@ -34,10 +34,15 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 from strawberry.types.execution import ExecutionResult
 
-from api.limits import is_token_limit
-from api.policy import PolicyError
-from graph.audiences.model import AudienceDefinitionError
-from graph.errors import Neo4jUnavailableError, NotFoundError, PersonaGraphError, QueryTimeoutError
+from personagraph.api.limits import is_token_limit
+from personagraph.api.policy import PolicyError
+from personagraph.graph.audiences.model import AudienceDefinitionError
+from personagraph.graph.errors import (
+    Neo4jUnavailableError,
+    NotFoundError,
+    PersonaGraphError,
+    QueryTimeoutError,
+)
 
 log = logging.getLogger(__name__)
 

@@ -37,8 +37,8 @@ from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
-from api.errors import ensure_coded
-from api.ide import is_ide_navigation, page
+from personagraph.api.errors import ensure_coded
+from personagraph.api.ide import is_ide_navigation, page
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"

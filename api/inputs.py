@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 from strawberry.types.base import has_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
-from graph.bounds import MAX_PRICE, MAX_QUANTITY
+from personagraph.graph.bounds import MAX_PRICE, MAX_QUANTITY
 
 
 @strawberry.enum(description="What an audience is for; consent decides who it may contain.")
@@ -144,7 +144,7 @@ class UserInput:
     acquired_at: datetime | None = strawberry.UNSET
 
     def fields(self) -> dict[str, Any]:
-        """The given fields under the loader's column names (snake case), for graph.profiles.upsert_user."""
+        """The given fields under the loader's column names (snake case), for graph.profiles.read.upsert_user."""
         return {
             f.python_name: getattr(self, f.python_name)
             for f in self.__strawberry_definition__.fields  # type: ignore[attr-defined]

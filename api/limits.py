@@ -81,10 +81,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 from strawberry.types.execution import ExecutionResult
 
-from graph import insights, paging, products, profiles
-from graph.audiences import service
-from graph.audiences.model import RELATIONAL_KINDS
-from graph.settings import Settings
+from personagraph.graph import paging
+from personagraph.graph.analytics import insights
+from personagraph.graph.audiences import service
+from personagraph.graph.audiences.model import RELATIONAL_KINDS
+from personagraph.graph.products import read as products
+from personagraph.graph.profiles import read as profiles
+from personagraph.graph.settings import Settings
 
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"

@@ -38,8 +38,7 @@ from graphql import (
     get_named_type,
 )
 
-from graph.audiences.coarsen import CoarseningError, coarsened, singling_out
-from graph.audiences.model import (
+from personagraph.graph.audiences.model import (
     Condition,
     FollowersNode,
     FriendsNode,
@@ -48,6 +47,7 @@ from graph.audiences.model import (
     definition_attributes,
     kind_of,
 )
+from personagraph.graph.privacy.singling_out import CoarseningError, coarsened, singling_out
 
 
 class Role(StrEnum):
@@ -174,7 +174,7 @@ def check_audience(role: Role, root: Condition, purpose: str) -> None:
 def protect(role: Role, root: Condition, purpose: str, k: int) -> Condition:
     """The definition ``role`` may evaluate for ``purpose``: ``check_audience``, then, below admin, no
     condition naming one person (ids, exact scores, one user's ties) and influence ranks coarsened to
-    buckets of ``k`` (graph/audiences/coarsen.py); marketers may not walk ties at all."""
+    buckets of ``k`` (graph/privacy/singling_out.py); marketers may not walk ties at all."""
     check_audience(role, root, purpose)
     if role == ADMIN:
         return root

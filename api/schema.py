@@ -11,16 +11,16 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api import types as api_types
-from api.access import AccessControl
-from api.audiences import Audience, SavedAudience
-from api.context import Context
-from api.errors import ErrorCodes, QuietSchema
-from api.inputs import AudienceInput, EventInput, OrderInput, Purpose, UserInput, as_json
-from api.limits import limit_extensions
-from api.metrics import OperationMetrics
-from api.policy import ADMIN, PolicyError, check_argument, protect
-from api.types import (
+from personagraph.api import types as api_types
+from personagraph.api.access import AccessControl
+from personagraph.api.audiences import Audience, SavedAudience
+from personagraph.api.context import Context
+from personagraph.api.errors import ErrorCodes, QuietSchema
+from personagraph.api.inputs import AudienceInput, EventInput, OrderInput, Purpose, UserInput, as_json
+from personagraph.api.limits import limit_extensions
+from personagraph.api.metrics import OperationMetrics
+from personagraph.api.policy import ADMIN, PolicyError, check_argument, protect
+from personagraph.api.types import (
     AnalyticsRun,
     ChannelStats,
     Community,
@@ -35,15 +35,19 @@ from api.types import (
     bought_with_first,
     prime_user_loaders,
 )
-from graph import events, insights, privacy, products, profiles
-from graph.analytics.attribution import channel_stats
-from graph.audiences import service
-from graph.audiences.parse import parse_definition
-from graph.audit import AuditEntry
-from graph.errors import NotFoundError
-from graph.paging import check_first
-from graph.settings import Settings
-from graph.tags import taxonomy
+from personagraph.graph.analytics import insights
+from personagraph.graph.analytics.attribution import channel_stats
+from personagraph.graph.audiences import service
+from personagraph.graph.audiences.parse import parse_definition
+from personagraph.graph.audit import AuditEntry
+from personagraph.graph.errors import NotFoundError
+from personagraph.graph.events import record as events
+from personagraph.graph.paging import check_first
+from personagraph.graph.privacy import forget as privacy
+from personagraph.graph.products import read as products
+from personagraph.graph.profiles import read as profiles
+from personagraph.graph.settings import Settings
+from personagraph.graph.tags import taxonomy
 
 Ctx = Info[Context, None]
 

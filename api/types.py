@@ -18,14 +18,17 @@ from graphql import (
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api.context import Context
-from api.policy import ADMIN
-from graph import insights, privacy, products, profiles
-from graph.analytics.attribution import ChannelStats as ChannelStatsResult
-from graph.analytics.lookalikes import lookalikes
-from graph.audit import AuditEntry
-from graph.paging import Page, check_first
-from graph.tags import taxonomy
+from personagraph.api.context import Context
+from personagraph.api.policy import ADMIN
+from personagraph.graph.analytics import insights
+from personagraph.graph.analytics.attribution import ChannelStats as ChannelStatsResult
+from personagraph.graph.analytics.lookalikes import lookalikes
+from personagraph.graph.audit import AuditEntry
+from personagraph.graph.paging import Page, check_first
+from personagraph.graph.privacy import forget as privacy
+from personagraph.graph.products import read as products
+from personagraph.graph.profiles import read as profiles
+from personagraph.graph.tags import taxonomy
 
 T = TypeVar("T")
 Ctx = Info[Context, None]

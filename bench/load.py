@@ -67,11 +67,11 @@ from bench.api import (  # noqa: E402 - after the path setup
 from bench.audiences import KINDS, load  # noqa: E402
 from bench.common import machine, write_results  # noqa: E402
 from bench.ingest import dataset, fresh_neo4j  # noqa: E402
-from graph.analytics.copurchase import run_copurchase  # noqa: E402
-from graph.connection import ConnectionInfo, open_driver  # noqa: E402
-from graph.local_neo4j import free_port  # noqa: E402
-from graph.settings import Settings  # noqa: E402
-from graph.store import GraphStore  # noqa: E402
+from personagraph.graph.analytics.copurchase import run_copurchase  # noqa: E402
+from personagraph.graph.server.connection import ConnectionInfo, open_driver  # noqa: E402
+from personagraph.graph.server.local import free_port  # noqa: E402
+from personagraph.graph.settings import Settings  # noqa: E402
+from personagraph.graph.store import GraphStore  # noqa: E402
 
 log = logging.getLogger("bench.load")
 READS = ("profile", "audience count", "cross-sell")

@@ -10,7 +10,7 @@ purpose, which count): asking again gives the same answer, a differently worded 
 same audience gets fresh noise. Each key below admin is shown at most ``privacy_count_budget``
 *different* counts a day per process (a question already answered is free). Below admin, influence
 ranks are coarsened to buckets of k ranks and ids, exact scores and one user's ties are refused
-(graph/audiences/coarsen.py); member lists are refused unless the audience *and every condition of
+(graph/privacy/singling_out.py); member lists are refused unless the audience *and every condition of
 its definition on its own* are shown at k or over (api/audiences.py ``_listable``, charged like
 counts); marketers may not use tie conditions at all.
 
@@ -121,18 +121,18 @@ import numpy as np  # noqa: E402 - after the path setup
 from fastapi.testclient import TestClient  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
 
-from api.app import create_app  # noqa: E402
-from api.disclosure import Disclosure  # noqa: E402
-from api.policy import Role  # noqa: E402
 from bench.audiences import KINDS, load  # noqa: E402
 from bench.common import RESULTS, api_credentials, machine, write_results  # noqa: E402
 from bench.ingest import dataset, fresh_neo4j  # noqa: E402
-from graph.analytics.social import run_influence  # noqa: E402
-from graph.audiences.parse import definition_json, parse_definition  # noqa: E402
-from graph.audit import AuditLog  # noqa: E402
-from graph.connection import open_driver  # noqa: E402
-from graph.settings import Settings  # noqa: E402
-from graph.store import GraphStore  # noqa: E402
+from personagraph.api.app import create_app  # noqa: E402
+from personagraph.api.disclosure import Disclosure  # noqa: E402
+from personagraph.api.policy import Role  # noqa: E402
+from personagraph.graph.analytics.social import run_influence  # noqa: E402
+from personagraph.graph.audiences.parse import definition_json, parse_definition  # noqa: E402
+from personagraph.graph.audit import AuditLog  # noqa: E402
+from personagraph.graph.server.connection import open_driver  # noqa: E402
+from personagraph.graph.settings import Settings  # noqa: E402
+from personagraph.graph.store import GraphStore  # noqa: E402
 
 log = logging.getLogger("bench.privacy")
 

@@ -9,9 +9,9 @@ from typing import Annotated, Any, cast
 import typer
 from rich.table import Table
 
-from cli.output import CliConsole, examples
-from graph.audiences.model import BREAKDOWN_FIELDS, PURPOSES, AudienceDefinitionError, Purpose
-from graph.store import GraphStore
+from personagraph.cli.output import CliConsole, examples
+from personagraph.graph.audiences.model import BREAKDOWN_FIELDS, PURPOSES, AudienceDefinitionError, Purpose
+from personagraph.graph.store import GraphStore
 
 audience_app = typer.Typer(
     help="Count, list, export, save and break down audiences.",
@@ -43,7 +43,7 @@ def _definition(path: Path) -> Any:
 
 def _warn(store: GraphStore, definition: Any) -> None:
     """Say on stderr what in the definition matches no one (an unknown tag id): the answer stands."""
-    from graph.audiences.service import definition_warnings
+    from personagraph.graph.audiences.service import definition_warnings
 
     for warning in definition_warnings(store, definition):
         console.print(f"warning: {warning}", highlight=False, markup=False)
@@ -58,9 +58,9 @@ def _purpose(purpose: str) -> Purpose:
 @audience_app.command("count")
 def count_cmd(definition: DefinitionFile, purpose: PurposeOption = "marketing") -> None:
     """How many users the audience reaches for a purpose, and how many consent leaves out."""
-    from cli.main import _store
-    from graph.audiences.service import count_audience
-    from graph.settings import get_settings
+    from personagraph.cli.main import _store
+    from personagraph.graph.audiences.service import count_audience
+    from personagraph.graph.settings import get_settings
 
     with _store(get_settings()) as store:
         parsed = _definition(definition)
@@ -77,9 +77,9 @@ def list_cmd(
     purpose: PurposeOption = "marketing",
 ) -> None:
     """One page of member ids in userId order; the last line gives the cursor of the next page."""
-    from cli.main import _store
-    from graph.audiences.service import audience_members
-    from graph.settings import get_settings
+    from personagraph.cli.main import _store
+    from personagraph.graph.audiences.service import audience_members
+    from personagraph.graph.settings import get_settings
 
     with _store(get_settings()) as store:
         parsed = _definition(definition)
@@ -102,11 +102,11 @@ def export_cmd(
 ) -> None:
     """Write every member to a CSV file, streaming page by page; the audit log gets an `export` entry
     (who, how many rows, the purpose and file: never the members)."""
-    from cli.main import _store
-    from cli.privacy import _operator
-    from graph.audiences.service import export_csv
-    from graph.audit import AuditEntry, AuditLog
-    from graph.settings import get_settings
+    from personagraph.cli.main import _store
+    from personagraph.cli.privacy import _operator
+    from personagraph.graph.audiences.service import export_csv
+    from personagraph.graph.audit import AuditEntry, AuditLog
+    from personagraph.graph.settings import get_settings
 
     settings = get_settings()
     with _store(settings) as store:
@@ -135,9 +135,9 @@ def save_cmd(
     purpose: PurposeOption = "marketing",
 ) -> None:
     """Save a definition, count it and record its members (IN_AUDIENCE)."""
-    from cli.main import _store
-    from graph.audiences.service import save_audience
-    from graph.settings import get_settings
+    from personagraph.cli.main import _store
+    from personagraph.graph.audiences.service import save_audience
+    from personagraph.graph.settings import get_settings
 
     with _store(get_settings()) as store:
         parsed = _definition(definition)
@@ -160,9 +160,9 @@ def breakdown_cmd(
     purpose: PurposeOption = "analysis",
 ) -> None:
     """Members per value of one user field, largest group first."""
-    from cli.main import _store
-    from graph.audiences.service import breakdown
-    from graph.settings import get_settings
+    from personagraph.cli.main import _store
+    from personagraph.graph.audiences.service import breakdown
+    from personagraph.graph.settings import get_settings
 
     with _store(get_settings()) as store:
         parsed = _definition(definition)

@@ -20,29 +20,29 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from cli.audience import audience_app
-from cli.demo import ANALYSES, DEMO_USERS, build_demo, run_analysis
-from cli.keys import key_file, keys_app
-from cli.output import PROGRESS_COLUMNS, CliConsole, examples, file_progress, log_handler
-from cli.privacy import FORGET_EXAMPLES, _operator, consent_app, forget_cmd
-from cli.tags import as_of_option, tags_app
-from graph.as_of import AsOf
-from graph.audit import AuditEntry, AuditLog
-from graph.connection import DriverTuning, open_driver, resolve_connection, start_neo4j
-from graph.errors import Neo4jAuthError, Neo4jUnavailableError, PersonaGraphError
-from graph.identities import resolve_identities, split_user
-from graph.neo4j_source import Neo4jSource, choose_source, compose_down, local_neo4j
-from graph.privacy import suppression_key
-from graph.schema import apply_schema
-from graph.secrets import identity_key
-from graph.settings import Settings, get_settings
-from graph.store import GraphStore
-from graph.wipe import data_counts, wipe
-from loaders.adapters.online_retail import convert_online_retail
-from loaders.generator import generate
-from loaders.pipeline import FileReport, LoadOptions, load_dataset, load_file
-from loaders.readers import UnusableInputError
-from loaders.records import RowContext
+from personagraph.cli.audience import audience_app
+from personagraph.cli.demo import ANALYSES, DEMO_USERS, build_demo, run_analysis
+from personagraph.cli.keys import key_file, keys_app
+from personagraph.cli.output import PROGRESS_COLUMNS, CliConsole, examples, file_progress, log_handler
+from personagraph.cli.privacy import FORGET_EXAMPLES, _operator, consent_app, forget_cmd
+from personagraph.cli.tags import as_of_option, tags_app
+from personagraph.graph.as_of import AsOf
+from personagraph.graph.audit import AuditEntry, AuditLog
+from personagraph.graph.errors import Neo4jAuthError, Neo4jUnavailableError, PersonaGraphError
+from personagraph.graph.privacy.forget import suppression_key
+from personagraph.graph.profiles.identities import resolve_identities, split_user
+from personagraph.graph.records import RowContext
+from personagraph.graph.secrets import identity_key
+from personagraph.graph.server.choose import Neo4jSource, choose_source, compose_down, local_neo4j
+from personagraph.graph.server.connection import DriverTuning, open_driver, resolve_connection, start_neo4j
+from personagraph.graph.server.migrations import apply_schema
+from personagraph.graph.server.wipe import data_counts, wipe
+from personagraph.graph.settings import Settings, get_settings
+from personagraph.graph.store import GraphStore
+from personagraph.loaders.adapters.online_retail import convert_online_retail
+from personagraph.loaders.generator import generate
+from personagraph.loaders.pipeline import FileReport, LoadOptions, load_dataset, load_file
+from personagraph.loaders.readers import UnusableInputError
 
 console = CliConsole(stderr=True)  # logs, progress and reports; data goes to stdout
 app = typer.Typer(
@@ -443,7 +443,10 @@ def analyze(
 def _notes(report: object) -> list[str]:
     """What a run's one-line summary leaves out but a reader must know: the as-of a segment run used,
     and which personas are new, kept (the same id for the same cluster) or retired."""
-    from graph.analytics.segments import PersonaReport, SegmentReport  # lazy: numpy and scikit-learn
+    from personagraph.graph.analytics.segments import (  # lazy: numpy and scikit-learn
+        PersonaReport,
+        SegmentReport,
+    )
 
     if isinstance(report, SegmentReport):
         return [f"segments: lifecycle tiers as of {AsOf(report.as_of, report.as_of_basis)}"]
@@ -501,11 +504,11 @@ def serve(
     console.print(
         f"GraphQL at [bold]http://{host}:{port}/graphql[/] with {workers} worker(s) (Ctrl-C to stop)"
     )
-    from api.metrics import multiprocess_dir
+    from personagraph.api.metrics import multiprocess_dir
 
     with multiprocess_dir(workers):  # /metrics adds up every worker (PROMETHEUS_MULTIPROC_DIR)
         uvicorn.run(
-            "api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level
+            "personagraph.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level
         )
 
 
@@ -525,7 +528,7 @@ def api_schema(
     out: Annotated[Path | None, typer.Option(help="Write the SDL to this file instead of stdout.")] = None,
 ) -> None:
     """Print the GraphQL schema (SDL); `--out schema.graphql` refreshes the committed copy."""
-    from api.schema import schema
+    from personagraph.api.schema import schema
 
     sdl = schema.as_str() + "\n"
     if out is None:

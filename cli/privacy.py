@@ -11,9 +11,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.output import CliConsole, examples
-from graph.audit import AuditEntry, AuditLog
-from graph.privacy import (
+from personagraph.cli.output import CliConsole, examples
+from personagraph.graph.audit import AuditEntry, AuditLog
+from personagraph.graph.privacy.forget import (
     CONSENT_PURPOSES,
     PrivacyInputError,
     consent_history,
@@ -21,9 +21,9 @@ from graph.privacy import (
     set_consent,
     suppression_key,
 )
-from graph.secrets import identity_key
-from graph.settings import get_settings
-from graph.store import GraphStore
+from personagraph.graph.secrets import identity_key
+from personagraph.graph.settings import get_settings
+from personagraph.graph.store import GraphStore
 
 console = CliConsole(stderr=True)  # reports and messages
 out = CliConsole()  # data: `consent history` prints to stdout
@@ -45,7 +45,7 @@ FORGET_EXAMPLES = examples(
 @contextmanager
 def _store() -> Iterator[GraphStore]:
     """The CLI's connection, imported late: cli.main registers these commands (an import cycle)."""
-    from cli.main import _store as open_store
+    from personagraph.cli.main import _store as open_store
 
     with open_store(get_settings()) as store:
         yield store

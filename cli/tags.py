@@ -12,10 +12,10 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.output import CliConsole, examples
-from graph.as_of import AsOf, resolve_as_of
-from graph.store import GraphStore
-from graph.tags import (
+from personagraph.cli.output import CliConsole, examples
+from personagraph.graph.as_of import AsOf, resolve_as_of
+from personagraph.graph.store import GraphStore
+from personagraph.graph.tags import (
     RefreshReport,
     list_tags,
     load_rules,
@@ -24,8 +24,8 @@ from graph.tags import (
     untag_user,
     upsert_tag,
 )
-from graph.tags.engine import describe
-from graph.tags.taxonomy import TagInputError
+from personagraph.graph.tags.engine import describe
+from personagraph.graph.tags.taxonomy import TagInputError
 
 console = CliConsole(stderr=True)  # progress and reports
 out = CliConsole()  # data: `tags list` and `tags rules` print to stdout
@@ -50,8 +50,8 @@ RulesOption = Annotated[
 @contextmanager
 def _store() -> Iterator[GraphStore]:
     """The CLI's connection, imported late: cli.main registers this app, so a top-level import would cycle."""
-    from cli.main import _store as open_store
-    from graph.settings import get_settings
+    from personagraph.cli.main import _store as open_store
+    from personagraph.graph.settings import get_settings
 
     with open_store(get_settings()) as store:
         yield store
@@ -97,7 +97,7 @@ def refresh(
     rule_set = load_rules(rules)
     with _store() as store:
         when = as_of_option(store, as_of)
-        total = None if user else int(store.read("query/count_users")[0]["users"])
+        total = None if user else int(store.read("profiles/read/count_users")[0]["users"])
         columns = (TextColumn("users"), BarColumn(), TextColumn("{task.completed:,.0f}"), TimeElapsedColumn())
         with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
             task = progress.add_task("refresh", total=total or len(user or []))

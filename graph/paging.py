@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from graph.errors import PersonaGraphError
+from personagraph.graph.errors import PersonaGraphError
 
 T = TypeVar("T")
 

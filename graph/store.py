@@ -12,8 +12,8 @@ from typing import Any, Protocol
 from neo4j import Driver, EagerResult, Query, Record, RoutingControl
 from neo4j.exceptions import Neo4jError
 
-from graph.catalog import cypher
-from graph.errors import QueryTimeoutError
+from personagraph.graph.catalog import cypher
+from personagraph.graph.errors import QueryTimeoutError
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from neo4j.time import DateTime
 
-from graph.errors import TimeRangeError
+from personagraph.graph.errors import TimeRangeError
 
 
 def utc(value: datetime | DateTime) -> datetime:

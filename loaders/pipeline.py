@@ -19,12 +19,19 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
-from graph.privacy import REFUSED, SuppressionList, load_suppression_list, words_of
-from graph.settings import get_settings
-from graph.store import GraphStore, WriteCounts
-from loaders.entities import KINDS, EntityKind, Row
-from loaders.readers import COMPRESSIONS, FORMATS, RowSource, UnusableInputError, open_source, split_name
-from loaders.records import RowContext
+from personagraph.graph.entities import KINDS, EntityKind, Row
+from personagraph.graph.privacy.forget import REFUSED, SuppressionList, load_suppression_list, words_of
+from personagraph.graph.records import RowContext
+from personagraph.graph.settings import get_settings
+from personagraph.graph.store import GraphStore, WriteCounts
+from personagraph.loaders.readers import (
+    COMPRESSIONS,
+    FORMATS,
+    RowSource,
+    UnusableInputError,
+    open_source,
+    split_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +41,16 @@ Progress = Callable[[int], None]
 # Per kind a row can name (entities.Reference.target): the statement that finds which keys exist, and
 # the one that creates placeholders for the missing (--create-missing). Catalog names, never built.
 EXISTING = {
-    "users": "query/existing_users",
-    "products": "query/existing_products",
-    "channels": "query/existing_channels",
-    "tags": "query/existing_tags",
+    "users": "profiles/read/existing_users",
+    "products": "products/read/existing_products",
+    "channels": "channels/read/existing_channels",
+    "tags": "tags/read/existing_tags",
 }
 PLACEHOLDER = {
-    "users": "load/placeholder_users",
-    "products": "load/placeholder_products",
-    "channels": "load/placeholder_channels",
-    "tags": "load/placeholder_tags",
+    "users": "profiles/write/placeholder_users",
+    "products": "products/write/placeholder_products",
+    "channels": "channels/write/placeholder_channels",
+    "tags": "tags/write/placeholder_tags",
 }
 
 
@@ -61,7 +68,7 @@ class LoadOptions:
     # Text encoding of CSV/JSONL files: None (or "auto") detects it per file (readers.choose_encoding).
     encoding: str | None = None
     context: RowContext = field(default_factory=RowContext)
-    # Keys the suppression list of forgotten users (graph.privacy.suppression_key(settings)); rows naming
+    # Keys the suppression list of forgotten users (graph.privacy.forget.suppression_key(settings)); rows naming
     # a forgotten user are rejected. None is refused once the graph holds a suppression list.
     suppression_key: bytes | None = field(default=None, repr=False)
 

@@ -10,20 +10,20 @@ from fastapi.testclient import TestClient
 from neo4j import Driver
 from pydantic import SecretStr
 
-from api.app import create_app
-from api.auth import KeyFile
-from api.policy import Role
-from graph.analytics.attribution import run_attribution
-from graph.analytics.copurchase import run_copurchase
-from graph.analytics.segments import run_personas, run_segments
-from graph.analytics.social import run_influence, run_social_communities
-from graph.connection import ConnectionInfo
-from graph.settings import Settings
-from graph.store import GraphStore
-from graph.tags.engine import refresh_tags
-from loaders.generator import GeneratorReport, generate
-from loaders.pipeline import LoadOptions, load_dataset
-from loaders.records import RowContext
+from personagraph.api.app import create_app
+from personagraph.api.auth import KeyFile
+from personagraph.api.policy import Role
+from personagraph.graph.analytics.attribution import run_attribution
+from personagraph.graph.analytics.copurchase import run_copurchase
+from personagraph.graph.analytics.segments import run_personas, run_segments
+from personagraph.graph.analytics.social import run_influence, run_social_communities
+from personagraph.graph.records import RowContext
+from personagraph.graph.server.connection import ConnectionInfo
+from personagraph.graph.settings import Settings
+from personagraph.graph.store import GraphStore
+from personagraph.graph.tags.engine import refresh_tags
+from personagraph.loaders.generator import GeneratorReport, generate
+from personagraph.loaders.pipeline import LoadOptions, load_dataset
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def analysed_graph(
 ) -> AnalysedGraph:
     """Wipe, load a generated dataset, run every analysis and the rule tags: what `make demo` serves."""
     store = GraphStore(driver, connection.database)
-    store.run_autocommit("admin/wipe_data")
+    store.run_autocommit("server/write/wipe_data")
     report = generate(folder / "data", users=users, seed=11)
     options = LoadOptions(
         batch_size=2000, rejects_dir=folder / "rejects", context=RowContext(identity_salt="t")

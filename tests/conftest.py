@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from neo4j import Driver
 
-from graph.connection import ConnectionInfo, open_driver, resolve_connection
-from graph.local_neo4j import LocalNeo4j, free_port
-from graph.neo4j_source import Neo4jSource, choose_source, local_neo4j
-from graph.schema import apply_schema
-from graph.settings import Settings
-from graph.store import GraphStore
+from personagraph.graph.server.choose import Neo4jSource, choose_source, local_neo4j
+from personagraph.graph.server.connection import ConnectionInfo, open_driver, resolve_connection
+from personagraph.graph.server.local import LocalNeo4j, free_port
+from personagraph.graph.server.migrations import apply_schema
+from personagraph.graph.settings import Settings
+from personagraph.graph.store import GraphStore
 
 DEMO_DATA = Path(__file__).resolve().parent.parent / "loaders" / "demo_data"
 
@@ -70,7 +70,7 @@ def driver(neo4j_connection: ConnectionInfo) -> Iterator[Driver]:
 def store(driver: Driver, neo4j_connection: ConnectionInfo) -> GraphStore:
     """A store over an empty graph (schema kept), so no test depends on another."""
     graph = GraphStore(driver, neo4j_connection.database)
-    graph.run_autocommit("admin/wipe_data")
+    graph.run_autocommit("server/write/wipe_data")
     return graph
 
 

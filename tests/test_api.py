@@ -13,8 +13,8 @@ import strawberry
 from fastapi.testclient import TestClient
 from neo4j import Driver
 
-from api.types import direct_fields, page_arguments
-from graph.connection import ConnectionInfo
+from personagraph.api.types import direct_fields, page_arguments
+from personagraph.graph.server.connection import ConnectionInfo
 from tests.api_support import AnalysedGraph, GraphQL, Secured, analysed_graph, one, rows, secured
 
 
@@ -676,8 +676,8 @@ def test_neo4j_down_is_unavailable_and_readyz_503(
 ) -> None:
     from neo4j import GraphDatabase
 
-    from graph.local_neo4j import free_port
-    from graph.store import GraphStore
+    from personagraph.graph.server.local import free_port
+    from personagraph.graph.store import GraphStore
 
     with keys.client(neo4j_connection) as client:
         dead = GraphDatabase.driver(

@@ -18,11 +18,11 @@ from fastapi.testclient import TestClient
 from neo4j import Driver
 from neo4j.exceptions import CypherSyntaxError
 
-from api.app import create_app
-from api.disclosure import CountBudget
-from api.limits import RateLimiter
-from graph.connection import ConnectionInfo
-from graph.tags import taxonomy
+from personagraph.api.app import create_app
+from personagraph.api.disclosure import CountBudget
+from personagraph.api.limits import RateLimiter
+from personagraph.graph.server.connection import ConnectionInfo
+from personagraph.graph.tags import taxonomy
 from tests.api_support import GraphQL, secured
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"

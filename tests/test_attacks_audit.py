@@ -21,9 +21,9 @@ from neo4j import Driver
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from api.app import create_app
-from graph.audit import AuditLog
-from graph.connection import ConnectionInfo
+from personagraph.api.app import create_app
+from personagraph.graph.audit import AuditLog
+from personagraph.graph.server.connection import ConnectionInfo
 from tests.api_support import AnalysedGraph, Secured, analysed_graph, as_role, bearer, one, secured
 from tests.live_server import live
 
@@ -155,8 +155,8 @@ def test_cli_audience_export_is_audited(
     graph: AnalysedGraph, neo4j_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The attack: an operator exports every member with `persona audience export` and leaves no trace."""
-    from cli.main import app
-    from graph.settings import get_settings
+    from personagraph.cli.main import app
+    from personagraph.graph.settings import get_settings
 
     audit_path = tmp_path / "audit.log"
     monkeypatch.setenv("PERSONA_AUDIT_LOG", str(audit_path))

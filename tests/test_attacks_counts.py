@@ -14,12 +14,12 @@ import pytest
 from fastapi.testclient import TestClient
 from neo4j import Driver
 
-from api.app import create_app
-from api.disclosure import Disclosure
-from api.policy import ANALYST
-from graph.analytics.lookalikes import ranked
-from graph.audit import AuditLog
-from graph.connection import ConnectionInfo
+from personagraph.api.app import create_app
+from personagraph.api.disclosure import Disclosure
+from personagraph.api.policy import ANALYST
+from personagraph.graph.analytics.lookalikes import ranked
+from personagraph.graph.audit import AuditLog
+from personagraph.graph.server.connection import ConnectionInfo
 from tests.api_support import AnalysedGraph, GraphQL, Secured, analysed_graph, as_role, one, rows, secured
 
 K = 100  # the default floor, which the module's app keeps

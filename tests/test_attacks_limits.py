@@ -21,11 +21,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from graph.audiences.model import AudienceDefinitionError
-from graph.audiences.parse import parse_definition
-from graph.connection import ConnectionInfo
-from graph.store import GraphStore
+from personagraph.api.app import create_app
+from personagraph.graph.audiences.model import AudienceDefinitionError
+from personagraph.graph.audiences.parse import parse_definition
+from personagraph.graph.server.connection import ConnectionInfo
+from personagraph.graph.store import GraphStore
 from tests.api_support import GraphQL, Secured, secured
 
 COUNT = "query($d: AudienceInput!) { audience(definition: $d, purpose: ANALYSIS) { count { value } } }"
@@ -149,7 +149,7 @@ def test_audience_statements_are_stopped_at_the_api_query_timeout(
         with client_of(keys, neo4j_connection) as client:
             response = client.post("/graphql", json={"query": COUNT, "variables": {"d": slow}})
     finally:
-        store.run_autocommit("admin/wipe_data")
+        store.run_autocommit("server/write/wipe_data")
     assert response.status_code == 200, response.text
     error = response.json()["errors"][0]
     assert error["extensions"] == {"code": "TIMEOUT"}, error
@@ -235,8 +235,8 @@ def test_numbers_neo4j_cannot_hold_are_refused_in_definition_files(
     Float do it for the API's typed fields): the model refuses them, naming the path."""
     from typer.testing import CliRunner
 
-    from cli.audience import audience_app
-    from graph.settings import get_settings
+    from personagraph.cli.audience import audience_app
+    from personagraph.graph.settings import get_settings
 
     get_settings.cache_clear()
     cases = [
@@ -274,9 +274,9 @@ def test_audience_exports_write_formula_cells_as_text(
 
     from typer.testing import CliRunner
 
-    from cli.audience import audience_app
-    from graph.audiences.service import export_csv
-    from graph.settings import get_settings
+    from personagraph.cli.audience import audience_app
+    from personagraph.graph.audiences.service import export_csv
+    from personagraph.graph.settings import get_settings
 
     store.driver.execute_query(
         "UNWIND range(0, size($f) - 1) AS i "
@@ -309,7 +309,7 @@ def test_loaders_refuse_ids_that_begin_with_a_formula_lead(store: GraphStore, tm
     words) may still begin with one."""
     import csv
 
-    from loaders.pipeline import LoadOptions, load_file
+    from personagraph.loaders.pipeline import LoadOptions, load_file
 
     folder = tmp_path / "data"
     folder.mkdir()
@@ -349,7 +349,7 @@ def test_loaders_refuse_ids_that_begin_with_a_formula_lead(store: GraphStore, tm
 def test_mutations_refuse_ids_that_begin_with_a_formula_lead(
     neo4j_connection: ConnectionInfo, store: GraphStore, tmp_path: Path
 ) -> None:
-    from graph.tags.taxonomy import TagInputError, upsert_tag
+    from personagraph.graph.tags.taxonomy import TagInputError, upsert_tag
 
     store.driver.execute_query("CREATE (:User {userId: 'buyer'}), (:Product {sku: 'p1'})")
     order = (
@@ -444,8 +444,8 @@ def test_loading_and_analysing_orders_out_of_bounds(
 
     from typer.testing import CliRunner
 
-    from cli.main import app
-    from graph.settings import get_settings
+    from personagraph.cli.main import app
+    from personagraph.graph.settings import get_settings
     from tests.conftest import DEMO_DATA
 
     data = tmp_path / "data"

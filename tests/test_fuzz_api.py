@@ -46,11 +46,11 @@ from hypothesis import strategies as st
 from hypothesis_graphql import from_schema, nodes
 from neo4j import Driver
 
-from api.app import create_app
-from api.schema import schema as api_schema
-from graph.audiences.model import BREAKDOWN_FIELDS, LIFECYCLE_TIERS, OPS_BY_TYPE, USER_FIELDS
-from graph.connection import ConnectionInfo
-from graph.store import GraphStore
+from personagraph.api.app import create_app
+from personagraph.api.schema import schema as api_schema
+from personagraph.graph.audiences.model import BREAKDOWN_FIELDS, LIFECYCLE_TIERS, OPS_BY_TYPE, USER_FIELDS
+from personagraph.graph.server.connection import ConnectionInfo
+from personagraph.graph.store import GraphStore
 from tests.api_support import AnalysedGraph, Secured, analysed_graph, secured
 
 # graphql-core parses the SDL with @oneOf as a real one-of input (strawberry's own schema object marks

@@ -26,9 +26,9 @@ import httpx
 import pytest
 import uvicorn
 
-from api.app import create_app
-from graph.connection import ConnectionInfo
-from graph.local_neo4j import free_port
+from personagraph.api.app import create_app
+from personagraph.graph.server.connection import ConnectionInfo
+from personagraph.graph.server.local import free_port
 from tests.api_support import Secured, secured
 
 AUDIT_DIR = Path(__file__).resolve().parent.parent / "tools" / "graphql-http-audit"

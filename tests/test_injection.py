@@ -26,9 +26,9 @@ from fastapi.testclient import TestClient
 from graphql import GraphQLInputObjectType, GraphQLObjectType, get_named_type
 from neo4j import Driver
 
-from api.schema import schema as api_schema
-from graph.connection import ConnectionInfo
-from graph.store import GraphStore
+from personagraph.api.schema import schema as api_schema
+from personagraph.graph.server.connection import ConnectionInfo
+from personagraph.graph.store import GraphStore
 from tests.api_support import AnalysedGraph, Secured, analysed_graph, secured
 from tests.test_fuzz_api import TRACE_MARKERS, open_client
 

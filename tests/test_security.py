@@ -21,10 +21,10 @@ from fastapi.testclient import TestClient
 from neo4j import Driver
 from pydantic import SecretStr
 
-from api.app import create_app
-from api.auth import KeyFile
-from graph.audit import AuditLog
-from graph.connection import ConnectionInfo
+from personagraph.api.app import create_app
+from personagraph.api.auth import KeyFile
+from personagraph.graph.audit import AuditLog
+from personagraph.graph.server.connection import ConnectionInfo
 from tests.api_support import (
     AnalysedGraph,
     GraphQL,

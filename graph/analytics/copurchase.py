@@ -25,11 +25,11 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from graph.analytics.leiden import leiden
-from graph.analytics.projection import IdArray, read_ranges
-from graph.analytics.runs import AnalyticsRun, analytics_run
-from graph.products import NO_MULTI_LINE_ORDERS, NO_ORDERS, no_pairs
-from graph.store import GraphStore, batched
+from personagraph.graph.analytics.leiden import leiden
+from personagraph.graph.analytics.projection import IdArray, read_ranges
+from personagraph.graph.analytics.runs import AnalyticsRun, analytics_run
+from personagraph.graph.products.read import NO_MULTI_LINE_ORDERS, NO_ORDERS, no_pairs
+from personagraph.graph.store import GraphStore, batched
 
 FloatArray = npt.NDArray[np.float64]
 LEIDEN_SEED = 42
@@ -117,7 +117,7 @@ def incidence(order_pos: IdArray, product_pos: IdArray, orders: int, products: i
 
 def _basket_lines(store: GraphStore) -> Iterator[tuple[IdArray, IdArray]]:
     """Per id range: dense order positions (numbered within the range) and internal product ids."""
-    for row in read_ranges(store, "analytics/project_baskets", "analytics/max_order_id"):
+    for row in read_ranges(store, "analytics/read/project_baskets", "analytics/read/max_order_id"):
         if row["orders"]:
             _, order_pos = np.unique(np.asarray(row["orders"], dtype=np.int64), return_inverse=True)
             yield order_pos.astype(np.int64), np.asarray(row["products"], dtype=np.int64)
@@ -240,9 +240,9 @@ def write_bought_with(
 ) -> int:
     """Upsert this run's edges, then drop every edge an earlier run left, so a re-run replaces the set."""
     written = _write_stamped(
-        store, "analytics/write_bought_with", _edge_rows(baskets, result), run, batch_size
+        store, "analytics/write/write_bought_with", _edge_rows(baskets, result), run, batch_size
     )
-    store.run_autocommit("analytics/delete_stale_bought_with", runId=run.run_id)
+    store.run_autocommit("analytics/write/delete_stale_bought_with", runId=run.run_id)
     return written
 
 
@@ -257,15 +257,15 @@ def write_communities(
     """Product communities and memberships of this run replace those of earlier runs."""
     sizes = np.bincount(community) if community.size else np.zeros(0, dtype=np.int64)
     communities = ({"communityId": f"product-{c}", "size": int(s)} for c, s in enumerate(sizes.tolist()))
-    _write_stamped(store, "analytics/write_product_communities", communities, run, batch_size)
+    _write_stamped(store, "analytics/write/write_product_communities", communities, run, batch_size)
     memberships = (
         {"p": p, "communityId": f"product-{c}"}
         for p, c in zip(baskets.product_ids[members].tolist(), community.tolist(), strict=True)
     )
-    _write_stamped(store, "analytics/write_product_memberships", memberships, run, batch_size)
-    store.write("analytics/delete_stale_product_memberships", runId=run.run_id)
-    store.write("analytics/delete_stale_product_communities", runId=run.run_id)
-    store.write("analytics/set_product_community_categories", runId=run.run_id, top=TOP_CATEGORIES)
+    _write_stamped(store, "analytics/write/write_product_memberships", memberships, run, batch_size)
+    store.write("analytics/write/delete_stale_product_memberships", runId=run.run_id)
+    store.write("analytics/write/delete_stale_product_communities", runId=run.run_id)
+    store.write("analytics/write/set_product_community_categories", runId=run.run_id, top=TOP_CATEGORIES)
     return int(sizes.size)
 
 
@@ -330,7 +330,7 @@ def run_copurchase(
 
 
 def _no_pairs_reason(orders: int, multi_line: int, min_count: int) -> str:
-    """Why a run wrote no pair, as cross-sell says it (graph.products)."""
+    """Why a run wrote no pair, as cross-sell says it (graph.products.read)."""
     if not orders:
         return NO_ORDERS
     return NO_MULTI_LINE_ORDERS if not multi_line else no_pairs(min_count)
@@ -338,7 +338,7 @@ def _no_pairs_reason(orders: int, multi_line: int, min_count: int) -> str:
 
 def bought_with(store: GraphStore, *, sku: str, first: int = 10) -> list[BoughtWith]:
     """Products most associated with ``sku`` (lift desc, then count), for recommendations and the API."""
-    records = store.read("analytics/list_bought_with", sku=sku, first=first)
+    records = store.read("analytics/read/list_bought_with", sku=sku, first=first)
     return [
         BoughtWith(
             sku=r["sku"],

@@ -25,8 +25,8 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits  # ships with scikit-learn
 
-from graph.analytics.user_features import NIGHT_HOURS, PersonaInputs
-from graph.errors import PersonaGraphError
+from personagraph.graph.analytics.user_features import NIGHT_HOURS, PersonaInputs
+from personagraph.graph.errors import PersonaGraphError
 
 log = logging.getLogger(__name__)
 FloatArray = npt.NDArray[np.float64]

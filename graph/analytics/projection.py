@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from graph.store import GraphStore
+from personagraph.graph.store import GraphStore
 
 IdArray = npt.NDArray[np.int64]
 CHUNK = 200_000  # internal ids per read; keeps each transaction's memory small
@@ -57,7 +57,7 @@ class NodeIndex:
 def project_users(store: GraphStore) -> NodeIndex:
     ids: list[int] = []
     keys: list[str] = []
-    for row in read_ranges(store, "analytics/project_users", "analytics/max_user_id"):
+    for row in read_ranges(store, "analytics/read/project_users", "analytics/read/max_user_id"):
         ids += row["ids"]
         keys += row["keys"]
     order = np.argsort(np.asarray(ids, dtype=np.int64), kind="stable")
@@ -82,7 +82,7 @@ def project_social_edges(store: GraphStore, users: NodeIndex) -> EdgeList:
     src: list[npt.NDArray[np.int64]] = []
     dst: list[npt.NDArray[np.int64]] = []
     kinds: list[npt.NDArray[np.int8]] = []
-    for row in read_ranges(store, "analytics/project_social_edges", "analytics/max_user_id"):
+    for row in read_ranges(store, "analytics/read/project_social_edges", "analytics/read/max_user_id"):
         src.append(users.positions(np.asarray(row["src"], dtype=np.int64)))
         dst.append(users.positions(np.asarray(row["dst"], dtype=np.int64)))
         kinds.append(np.asarray(row["kinds"], dtype=np.int8))

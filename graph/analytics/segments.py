@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 from neo4j import Record
 
-from graph.analytics.personas import (
+from personagraph.graph.analytics.personas import (
     MATCH_DISTANCE,
     CentroidMatch,
     FeatureMatrix,
@@ -52,10 +52,10 @@ from graph.analytics.personas import (
     match_centroids,
     weighted_standardised,
 )
-from graph.analytics.runs import AnalyticsRun, analytics_run
-from graph.analytics.user_features import UserOrders, project_persona_inputs, project_user_orders
-from graph.as_of import Basis, resolve_as_of
-from graph.store import GraphStore
+from personagraph.graph.analytics.runs import AnalyticsRun, analytics_run
+from personagraph.graph.analytics.user_features import UserOrders, project_persona_inputs, project_user_orders
+from personagraph.graph.as_of import Basis, resolve_as_of
+from personagraph.graph.store import GraphStore
 
 log = logging.getLogger(__name__)
 DAY = 86_400.0
@@ -257,7 +257,7 @@ def run_segments(
             codes = rfm.codes()
         with run.phase("write"):
             rows = _segment_rows(orders, rfm, codes, tiers)
-            store.write_batches("analytics/write_user_segments", rows, batch_size=batch_size, **run.stamp)
+            store.write_batches("analytics/write/write_user_segments", rows, batch_size=batch_size, **run.stamp)
         tier_counts = {t: int(np.count_nonzero(tiers == t)) for t in TIERS}
         run.counts.update(tier_counts)
         codes_seen, code_counts = np.unique(np.asarray(codes, dtype=str), return_counts=True)
@@ -316,7 +316,7 @@ def run_personas(
             profiles = describe(matrix, clustering.labels, clustering.k)
             means = centroids(matrix, clustering.labels, clustering.k)
         with run.phase("match"):
-            previous = store.read("analytics/previous_personas")
+            previous = store.read("analytics/read/previous_personas")
             known = [
                 KnownCentroid(
                     r["personaId"], dict(zip(r["features"] or [], r["centroid"] or [], strict=True))
@@ -324,7 +324,7 @@ def run_personas(
                 for r in previous
             ]
             matches = match_centroids(known, matrix, means, max_distance=match_distance)
-            used = store.read("analytics/persona_ids_used")[0]["ids"]
+            used = store.read("analytics/read/persona_ids_used")[0]["ids"]
             personas, retired = _identify(profiles, matches, previous, used, run.run_id)
         with run.phase("write"):
             _write_personas(
@@ -410,7 +410,7 @@ def _write_personas(
     """Create this run's personas (with centroids), relink every user, retire the personas not found
     again, then drop the persona nodes of earlier runs."""
     store.write(
-        "analytics/create_personas",
+        "analytics/write/create_personas",
         rows=[
             {
                 "personaId": p.persona_id,
@@ -430,10 +430,10 @@ def _write_personas(
         {"id": user, "personaId": ids[label]}
         for user, label in zip(orders.ids.tolist(), labels.tolist(), strict=True)
     )
-    store.write_batches("analytics/assign_user_personas", rows, batch_size=batch_size, runId=run.run_id)
+    store.write_batches("analytics/write/assign_user_personas", rows, batch_size=batch_size, runId=run.run_id)
     gone = {r.persona_id for r in retired}
     store.write(
-        "analytics/retire_personas",
+        "analytics/write/retire_personas",
         rows=[
             {
                 "personaId": r["personaId"],
@@ -447,4 +447,4 @@ def _write_personas(
         ],
         **run.stamp,
     )
-    store.write("analytics/delete_old_personas", runId=run.run_id)
+    store.write("analytics/write/delete_old_personas", runId=run.run_id)

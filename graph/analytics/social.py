@@ -15,16 +15,16 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from graph.analytics.leiden import leiden
-from graph.analytics.projection import (
+from personagraph.graph.analytics.leiden import leiden
+from personagraph.graph.analytics.projection import (
     EdgeList,
     NodeIndex,
     project_social_edges,
     project_users,
     weighted_adjacency,
 )
-from graph.analytics.runs import AnalyticsRun, analytics_run
-from graph.store import GraphStore
+from personagraph.graph.analytics.runs import AnalyticsRun, analytics_run
+from personagraph.graph.store import GraphStore
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ def run_influence(
                 columns["reaches"] = two_hop_reach(adjacency).tolist()
         with run.phase("write"):
             store.write_columns(
-                "analytics/write_influence" if reach else "analytics/write_influence_no_reach",
+                "analytics/write/write_influence" if reach else "analytics/write/write_influence_no_reach",
                 columns,
                 batch_size=batch_size,
                 **run.stamp,
@@ -230,13 +230,13 @@ def run_social_communities(
             big = {int(c) for c in np.flatnonzero(sizes >= min_size)}
             labels = [f"social-{c}" if c in big else None for c in membership.tolist()]
             store.write_columns(
-                "analytics/write_social_community",
+                "analytics/write/write_social_community",
                 {"ids": users.ids.tolist(), "communities": labels},
                 batch_size=batch_size,
                 **run.stamp,
             )
         with run.phase("summarise"):
-            store.write("analytics/replace_social_communities", minSize=min_size, **run.stamp)
+            store.write("analytics/write/replace_social_communities", minSize=min_size, **run.stamp)
         without = sum(label is None for label in labels)
         run.counts.update(
             communities=len(big), modularity_x1e6=int(modularity * 1e6), without_community=without

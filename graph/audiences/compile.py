@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from graph.audiences.model import (
+from personagraph.graph.audiences.model import (
     BREAKDOWN_FIELDS,
     USER_FIELDS,
     AndNode,
@@ -35,7 +35,7 @@ from graph.audiences.model import (
     ReferralHopsNode,
     TagNode,
 )
-from graph.audiences.predicates import (
+from personagraph.graph.audiences.predicates import (
     HOPS,
     Context,
     behavior_match,

@@ -29,9 +29,9 @@ from pydantic import (
     model_validator,
 )
 
-from graph.bounds import INT64_MAX, number_problem
-from graph.errors import PersonaGraphError
-from graph.times import utc
+from personagraph.graph.bounds import INT64_MAX, number_problem
+from personagraph.graph.errors import PersonaGraphError
+from personagraph.graph.times import utc
 
 MAX_DEPTH = 8  # nested condition levels (a lone leaf is depth 1)
 MAX_CONDITIONS = 200  # conditions in one tree

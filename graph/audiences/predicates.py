@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from graph.audiences.model import (
+from personagraph.graph.audiences.model import (
     INDEXED_FIELDS,
     USER_FIELDS,
     AcquiredViaNode,
@@ -147,7 +147,7 @@ def _target(b: BehaviorCondition, product: str, ctx: Context) -> str:
     """The product pattern a behaviour points at; a category includes its subcategories."""
     if b.sku is not None:
         return f"({product}:Product {{sku: {ctx.param(b.sku)}}})"
-    if b.brand is not None:  # brand ids are the lower-cased brand name (loaders/records.py)
+    if b.brand is not None:  # brand ids are the lower-cased brand name (graph/records.py)
         return f"({product}:Product)-[:OF_BRAND]->(:Brand {{brandId: {ctx.param(b.brand.lower())}}})"
     assert b.category is not None
     return (

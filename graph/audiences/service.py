@@ -16,8 +16,8 @@ from typing import Any, TextIO, cast
 from neo4j import Record
 from pydantic import BaseModel, ConfigDict
 
-from graph.analytics.lookalikes import Lookalike, ranked
-from graph.audiences.compile import (
+from personagraph.graph.analytics.lookalikes import Lookalike, ranked
+from personagraph.graph.audiences.compile import (
     Statement,
     breakdown_statement,
     count_statement,
@@ -25,12 +25,12 @@ from graph.audiences.compile import (
     membership_statement,
     sample_statement,
 )
-from graph.audiences.model import PURPOSES, AudienceError, Condition, Purpose, definition_tag_ids
-from graph.audiences.parse import definition_json, parse_definition
-from graph.errors import NotFoundError
-from graph.paging import check_first
-from graph.spreadsheet import csv_row, id_problem
-from graph.store import GraphStore
+from personagraph.graph.audiences.model import PURPOSES, AudienceError, Condition, Purpose, definition_tag_ids
+from personagraph.graph.audiences.parse import definition_json, parse_definition
+from personagraph.graph.errors import NotFoundError
+from personagraph.graph.paging import check_first
+from personagraph.graph.spreadsheet import csv_row, id_problem
+from personagraph.graph.store import GraphStore
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ def definition_warnings(store: GraphStore, definition: DefinitionInput) -> list[
     wanted = sorted(definition_tag_ids(_definition(definition)))
     if not wanted:
         return []
-    found = set(store.read("query/existing_tags", keys=wanted)[0]["found"])
+    found = set(store.read("tags/read/existing_tags", keys=wanted)[0]["found"])
     return [
         f"tagId {tag_id!r}: no tag has this id, so its condition matches no one"
         for tag_id in wanted
@@ -226,7 +226,7 @@ def _saved(props: Mapping[str, Any]) -> SavedAudience:
 
 def saved_audiences(store: GraphStore, *, audience_ids: list[str] | None = None) -> list[SavedAudience]:
     """Saved audiences, all or the ids given, by id."""
-    return [_saved(r["audience"]) for r in store.read("query/audience_list", audienceIds=audience_ids)]
+    return [_saved(r["audience"]) for r in store.read("audiences/read/audience_list", audienceIds=audience_ids)]
 
 
 def saved_audience(store: GraphStore, audience_id: str) -> SavedAudience:
@@ -257,7 +257,7 @@ def save_audience(
     root = _definition(definition)
     counted = count_audience(store, root, purpose=purpose)
     records = store.write_returning(
-        "query/audience_save",
+        "audiences/write/audience_save",
         audienceId=audience_id,
         name=name,
         owner=owner,
@@ -277,9 +277,9 @@ def _write_membership(store: GraphStore, audience_id: str, root: Condition, purp
     members = 0
     for records in _pages(store, members_statement(root, purpose), EXPORT_PAGE):
         ids = [r["userId"] for r in records]
-        store.write("query/audience_add_members", audienceId=audience_id, userIds=ids, stamp=stamp)
+        store.write("audiences/write/audience_add_members", audienceId=audience_id, userIds=ids, stamp=stamp)
         members += len(ids)
-    store.write("query/audience_drop_stale_members", audienceId=audience_id, stamp=stamp)
+    store.write("audiences/write/audience_drop_stale_members", audienceId=audience_id, stamp=stamp)
     return members
 
 
@@ -295,7 +295,7 @@ def refresh_saved_audiences(store: GraphStore, *, user_id: str | None = None) ->
         if user_id is None:
             members = _write_membership(store, saved.audience_id, saved.definition, purpose)
             store.write(
-                "query/audience_record_count",
+                "audiences/write/audience_record_count",
                 audienceId=saved.audience_id,
                 count=members,
                 countedAt=datetime.now(UTC),
@@ -306,10 +306,10 @@ def refresh_saved_audiences(store: GraphStore, *, user_id: str | None = None) ->
             member = user_id in members_among(store, saved.definition, [user_id], purpose=purpose)
             if member:
                 store.write(
-                    "query/audience_add_members", audienceId=saved.audience_id, userIds=[user_id], stamp=""
+                    "audiences/write/audience_add_members", audienceId=saved.audience_id, userIds=[user_id], stamp=""
                 )
             else:
-                store.write("query/audience_remove_member", audienceId=saved.audience_id, userId=user_id)
+                store.write("audiences/write/audience_remove_member", audienceId=saved.audience_id, userId=user_id)
             results.append(AudienceRefresh(saved.audience_id, member=member))
     return results
 
