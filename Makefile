@@ -37,7 +37,9 @@ test: $(STAMP) $(AUDIT_STAMP) $(GRAPHIQL_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 neo4j-stop: $(STAMP)
 	$(BIN)/persona neo4j stop
