@@ -21,7 +21,7 @@ from personagraph.graph.events.record import record_event
 from personagraph.graph.records import RowContext
 from personagraph.graph.store import GraphStore
 from personagraph.graph.tags import parse_rules, refresh_tags
-from personagraph.graph.tags.rule_kinds import NO_SPEND
+from personagraph.graph.tags.rules import NO_SPEND
 from personagraph.loaders.pipeline import LoadOptions, load_dataset
 
 CHANNELS = "channel_id,name,kind\nweb,Web,online\nads,Ads,ads\n"

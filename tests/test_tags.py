@@ -30,7 +30,7 @@ from personagraph.graph.tags import (
     untag_user,
     upsert_tag,
 )
-from personagraph.graph.tags.rule_kinds import KINDS
+from personagraph.graph.tags.rules import KINDS
 from personagraph.loaders.generator import generate
 from personagraph.loaders.pipeline import LoadOptions, load_dataset
 

@@ -32,7 +32,7 @@ from personagraph.graph.records import RowContext
 from personagraph.graph.server.connection import ConnectionInfo
 from personagraph.graph.store import GraphStore
 from personagraph.graph.tags import DEFAULT_RULES, latest_order_time, load_rules, parse_rules, refresh_tags
-from personagraph.graph.tags.rule_kinds import (
+from personagraph.graph.tags.rules import (
     BrandLoyal,
     CategoryLover,
     ChurnRisk,

@@ -22,7 +22,7 @@ from personagraph.graph.errors import NotFoundError
 from personagraph.graph.store import GraphStore
 from personagraph.graph.tags.rule_file import Rule as TagRule
 from personagraph.graph.tags.rule_file import RuleSet, TagSpec, load_rules
-from personagraph.graph.tags.rule_kinds import EvalContext, GraphInputs, Match, Prepared, native
+from personagraph.graph.tags.rules import EvalContext, GraphInputs, Match, Prepared, native
 from personagraph.graph.tags.taxonomy import upsert_tag
 from personagraph.graph.times import utc
 

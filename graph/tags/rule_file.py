@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationErr
 
 from personagraph.graph.errors import PersonaGraphError
 from personagraph.graph.records import TagTier
-from personagraph.graph.tags.rule_kinds import KINDS, RuleParams
+from personagraph.graph.tags.rules import KINDS, RuleParams
 
 DEFAULT_RULES = Path(__file__).resolve().parents[2] / "rules" / "tags.yaml"
 TEMPLATE = "{category}"

@@ -1,5 +1,5 @@
 // tag_rule_inputs: whether the graph holds what the rule kinds read, as of a time; a rule whose input is
-// missing is skipped with the reason (graph/tags/rule_kinds.py GraphInputs). Each is an existence check that
+// missing is skipped with the reason (graph/tags/rules/base.py GraphInputs). Each is an existence check that
 // stops at its first hit.
 // $asOf: datetime. Returns orders, pricedLines, listPrices, categories, brands, acquisitions, events,
 // ties: bool.
