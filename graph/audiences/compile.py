@@ -1,10 +1,10 @@
 """Definition tree -> ONE parameterised Cypher statement (count, a page of members, a breakdown, ...).
 
-Together with predicates.py this is the only code in personagraph that builds Cypher text at run time:
-an audience is an arbitrary tree, so no fixed catalog file can express it. The text comes only from
-constant fragments here and in predicates.py; property names from ``model.USER_FIELDS``; variable
-names from a counter. Every value a user gave is a ``$pN`` parameter. Paging values are ``$after``,
-``$limit``; membership checks take ``$ids``.
+Together with conditions/ (one module per kind of condition) this is the only code in personagraph
+that builds Cypher text at run time: an audience is an arbitrary tree, so no fixed catalog file can
+express it. The text comes only from constant fragments here and in conditions/; property names
+from ``model.USER_FIELDS``; variable names from a counter. Every value a user gave is a ``$pN``
+parameter. Paging values are ``$after``, ``$limit``; membership checks take ``$ids``.
 
 Planning: the root's conjuncts are split into property filters (they go into the WHERE of the MATCH
 that binds the user, where Neo4j can use the User indexes) and the rest. One conjunct may become the
@@ -21,6 +21,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from personagraph.graph.audiences.conditions import Context, indexed, is_simple, predicate
+from personagraph.graph.audiences.conditions.behavior import behavior_match, events
+from personagraph.graph.audiences.conditions.referral_hops import HOPS
+from personagraph.graph.audiences.conditions.tags import tag_edge
 from personagraph.graph.audiences.model import (
     BREAKDOWN_FIELDS,
     USER_FIELDS,
@@ -34,16 +38,6 @@ from personagraph.graph.audiences.model import (
     Purpose,
     ReferralHopsNode,
     TagNode,
-)
-from personagraph.graph.audiences.predicates import (
-    HOPS,
-    Context,
-    behavior_match,
-    events,
-    indexed,
-    is_simple,
-    predicate,
-    tag_edge,
 )
 
 ROOT = "u"
