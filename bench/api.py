@@ -9,7 +9,7 @@ Three queries, each over a pool of different inputs (the same pool for every con
 - audience count: users holding a tag AND living in a city (purpose ANALYSIS);
 - cross-sell: a product and the 10 products most bought with it (lift, count, sku).
 
-Contenders: (a) personagraph (`uvicorn --factory api.app:create_app`, --workers, 1 by default),
+Contenders: (a) personagraph (`uvicorn --factory personagraph.api.app:create_app`, --workers, 1 by default),
 (b) @neo4j/graphql on Apollo Server standalone (bench/api-node/server.mjs, one Node process) with
 equivalent type definitions, both driven over HTTP by autocannon in a separate Node process
 (bench/api-node/loadgen.mjs); (c) the same answer as one Cypher statement through the Python driver
