@@ -13,7 +13,7 @@ from strawberry.types import Info
 
 from personagraph.api.context import Context
 from personagraph.api.disclosure import Count
-from personagraph.api.inputs import Purpose
+from personagraph.api.enums import Purpose
 from personagraph.api.policy import ADMIN, PolicyError, check_attributes, protect
 from personagraph.api.types import Lookalike, User, UserConnection, UserEdge, lookalike_list, page_info
 from personagraph.graph.audiences import service

@@ -47,6 +47,7 @@ from personagraph.graph.audiences.model import (
     definition_attributes,
     kind_of,
 )
+from personagraph.graph.kinds import CONSENT_PURPOSES
 from personagraph.graph.privacy.singling_out import CoarseningError, coarsened, singling_out
 
 
@@ -111,7 +112,7 @@ MASKED_ATTRIBUTES: dict[Role, frozenset[str]] = {
     for role in Role
 }
 # Purposes whose audiences apply consent: the only ones a marketer may use.
-MARKETER_PURPOSES = frozenset({"marketing", "personalised"})
+MARKETER_PURPOSES = frozenset(CONSENT_PURPOSES)
 # Arguments that reach one person's data, open only to the roles named (the field itself is open).
 ARGUMENT_ROLES: dict[tuple[str, str, str], frozenset[Role]] = {
     # A user's purchase history (their cross-sell) is a profile read; marketers reach people only

@@ -15,8 +15,9 @@ from personagraph.api import types as api_types
 from personagraph.api.access import AccessControl
 from personagraph.api.audiences import Audience, SavedAudience
 from personagraph.api.context import Context
+from personagraph.api.enums import ConsentPurpose, Purpose, TagTier
 from personagraph.api.errors import ErrorCodes, QuietSchema
-from personagraph.api.inputs import AudienceInput, EventInput, OrderInput, Purpose, UserInput, as_json
+from personagraph.api.inputs import AudienceInput, EventInput, OrderInput, UserInput, as_json
 from personagraph.api.limits import limit_extensions
 from personagraph.api.metrics import OperationMetrics
 from personagraph.api.policy import ADMIN, PolicyError, check_argument, protect
@@ -26,11 +27,9 @@ from personagraph.api.types import (
     Community,
     CommunityKind,
     ConsentChange,
-    ConsentPurpose,
     CrossSell,
     Product,
     Tag,
-    TagTier,
     User,
     bought_with_first,
     prime_user_loaders,

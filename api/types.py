@@ -19,11 +19,13 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from personagraph.api.context import Context
+from personagraph.api.enums import ConsentPurpose, TagTier
 from personagraph.api.policy import ADMIN
 from personagraph.graph.analytics import insights
 from personagraph.graph.analytics.attribution import ChannelStats as ChannelStatsResult
 from personagraph.graph.analytics.lookalikes import lookalikes
 from personagraph.graph.audit import AuditEntry
+from personagraph.graph.kinds import TieList
 from personagraph.graph.paging import Page, check_first
 from personagraph.graph.privacy import forget as privacy
 from personagraph.graph.products import read as products
@@ -32,20 +34,6 @@ from personagraph.graph.tags import taxonomy
 
 T = TypeVar("T")
 Ctx = Info[Context, None]
-
-
-@strawberry.enum(description="The three tag tiers: who someone is, what they do, what they want.")
-class TagTier(Enum):
-    BASIC = "basic"
-    BEHAVIOR = "behavior"
-    PREFERENCE = "preference"
-
-
-@strawberry.enum(description="Which social ties a connection walks.")
-class TieKind(Enum):
-    FRIENDS = "friends"
-    FOLLOWERS = "followers"
-    FOLLOWING = "following"
 
 
 @strawberry.enum(description="Community kinds: social (who knows whom) or product (what sells together).")
@@ -272,15 +260,6 @@ class AuditLogEntry:
         )
 
 
-@strawberry.enum(description="What a consent statement is about.")
-class ConsentPurpose(Enum):
-    MARKETING = "marketing"  # marketing messages (audiences for the MARKETING purpose)
-    PERSONALISED = "personalised"  # recommendations from the user's own history (audiences: PERSONALISED)
-    PERSONALISATION = strawberry.enum_value(
-        "personalisation", deprecation_reason="Use PERSONALISED, the purpose's name in audiences too."
-    )
-
-
 @strawberry.type(description="One consent statement: granted or withdrawn, when, through what.")
 class ConsentChange:
     user_id: strawberry.ID
@@ -435,21 +414,21 @@ class User:
             total_count=page.total,
         )
 
-    async def _ties(self, info: Ctx, kind: TieKind, first: int, after: str | None) -> UserConnection:
+    async def _ties(self, info: Ctx, kind: TieList, first: int, after: str | None) -> UserConnection:
         page = await info.context.ties(kind.value, first, after).load(self.profile.user_id)
         return user_connection(page, after, lambda uid: profiles.tie_cursor(kind.value, uid))
 
     @strawberry.field(description="Friends (ties read both ways), by id.")
     async def friends(self, info: Ctx, first: int = 20, after: str | None = None) -> UserConnection:
-        return await self._ties(info, TieKind.FRIENDS, first, after)
+        return await self._ties(info, TieList.FRIENDS, first, after)
 
     @strawberry.field(description="Users who follow this user, by id.")
     async def followers(self, info: Ctx, first: int = 20, after: str | None = None) -> UserConnection:
-        return await self._ties(info, TieKind.FOLLOWERS, first, after)
+        return await self._ties(info, TieList.FOLLOWERS, first, after)
 
     @strawberry.field(description="Users this user follows, by id.")
     async def following(self, info: Ctx, first: int = 20, after: str | None = None) -> UserConnection:
-        return await self._ties(info, TieKind.FOLLOWING, first, after)
+        return await self._ties(info, TieList.FOLLOWING, first, after)
 
     @strawberry.field(
         description="Users within `depth` social hops (1-3), tags, channel and persona, to draw."

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from personagraph.cli.output import CliConsole, examples
-from personagraph.graph.audiences.model import BREAKDOWN_FIELDS, PURPOSES, AudienceDefinitionError, Purpose
+from personagraph.graph.audiences.model import BREAKDOWN_FIELDS, AudienceDefinitionError
+from personagraph.graph.kinds import PURPOSES, Purpose
 from personagraph.graph.store import GraphStore
 
 audience_app = typer.Typer(
@@ -52,11 +53,11 @@ def _warn(store: GraphStore, definition: Any) -> None:
 def _purpose(purpose: str) -> Purpose:
     if purpose not in PURPOSES:
         raise typer.BadParameter(f"{purpose!r} is not one of {', '.join(PURPOSES)}", param_hint="--purpose")
-    return cast(Purpose, purpose)  # checked against the Literal's values just above
+    return Purpose(purpose)
 
 
 @audience_app.command("count")
-def count_cmd(definition: DefinitionFile, purpose: PurposeOption = "marketing") -> None:
+def count_cmd(definition: DefinitionFile, purpose: PurposeOption = Purpose.MARKETING.value) -> None:
     """How many users the audience reaches for a purpose, and how many consent leaves out."""
     from personagraph.cli.main import _store
     from personagraph.graph.audiences.service import count_audience
@@ -74,7 +75,7 @@ def list_cmd(
     definition: DefinitionFile,
     first: Annotated[int, typer.Option(help="Members per page (1-1000).")] = 50,
     after: Annotated[str | None, typer.Option(help="Cursor printed by the previous page.")] = None,
-    purpose: PurposeOption = "marketing",
+    purpose: PurposeOption = Purpose.MARKETING.value,
 ) -> None:
     """One page of member ids in userId order; the last line gives the cursor of the next page."""
     from personagraph.cli.main import _store
@@ -95,7 +96,7 @@ def list_cmd(
 def export_cmd(
     definition: DefinitionFile,
     out: Annotated[Path, typer.Argument(help="CSV file to write (user_id per line).")],
-    purpose: PurposeOption = "marketing",
+    purpose: PurposeOption = Purpose.MARKETING.value,
     actor: Annotated[
         str | None, typer.Option(help="Who exports, for the audit log (default: the OS user).")
     ] = None,
@@ -132,7 +133,7 @@ def save_cmd(
     definition: DefinitionFile,
     name: Annotated[str, typer.Option(help="Display name.")],
     owner: Annotated[str, typer.Option(help="Who owns it.")],
-    purpose: PurposeOption = "marketing",
+    purpose: PurposeOption = Purpose.MARKETING.value,
 ) -> None:
     """Save a definition, count it and record its members (IN_AUDIENCE)."""
     from personagraph.cli.main import _store

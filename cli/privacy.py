@@ -13,8 +13,8 @@ from rich.table import Table
 
 from personagraph.cli.output import CliConsole, examples
 from personagraph.graph.audit import AuditEntry, AuditLog
+from personagraph.graph.kinds import CONSENT_PURPOSES, OLD_PURPOSE
 from personagraph.graph.privacy.forget import (
-    CONSENT_PURPOSES,
     PrivacyInputError,
     consent_history,
     forget_user,
@@ -114,7 +114,7 @@ def consent_set_cmd(
     purpose: Annotated[
         str,
         typer.Option(
-            help=f"One of: {', '.join(CONSENT_PURPOSES)} ('personalisation', the old name, still works)."
+            help=f"One of: {', '.join(CONSENT_PURPOSES)} ('{OLD_PURPOSE}', the old name, still works)."
         ),
     ],
     granted: Annotated[bool, typer.Option("--granted/--revoked", help="Consent given, or withdrawn.")],

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from personagraph.graph.kinds import EventKind
 from personagraph.graph.records import (
     ChannelRecord,
-    EventKind,
     EventRecord,
     IdentityRecord,
     OrderLineRecord,

@@ -7,7 +7,6 @@ import hmac
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +23,7 @@ from pydantic import (
 
 from personagraph.graph.bounds import MAX_PRICE, MAX_QUANTITY
 from personagraph.graph.errors import TimeRangeError
+from personagraph.graph.kinds import ChannelKind, EventKind, TagSource, TagTier, TieKind
 from personagraph.graph.money import money_float
 from personagraph.graph.secrets import identity_key
 from personagraph.graph.settings import get_settings
@@ -162,15 +162,6 @@ def _lower_enum(value: object) -> object:
     return value.strip().lower() if isinstance(value, str) else value
 
 
-class ChannelKind(StrEnum):
-    ONLINE = "online"
-    OFFLINE = "offline"
-    SOCIAL = "social"
-    ADS = "ads"
-    STORE = "store"
-    REFERRAL = "referral"
-
-
 class ChannelRecord(Record):
     channel_id: Key
     name: Text = None
@@ -294,12 +285,6 @@ class OrderLineRecord(Record):
         }
 
 
-class TieKind(StrEnum):
-    FOLLOWS = "follows"
-    FRIEND = "friend"
-    REFERRED = "referred"
-
-
 class TieRecord(Record):
     src_user_id: Key
     dst_user_id: Key
@@ -361,15 +346,6 @@ class IdentityRecord(Record):
         }
 
 
-class EventKind(StrEnum):
-    VIEW = "view"
-    CLICK = "click"
-    LIKE = "like"
-    COMMENT = "comment"
-    SHARE = "share"
-    SEARCH = "search"
-
-
 class EventRecord(Record):
     event_id: Ref = None
     user_id: Key
@@ -400,12 +376,6 @@ class EventRecord(Record):
         }
 
 
-class TagTier(StrEnum):
-    BASIC = "basic"
-    BEHAVIOR = "behavior"
-    PREFERENCE = "preference"
-
-
 class TagRecord(Record):
     tag_id: Key
     name: Text = None
@@ -420,12 +390,6 @@ class TagRecord(Record):
             "props": {k: v for k, v in props.items() if v is not None},
             "parentId": self.parent_id,
         }
-
-
-class TagSource(StrEnum):
-    MANUAL = "manual"
-    RULE = "rule"
-    MODEL = "model"
 
 
 class UserTagRecord(Record):

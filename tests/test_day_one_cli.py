@@ -329,8 +329,7 @@ def test_consent_names_the_purpose_as_audiences_do(
     from typer.testing import CliRunner
 
     from personagraph.cli.main import app
-    from personagraph.graph.audiences.model import PURPOSES
-    from personagraph.graph.privacy.forget import CONSENT_PURPOSES
+    from personagraph.graph.kinds import CONSENT_PURPOSES, PURPOSES
     from personagraph.graph.settings import get_settings
 
     monkeypatch.setenv("PERSONA_DATA_DIR", str(tmp_path))

@@ -35,17 +35,20 @@ from personagraph.graph.audiences.model import (
     Condition,
     FollowersNode,
     FriendsNode,
-    Purpose,
     ReferralHopsNode,
     TagNode,
 )
+from personagraph.graph.kinds import Purpose
 
 ROOT = "u"
 # Per purpose: (filter keeping the users it may use, expression true for users it leaves out).
-CONSENT: dict[str, tuple[str | None, str]] = {
-    "marketing": ("u.marketingConsent = true", "coalesce(u.marketingConsent, false) <> true"),
-    "personalised": ("coalesce(u.personalizationOptOut, false) <> true", "u.personalizationOptOut = true"),
-    "analysis": (None, "false"),
+CONSENT: dict[Purpose, tuple[str | None, str]] = {
+    Purpose.MARKETING: ("u.marketingConsent = true", "coalesce(u.marketingConsent, false) <> true"),
+    Purpose.PERSONALISED: (
+        "coalesce(u.personalizationOptOut, false) <> true",
+        "u.personalizationOptOut = true",
+    ),
+    Purpose.ANALYSIS: (None, "false"),
 }
 
 

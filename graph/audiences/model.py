@@ -41,8 +41,6 @@ MAX_LIST = 1000  # values in one `in` list
 MAX_RELATIONAL_DEPTH = 2
 RELATIONAL_KINDS: dict[str, str] = {"friends": "who", "followers": "who", "referralHops": "of"}
 
-Purpose = Literal["marketing", "personalised", "analysis"]
-PURPOSES: tuple[str, ...] = ("marketing", "personalised", "analysis")
 
 # The User properties a definition may test, with the JSON type of their values. Property names reach
 # Cypher text only through this table.

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import Any, TextIO
 
 from neo4j import Record
 from pydantic import BaseModel, ConfigDict
@@ -25,9 +25,10 @@ from personagraph.graph.audiences.compile import (
     membership_statement,
     sample_statement,
 )
-from personagraph.graph.audiences.model import PURPOSES, AudienceError, Condition, Purpose, definition_tag_ids
+from personagraph.graph.audiences.model import AudienceError, Condition, definition_tag_ids
 from personagraph.graph.audiences.parse import definition_json, parse_definition
 from personagraph.graph.errors import NotFoundError
+from personagraph.graph.kinds import PURPOSES, Purpose
 from personagraph.graph.paging import check_first
 from personagraph.graph.spreadsheet import csv_row, id_problem
 from personagraph.graph.store import GraphStore
@@ -89,7 +90,7 @@ class AudienceRefresh:
 def _purpose(purpose: str) -> Purpose:
     if purpose not in PURPOSES:
         raise AudienceError(f"purpose {purpose!r} is not one of {', '.join(PURPOSES)}")
-    return cast(Purpose, purpose)  # checked against the Literal's values just above
+    return Purpose(purpose)
 
 
 def _definition(definition: DefinitionInput) -> Condition:
@@ -104,7 +105,7 @@ def _read(store: GraphStore, statement: Statement, **params: Any) -> list[Record
 
 
 def count_audience(
-    store: GraphStore, definition: DefinitionInput, *, purpose: Purpose = "marketing"
+    store: GraphStore, definition: DefinitionInput, *, purpose: Purpose = Purpose.MARKETING
 ) -> AudienceCount:
     """How many users the purpose may reach, counted in Neo4j without collecting them."""
     record = _read(store, count_statement(_definition(definition), _purpose(purpose)))[0]
@@ -149,7 +150,7 @@ def audience_members(
     *,
     first: int = 50,
     after: str | None = None,
-    purpose: Purpose = "marketing",
+    purpose: Purpose = Purpose.MARKETING,
 ) -> MembersPage:
     """A page of members by userId (keyset: users added meanwhile never shift or repeat a page)."""
     if not 1 <= first <= MAX_PAGE:
@@ -174,7 +175,7 @@ def _pages(store: GraphStore, statement: Statement, page_size: int) -> Iterator[
 
 
 def breakdown(
-    store: GraphStore, definition: DefinitionInput, *, by: str, purpose: Purpose = "analysis"
+    store: GraphStore, definition: DefinitionInput, *, by: str, purpose: Purpose = Purpose.ANALYSIS
 ) -> list[tuple[Any, int]]:
     """Members per value of an allow-listed field (None = no value), largest first; sums to the count."""
     statement = breakdown_statement(_definition(definition), by, _purpose(purpose))
@@ -186,7 +187,7 @@ def export_csv(
     definition: DefinitionInput,
     out: Path | TextIO,
     *,
-    purpose: Purpose = "marketing",
+    purpose: Purpose = Purpose.MARKETING,
     columns: tuple[str, ...] = (),
     page_size: int = EXPORT_PAGE,
 ) -> int:
@@ -217,7 +218,7 @@ def _saved(props: Mapping[str, Any]) -> SavedAudience:
         audience_id=props["audienceId"],
         name=props.get("name") or props["audienceId"],
         owner=props.get("owner") or "",
-        purpose=props.get("purpose") or "marketing",
+        purpose=props.get("purpose") or Purpose.MARKETING.value,
         definition=parse_definition(props["definition"]),
         counts=list(props.get("counts") or []),
         counted_at=[t.to_native() if hasattr(t, "to_native") else t for t in props.get("countedAt") or []],
@@ -244,7 +245,7 @@ def save_audience(
     name: str,
     definition: DefinitionInput,
     owner: str,
-    purpose: Purpose = "marketing",
+    purpose: Purpose = Purpose.MARKETING,
 ) -> SavedAudience:
     """Store the definition, count it, record the count and materialise membership (IN_AUDIENCE)."""
     if not audience_id.strip() or len(audience_id) > MAX_AUDIENCE_ID:
@@ -315,7 +316,11 @@ def refresh_saved_audiences(store: GraphStore, *, user_id: str | None = None) ->
 
 
 def members_among(
-    store: GraphStore, definition: DefinitionInput, user_ids: list[str], *, purpose: Purpose = "marketing"
+    store: GraphStore,
+    definition: DefinitionInput,
+    user_ids: list[str],
+    *,
+    purpose: Purpose = Purpose.MARKETING,
 ) -> set[str]:
     """Which of the given users are members the purpose may use (one predicate per given user)."""
     statement = membership_statement(_definition(definition), _purpose(purpose))
@@ -329,7 +334,7 @@ def expand_lookalike(
     *,
     first: int = 20,
     sample: int = 200,
-    purpose: Purpose = "marketing",
+    purpose: Purpose = Purpose.MARKETING,
 ) -> list[Lookalike]:
     """Users most like the audience (seeded by a random sample of its members), members left out."""
     first = check_first(first)

@@ -17,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from personagraph.graph.entities import KINDS, fold_events
 from personagraph.graph.errors import NotFoundError, PersonaGraphError
+from personagraph.graph.kinds import EventKind
 from personagraph.graph.privacy.forget import ensure_not_suppressed
-from personagraph.graph.records import EventKind, EventRecord, OrderLineRecord, RowContext
+from personagraph.graph.records import EventRecord, OrderLineRecord, RowContext
 from personagraph.graph.settings import get_settings
 from personagraph.graph.store import GraphStore
 from personagraph.graph.tags.engine import RefreshReport, TagCache, TagChange, live_as_of, refresh_tags

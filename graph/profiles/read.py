@@ -12,13 +12,14 @@ import calendar
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from neo4j.time import DateTime
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from personagraph.graph.entities import KINDS
 from personagraph.graph.errors import PersonaGraphError
+from personagraph.graph.kinds import TieList
 from personagraph.graph.money import line_amount, money_sum
 from personagraph.graph.paging import (
     InvalidPageError,
@@ -34,7 +35,6 @@ from personagraph.graph.store import GraphStore
 from personagraph.graph.times import utc, utc_or_now
 
 T = TypeVar("T")
-TieKind = Literal["friends", "followers", "following"]
 
 MAX_DEPTH = 3
 MAX_NEIGHBORHOOD = 500
@@ -43,9 +43,9 @@ MAX_NEIGHBORHOOD = 500
 RING_BUDGET = 5000
 
 _TIE_STATEMENTS: dict[str, str] = {
-    "friends": "profiles/read/profile_friends_page",
-    "followers": "profiles/read/profile_followers_page",
-    "following": "profiles/read/profile_following_page",
+    TieList.FRIENDS: "profiles/read/profile_friends_page",
+    TieList.FOLLOWERS: "profiles/read/profile_followers_page",
+    TieList.FOLLOWING: "profiles/read/profile_following_page",
 }
 
 
@@ -379,7 +379,7 @@ def ties_pages(
     store: GraphStore,
     *,
     user_ids: Sequence[str],
-    kind: TieKind,
+    kind: TieList | str,
     first: int,
     after: str | None = None,
 ) -> dict[str, Page[UserProfile]]:
@@ -397,7 +397,7 @@ def ties_pages(
     return {uid: pages.get(uid, _empty_page()) for uid in user_ids}
 
 
-def tie_cursor(kind: TieKind | str, user_id: str) -> str:
+def tie_cursor(kind: TieList | str, user_id: str) -> str:
     """The cursor of one user in a ties list (for per-edge cursors): its userId."""
     return encode_cursor(kind, user_id)
 

@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, field_validator
 
 from personagraph.graph.errors import PersonaGraphError
-from personagraph.graph.records import TagTier
+from personagraph.graph.kinds import TagTier
 from personagraph.graph.tags.rules import KINDS, RuleParams
 
 DEFAULT_RULES = Path(__file__).resolve().parents[2] / "rules" / "tags.yaml"

@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from personagraph.graph.errors import NotFoundError, PersonaGraphError
+from personagraph.graph.kinds import TagSource, TagTier
 from personagraph.graph.privacy.forget import ensure_not_suppressed
-from personagraph.graph.records import TagSource, TagTier
 from personagraph.graph.spreadsheet import id_problem
 from personagraph.graph.store import GraphStore
 from personagraph.graph.times import utc, utc_or_now
@@ -170,7 +170,7 @@ def tag_user(
     tag_id: str,
     weight: float = 1.0,
     expires_at: datetime | None = None,
-    source: str = "manual",
+    source: str = TagSource.MANUAL.value,
     suppression_key: bytes | None = None,
 ) -> UserTagChange:
     """Give a user a tag by hand (or from a model); rules never touch such an edge afterwards.
