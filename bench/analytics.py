@@ -3,7 +3,7 @@
 A generated dataset (users, ties; 100k users by default, 1M with --million) is loaded once into a
 fresh local Neo4j. Each contender then runs end to end (projection or read, compute, write-back)
 in its own process, so its peak memory is its own:
-- ours: graph.analytics.social (scipy PageRank, igraph Leiden);
+- ours: graph.analytics.influence (scipy PageRank) and graph.analytics.social_communities (igraph Leiden);
 - networkx: the same read through the driver into nx.DiGraph, nx.pagerank, louvain_communities,
   the same write-back, under a time cap;
 - gds: Graph Data Science in the same Neo4j (Cypher projection, pageRank.write, leiden.write), when
@@ -52,7 +52,9 @@ def peak_rss_mb() -> float:
 
 
 def worker_ours(store: GraphStore) -> dict[str, Any]:
-    from personagraph.graph.analytics.social import project_social, run_influence, run_social_communities
+    from personagraph.graph.analytics.influence import run_influence
+    from personagraph.graph.analytics.social_communities import run_social_communities
+    from personagraph.graph.analytics.social_projection import project_social
 
     started = time.perf_counter()
     projection = project_social(store)  # one read of the social graph for both analyses

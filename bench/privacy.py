@@ -127,7 +127,7 @@ from bench.ingest import dataset, fresh_neo4j  # noqa: E402
 from personagraph.api.app import create_app  # noqa: E402
 from personagraph.api.disclosure import Disclosure  # noqa: E402
 from personagraph.api.policy import Role  # noqa: E402
-from personagraph.graph.analytics.social import run_influence  # noqa: E402
+from personagraph.graph.analytics.influence import run_influence  # noqa: E402
 from personagraph.graph.audiences.parse import definition_json, parse_definition  # noqa: E402
 from personagraph.graph.audit import AuditLog  # noqa: E402
 from personagraph.graph.server.connection import open_driver  # noqa: E402

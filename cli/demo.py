@@ -44,7 +44,9 @@ def run_analysis(
     graph's data time, as for rule tags).
     """
     if name in ("influence", "communities"):
-        from personagraph.graph.analytics.social import project_social, run_influence, run_social_communities
+        from personagraph.graph.analytics.influence import run_influence
+        from personagraph.graph.analytics.social_communities import run_social_communities
+        from personagraph.graph.analytics.social_projection import project_social
 
         projection = None
         if shared is not None:
@@ -61,7 +63,7 @@ def run_analysis(
 
         return run_segments(store, as_of=as_of)
     if name == "personas":
-        from personagraph.graph.analytics.segments import run_personas
+        from personagraph.graph.analytics.personas import run_personas
 
         return run_personas(store)
     if name == "attribution":

@@ -443,10 +443,8 @@ def analyze(
 def _notes(report: object) -> list[str]:
     """What a run's one-line summary leaves out but a reader must know: the as-of a segment run used,
     and which personas are new, kept (the same id for the same cluster) or retired."""
-    from personagraph.graph.analytics.segments import (  # lazy: numpy and scikit-learn
-        PersonaReport,
-        SegmentReport,
-    )
+    from personagraph.graph.analytics.personas import PersonaReport  # lazy: numpy and scikit-learn
+    from personagraph.graph.analytics.segments import SegmentReport
 
     if isinstance(report, SegmentReport):
         return [f"segments: lifecycle tiers as of {AsOf(report.as_of, report.as_of_basis)}"]

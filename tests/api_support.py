@@ -15,8 +15,10 @@ from personagraph.api.auth import KeyFile
 from personagraph.api.policy import Role
 from personagraph.graph.analytics.attribution import run_attribution
 from personagraph.graph.analytics.copurchase import run_copurchase
-from personagraph.graph.analytics.segments import run_personas, run_segments
-from personagraph.graph.analytics.social import run_influence, run_social_communities
+from personagraph.graph.analytics.influence import run_influence
+from personagraph.graph.analytics.personas import run_personas
+from personagraph.graph.analytics.segments import run_segments
+from personagraph.graph.analytics.social_communities import run_social_communities
 from personagraph.graph.records import RowContext
 from personagraph.graph.server.connection import ConnectionInfo
 from personagraph.graph.settings import Settings

@@ -464,7 +464,7 @@ def test_values_never_become_cypher_text(people: GraphStore) -> None:
 
 
 def test_lifecycle_tiers_match_the_segment_analysis() -> None:
-    from personagraph.graph.analytics.segments import TIERS
+    from personagraph.graph.analytics.lifecycle import TIERS
 
     assert tuple(TIERS) == LIFECYCLE_TIERS
 

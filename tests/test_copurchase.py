@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from personagraph.graph.analytics.copurchase import bought_with, compute_copurchase, incidence, run_copurchase
+from personagraph.graph.analytics.bought_together import bought_with, compute_copurchase, incidence
+from personagraph.graph.analytics.copurchase import run_copurchase
 from personagraph.graph.records import RowContext
 from personagraph.graph.store import GraphStore
 from personagraph.loaders.generator import GeneratorReport, generate

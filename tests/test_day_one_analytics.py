@@ -14,8 +14,9 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from personagraph.graph.analytics.segments import run_personas, run_segments
-from personagraph.graph.analytics.social import run_social_communities
+from personagraph.graph.analytics.personas import run_personas
+from personagraph.graph.analytics.segments import run_segments
+from personagraph.graph.analytics.social_communities import run_social_communities
 from personagraph.graph.as_of import resolve_as_of
 from personagraph.graph.events.record import record_event
 from personagraph.graph.records import RowContext

@@ -181,7 +181,7 @@ def test_two_loaders_on_overlapping_files_at_once_equal_one_clean_load(
 
 def test_analytics_during_writes_finish_and_stamp_their_run(store: GraphStore, tmp_path: Path) -> None:
     """Influence runs while a loader adds ties: it finishes, and every score it wrote carries its run."""
-    from personagraph.graph.analytics.social import run_influence
+    from personagraph.graph.analytics.influence import run_influence
 
     dataset = write_dataset(tmp_path / "data", users=300, seed=9)
     ties = dataset / "ties.csv"

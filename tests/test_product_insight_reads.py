@@ -18,6 +18,7 @@ import pytest
 
 from personagraph.graph.analytics import insights
 from personagraph.graph.analytics.copurchase import run_copurchase
+from personagraph.graph.analytics.influence import run_influence
 from personagraph.graph.analytics.insights import (
     InsightInputError,
     analytics_runs,
@@ -29,7 +30,7 @@ from personagraph.graph.analytics.insights import (
     personas,
 )
 from personagraph.graph.analytics.runs import analytics_run
-from personagraph.graph.analytics.social import run_influence, run_social_communities
+from personagraph.graph.analytics.social_communities import run_social_communities
 from personagraph.graph.errors import NotFoundError
 from personagraph.graph.products import read as products
 from personagraph.graph.products.read import CrossSell, ProductInputError, cross_sell, get_products

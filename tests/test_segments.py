@@ -11,16 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from personagraph.graph.analytics.segments import (
-    TIER_RULES,
-    TIERS,
-    Rfm,
-    assign_tiers,
-    quintile_scores,
-    run_personas,
-    run_segments,
-    tier_inputs,
-)
+from personagraph.graph.analytics.lifecycle import TIER_RULES, TIERS, assign_tiers, tier_inputs
+from personagraph.graph.analytics.personas import run_personas
+from personagraph.graph.analytics.rfm import Rfm, quintile_scores
+from personagraph.graph.analytics.segments import run_segments
 from personagraph.graph.analytics.user_features import UserOrders
 from personagraph.graph.records import RowContext
 from personagraph.graph.store import GraphStore

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from personagraph.graph.analytics.social import run_influence
+from personagraph.graph.analytics.influence import run_influence
 from personagraph.graph.errors import NotFoundError
 from personagraph.graph.events.record import EventInputError, record_event, record_order
 from personagraph.graph.records import RowContext

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import pytest
 from neo4j import Driver
 
-from personagraph.graph.analytics.social import run_influence
+from personagraph.graph.analytics.influence import run_influence
 from personagraph.graph.records import RowContext
 from personagraph.graph.server.connection import ConnectionInfo
 from personagraph.graph.store import GraphStore

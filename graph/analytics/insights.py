@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 COMMUNITY_KINDS = ("social", "product")
 MAX_FIRST = 500
+Info = TypeVar("Info", "CommunityInfo", "PersonaInfo")
 
 
 class InsightInputError(PersonaGraphError):
@@ -41,6 +42,22 @@ def _datetime(value: Any) -> datetime | None:
         return None
     native: datetime = value.to_native() if hasattr(value, "to_native") else value
     return native if native.tzinfo else native.replace(tzinfo=UTC)
+
+
+def _by_ids(
+    store: GraphStore, statement: str, node: str, ids: Sequence[str], model: type[Info]
+) -> dict[str, Info]:
+    """Nodes by id in one read (for DataLoaders): input order, unknown ids left out.
+
+    ``statement`` takes the distinct ids as ``$<node>Ids`` and returns each node found as ``<node>``,
+    a map whose ``<node>Id`` is its id.
+    """
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return {}
+    records = store.read(statement, **{f"{node}Ids": wanted})
+    found = {r[node][f"{node}Id"]: model.from_node(r[node]) for r in records}
+    return {i: found[i] for i in wanted if i in found}
 
 
 # --- communities ---------------------------------------------------------------------------------
@@ -85,12 +102,8 @@ def communities(store: GraphStore, *, kind: str = "social", first: int = 50) -> 
 
 def get_communities(store: GraphStore, *, community_ids: Sequence[str]) -> dict[str, CommunityInfo]:
     """Communities by id in one read (for DataLoaders): input order, unknown ids left out."""
-    wanted = list(dict.fromkeys(community_ids))
-    if not wanted:
-        return {}
-    records = store.read("analytics/read/insight_communities_by_id", communityIds=wanted)
-    found = {c.community_id: c for c in (CommunityInfo.from_node(r["community"]) for r in records)}
-    return {cid: found[cid] for cid in wanted if cid in found}
+    statement = "analytics/read/insight_communities_by_id"
+    return _by_ids(store, statement, "community", community_ids, CommunityInfo)
 
 
 # --- personas ------------------------------------------------------------------------------------
@@ -127,12 +140,7 @@ def personas(store: GraphStore) -> list[PersonaInfo]:
 
 def get_personas(store: GraphStore, *, persona_ids: Sequence[str]) -> dict[str, PersonaInfo]:
     """Personas by id in one read (for DataLoaders): input order, unknown ids left out."""
-    wanted = list(dict.fromkeys(persona_ids))
-    if not wanted:
-        return {}
-    records = store.read("analytics/read/insight_personas_by_id", personaIds=wanted)
-    found = {p.persona_id: p for p in (PersonaInfo.from_node(r["persona"]) for r in records)}
-    return {pid: found[pid] for pid in wanted if pid in found}
+    return _by_ids(store, "analytics/read/insight_personas_by_id", "persona", persona_ids, PersonaInfo)
 
 
 # --- influencers ---------------------------------------------------------------------------------
@@ -148,7 +156,9 @@ def influencers(store: GraphStore, *, first: int = 20, community_id: str | None 
     if community_id is None:
         records = store.read("analytics/read/insight_influencers", first=first)
     else:
-        records = store.read("analytics/read/insight_influencers_in_community", communityId=community_id, first=first)
+        records = store.read(
+            "analytics/read/insight_influencers_in_community", communityId=community_id, first=first
+        )
     return [UserProfile.from_node(r["user"]) for r in records]
 
 

@@ -74,7 +74,7 @@ OPS_BY_TYPE: dict[type, tuple[str, ...]] = {
     int: ("eq", "ne", "in", "lt", "lte", "gt", "gte", "between", "exists"),
     float: ("eq", "ne", "in", "lt", "lte", "gt", "gte", "between", "exists"),
 }
-# The tiers graph.analytics.segments writes (kept here so validation needs no numpy import).
+# The tiers graph.analytics.lifecycle assigns (kept here so validation needs no numpy import).
 LIFECYCLE_TIERS: tuple[str, ...] = ("new", "prospect", "dormant", "core", "loyal", "potential", "occasional")
 
 

@@ -1,6 +1,6 @@
 """Typed product reads for the API: product details and cross-sell suggestions.
 
-Cross-sell reads the BOUGHT_WITH edges that :mod:`graph.analytics.copurchase` writes (each product
+Cross-sell reads the BOUGHT_WITH edges that :mod:`graph.analytics.bought_together` writes (each product
 keeps its strongest outgoing edges, so suggestions always follow edges leaving the seed product).
 It honours PIPL art. 24: the purchase history of a user who opted out of personalisation is never
 read into a suggestion, so they get exactly what a visitor without an account would get.

@@ -1,4 +1,4 @@
-"""Influence (weighted PageRank, degree, 2-hop reach) and Leiden communities on the social graph.
+"""Influence on the social graph: weighted PageRank, degree and 2-hop reach of every user.
 
 Edges: ``(a)-[:FOLLOWS]->(b)`` and ``(a)-[:REFERRED]->(b)`` count one way (a's attention goes to b),
 ``FRIEND_OF`` both ways. Weights per kind are parameters (referrals count double by default).
@@ -8,32 +8,31 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
-import igraph as ig
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from personagraph.graph.analytics.leiden import leiden
-from personagraph.graph.analytics.projection import (
-    EdgeList,
-    NodeIndex,
-    project_social_edges,
-    project_users,
-    weighted_adjacency,
+from personagraph.graph.analytics.projection import weighted_adjacency
+from personagraph.graph.analytics.runs import analytics_run
+from personagraph.graph.analytics.social_projection import (
+    FOLLOWS,
+    FRIEND_OF,
+    REFERRED,
+    SocialProjection,
+    project_for_run,
 )
-from personagraph.graph.analytics.runs import AnalyticsRun, analytics_run
 from personagraph.graph.store import GraphStore
 
 log = logging.getLogger(__name__)
 
-FOLLOWS, FRIEND_OF, REFERRED = 0, 1, 2
 Vector = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
 class InfluenceWeights:
+    """Weight of each tie kind; social communities weigh ties with the same."""
+
     follows: float = 1.0
     friend: float = 1.0
     referred: float = 2.0
@@ -121,7 +120,7 @@ def run_influence(
         "shared": projection is not None,
     }
     with analytics_run(store, "influence", params) as run:
-        users, edges = _project(store, run, projection)
+        users, edges = project_for_run(store, run, projection)
         with run.phase("compute"):
             adjacency = weighted_adjacency(edges, users.size, weights.by_kind(), undirected_kinds={FRIEND_OF})
             scores = pagerank(adjacency, damping=damping)
@@ -147,100 +146,4 @@ def run_influence(
         best = np.argsort(-scores, kind="stable")[:10]
         return InfluenceReport(
             run.run_id, users.size, edges.size, [(str(users.keys[i]), float(scores[i])) for i in best]
-        )
-
-
-@dataclass(frozen=True)
-class SocialProjection:
-    """Users and their ties, read once; influence and communities can share one."""
-
-    users: NodeIndex
-    edges: EdgeList
-
-
-def project_social(store: GraphStore) -> SocialProjection:
-    users = project_users(store)
-    return SocialProjection(users, project_social_edges(store, users))
-
-
-def _project(
-    store: GraphStore, run: AnalyticsRun, shared: SocialProjection | None
-) -> tuple[NodeIndex, EdgeList]:
-    """This run's projection: the shared one when given (its time is the sharer's), else a new one."""
-    if shared is None:
-        with run.phase("projection"):
-            shared = project_social(store)
-    run.input_sizes.update(users=shared.users.size, ties=shared.edges.size)
-    return shared.users, shared.edges
-
-
-def undirected_graph(edges: EdgeList, n: int, weights: dict[int, float]) -> ig.Graph:
-    """One undirected edge per connected pair, weights summed over kinds and directions."""
-    w = np.asarray([weights.get(k, 0.0) for k in range(3)], dtype=np.float64)[edges.kinds]
-    a, b = np.minimum(edges.src, edges.dst), np.maximum(edges.src, edges.dst)
-    keep = a != b
-    pairs = sp.coo_matrix((w[keep], (a[keep], b[keep])), shape=(n, n)).tocsr().tocoo()  # sums duplicates
-    graph = ig.Graph(n=n, directed=False)
-    graph.add_edges(np.column_stack([pairs.row, pairs.col]).astype(np.int64))  # numpy: no Python tuples
-    graph.es["weight"] = pairs.data.tolist()
-    return graph
-
-
-@dataclass(frozen=True)
-class CommunityReport:
-    run_id: str
-    users: int
-    communities: int  # with at least min_size members (the ones given Community nodes)
-    modularity: float
-    sizes: list[int]
-    without_community: int = 0  # users in groups under min_size (users without ties too): no socialCommunity
-
-
-def run_social_communities(
-    store: GraphStore,
-    *,
-    weights: InfluenceWeights | None = None,
-    resolution: float = 1.0,
-    seed: int = 42,
-    min_size: int = 3,
-    batch_size: int = 10_000,
-    projection: SocialProjection | None = None,
-) -> CommunityReport:
-    """Leiden communities: users in groups of min_size or more get socialCommunity and a Community node.
-
-    Users in smaller groups (a pair, a user without ties) get none: socialCommunity is null, and the
-    report counts them (``without_community``). A group of one or two is no community to market to.
-    """
-    weights = weights or InfluenceWeights()
-    params: dict[str, Any] = {
-        "weights": weights.__dict__,
-        "resolution": resolution,
-        "seed": seed,
-        "min_size": min_size,
-        "shared": projection is not None,
-    }
-    with analytics_run(store, "communities", params) as run:
-        users, edges = _project(store, run, projection)
-        with run.phase("compute"):
-            graph = undirected_graph(edges, users.size, weights.by_kind())
-            membership = leiden(graph, resolution=resolution, seed=seed)
-            modularity = float(graph.modularity(membership.tolist(), weights="weight"))
-            sizes = np.bincount(membership) if membership.size else np.zeros(0, dtype=np.int64)
-        with run.phase("write"):
-            big = {int(c) for c in np.flatnonzero(sizes >= min_size)}
-            labels = [f"social-{c}" if c in big else None for c in membership.tolist()]
-            store.write_columns(
-                "analytics/write/write_social_community",
-                {"ids": users.ids.tolist(), "communities": labels},
-                batch_size=batch_size,
-                **run.stamp,
-            )
-        with run.phase("summarise"):
-            store.write("analytics/write/replace_social_communities", minSize=min_size, **run.stamp)
-        without = sum(label is None for label in labels)
-        run.counts.update(
-            communities=len(big), modularity_x1e6=int(modularity * 1e6), without_community=without
-        )
-        return CommunityReport(
-            run.run_id, users.size, len(big), modularity, sorted(sizes.tolist(), reverse=True), without
         )
