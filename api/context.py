@@ -25,7 +25,7 @@ from personagraph.api.policy import ADMIN, PolicyError, Role
 from personagraph.graph.analytics import insights
 from personagraph.graph.audit import AuditEntry, AuditLog
 from personagraph.graph.paging import Page
-from personagraph.graph.privacy import forget as privacy
+from personagraph.graph.privacy import consent
 from personagraph.graph.products import read as products
 from personagraph.graph.profiles import read as profiles
 from personagraph.graph.store import GraphStore
@@ -124,8 +124,8 @@ class Context(BaseContext):
     def ties(self, kind: str, first: int, after: str | None) -> DataLoader[str, Page[profiles.UserProfile]]:
         return self.loader(profiles.ties_pages, "user_ids", _EMPTY, kind=kind, first=first, after=after)
 
-    def consent_history(self) -> DataLoader[str, list[privacy.ConsentChange]]:
-        return self.loader(privacy.consent_history, "user_ids", [])
+    def consent_history(self) -> DataLoader[str, list[consent.ConsentChange]]:
+        return self.loader(consent.consent_history, "user_ids", [])
 
     def products(self) -> DataLoader[str, products.ProductInfo | None]:
         return self.loader(products.get_products, "skus", None)

@@ -42,9 +42,10 @@ from personagraph.graph.audit import AuditEntry
 from personagraph.graph.errors import NotFoundError
 from personagraph.graph.events import record as events
 from personagraph.graph.paging import check_first
-from personagraph.graph.privacy import forget as privacy
+from personagraph.graph.privacy import consent, forget
 from personagraph.graph.products import read as products
 from personagraph.graph.profiles import read as profiles
+from personagraph.graph.profiles import write as profile_writes
 from personagraph.graph.settings import Settings
 from personagraph.graph.tags import taxonomy
 
@@ -215,9 +216,8 @@ async def _user(info: Ctx, user_id: str) -> User:
 
 
 async def _after_recording(info: Ctx, done: events.RecordedEvent | events.RecordedOrder) -> dict[str, Any]:
-    """What both record mutations do once the event or order is written: refresh the user's saved-
-    audience membership, then answer with the user as stored and their rule-tag changes."""
-    await info.context.call(service.refresh_saved_audiences, user_id=done.user_id)
+    """What both record mutations answer (graph/events/record.py re-tagged the user and refreshed their
+    saved-audience membership already): the user as stored and their rule-tag changes."""
     return {
         "user": await _user(info, done.user_id),
         "tags_added": list(done.tags_added),
@@ -231,7 +231,7 @@ class Mutation:
     @strawberry.mutation(description="Create a user or update the given fields of one.")
     async def upsert_user(self, info: Ctx, input: UserInput) -> User:
         found = await info.context.call(
-            profiles.upsert_user,
+            profile_writes.upsert_user,
             user_id=str(input.id),
             fields=input.fields(),
             suppression_key=info.context.suppression_key,
@@ -320,14 +320,13 @@ class Mutation:
         at: datetime | None = None,
     ) -> ConsentChange:
         done = await info.context.call(
-            privacy.set_consent,
+            consent.set_consent,
             user_id=str(user_id),
             purpose=purpose.value,
             granted=granted,
             source=source,
             at=at,
         )
-        await info.context.call(service.refresh_saved_audiences, user_id=done.user_id)
         return ConsentChange.of(done)
 
     @strawberry.mutation(
@@ -339,7 +338,7 @@ class Mutation:
         principal = info.context.principal
         actor = principal.subject if principal else "unknown"
         report = await info.context.call(
-            privacy.forget_user, user_id=str(user_id), key=info.context.suppression_key, actor=actor
+            forget.forget_user, user_id=str(user_id), key=info.context.suppression_key, actor=actor
         )
         info.context.audit.record(
             AuditEntry(

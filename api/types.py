@@ -27,7 +27,7 @@ from personagraph.graph.analytics.lookalikes import lookalikes
 from personagraph.graph.audit import AuditEntry
 from personagraph.graph.kinds import TieList
 from personagraph.graph.paging import Page, check_first
-from personagraph.graph.privacy import forget as privacy
+from personagraph.graph.privacy import consent
 from personagraph.graph.products import read as products
 from personagraph.graph.profiles import read as profiles
 from personagraph.graph.tags import taxonomy
@@ -273,7 +273,7 @@ class ConsentChange:
     )
 
     @staticmethod
-    def of(c: privacy.ConsentChange) -> ConsentChange:
+    def of(c: consent.ConsentChange) -> ConsentChange:
         return ConsentChange(
             user_id=strawberry.ID(c.user_id),
             purpose=ConsentPurpose(c.purpose),

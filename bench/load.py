@@ -453,7 +453,8 @@ def markdown(result: dict[str, Any]) -> str:
     lines += [
         "",
         "Time in graph/ calls inside the server (its /metrics, whole run; a recordEvent is record_event, "
-        "refresh_saved_audiences and get_user; each call runs in a worker thread):",
+        "which re-tags the user and refreshes their saved audiences, and get_user; each call runs in a "
+        "worker thread):",
         "",
         "| graph/ function | calls | mean ms | total s |",
         "|---|---:|---:|---:|",

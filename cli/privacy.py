@@ -14,13 +14,8 @@ from rich.table import Table
 from personagraph.cli.output import CliConsole, examples
 from personagraph.graph.audit import AuditEntry, AuditLog
 from personagraph.graph.kinds import CONSENT_PURPOSES, OLD_PURPOSE
-from personagraph.graph.privacy.forget import (
-    PrivacyInputError,
-    consent_history,
-    forget_user,
-    set_consent,
-    suppression_key,
-)
+from personagraph.graph.privacy.consent import PrivacyInputError, consent_history, set_consent
+from personagraph.graph.privacy.forget import forget_user, suppression_key
 from personagraph.graph.secrets import identity_key
 from personagraph.graph.settings import get_settings
 from personagraph.graph.store import GraphStore
@@ -123,7 +118,8 @@ def consent_set_cmd(
         str | None, typer.Option(help="When it was made, ISO-8601 (default now; no zone means UTC).")
     ] = None,
 ) -> None:
-    """Record one consent statement and apply it (marketingConsent / personalizationOptOut).
+    """Record one consent statement and apply it (marketingConsent / personalizationOptOut), then refresh
+    the user's saved-audience membership.
 
     Every statement is kept in the user's history, even one that repeats the current value. One older
     than the statement that set the flag (--at in the past) is recorded but not applied.

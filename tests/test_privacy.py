@@ -16,19 +16,17 @@ from personagraph.graph.audiences.service import save_audience
 from personagraph.graph.audit import AuditLog
 from personagraph.graph.errors import ConfigurationError, NotFoundError, SuppressedUserError
 from personagraph.graph.events.record import record_event, record_order
+from personagraph.graph.privacy.consent import PrivacyInputError, consent_history, set_consent
 from personagraph.graph.privacy.forget import (
     REFUSED,
-    PrivacyInputError,
-    consent_history,
     ensure_not_suppressed,
     forget_user,
     scrub_value,
-    set_consent,
     suppressed,
     suppression_hash,
 )
 from personagraph.graph.profiles.identities import resolve_identities
-from personagraph.graph.profiles.read import upsert_user
+from personagraph.graph.profiles.write import upsert_user
 from personagraph.graph.records import RowContext
 from personagraph.graph.store import GraphStore
 from personagraph.graph.tags.taxonomy import tag_user

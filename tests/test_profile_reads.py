@@ -14,7 +14,6 @@ from neo4j import Driver
 from personagraph.graph.paging import InvalidPageError, check_first, decode_cursor, encode_cursor
 from personagraph.graph.profiles.read import (
     GraphEdge,
-    UserInputError,
     channels_of,
     get_user,
     get_users,
@@ -25,8 +24,8 @@ from personagraph.graph.profiles.read import (
     tags_of,
     tie_cursor,
     ties_pages,
-    upsert_user,
 )
+from personagraph.graph.profiles.write import UserInputError, upsert_user
 from personagraph.graph.records import RowContext, hash_identity
 from personagraph.graph.server.connection import ConnectionInfo
 from personagraph.graph.store import GraphStore

@@ -1,4 +1,5 @@
-"""Record one behaviour event or one order as it happens, then re-evaluate that user's rule tags at once.
+"""Record one behaviour event or one order as it happens, then re-evaluate that user's rule tags and their
+saved-audience membership at once.
 
 Rows are built by the loader's own record models and written by the loader's own catalog statements,
 so a recorded event or order is stored exactly as if it had been loaded from a file (and loading that
@@ -15,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from personagraph.graph.audiences.service import refresh_saved_audiences
 from personagraph.graph.entities import KINDS, fold_events
 from personagraph.graph.errors import NotFoundError, PersonaGraphError
 from personagraph.graph.kinds import EventKind
@@ -86,10 +88,13 @@ def _retag(
     cache: TagCache | None,
     recorded_at: datetime,
 ) -> dict[str, tuple[str, ...]]:
+    """What follows from a recorded event or order: the user's rule tags re-evaluated, then their saved-
+    audience membership refreshed (a definition may name those tags or the behaviour itself)."""
     # Judged as of the graph's data time, like every refresh and the lifecycle tiers (the cached one,
     # or the recorded time when later), not as of now: on historic data "now" is years after it.
     when = as_of if as_of is not None else live_as_of(store, recorded_at, cache)
     report = refresh_tags(store, rules=rules, user_ids=[user_id], as_of=when, cache=cache)
+    refresh_saved_audiences(store, user_id=user_id)
     return _tag_update(report)
 
 
@@ -108,7 +113,8 @@ def record_event(
     cache: TagCache | None = None,
     suppression_key: bytes | None = None,
 ) -> RecordedEvent:
-    """Fold one event into the user's behaviour edge (as the loader does), then re-tag that user.
+    """Fold one event into the user's behaviour edge (as the loader does), then re-tag that user and
+    refresh their saved-audience membership.
 
     ``timezone`` is the zone hours are counted in (default ``PERSONA_TIMEZONE``, as for the loader);
     ``as_of`` is when the rules are judged (default: the graph's data time, the latest order or event,
@@ -191,7 +197,8 @@ def record_order(
     cache: TagCache | None = None,
     suppression_key: bytes | None = None,
 ) -> RecordedOrder:
-    """Write one order with its lines (as the loader does), then re-tag the user who placed it.
+    """Write one order with its lines (as the loader does), then re-tag the user who placed it and
+    refresh their saved-audience membership.
 
     With ``suppression_key``, a user who asked to be forgotten is refused (SuppressedUserError).
     """

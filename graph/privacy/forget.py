@@ -1,4 +1,4 @@
-"""Consent history, and forgetting a user (GDPR erasure, PIPL deletion) without letting them come back.
+"""Forgetting a user (GDPR erasure, PIPL deletion) without letting them come back.
 
 Forgetting deletes the user and everything personal about them in one write transaction, keeps their
 orders' revenue in anonymised form, marks what their data fed into as stale, and puts a keyed hash of
@@ -15,120 +15,20 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from neo4j import ManagedTransaction, unit_of_work
-
-from personagraph.graph.catalog import cypher
-from personagraph.graph.errors import (
-    ConfigurationError,
-    NotFoundError,
-    PersonaGraphError,
-    SuppressedUserError,
-)
+from personagraph.graph.errors import ConfigurationError, NotFoundError, SuppressedUserError
+from personagraph.graph.privacy.consent import PrivacyInputError
 from personagraph.graph.records import hash_identity, normalise_identity
 from personagraph.graph.secrets import derived_key, keyed_hash
 from personagraph.graph.secrets import identity_key as _identity_key
 from personagraph.graph.settings import Settings, get_settings
-from personagraph.graph.store import GraphStore
-from personagraph.graph.times import utc
+from personagraph.graph.store import GraphStore, StoreTransaction
 
 log = logging.getLogger(__name__)
 
-# The purposes a consent statement is about, named as audiences name them (graph.audiences.model.PURPOSES,
-# the API's PERSONALISED). "personalisation", the name before, is still accepted (and read from a graph
-# not migrated yet: schema V004 renames the stored statements).
-CONSENT_PURPOSES = ("marketing", "personalised")
-CONSENT_ALIASES = {"personalisation": "personalised"}
 KEY_CHECK_TEXT = "personagraph-suppression-check"
-MAX_SOURCE = 200
 REFUSED = "refused: this user asked to be forgotten"
-
-
-class PrivacyInputError(PersonaGraphError, ValueError):
-    """An argument to a consent or forget call does not validate; the message names it."""
-
-
-# --- consent ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ConsentChange:
-    """One consent statement: the user granted or withdrew one purpose, at a time, through a source.
-
-    ``applied`` is False for a statement older than the one that set the flag: it is recorded, but the
-    newer statement stands (a back-dated grant never overrides a later withdrawal)."""
-
-    user_id: str
-    purpose: str
-    granted: bool
-    at: datetime
-    source: str
-    applied: bool = True
-
-
-def consent_purpose(purpose: str) -> str:
-    """The purpose's name (an alias gives the name it stands for); PrivacyInputError for anything else."""
-    named = CONSENT_ALIASES.get(purpose, purpose)
-    if named not in CONSENT_PURPOSES:
-        raise PrivacyInputError(
-            f"purpose: {purpose!r} is not a consent purpose; expected one of {', '.join(CONSENT_PURPOSES)}"
-        )
-    return named
-
-
-def set_consent(
-    store: GraphStore,
-    *,
-    user_id: str,
-    purpose: str,
-    granted: bool,
-    source: str,
-    at: datetime | None = None,
-) -> ConsentChange:
-    """Record one consent statement and apply it to the user's flag (marketingConsent or
-    personalizationOptOut) if it is newer than the statement that set the flag (at the same time, a
-    withdrawal wins); an older one is recorded with ``applied=False`` and changes nothing. The same
-    value again is still recorded: it is a statement by the user."""
-    purpose = consent_purpose(purpose)
-    if not isinstance(granted, bool):
-        raise PrivacyInputError(f"granted: expected true or false, got {granted!r}")
-    if not source.strip() or len(source) > MAX_SOURCE:
-        raise PrivacyInputError(
-            f"source: {source!r}; expected who or what took the statement (1-{MAX_SOURCE} characters), "
-            "e.g. 'preference centre'"
-        )
-    moment = utc(at) if at is not None else datetime.now(UTC)
-    records = store.write_returning(
-        "privacy/write/set_consent", userId=user_id, purpose=purpose, granted=granted, at=moment, source=source.strip()
-    )
-    if not records:
-        raise NotFoundError(f"userId: no user with id {user_id!r}")
-    return ConsentChange(user_id, purpose, granted, moment, source.strip(), bool(records[0]["applied"]))
-
-
-def consent_history(store: GraphStore, *, user_ids: Sequence[str]) -> dict[str, list[ConsentChange]]:
-    """Each user's consent statements, newest first, in one query (for DataLoaders); [] when none."""
-    found: dict[str, list[ConsentChange]] = {}
-    for r in store.read("privacy/read/consent_history", userIds=list(user_ids)):
-        changes = sorted(
-            r["changes"],
-            key=lambda c: (utc(c["at"]), utc(c["recordedAt"] or c["at"])),
-            reverse=True,
-        )
-        found[r["userId"]] = [
-            ConsentChange(
-                r["userId"],
-                CONSENT_ALIASES.get(c["purpose"], c["purpose"]),
-                c["granted"],
-                utc(c["at"]),
-                c["source"],
-                c["applied"],
-            )
-            for c in changes
-        ]
-    return {uid: found.get(uid, []) for uid in user_ids}
 
 
 # --- the suppression list -----------------------------------------------------------------------
@@ -283,42 +183,35 @@ def forget_user(
     subject = suppression_hash(key, user_id)
     identities = identity_key or _identity_key(get_settings())
 
-    def work(tx: ManagedTransaction) -> ForgetReport:
+    def work(tx: StoreTransaction) -> ForgetReport:
         return _forget(tx, user_id, subject, key_check(key), actor.strip(), identities)
 
-    transaction = unit_of_work(timeout=store.timeout_s)(work) if store.timeout_s else work
-    with store.driver.session(database=store.database) as session:
-        report = session.execute_write(transaction)
+    report = store.write_transaction("privacy/forget_user", work)
     log.info("forgot subject %s (by %s): %s", subject[:12], actor, report.removed)
     return report
 
 
-def _single(tx: ManagedTransaction, name: str, **params: Any) -> Mapping[str, Any]:
-    record = tx.run(cypher(name), params).single(strict=True)
-    return record.data()
-
-
 def _forget(
-    tx: ManagedTransaction, user_id: str, subject: str, check: str, actor: str, identity_key: str
+    tx: StoreTransaction, user_id: str, subject: str, check: str, actor: str, identity_key: str
 ) -> ForgetReport:
-    state = _single(tx, "privacy/read/forget_subject", userId=user_id, hash=subject)
+    state = tx.single("privacy/read/forget_subject", userId=user_id, hash=subject)
     _verify_check(state["check"], state["entries"], check)
     if not state["present"]:
         if state["suppressed"]:
             return ForgetReport(subject, {}, 0, 0, 0)
         raise NotFoundError(f"userId: no user with id {user_id!r}")
-    stale = _single(tx, "privacy/write/forget_mark_stale", userId=user_id)
-    unlinked = _single(tx, "privacy/write/forget_unlink_customers", userId=user_id)["unlinked"]
-    orders = _single(tx, "privacy/write/forget_anonymise_orders", userId=user_id)
-    search = _single(tx, "privacy/read/forget_search_candidates", userId=user_id)  # before their identities go
+    stale = tx.single("privacy/write/forget_mark_stale", userId=user_id)
+    unlinked = tx.single("privacy/write/forget_unlink_customers", userId=user_id)["unlinked"]
+    orders = tx.single("privacy/write/forget_anonymise_orders", userId=user_id)
+    search = tx.single("privacy/read/forget_search_candidates", userId=user_id)  # before their identities go
     naming = [t for t in search["terms"] if names_user(t, user_id, search["identities"], identity_key)]
-    owned = _single(tx, "privacy/write/forget_delete_owned", userId=user_id)
+    owned = tx.single("privacy/write/forget_delete_owned", userId=user_id)
     copies = _scrub_copies(tx, user_id, placeholder_for(subject))
-    edges = _single(tx, "privacy/write/forget_delete_user", userId=user_id)["edges"]
+    edges = tx.single("privacy/write/forget_delete_user", userId=user_id)["edges"]
     named = {"terms": 0, "searches": 0}
     if naming:
-        named = dict(_single(tx, "privacy/write/forget_delete_search_terms", terms=naming))
-    tx.run(cypher("privacy/write/record_suppression"), hash=subject, check=check, actor=actor).consume()
+        named = dict(tx.single("privacy/write/forget_delete_search_terms", terms=naming))
+    tx.run("privacy/write/record_suppression", hash=subject, check=check, actor=actor)
     removed = {
         "users": 1,
         "identities": owned["identities"],
@@ -343,10 +236,10 @@ def _forget(
 AUDIENCE_LABELS = ("audienceId", "name")
 
 
-def _scrub_copies(tx: ManagedTransaction, user_id: str, placeholder: str) -> int:
+def _scrub_copies(tx: StoreTransaction, user_id: str, placeholder: str) -> int:
     """Replace copies of the id kept outside the user's own data; returns the properties changed."""
     rows, changed = [], 0
-    for record in tx.run(cypher("privacy/read/forget_scrub_candidates"), userId=user_id):
+    for record in tx.rows("privacy/read/forget_scrub_candidates", userId=user_id):
         props = dict(record["props"])
         audience = "Audience" in record["labels"]
         clean = {
@@ -360,7 +253,7 @@ def _scrub_copies(tx: ManagedTransaction, user_id: str, placeholder: str) -> int
             rows.append({"id": record["id"], "props": clean})
             changed += diff
     if rows:
-        tx.run(cypher("privacy/write/forget_scrub_write"), rows=rows).consume()
+        tx.run("privacy/write/forget_scrub_write", rows=rows)
     return changed
 
 
@@ -446,19 +339,14 @@ def names_user(text: str, user_id: str, identities: Sequence[Mapping[str, str]],
 
 
 __all__ = [
-    "CONSENT_PURPOSES",
-    "ConsentChange",
     "ForgetReport",
-    "PrivacyInputError",
     "SuppressionList",
-    "consent_history",
     "ensure_not_suppressed",
     "forget_user",
     "key_check",
     "load_suppression_list",
     "names_user",
     "scrub_label",
-    "set_consent",
     "suppressed",
     "suppression_hash",
     "suppression_key",

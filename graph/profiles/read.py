@@ -15,10 +15,8 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from neo4j.time import DateTime
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from personagraph.graph.entities import KINDS
-from personagraph.graph.errors import PersonaGraphError
 from personagraph.graph.kinds import TieList
 from personagraph.graph.money import line_amount, money_sum
 from personagraph.graph.paging import (
@@ -29,8 +27,6 @@ from personagraph.graph.paging import (
     decode_cursor,
     encode_cursor,
 )
-from personagraph.graph.privacy.forget import ensure_not_suppressed
-from personagraph.graph.records import RowContext, UserRecord
 from personagraph.graph.store import GraphStore
 from personagraph.graph.times import utc, utc_or_now
 
@@ -47,14 +43,6 @@ _TIE_STATEMENTS: dict[str, str] = {
     TieList.FOLLOWERS: "profiles/read/profile_followers_page",
     TieList.FOLLOWING: "profiles/read/profile_following_page",
 }
-
-
-class UserInputError(PersonaGraphError):
-    """Fields given to upsert_user do not validate; ``fields`` names them for the API's error."""
-
-    def __init__(self, message: str, fields: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.fields = tuple(fields)
 
 
 def _native(value: Any) -> Any:
@@ -496,7 +484,9 @@ def neighborhood(store: GraphStore, *, user_id: str, depth: int = 1, limit: int 
     check_range("depth", depth, low=1, high=MAX_DEPTH)
     check_range("limit", limit, low=1, high=MAX_NEIGHBORHOOD)
     walk, truncated = _walk(store, user_id, depth, limit)
-    records = store.read("profiles/read/profile_neighborhood", userId=user_id, userIds=walk, now=datetime.now(UTC))
+    records = store.read(
+        "profiles/read/profile_neighborhood", userId=user_id, userIds=walk, now=datetime.now(UTC)
+    )
     if not records:
         return None
     row = records[0]
@@ -513,67 +503,3 @@ def neighborhood(store: GraphStore, *, user_id: str, depth: int = 1, limit: int 
         edges=ties + extra_edges,
         truncated=truncated,
     )
-
-
-# --- writes --------------------------------------------------------------------------------------
-
-_USERS = KINDS["users"]
-
-
-def _user_record(user_id: str, fields: Mapping[str, Any]) -> UserRecord:
-    """The loader's own validation of one users.csv row; errors name every failing column."""
-    unknown = sorted(set(fields) - set(_USERS.columns))
-    if unknown:
-        raise UserInputError(
-            f"{', '.join(unknown)}: not a user field; expected some of {', '.join(_USERS.columns)}",
-            unknown,
-        )
-    if "user_id" in fields and fields["user_id"] != user_id:
-        raise UserInputError(f"user_id: {fields['user_id']!r} differs from the user upserted", ["user_id"])
-    try:
-        record = _USERS.model.model_validate({**fields, "user_id": user_id})
-    except ValidationError as error:
-        raise _invalid(error) from error
-    assert isinstance(record, UserRecord)
-    if record.acquired_at is not None and record.acquired_via is None:
-        raise UserInputError("acquired_at: give acquired_via with it", ["acquired_at"])
-    return record
-
-
-def _invalid(error: ValidationError) -> UserInputError:
-    problems = [(str(e["loc"][0]) if e["loc"] else "user", e["msg"]) for e in error.errors()]
-    message = "; ".join(f"{name}: {reason}" for name, reason in problems)
-    return UserInputError(message, list(dict.fromkeys(name for name, _ in problems)))
-
-
-def _require_channel(store: GraphStore, channel_id: str | None) -> None:
-    """The loader's reference check: an acquisition channel must already exist."""
-    if channel_id is None:
-        return
-    if not store.read("channels/read/existing_channels", keys=[channel_id])[0]["found"]:
-        raise UserInputError(f"acquired_via: no channel {channel_id!r}", ["acquired_via"])
-
-
-def upsert_user(
-    store: GraphStore,
-    *,
-    user_id: str,
-    fields: Mapping[str, Any],
-    suppression_key: bytes | None = None,
-) -> UserProfile:
-    """Create or update one user exactly as a users.csv row would (same model, row and statement).
-
-    ``fields`` use the users.csv column names (gender, birth_year, city, acquired_via, ...). Fields
-    not given, or given blank, keep their stored value; birth_year also refreshes age_band. With
-    ``suppression_key``, a user who asked to be forgotten is refused (SuppressedUserError).
-    """
-    record = _user_record(user_id, fields)
-    if suppression_key is not None:
-        ensure_not_suppressed(store, suppression_key, [record.user_id])
-    row = record.to_row(RowContext())
-    _require_channel(store, row["acquiredVia"])
-    store.write_rows(_USERS.statement_for(record), [row])
-    profile = get_user(store, user_id=record.user_id)
-    if profile is None:  # only if deleted at this very moment
-        raise PersonaGraphError(f"user {record.user_id!r} vanished right after it was written")
-    return profile
