@@ -158,14 +158,20 @@ class Record(BaseModel):
         raise NotImplementedError
 
 
-def _lower_enum(value: object) -> object:
+def lower_enum(value: object) -> object:
+    """Enum values (graph/kinds.py) are read trimmed and case-insensitively: ' Friend' is friend."""
     return value.strip().lower() if isinstance(value, str) else value
+
+
+def _present(props: dict[str, Any]) -> dict[str, Any]:
+    """The properties that have a value: one left out (None) keeps what the node holds."""
+    return {k: v for k, v in props.items() if v is not None}
 
 
 class ChannelRecord(Record):
     channel_id: Key
     name: Text = None
-    kind: Annotated[ChannelKind | None, BeforeValidator(_blank_to_none), BeforeValidator(_lower_enum)] = None
+    kind: Annotated[ChannelKind | None, BeforeValidator(_blank_to_none), BeforeValidator(lower_enum)] = None
 
     def to_row(self, ctx: RowContext) -> dict[str, Any]:
         return {"channelId": self.channel_id, "props": {"name": self.name, "kind": self.kind}}
@@ -215,7 +221,7 @@ class UserRecord(Record):
         }
         return {
             "userId": self.user_id,
-            "props": {k: v for k, v in props.items() if v is not None},
+            "props": _present(props),
             "acquiredVia": self.acquired_via,
             "acquiredAt": epoch_ms(self.acquired_at),
             # The consent flags are set by the statement only when newer than what set them (never via props).
@@ -248,7 +254,7 @@ class ProductRecord(Record):
         }
         return {
             "sku": self.sku,
-            "props": {k: v for k, v in props.items() if v is not None},
+            "props": _present(props),
             "brand": self.brand,
             "categories": categories,
         }
@@ -288,7 +294,7 @@ class OrderLineRecord(Record):
 class TieRecord(Record):
     src_user_id: Key
     dst_user_id: Key
-    kind: Annotated[TieKind, BeforeValidator(_lower_enum)]
+    kind: Annotated[TieKind, BeforeValidator(lower_enum)]
     since: When = None
 
     @model_validator(mode="after")
@@ -329,7 +335,7 @@ def hash_identity(kind: str, value: str, salt: str) -> str:
 
 class IdentityRecord(Record):
     user_id: Key
-    kind: Annotated[str, BeforeValidator(_lower_enum), Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+    kind: Annotated[str, BeforeValidator(lower_enum), Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
     value: KeyOrText  # an email or a phone number (+86 ...), hashed before it is stored
 
     @model_validator(mode="after")
@@ -349,7 +355,7 @@ class IdentityRecord(Record):
 class EventRecord(Record):
     event_id: Ref = None
     user_id: Key
-    kind: Annotated[EventKind, BeforeValidator(_lower_enum)]
+    kind: Annotated[EventKind, BeforeValidator(lower_enum)]
     at: RequiredWhen
     target: KeyOrText
     channel_id: Ref = None
@@ -379,7 +385,7 @@ class EventRecord(Record):
 class TagRecord(Record):
     tag_id: Key
     name: Text = None
-    tier: Annotated[TagTier, BeforeValidator(_lower_enum)]
+    tier: Annotated[TagTier, BeforeValidator(lower_enum)]
     parent_id: Annotated[IndexedText, AfterValidator(_id_or_none)] = None
     description: Text = None
 
@@ -387,7 +393,7 @@ class TagRecord(Record):
         props = {"name": self.name or self.tag_id, "tier": self.tier.value, "description": self.description}
         return {
             "tagId": self.tag_id,
-            "props": {k: v for k, v in props.items() if v is not None},
+            "props": _present(props),
             "parentId": self.parent_id,
         }
 
@@ -396,7 +402,7 @@ class UserTagRecord(Record):
     user_id: Key
     tag_id: Key
     weight: Annotated[Annotated[float, Field(ge=0, le=1)] | None, BeforeValidator(_blank_to_none)] = None
-    source: Annotated[TagSource | None, BeforeValidator(_blank_to_none), BeforeValidator(_lower_enum)] = None
+    source: Annotated[TagSource | None, BeforeValidator(_blank_to_none), BeforeValidator(lower_enum)] = None
     assigned_at: When = None
     expires_at: When = None
 

@@ -5,13 +5,22 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    field_validator,
+)
 
 from personagraph.graph.errors import PersonaGraphError
 from personagraph.graph.kinds import TagTier
+from personagraph.graph.records import lower_enum
 from personagraph.graph.tags.rules import KINDS, RuleParams
 
 DEFAULT_RULES = Path(__file__).resolve().parents[2] / "rules" / "tags.yaml"
@@ -31,15 +40,10 @@ class TagSpec(BaseModel):
 
     id: str
     name: str = Field(min_length=1)
-    tier: TagTier
+    tier: Annotated[TagTier, BeforeValidator(lower_enum)]
     parent: str | None = None
     description: str | None = None
     synonyms: tuple[str, ...] = ()
-
-    @field_validator("tier", mode="before")
-    @classmethod
-    def _lower(cls, value: object) -> object:
-        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("id")
     @classmethod

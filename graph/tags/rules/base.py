@@ -6,10 +6,10 @@ catalog statement it runs (cypher/tags/rules/<kind>.cypher) and how a returned r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -24,6 +24,10 @@ class EvalContext:
 
     as_of: datetime
     max_evidence: int
+
+    def days_since(self, moment: datetime) -> float:
+        """How many days (fractional) before as-of `moment` is."""
+        return (self.as_of - moment).total_seconds() / 86_400
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,23 @@ NO_SPEND = (
 NO_LIST_PRICES = "no product has a list price: no discount or cheap product can be told"
 NO_EVENTS = "no behaviour events (views, clicks, likes, comments, shares, searches)"
 
+# What a kind may need the graph to hold (a GraphInputs field), and why it is skipped when the graph lacks it.
+InputName = Literal[
+    "orders", "priced_lines", "list_prices", "categories", "brands", "acquisitions", "events", "ties"
+]
+LACKING: dict[InputName, str] = {
+    "orders": NO_ORDERS,
+    "priced_lines": NO_SPEND,
+    "list_prices": NO_LIST_PRICES,
+    "categories": "no ordered product is in a category",
+    "brands": "no ordered product has a brand",
+    "acquisitions": "no user has an acquisition time (at or before as-of)",
+    "events": NO_EVENTS,
+    "ties": "no social ties (friends, follows, referrals)",
+}
+# What a kind makes of one returned row: the weight (clamped to 0-1 after) and the evidence (cut after).
+Weighed = tuple[float, list[str]]
+
 
 @dataclass(frozen=True)
 class GraphInputs:
@@ -89,10 +110,9 @@ class GraphInputs:
             ties=r["ties"],
         )
 
-
-def first_missing(*checks: tuple[bool, str]) -> str | None:
-    """The reason of the first check that fails (a missing input), or None when all hold."""
-    return next((reason for held, reason in checks if not held), None)
+    def lacking(self, needs: Iterable[InputName]) -> str | None:
+        """Why a rule needing these inputs is skipped: the first this graph lacks, or None."""
+        return next((LACKING[name] for name in needs if not getattr(self, name)), None)
 
 
 def native(value: Any) -> datetime:
@@ -106,21 +126,18 @@ def clamp(value: float) -> float:
     return round(min(1.0, max(0.0, value)), 4)
 
 
-def in_days(delta: timedelta) -> float:
-    return delta.total_seconds() / 86_400
-
-
 class RuleParams(BaseModel):
     """Base of every kind's parameters; unknown parameter names are errors, not silently ignored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    statement: ClassVar[str]
+    statement: ClassVar[str]  # the catalog statement: tags/rules/<kind>
     templated: ClassVar[bool] = False  # one tag per key (tag id holds '{category}')
+    needs: ClassVar[tuple[InputName, ...]] = ()  # what the graph must hold for the rule to be judged
 
     def missing(self, inputs: GraphInputs) -> str | None:
-        """Why the rule cannot be judged on this graph (its input is missing), or None."""
-        return None
+        """Why the rule cannot be judged on this graph (an input it needs is missing), or None."""
+        return inputs.lacking(self.needs)
 
     def prepare(self, store: GraphStore, ctx: EvalContext) -> Prepared:
         """Global values for the statement; the default needs none."""
@@ -129,15 +146,30 @@ class RuleParams(BaseModel):
     def query_params(self, ctx: EvalContext) -> dict[str, Any]:
         raise NotImplementedError
 
-    def to_match(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Match:
+    def weigh(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Weighed:
+        """How strongly the rule holds for the row's user, and the evidence why."""
         raise NotImplementedError
+
+    def key(self, row: Row) -> str | None:
+        """The key a templated rule's tag is for (the category of category_lover); None for one tag."""
+        return None
+
+    def to_match(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Match:
+        """The row's user as a match: the weight kept in 0-1, the evidence cut to ctx.max_evidence."""
+        weight, evidence = self.weigh(row, ctx, prepared)
+        return Match(row["userId"], clamp(weight), evidence[: ctx.max_evidence], key=self.key(row))
 
 
 class SpendShareRule(RuleParams):
-    """Rules on one share of a user's spend: the same query parameters for each."""
+    """Rules on one share of a user's spend: the same inputs and query parameters for each."""
 
+    needs: ClassVar[tuple[InputName, ...]] = ("orders", "priced_lines")
     threshold: float
     min_orders: int
+
+    def share(self, row: Row) -> float:
+        """The share of the user's spend the row is about (a category's, a brand's)."""
+        return float(row["spent"]) / float(row["total"])
 
     def query_params(self, ctx: EvalContext) -> dict[str, Any]:
         return {

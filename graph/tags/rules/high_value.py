@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import Field, model_validator
 
 from personagraph.graph.store import GraphStore
-from personagraph.graph.tags.rules.base import (
-    NO_ORDERS,
-    NO_SPEND,
-    EvalContext,
-    GraphInputs,
-    Match,
-    Prepared,
-    Row,
-    RuleParams,
-    clamp,
-    first_missing,
-)
+from personagraph.graph.tags.rules.base import EvalContext, Prepared, Row, RuleParams, Weighed
 
 
 class HighValue(RuleParams):
     """Spend over the last window_days >= min_amount and/or within the top top_percent of buyers."""
 
-    statement: ClassVar[str] = "tags/rules/high_value"
+    statement = "tags/rules/high_value"
+    needs = ("orders", "priced_lines")
     window_days: float = Field(365, gt=0)
     min_amount: float | None = Field(None, ge=0)
     top_percent: float | None = Field(None, gt=0, le=100)
@@ -38,9 +28,6 @@ class HighValue(RuleParams):
 
     def _since(self, ctx: EvalContext) -> datetime:
         return ctx.as_of - timedelta(days=self.window_days)
-
-    def missing(self, inputs: GraphInputs) -> str | None:
-        return first_missing((inputs.orders, NO_ORDERS), (inputs.priced_lines, NO_SPEND))
 
     def prepare(self, store: GraphStore, ctx: EvalContext) -> Prepared:
         record = store.read(
@@ -62,11 +49,10 @@ class HighValue(RuleParams):
     def query_params(self, ctx: EvalContext) -> dict[str, Any]:
         return {"since": self._since(ctx), "asOf": ctx.as_of, "maxEvidence": ctx.max_evidence}
 
-    def to_match(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Match:
+    def weigh(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Weighed:
         bar = float(prepared.params["minAmount"])
         spend = float(row["spend"])
         evidence = [f"spend:{spend:.2f} in {row['orders']} orders over {self.window_days:g} days"] + [
             f"order:{t['order']} {t['amount']:.2f}" for t in row["top"]
         ]
-        weight = 1.0 if bar <= 0 else spend / (2 * bar)
-        return Match(row["userId"], clamp(weight), evidence[: ctx.max_evidence])
+        return 1.0 if bar <= 0 else spend / (2 * bar), evidence

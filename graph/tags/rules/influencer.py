@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import Field, model_validator
 
 from personagraph.graph.store import GraphStore
-from personagraph.graph.tags.rules.base import (
-    EvalContext,
-    Match,
-    Prepared,
-    Row,
-    RuleParams,
-    clamp,
-)
+from personagraph.graph.tags.rules.base import EvalContext, Prepared, Row, RuleParams, Weighed
 
 
 class Influencer(RuleParams):
     """influenceRank (from `persona analyze influence`) <= max_rank and/or within the top top_percent."""
 
-    statement: ClassVar[str] = "tags/rules/influencer"
+    statement = "tags/rules/influencer"
     max_rank: int | None = Field(None, ge=1)
     top_percent: float | None = Field(None, gt=0, le=100)
 
@@ -43,7 +36,7 @@ class Influencer(RuleParams):
     def query_params(self, ctx: EvalContext) -> dict[str, Any]:
         return {}
 
-    def to_match(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Match:
+    def weigh(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Weighed:
         cutoff = int(prepared.params["maxRank"])
         rank = int(row["rank"])
         evidence = [f"influenceRank:{rank} of {prepared.params['ranked']}"]
@@ -54,5 +47,4 @@ class Influencer(RuleParams):
         ]
         if row["runId"]:
             evidence.append(f"run:{row['runId']}")
-        weight = 1.0 - 0.5 * (rank - 1) / max(cutoff - 1, 1)
-        return Match(row["userId"], clamp(weight), evidence[: ctx.max_evidence])
+        return 1.0 - 0.5 * (rank - 1) / max(cutoff - 1, 1), evidence

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import Field, model_validator
 
-from personagraph.graph.tags.rules.base import (
-    NO_EVENTS,
-    EvalContext,
-    GraphInputs,
-    Match,
-    Prepared,
-    Row,
-    RuleParams,
-    clamp,
-    first_missing,
-)
+from personagraph.graph.tags.rules.base import EvalContext, Prepared, Row, RuleParams, Weighed
 
 VERBS = {
     "VIEWED": "viewed",
@@ -31,7 +21,8 @@ VERBS = {
 class NightActivity(RuleParams):
     """Share of behaviour events (hourCounts) in the night hours >= threshold, with enough events."""
 
-    statement: ClassVar[str] = "tags/rules/night_activity"
+    statement = "tags/rules/night_activity"
+    needs = ("events",)
     threshold: float = Field(0.5, ge=0, le=1)
     min_events: int = Field(10, ge=1)
     start_hour: int = Field(22, ge=0, le=23)
@@ -46,9 +37,6 @@ class NightActivity(RuleParams):
     def hours(self) -> list[int]:
         return [(self.start_hour + i) % 24 for i in range((self.end_hour - self.start_hour) % 24)]
 
-    def missing(self, inputs: GraphInputs) -> str | None:
-        return first_missing((inputs.events, NO_EVENTS))
-
     def query_params(self, ctx: EvalContext) -> dict[str, Any]:
         return {
             "nightHours": self.hours(),
@@ -57,9 +45,9 @@ class NightActivity(RuleParams):
             "maxEvidence": ctx.max_evidence,
         }
 
-    def to_match(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Match:
+    def weigh(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Weighed:
         evidence = [f"night:{row['night']} of {row['total']} events"] + [
             f"{VERBS.get(t['kind'], t['kind'].lower())}:{t['target']} x{t['count']} at night"
             for t in row["top"]
         ]
-        return Match(row["userId"], clamp(row["night"] / row["total"]), evidence[: ctx.max_evidence])
+        return row["night"] / row["total"], evidence

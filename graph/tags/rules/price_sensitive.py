@@ -2,36 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import Field
 
 from personagraph.graph.store import GraphStore
-from personagraph.graph.tags.rules.base import (
-    NO_LIST_PRICES,
-    NO_ORDERS,
-    EvalContext,
-    GraphInputs,
-    Match,
-    Prepared,
-    Row,
-    RuleParams,
-    clamp,
-    first_missing,
-)
+from personagraph.graph.tags.rules.base import EvalContext, Prepared, Row, RuleParams, Weighed
 
 
 class PriceSensitive(RuleParams):
     """Share of order lines bought >= min_discount below list price, or among the cheapest of a category."""
 
-    statement: ClassVar[str] = "tags/rules/price_sensitive"
+    statement = "tags/rules/price_sensitive"
+    needs = ("orders", "list_prices")
     threshold: float = Field(0.6, ge=0, le=1)
     min_orders: int = Field(2, ge=1)
     min_discount: float = Field(0.1, gt=0, le=1)
     cheap_quantile: float = Field(0.15, ge=0, le=1)  # 0: ignore how cheap the product is
-
-    def missing(self, inputs: GraphInputs) -> str | None:
-        return first_missing((inputs.orders, NO_ORDERS), (inputs.list_prices, NO_LIST_PRICES))
 
     def prepare(self, store: GraphStore, ctx: EvalContext) -> Prepared:
         if self.cheap_quantile == 0:
@@ -48,7 +35,7 @@ class PriceSensitive(RuleParams):
             "maxEvidence": ctx.max_evidence,
         }
 
-    def to_match(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Match:
+    def weigh(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Weighed:
         evidence = [f"bargains:{row['bargains']} of {row['lines']} lines"]
         for f in row["found"]:
             if f["discount"] >= self.min_discount - 1e-9:
@@ -57,4 +44,4 @@ class PriceSensitive(RuleParams):
                 evidence.append(
                     f"order:{f['order']} {f['sku']} cheapest {self.cheap_quantile:.0%} of {f['category']}"
                 )
-        return Match(row["userId"], clamp(row["bargains"] / row["lines"]), evidence[: ctx.max_evidence])
+        return row["bargains"] / row["lines"], evidence
