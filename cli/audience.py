@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from personagraph.cli.context import open_store, operator
 from personagraph.cli.output import CliConsole, examples
 from personagraph.graph.audiences.model import BREAKDOWN_FIELDS, AudienceDefinitionError
 from personagraph.graph.kinds import PURPOSES, Purpose
@@ -59,11 +60,9 @@ def _purpose(purpose: str) -> Purpose:
 @audience_app.command("count")
 def count_cmd(definition: DefinitionFile, purpose: PurposeOption = Purpose.MARKETING.value) -> None:
     """How many users the audience reaches for a purpose, and how many consent leaves out."""
-    from personagraph.cli.main import _store
     from personagraph.graph.audiences.service import count_audience
-    from personagraph.graph.settings import get_settings
 
-    with _store(get_settings()) as store:
+    with open_store() as store:
         parsed = _definition(definition)
         counted = count_audience(store, parsed, purpose=_purpose(purpose))
         _warn(store, parsed)
@@ -78,11 +77,9 @@ def list_cmd(
     purpose: PurposeOption = Purpose.MARKETING.value,
 ) -> None:
     """One page of member ids in userId order; the last line gives the cursor of the next page."""
-    from personagraph.cli.main import _store
     from personagraph.graph.audiences.service import audience_members
-    from personagraph.graph.settings import get_settings
 
-    with _store(get_settings()) as store:
+    with open_store() as store:
         parsed = _definition(definition)
         page = audience_members(store, parsed, first=first, after=after, purpose=_purpose(purpose))
         _warn(store, parsed)
@@ -103,20 +100,18 @@ def export_cmd(
 ) -> None:
     """Write every member to a CSV file, streaming page by page; the audit log gets an `export` entry
     (who, how many rows, the purpose and file: never the members)."""
-    from personagraph.cli.main import _store
-    from personagraph.cli.privacy import _operator
     from personagraph.graph.audiences.service import export_csv
     from personagraph.graph.audit import AuditEntry, AuditLog
     from personagraph.graph.settings import get_settings
 
     settings = get_settings()
-    with _store(settings) as store:
+    with open_store(settings) as store:
         parsed = _definition(definition)
         rows = export_csv(store, parsed, out, purpose=_purpose(purpose))
         _warn(store, parsed)
     AuditLog(settings.audit_log_path).record(
         AuditEntry(
-            actor=_operator(actor),
+            actor=operator(actor),
             role="admin",  # the CLI talks to Neo4j directly: whoever runs it can read everything
             action="export",
             what="persona audience export",
@@ -136,11 +131,9 @@ def save_cmd(
     purpose: PurposeOption = Purpose.MARKETING.value,
 ) -> None:
     """Save a definition, count it and record its members (IN_AUDIENCE)."""
-    from personagraph.cli.main import _store
     from personagraph.graph.audiences.service import save_audience
-    from personagraph.graph.settings import get_settings
 
-    with _store(get_settings()) as store:
+    with open_store() as store:
         parsed = _definition(definition)
         saved = save_audience(
             store,
@@ -161,11 +154,9 @@ def breakdown_cmd(
     purpose: PurposeOption = "analysis",
 ) -> None:
     """Members per value of one user field, largest group first."""
-    from personagraph.cli.main import _store
     from personagraph.graph.audiences.service import breakdown
-    from personagraph.graph.settings import get_settings
 
-    with _store(get_settings()) as store:
+    with open_store() as store:
         parsed = _definition(definition)
         rows = breakdown(store, parsed, by=by, purpose=_purpose(purpose))
         _warn(store, parsed)
