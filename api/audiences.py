@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from personagraph.api.context import Context
-from personagraph.api.disclosure import Count
+from personagraph.api.counts import Count
 from personagraph.api.enums import Purpose
 from personagraph.api.policy import ADMIN, PolicyError, check_attributes, protect
 from personagraph.api.types import Lookalike, User, UserConnection, UserEdge, lookalike_list, page_info
@@ -52,7 +52,7 @@ class Audience:
         )
 
     def _asked(self, which: str) -> tuple[str, ...]:
-        """What a count answers, for its noise (api/disclosure.py): the same question, the same noise."""
+        """What a count answers, for its noise (graph/privacy/k_anonymity.py): same question, same noise."""
         return (definition_json(self.root), self.purpose.value, which)
 
     async def _count(self, info: Ctx) -> service.AudienceCount:
@@ -130,7 +130,7 @@ class Audience:
         )
         loaded = await info.context.users().load_many(page.users)
         pairs = [(uid, p) for uid, p in zip(page.users, loaded, strict=True) if p is not None]
-        cursors = [service.encode_cursor(uid) for uid, _ in pairs]
+        cursors = [service.member_cursor(uid) for uid, _ in pairs]
         return UserConnection(
             edges=[UserEdge(cursor=c, node=User.of(p)) for c, (_, p) in zip(cursors, pairs, strict=True)],
             page_info=page_info(cursors, page.has_next, after),

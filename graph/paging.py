@@ -67,6 +67,17 @@ def decode_cursor(kind: str, cursor: str, *, argument: str = "after") -> list[st
     return parts[2:]
 
 
+def decode_key(kind: str, cursor: str | None, *, argument: str = "after") -> str:
+    """The one key of a cursor ``encode_cursor(kind, key)`` issued ('' without a cursor: from the
+    start, as '' sorts before every id); anything else is refused."""
+    if cursor is None:
+        return ""
+    parts = decode_cursor(kind, cursor, argument=argument)
+    if len(parts) != 1:
+        raise InvalidPageError(f"{argument}: not a cursor this API issued for {kind}")
+    return parts[0]
+
+
 def _payload(cursor: str) -> list[str] | None:
     """The decoded list of strings, or None for anything that is not one."""
     if not isinstance(cursor, str) or not cursor or len(cursor) > MAX_CURSOR_CHARS:

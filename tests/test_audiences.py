@@ -17,7 +17,6 @@ from personagraph.graph.audiences.compile import count_statement, members_statem
 from personagraph.graph.audiences.model import LIFECYCLE_TIERS, AudienceDefinitionError, AudienceError
 from personagraph.graph.audiences.parse import parse_definition
 from personagraph.graph.audiences.service import (
-    InvalidCursorError,
     audience_members,
     breakdown,
     count_audience,
@@ -28,9 +27,11 @@ from personagraph.graph.audiences.service import (
     save_audience,
     saved_audience,
 )
+from personagraph.graph.paging import InvalidPageError
 from personagraph.graph.server.connection import ConnectionInfo
 from personagraph.graph.store import GraphStore
 from personagraph.loaders.pipeline import LoadOptions, load_dataset
+from tests.api_support import reused_graph
 
 NASTY = 'Bob\'s "Town"}) RETURN 1 //'
 USERS = [f"u{i:02d}" for i in range(1, 12)]
@@ -167,17 +168,10 @@ def people(
     driver: Driver, neo4j_connection: ConnectionInfo, tmp_path_factory: pytest.TempPathFactory
 ) -> GraphStore:
     """The eleven users, loaded once and reused while nothing else has touched the graph."""
-    store = GraphStore(driver, neo4j_connection.database)
-    records, _, _ = driver.execute_query(
-        "OPTIONAL MATCH (m:TestMarker {name: $name}) "
-        "RETURN m IS NOT NULL AS here, COUNT { (:User) } AS users",
-        name=MARKER,
-    )
-    if not (records[0]["here"] and records[0]["users"] == len(USERS)):
-        store.run_autocommit("server/write/wipe_data")
+    def load(store: GraphStore) -> None:
         load_people(store, tmp_path_factory.mktemp("people"))
-        driver.execute_query("CREATE (:TestMarker {name: $name})", name=MARKER)
-    return store
+
+    return reused_graph(driver, neo4j_connection, MARKER, len(USERS), load)
 
 
 @pytest.fixture
@@ -347,9 +341,9 @@ def test_pages_are_stable_when_users_arrive_between_fetches(fresh_people: GraphS
     assert len(seen) == len(set(seen)) and seen == sorted(seen)  # no duplicates, in order
     assert set(USERS) <= set(seen)  # no pre-existing user skipped
     assert set(after) <= set(seen) and not set(before) & set(seen)
-    with pytest.raises(InvalidCursorError):
+    with pytest.raises(InvalidPageError, match="after: not a cursor"):
         audience_members(store, everyone, after="not-a-cursor")
-    with pytest.raises(AudienceError, match="first must be between"):
+    with pytest.raises(InvalidPageError, match="first: must be between 1 and 1000"):
         audience_members(store, everyone, first=0)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import logging
 import uuid
@@ -28,8 +26,9 @@ from personagraph.graph.audiences.compile import (
 from personagraph.graph.audiences.model import AudienceError, Condition, definition_tag_ids
 from personagraph.graph.audiences.parse import definition_json, parse_definition
 from personagraph.graph.errors import NotFoundError
+from personagraph.graph.ids import existing_ids
 from personagraph.graph.kinds import PURPOSES, Purpose
-from personagraph.graph.paging import check_first
+from personagraph.graph.paging import check_first, decode_key, encode_cursor
 from personagraph.graph.spreadsheet import csv_row, id_problem
 from personagraph.graph.store import GraphStore
 
@@ -40,11 +39,7 @@ MAX_PAGE = 1000  # members per page
 EXPORT_PAGE = 10_000
 HISTORY_CAP = 50  # count history entries kept per saved audience
 MAX_AUDIENCE_ID = 200  # characters: the id is a uniquely indexed key (Neo4j refuses entries over ~8 kB)
-CURSOR_PREFIX = b"userId:"
-
-
-class InvalidCursorError(AudienceError):
-    """A paging cursor this service did not issue."""
+MEMBERS = "audience members"  # the list member cursors page (graph/paging.py)
 
 
 @dataclass(frozen=True)
@@ -120,7 +115,7 @@ def definition_warnings(store: GraphStore, definition: DefinitionInput) -> list[
     wanted = sorted(definition_tag_ids(_definition(definition)))
     if not wanted:
         return []
-    found = set(store.read("tags/read/existing_tags", keys=wanted)[0]["found"])
+    found = existing_ids(store, "tags", wanted)
     return [
         f"tagId {tag_id!r}: no tag has this id, so its condition matches no one"
         for tag_id in wanted
@@ -128,20 +123,9 @@ def definition_warnings(store: GraphStore, definition: DefinitionInput) -> list[
     ]
 
 
-def encode_cursor(user_id: str) -> str:
-    """An opaque cursor for the member after which the next page starts."""
-    return base64.urlsafe_b64encode(CURSOR_PREFIX + user_id.encode("utf-8")).decode("ascii").rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    """The userId a cursor stands for; anything not issued by encode_cursor is refused."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        if raw.startswith(CURSOR_PREFIX):
-            return raw[len(CURSOR_PREFIX) :].decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise InvalidCursorError(f"cursor {cursor!r} is not one this service issued")
+def member_cursor(user_id: str) -> str:
+    """The opaque cursor of one member: the next page starts after them."""
+    return encode_cursor(MEMBERS, user_id)
 
 
 def audience_members(
@@ -152,14 +136,14 @@ def audience_members(
     after: str | None = None,
     purpose: Purpose = Purpose.MARKETING,
 ) -> MembersPage:
-    """A page of members by userId (keyset: users added meanwhile never shift or repeat a page)."""
-    if not 1 <= first <= MAX_PAGE:
-        raise AudienceError(f"first must be between 1 and {MAX_PAGE}, not {first}")
-    start = decode_cursor(after) if after else ""
+    """A page of members by userId (keyset: users added meanwhile never shift or repeat a page). A
+    cursor member_cursor did not issue is refused (InvalidPageError, like every list's)."""
+    first = check_first(first, cap=MAX_PAGE)
+    start = decode_key(MEMBERS, after or None)  # '' (no cursor) sorts before every id
     statement = members_statement(_definition(definition), _purpose(purpose), first_page=not start)
     users = [r["userId"] for r in _read(store, statement, after=start, limit=first + 1)]
     page = users[:first]
-    return MembersPage(page, encode_cursor(page[-1]) if page else None, len(users) > first)
+    return MembersPage(page, member_cursor(page[-1]) if page else None, len(users) > first)
 
 
 def _pages(store: GraphStore, statement: Statement, page_size: int) -> Iterator[list[Record]]:
@@ -227,7 +211,8 @@ def _saved(props: Mapping[str, Any]) -> SavedAudience:
 
 def saved_audiences(store: GraphStore, *, audience_ids: list[str] | None = None) -> list[SavedAudience]:
     """Saved audiences, all or the ids given, by id."""
-    return [_saved(r["audience"]) for r in store.read("audiences/read/audience_list", audienceIds=audience_ids)]
+    records = store.read("audiences/read/audience_list", audienceIds=audience_ids)
+    return [_saved(r["audience"]) for r in records]
 
 
 def saved_audience(store: GraphStore, audience_id: str) -> SavedAudience:
@@ -307,10 +292,15 @@ def refresh_saved_audiences(store: GraphStore, *, user_id: str | None = None) ->
             member = user_id in members_among(store, saved.definition, [user_id], purpose=purpose)
             if member:
                 store.write(
-                    "audiences/write/audience_add_members", audienceId=saved.audience_id, userIds=[user_id], stamp=""
+                    "audiences/write/audience_add_members",
+                    audienceId=saved.audience_id,
+                    userIds=[user_id],
+                    stamp="",
                 )
             else:
-                store.write("audiences/write/audience_remove_member", audienceId=saved.audience_id, userId=user_id)
+                store.write(
+                    "audiences/write/audience_remove_member", audienceId=saved.audience_id, userId=user_id
+                )
             results.append(AudienceRefresh(saved.audience_id, member=member))
     return results
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from personagraph.graph.audiences.service import refresh_saved_audiences
 from personagraph.graph.entities import KINDS, fold_events
 from personagraph.graph.errors import NotFoundError, PersonaGraphError
+from personagraph.graph.ids import missing_ids
 from personagraph.graph.kinds import EventKind
 from personagraph.graph.privacy.forget import ensure_not_suppressed
 from personagraph.graph.records import EventRecord, OrderLineRecord, RowContext
@@ -64,13 +65,11 @@ def _invalid(error: ValidationError, what: str) -> EventInputError:
     return EventInputError(f"{what} {where}: {first['msg']} (got {first['input']!r})")
 
 
-def _require(store: GraphStore, statement: str, keys: Sequence[str], field: str, kind: str) -> None:
-    """NotFoundError naming the first key of `keys` that names nothing."""
-    wanted = sorted(set(keys))
-    found = set(store.read(statement, keys=wanted)[0]["found"])
-    missing = [k for k in wanted if k not in found]
+def _require(store: GraphStore, kind: str, keys: Sequence[str], field: str, noun: str) -> None:
+    """NotFoundError naming the first key of `keys` (in sorted order) that names no node of `kind`."""
+    missing = missing_ids(store, kind, sorted(keys))
     if missing:
-        raise NotFoundError(f"{field}: no {kind} with id {missing[0]!r}")
+        raise NotFoundError(f"{field}: no {noun} with id {missing[0]!r}")
 
 
 def _tag_update(report: RefreshReport) -> dict[str, tuple[str, ...]]:
@@ -136,11 +135,11 @@ def record_event(
         raise _invalid(error, "event") from None
     if suppression_key is not None:
         ensure_not_suppressed(store, suppression_key, [record.user_id])
-    _require(store, "profiles/read/existing_users", [record.user_id], "user_id", "user")
+    _require(store, "users", [record.user_id], "user_id", "user")
     if record.kind is not EventKind.SEARCH:
-        _require(store, "products/read/existing_products", [record.target], "target", "product")
+        _require(store, "products", [record.target], "target", "product")
     if record.channel_id:
-        _require(store, "channels/read/existing_channels", [record.channel_id], "channel_id", "channel")
+        _require(store, "channels", [record.channel_id], "channel_id", "channel")
     row = record.to_row(RowContext(timezone=timezone or get_settings().timezone))
     folded = store.write_returning(KINDS["events"].statement_for(record), rows=fold_events([row]))
     return RecordedEvent(
@@ -205,10 +204,10 @@ def record_order(
     rows = _order_rows(order_id, user_id, lines, ordered_at, channel_id)
     if suppression_key is not None:
         ensure_not_suppressed(store, suppression_key, [user_id])
-    _require(store, "profiles/read/existing_users", [user_id], "user_id", "user")
-    _require(store, "products/read/existing_products", [r["sku"] for r in rows], "sku", "product")
+    _require(store, "users", [user_id], "user_id", "user")
+    _require(store, "products", [r["sku"] for r in rows], "sku", "product")
     if channel_id:
-        _require(store, "channels/read/existing_channels", [channel_id], "channel_id", "channel")
+        _require(store, "channels", [channel_id], "channel_id", "channel")
     owners = [r["userId"] for r in store.read("tags/read/tags_order_owner", orderId=order_id)]
     if any(owner != user_id for owner in owners):
         # Never name the other user: the caller would learn who placed an order they may know only by id.

@@ -25,6 +25,7 @@ from personagraph.graph.paging import (
     check_first,
     check_range,
     decode_cursor,
+    decode_key,
     encode_cursor,
 )
 from personagraph.graph.store import GraphStore
@@ -376,7 +377,7 @@ def ties_pages(
     if statement is None:
         raise InvalidPageError(f"kind: must be one of {', '.join(_TIE_STATEMENTS)}, got {kind!r}")
     first = check_first(first)
-    start = _tie_position(kind, after)
+    start = decode_key(kind, after)  # the userId after which the page starts
     pages: dict[str, Page[UserProfile]] = {}
     for r in store.read(statement, userIds=list(user_ids), after=start, limit=first + 1):
         users = [UserProfile.from_node(u) for u in r["users"]]
@@ -388,16 +389,6 @@ def ties_pages(
 def tie_cursor(kind: TieList | str, user_id: str) -> str:
     """The cursor of one user in a ties list (for per-edge cursors): its userId."""
     return encode_cursor(kind, user_id)
-
-
-def _tie_position(kind: str, after: str | None) -> str:
-    """The userId after which the page starts ('' sorts before every id)."""
-    if after is None:
-        return ""
-    parts = decode_cursor(kind, after)
-    if len(parts) != 1:
-        raise InvalidPageError(f"after: not a cursor this API issued for {kind}")
-    return parts[0]
 
 
 # --- neighbourhood -------------------------------------------------------------------------------

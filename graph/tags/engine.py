@@ -19,6 +19,7 @@ from typing import Any, Literal, TypeVar, cast
 
 from personagraph.graph.as_of import Basis, data_time, resolve_as_of
 from personagraph.graph.errors import NotFoundError
+from personagraph.graph.ids import existing_ids, missing_ids
 from personagraph.graph.store import GraphStore
 from personagraph.graph.tags.rule_file import Rule as TagRule
 from personagraph.graph.tags.rule_file import RuleSet, TagSpec, load_rules
@@ -179,7 +180,7 @@ def ensure_taxonomy(store: GraphStore, rule_set: RuleSet, *, only_missing: bool 
     specs = _taxonomy_specs(store, rule_set)
     existing: set[str] = set()
     if only_missing:
-        existing = set(store.read("tags/read/existing_tags", keys=[s.id for s in specs])[0]["found"])
+        existing = existing_ids(store, "tags", [s.id for s in specs])
     for spec in specs:
         if spec.id not in existing:
             _upsert_spec(store, spec)
@@ -212,8 +213,7 @@ def _user_batches(store: GraphStore, user_ids: Sequence[str] | None, size: int) 
         wanted = list(dict.fromkeys(user_ids))
         for lo in range(0, len(wanted), size):
             batch = wanted[lo : lo + size]
-            found = set(store.read("profiles/read/existing_users", keys=batch)[0]["found"])
-            missing = [u for u in batch if u not in found]
+            missing = missing_ids(store, "users", batch)
             if missing:
                 raise NotFoundError(f"user_ids: no user with id {missing[0]!r} ({len(missing)} unknown)")
             yield batch
