@@ -2,7 +2,7 @@
 
 One fresh local Neo4j gets a generated dataset (100k users by default) and the co-purchase analysis,
 set up by bench/api.py's own functions (bench.audiences.load, bench.api.pick_pool, ...).
-personagraph is served by uvicorn (`--factory api.app:create_app`, --workers, 1 by default) and
+personagraph is served by uvicorn (`--factory personagraph.api.app:create_app`, --workers, 1 by default) and
 driven over HTTP by bench/api-node/mixload.mjs in a separate Node process: --clients concurrent
 clients (32) for --duration seconds (120) after a --warmup (10 s), each sending its next request when
 the last is answered, the operation drawn at random by weight:
