@@ -30,6 +30,7 @@ from personagraph.graph.records import RowContext, hash_identity
 from personagraph.graph.server.connection import ConnectionInfo
 from personagraph.graph.store import GraphStore
 from personagraph.loaders.pipeline import LoadOptions, load_dataset, load_file
+from tests.api_support import reused_graph
 
 MARKER = "profile-reads-test-data-v1"
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
@@ -130,17 +131,9 @@ def people(
     driver: Driver, neo4j_connection: ConnectionInfo, tmp_path_factory: pytest.TempPathFactory
 ) -> GraphStore:
     """The people graph, loaded once and reused while no other test has touched the graph."""
-    store = GraphStore(driver, neo4j_connection.database)
-    records, _, _ = driver.execute_query(
-        "OPTIONAL MATCH (m:TestMarker {name: $name}) "
-        "RETURN m IS NOT NULL AS here, COUNT { (:User) } AS users",
-        name=MARKER,
+    return reused_graph(
+        driver, neo4j_connection, MARKER, 9, lambda s: load_people(s, tmp_path_factory.mktemp("people"))
     )
-    if not (records[0]["here"] and records[0]["users"] == 9):
-        store.run_autocommit("server/write/wipe_data")
-        load_people(store, tmp_path_factory.mktemp("people"))
-        driver.execute_query("CREATE (:TestMarker {name: $name})", name=MARKER)
-    return store
 
 
 @pytest.fixture
