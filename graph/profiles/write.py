@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from personagraph.graph.audiences.service import refresh_saved_audiences
 from personagraph.graph.entities import KINDS
 from personagraph.graph.errors import PersonaGraphError
+from personagraph.graph.ids import existing_ids
 from personagraph.graph.privacy.forget import ensure_not_suppressed
 from personagraph.graph.profiles.read import UserProfile, get_user
 from personagraph.graph.records import RowContext, UserRecord
@@ -58,7 +59,7 @@ def _require_channel(store: GraphStore, channel_id: str | None) -> None:
     """The loader's reference check: an acquisition channel must already exist."""
     if channel_id is None:
         return
-    if not store.read("channels/read/existing_channels", keys=[channel_id])[0]["found"]:
+    if not existing_ids(store, "channels", [channel_id]):
         raise UserInputError(f"acquired_via: no channel {channel_id!r}", ["acquired_via"])
 
 
