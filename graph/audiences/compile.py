@@ -24,7 +24,7 @@ from typing import Any
 from personagraph.graph.audiences.conditions import Context, indexed, is_simple, predicate
 from personagraph.graph.audiences.conditions.behavior import behavior_match, events
 from personagraph.graph.audiences.conditions.referral_hops import HOPS
-from personagraph.graph.audiences.conditions.tags import tag_edge
+from personagraph.graph.audiences.conditions.tags import tag_match
 from personagraph.graph.audiences.model import (
     BREAKDOWN_FIELDS,
     USER_FIELDS,
@@ -122,10 +122,8 @@ def _sub_audience(c: Condition) -> Condition | None:
 def _anchor(c: Condition, var: str, ctx: Context) -> Plan:
     """The MATCH that starts from ``c``'s pattern, with ``c`` fully applied."""
     if isinstance(c, TagNode):
-        edge = ctx.var("h")
-        match = f"MATCH ({var}:User)-[{edge}:HAS_TAG]->(:Tag {{tagId: {ctx.param(c.tag.tagId)}}})"
-        where = tag_edge(c.tag, edge, ctx)
-        return Plan(match, [where] if where else [])  # MERGE keeps one HAS_TAG per user and tag
+        pattern, where = tag_match(c.tag, f"{var}:User", ctx)
+        return Plan(f"MATCH {pattern}", [where] if where else [])  # MERGE: one HAS_TAG per user and tag
     if isinstance(c, BehaviorNode):
         return _behavior_anchor(c.behavior, var, ctx)
     assert isinstance(c, FriendsNode | FollowersNode | ReferralHopsNode), type(c)

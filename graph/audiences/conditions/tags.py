@@ -7,13 +7,19 @@ from personagraph.graph.audiences.model import TagCondition
 
 
 def has_tag(tag: TagCondition, var: str, ctx: Context) -> str:
+    pattern, edge_filter = tag_match(tag, var, ctx)
+    return exists(f"{pattern}{where(edge_filter)}")
+
+
+def tag_match(tag: TagCondition, user: str, ctx: Context) -> tuple[str, str | None]:
+    """The pattern from ``user`` (a variable, or ``u:User`` where a MATCH starts) to the tag, and the
+    filter on its HAS_TAG edge (None: none)."""
     edge = ctx.var("h")
-    edge_filter = tag_edge(tag, edge, ctx)
-    tag_id = ctx.param(tag.tagId)
-    return exists(f"({var})-[{edge}:HAS_TAG]->(:Tag {{tagId: {tag_id}}}){where(edge_filter)}")
+    edge_filter = _edge_filter(tag, edge, ctx)
+    return f"({user})-[{edge}:HAS_TAG]->(:Tag {{tagId: {ctx.param(tag.tagId)}}})", edge_filter
 
 
-def tag_edge(tag: TagCondition, edge: str, ctx: Context) -> str | None:
+def _edge_filter(tag: TagCondition, edge: str, ctx: Context) -> str | None:
     """Filter on a HAS_TAG edge: not expired (unless asked), at least the weight asked for."""
     parts = (
         []
