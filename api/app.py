@@ -17,11 +17,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from personagraph.api.auth import Authenticator, AuthMiddleware, principal_of, rate_limit_key
 from personagraph.api.context import Context
 from personagraph.api.disclosure import CountBudget, Disclosure
-from personagraph.api.http import PersonaGraphQLRouter
+from personagraph.api.http_limits import install_http_limits
 from personagraph.api.ide import mount_assets
-from personagraph.api.limits import graphql_ide, install_http_limits
 from personagraph.api.metrics import Metrics
 from personagraph.api.policy import Role
+from personagraph.api.production import graphql_ide
+from personagraph.api.router import PersonaGraphQLRouter
 from personagraph.api.schema import build_schema
 from personagraph.graph.audit import AuditLog
 from personagraph.graph.privacy.forget import suppression_key

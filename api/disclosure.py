@@ -32,7 +32,7 @@ from collections.abc import Callable
 
 import strawberry
 
-from personagraph.api.limits import RateLimiter
+from personagraph.api.rate_limiter import RateLimiter
 from personagraph.api.policy import ADMIN, PolicyError, Role
 from personagraph.graph.secrets import derived_key
 from personagraph.graph.settings import Settings
@@ -50,7 +50,7 @@ class Count:
 
 class CountBudget:
     """How many different counts each key below admin is shown a day (``PERSONA_PRIVACY_COUNT_BUDGET``),
-    per process: a token bucket (api/limits.py RateLimiter) charged one per count shown, except a count
+    per process: a token bucket (api/rate_limiter.py RateLimiter) charged one per count shown, except a count
     the key was already shown (the same question has the same answer: asking again teaches nothing)."""
 
     PERIOD_S = 86_400.0

@@ -18,7 +18,6 @@ from personagraph.api.context import Context
 from personagraph.api.enums import ConsentPurpose, Purpose, TagTier
 from personagraph.api.errors import ErrorCodes, QuietSchema
 from personagraph.api.inputs import AudienceInput, EventInput, OrderInput, UserInput, as_json
-from personagraph.api.limits import limit_extensions
 from personagraph.api.metrics import OperationMetrics
 from personagraph.api.policy import ADMIN, PolicyError, check_argument, protect
 from personagraph.api.types import (
@@ -34,6 +33,7 @@ from personagraph.api.types import (
     bought_with_first,
     prime_user_loaders,
 )
+from personagraph.api.validation import limit_extensions
 from personagraph.graph.analytics import insights
 from personagraph.graph.analytics.attribution import channel_stats
 from personagraph.graph.audiences import service
@@ -399,7 +399,7 @@ class Mutation:
 
 
 def build_schema(settings: Settings | None = None) -> QuietSchema:
-    """The schema with the query limits of ``settings`` (api/limits.py); the defaults when None.
+    """The schema with the query limits of ``settings`` (api/validation.py); the defaults when None.
 
     The limits are extensions only: the SDL is the same whatever the settings.
     """

@@ -8,19 +8,13 @@ from enum import Enum
 from typing import Any, TypeVar, cast
 
 import strawberry
-from graphql import (
-    FieldNode,
-    FragmentSpreadNode,
-    InlineFragmentNode,
-    SelectionSetNode,
-    value_from_ast_untyped,
-)
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from personagraph.api.context import Context
 from personagraph.api.enums import ConsentPurpose, TagTier
 from personagraph.api.policy import ADMIN
+from personagraph.api.selection import tree_of_info
 from personagraph.graph.analytics import insights
 from personagraph.graph.analytics.attribution import ChannelStats as ChannelStatsResult
 from personagraph.graph.analytics.lookalikes import lookalikes
@@ -468,34 +462,14 @@ class User:
 
 def direct_fields(info: Ctx) -> list[tuple[str, dict[str, Any]]]:
     """(name, arguments) of each field selected right under the one resolving, through fragments,
-    with variables put in.
+    with variables put in (api/selection.py ``direct_fields``, from the document's one tree).
 
-    Read from graphql-core's AST: ``info.selected_fields`` would convert the whole selection tree
-    below (every nested field, argument and directive, ~2 ms for a profile query) and gives a
-    literal Int as its text, where look-ahead needs only this one level.
+    ``info.selected_fields`` would convert the whole selection tree below (every nested field,
+    argument and directive, ~2 ms for a profile query) and gives a literal Int as its text, where
+    look-ahead needs only this one level.
     """
     raw = info._raw_info  # strawberry's own Info keeps graphql-core's ResolveInfo here
-    variables = info.variable_values
-    found: list[tuple[str, dict[str, Any]]] = []
-
-    def walk(selection_set: SelectionSetNode | None, seen: frozenset[str]) -> None:
-        for node in selection_set.selections if selection_set else ():
-            if isinstance(node, FieldNode):
-                arguments = {
-                    a.name.value: value_from_ast_untyped(a.value, variables)
-                    for a in node.arguments or ()
-                }
-                found.append((node.name.value, arguments))
-            elif isinstance(node, InlineFragmentNode):
-                walk(node.selection_set, seen)
-            elif isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
-                fragment = raw.fragments.get(node.name.value)
-                if fragment is not None:
-                    walk(fragment.selection_set, seen | {node.name.value})
-
-    for field_node in raw.field_nodes:
-        walk(field_node.selection_set, frozenset())
-    return found
+    return tree_of_info(raw).direct_fields(raw.field_nodes, info.variable_values)
 
 
 def _plain_int(value: Any) -> int | None:

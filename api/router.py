@@ -12,13 +12,13 @@ Strawberry's FastAPI router already follows most of the GraphQL-over-HTTP spec
 - 415 for POST bodies that are not UTF-8 ``application/json``; 400 for JSON that is not an object
   and for a non-string ``operationName``;
 - 400 for batched operations (a JSON array body), which the API does not accept (query limits:
-  api/limits.py).
+  api/validation.py).
 
 ``tools/graphql-http-audit`` runs the ``graphql-http`` audit suite against this router
 (tests/test_graphql_http_audit.py). GraphiQL (our own page, api/ide.py: no CDN) is served to a browser's
 navigation (a GET whose ``Accept`` starts with ``text/html``, whatever its query string, so reloading
 GraphiQL's address shows the page) and, as strawberry does, to GETs without a ``query`` parameter that
-accept ``text/html`` or ``*/*``; not with ``PERSONA_ENV=production`` (404; api/limits.py ``graphql_ide``).
+accept ``text/html`` or ``*/*``; not with ``PERSONA_ENV=production`` (404; api/production.py ``graphql_ide``).
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ class PersonaGraphQLRouter(GraphQLRouter[Any, None]):
     def parse_json(self, data: str | bytes) -> Any:
         """Spec "JSON Encoding": bodies (and GET's JSON parameters) are objects, else 400 (not a 500).
 
-        JSON nested too deeply for the parser is a 400 too; api/limits.py's JsonDepthLimit refuses it
+        JSON nested too deeply for the parser is a 400 too; api/http_limits.py's JsonDepthLimit refuses it
         before it gets here, in the GraphQL error shape.
         """
         try:
