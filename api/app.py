@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from personagraph.api.auth import Authenticator, AuthMiddleware, principal_of, rate_limit_key
 from personagraph.api.context import Context
-from personagraph.api.disclosure import CountBudget, Disclosure
+from personagraph.api.counts import CountBudget
 from personagraph.api.http_limits import install_http_limits
 from personagraph.api.ide import mount_assets
 from personagraph.api.metrics import Metrics
@@ -26,6 +26,7 @@ from personagraph.api.router import PersonaGraphQLRouter
 from personagraph.api.schema import build_schema
 from personagraph.graph.audit import AuditLog
 from personagraph.graph.privacy.forget import suppression_key
+from personagraph.graph.privacy.k_anonymity import Disclosure
 from personagraph.graph.server.connection import (
     ConnectionInfo,
     DriverTuning,

@@ -19,13 +19,14 @@ from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
 from personagraph.api.auth import Principal
-from personagraph.api.disclosure import Count, CountBudget, CountBudgetError, Disclosure
+from personagraph.api.counts import Count, CountBudget, CountBudgetError, shown_count
 from personagraph.api.metrics import Metrics
 from personagraph.api.policy import ADMIN, PolicyError, Role
 from personagraph.graph.analytics import insights
 from personagraph.graph.audit import AuditEntry, AuditLog
 from personagraph.graph.paging import Page
 from personagraph.graph.privacy import consent
+from personagraph.graph.privacy.k_anonymity import Disclosure
 from personagraph.graph.products import read as products
 from personagraph.graph.profiles import read as profiles
 from personagraph.graph.store import GraphStore
@@ -42,7 +43,7 @@ class Context(BaseContext):
     metrics: Metrics
     tag_cache: TagCache
     principal: Principal | None  # the caller (api/auth.py); their role decides what they see (api/policy.py)
-    disclosure: Disclosure  # how counts are shown to that role (api/disclosure.py)
+    disclosure: Disclosure  # how counts are shown below admin (graph/privacy/k_anonymity.py)
     audit: AuditLog
     suppression_key: bytes  # hashes forgotten users' ids (graph/privacy/forget.py)
     count_budget: CountBudget | None = None  # counts shown a day per key below admin (None: no budget)
@@ -59,7 +60,7 @@ class Context(BaseContext):
         return self.principal.role
 
     def count(self, n: int, *asked: str) -> Count:
-        """The true count ``n`` as the caller may see it (api/disclosure.py). Each different count shown
+        """The true count ``n`` as the caller may see it (api/counts.py). Each different count shown
         to a role below admin spends one of its key's daily count budget; when it is spent the field
         fails with RATE_LIMITED (and the audit log says so, once a minute per key), since averaging many
         counts defeats their noise."""
@@ -77,7 +78,7 @@ class Context(BaseContext):
                     f"Count budget spent: at most {self.count_budget.per_day} different counts a day per key "
                     f"for the {role.value} role; retry in {math.ceil(wait)} s"
                 )
-        return self.disclosure.count(role, n, *asked)
+        return shown_count(self.disclosure, role, n, *asked)
 
     async def call(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
         """Run one graph/ function with this request's store in a worker thread, timed."""

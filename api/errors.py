@@ -8,7 +8,7 @@ Codes (Apollo's names, so clients already know them):
   api/router.py, before execution);
 - ``UNAUTHENTICATED``: no valid credentials (HTTP 401 from api/auth.py, before GraphQL);
 - ``FORBIDDEN``: the caller's role may not select a field, use an attribute or purpose, or list the
-  members of an audience under the k-anonymity floor (api/policy.py, api/disclosure.py);
+  members of an audience under the k-anonymity floor (api/policy.py, graph/privacy/k_anonymity.py);
 - ``UNAVAILABLE``: Neo4j cannot be reached right now (retry later);
 - ``TIMEOUT``: Neo4j stopped a statement at the transaction timeout (``PERSONA_API_QUERY_TIMEOUT_S``);
   the message says so and nothing of the statement;

@@ -11,7 +11,8 @@ Three checks, one table each:
 - **Audience definitions** (``check_audience``): roles with masked attributes may not filter or break
   down by them (a filter on a birth year is a way to read it), and marketers may only use purposes
   that apply consent. Called wherever a definition is evaluated or shown (ad hoc and saved).
-- **Counts** are not here but in api/disclosure.py: every role below admin sees protected counts.
+- **Counts** are not here but in api/counts.py: every role below admin sees counts protected by
+  graph/privacy/k_anonymity.py.
 
 Errors name the field or attribute and the role, never a value from the graph.
 """

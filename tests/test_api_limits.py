@@ -20,7 +20,7 @@ from neo4j import Driver
 from neo4j.exceptions import CypherSyntaxError
 
 from personagraph.api.app import create_app
-from personagraph.api.disclosure import CountBudget
+from personagraph.api.counts import CountBudget
 from personagraph.api.rate_limiter import RateLimiter
 from personagraph.graph.server.connection import ConnectionInfo
 from personagraph.graph.tags import taxonomy

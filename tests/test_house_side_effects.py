@@ -27,21 +27,18 @@ def _load_demo(store: GraphStore, tmp_path: Path) -> None:
     load_dataset(store, DEMO_DATA, options=LoadOptions(rejects_dir=tmp_path / "rejects"))
 
 
-def _members(store: GraphStore, audience_id: str) -> list[str]:
-    records, _, _ = store.driver.execute_query(
-        "MATCH (u:User)-[:IN_AUDIENCE]->(:Audience {audienceId: $id}) RETURN u.userId AS id ORDER BY id",
-        id=audience_id,
-    )
+def _ids(store: GraphStore, query: str, **params: str) -> list[str]:
+    records, _, _ = store.driver.execute_query(query + " RETURN u.userId AS id ORDER BY id", params)
     return [r["id"] for r in records]
+
+
+def _members(store: GraphStore, audience_id: str) -> list[str]:
+    return _ids(store, "MATCH (u:User)-[:IN_AUDIENCE]->(:Audience {audienceId: $a})", a=audience_id)
 
 
 def _city(store: GraphStore, city: str) -> list[str]:
     """Users of ``city`` who consent to marketing: the members a marketing audience on it should have."""
-    records, _, _ = store.driver.execute_query(
-        "MATCH (u:User {city: $city}) WHERE u.marketingConsent = true RETURN u.userId AS id ORDER BY id",
-        city=city,
-    )
-    return [r["id"] for r in records]
+    return _ids(store, "MATCH (u:User {city: $city}) WHERE u.marketingConsent = true", city=city)
 
 
 def test_consent_withdrawn_through_the_cli_leaves_saved_audiences(
@@ -100,10 +97,6 @@ def test_an_event_recorded_through_graph_updates_saved_audiences(store: GraphSto
         owner="tests",
         purpose="analysis",
     )
-    records, _, _ = store.driver.execute_query(
-        "MATCH (u:User) WHERE NOT (u)-[:IN_AUDIENCE]->(:Audience {audienceId: 'helmet'}) "
-        "RETURN u.userId AS id ORDER BY id LIMIT 1"
-    )
-    user = records[0]["id"]
+    user = _ids(store, "MATCH (u:User) WHERE NOT (u)-[:IN_AUDIENCE]->(:Audience {audienceId: 'helmet'})")[0]
     record_event(store, user_id=user, kind="view", at="2025-06-01T00:00:00Z", target="P101")
     assert user in _members(store, "helmet")
