@@ -13,7 +13,6 @@ from strawberry.types import Info
 
 from personagraph.api import types as api_types
 from personagraph.api.access import AccessControl
-from personagraph.api.audiences import Audience, SavedAudience
 from personagraph.api.context import Context
 from personagraph.api.enums import ConsentPurpose, Purpose, TagTier
 from personagraph.api.errors import ErrorCodes, QuietSchema
@@ -22,12 +21,14 @@ from personagraph.api.metrics import OperationMetrics
 from personagraph.api.policy import ADMIN, PolicyError, check_argument, protect
 from personagraph.api.types import (
     AnalyticsRun,
+    Audience,
     ChannelStats,
     Community,
     CommunityKind,
     ConsentChange,
     CrossSell,
     Product,
+    SavedAudience,
     Tag,
     User,
     bought_with_first,

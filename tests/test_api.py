@@ -13,7 +13,7 @@ import strawberry
 from fastapi.testclient import TestClient
 from neo4j import Driver
 
-from personagraph.api.types import direct_fields, page_arguments
+from personagraph.api.types.look_ahead import direct_fields, page_arguments
 from personagraph.graph.server.connection import ConnectionInfo
 from tests.api_support import AnalysedGraph, GraphQL, Secured, analysed_graph, one, rows, secured
 

@@ -15,7 +15,8 @@ from personagraph.api.context import Context
 from personagraph.api.counts import Count
 from personagraph.api.enums import Purpose
 from personagraph.api.policy import ADMIN, PolicyError, check_attributes, protect
-from personagraph.api.types import Lookalike, User, UserConnection, UserEdge, lookalike_list, page_info
+from personagraph.api.types.paging import page_info
+from personagraph.api.types.profiles import Lookalike, User, UserConnection, UserEdge, lookalike_list
 from personagraph.graph.audiences import service
 from personagraph.graph.audiences.model import AndNode, Condition, NotNode, OrNode, kind_of
 from personagraph.graph.audiences.parse import definition_json
