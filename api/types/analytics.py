@@ -47,10 +47,11 @@ class Rfm:
 
 def shown(info: Ctx, n: int, *asked: str) -> int | None:
     """A fixed aggregate (a tag's or a community's head count) as the caller may see it: exact for
-    admins; for other roles the deployment's floor, noise and rounding (api/disclosure.py), with the
-    noise keyed by which count it is and its true value (a new value is a new question; the same one
-    gives the same answer). Not charged to the count budget: the caller cannot reword the question."""
-    return info.context.disclosure.shown(info.context.role, n, *asked, str(n))
+    admins; for other roles the deployment's floor, noise and rounding (graph/privacy/k_anonymity.py),
+    with the noise keyed by which count it is and its true value (a new value is a new question; the
+    same one gives the same answer). Not charged to the count budget: the caller cannot reword the
+    question."""
+    return info.context.disclosure.shown(n, *asked, str(n), exact=info.context.role == ADMIN)
 
 
 def _community_size(root: Community, info: Ctx) -> int | None:
