@@ -34,8 +34,9 @@ NEO4J_FIXTURES = frozenset({"neo4j_connection"})
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark ``neo4j`` every test whose fixtures reach Neo4j, so ``pytest -m "not neo4j"`` (``make
-    test-fast``) never starts it. Tests that reach Neo4j another way (a ``persona`` subprocess reading
-    NEO4J_URI) carry the mark themselves."""
+    test-fast``) never starts it. A test reaching Neo4j another way (a ``persona`` subprocess reading
+    NEO4J_URI) would have to carry the mark itself: none does (``make test-fast`` points NEO4J_URI
+    nowhere, so one would fail there)."""
     for item in items:
         if NEO4J_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.neo4j)

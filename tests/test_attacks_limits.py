@@ -21,20 +21,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from personagraph.api.app import create_app
 from personagraph.graph.audiences.model import AudienceDefinitionError
 from personagraph.graph.audiences.parse import parse_definition
 from personagraph.graph.server.connection import ConnectionInfo
 from personagraph.graph.store import GraphStore
-from tests.api_support import GraphQL, Secured, secured
+from tests.api_support import GraphQL, secured
 
 COUNT = "query($d: AudienceInput!) { audience(definition: $d, purpose: ANALYSIS) { count { value } } }"
-
-
-def client_of(keys: Secured, connection: ConnectionInfo, role: str = "admin") -> TestClient:
-    """A client that answers a server crash with its 500 (as a real client sees it) instead of raising."""
-    app = create_app(keys.settings, connection=connection)
-    return TestClient(app, headers=keys.headers(role), raise_server_exceptions=False)
 
 
 @pytest.fixture(scope="module", params=["development", "production"])
@@ -42,7 +35,7 @@ def api(
     request: pytest.FixtureRequest, neo4j_connection: ConnectionInfo, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TestClient]:
     keys = secured(tmp_path_factory.mktemp(f"keys-{request.param}"), env=request.param)
-    with client_of(keys, neo4j_connection) as client:
+    with keys.client(neo4j_connection, crash_as_500=True) as client:
         yield client
 
 
@@ -79,7 +72,7 @@ def test_the_definition_model_caps_relational_nesting(
     """Past the cost limit (raised here so it does not answer first), the definition itself is refused
     with BAD_USER_INPUT naming where it nests too deep; two levels are still fine."""
     keys = secured(tmp_path, api_max_cost=10**12)
-    with client_of(keys, neo4j_connection) as client:
+    with keys.client(neo4j_connection, crash_as_500=True) as client:
         gql = GraphQL(client)
         assert gql.data(COUNT, {"d": {"or": [friends_chain(2), {"tag": {"tagId": "vip"}}]}}) == {
             "audience": {"count": {"value": 0}}
@@ -146,7 +139,7 @@ def test_audience_statements_are_stopped_at_the_api_query_timeout(
     }
     keys = secured(tmp_path, api_query_timeout_s=1.0)
     try:
-        with client_of(keys, neo4j_connection) as client:
+        with keys.client(neo4j_connection, crash_as_500=True) as client:
             response = client.post("/graphql", json={"query": COUNT, "variables": {"d": slow}})
     finally:
         store.run_autocommit("server/write/wipe_data")
@@ -361,7 +354,7 @@ def test_mutations_refuse_ids_that_begin_with_a_formula_lead(
         'target: "p1", eventId: $e}) { new } }'
     )
     keys = secured(tmp_path)
-    with client_of(keys, neo4j_connection, "service") as client:
+    with keys.client(neo4j_connection, "service", crash_as_500=True) as client:
         gql = GraphQL(client)
         for formula in FORMULAS:
             upsert = gql.error("mutation($u: ID!) { upsertUser(input: {id: $u}) { id } }", {"u": formula})
@@ -404,7 +397,7 @@ def test_record_order_refuses_quantities_and_prices_out_of_bounds(
     field; nothing is written and the profile still reads. At the bounds, the order is taken."""
     store.driver.execute_query("CREATE (:User {userId: 'buyer'}), (:Product {sku: 'p1', price: 10.0})")
     keys = secured(tmp_path)
-    with client_of(keys, neo4j_connection, "service") as client:
+    with keys.client(neo4j_connection, "service", crash_as_500=True) as client:
         gql = GraphQL(client)
         refused = [
             (
