@@ -8,7 +8,7 @@ from strawberry.types import Info
 from personagraph.api.context import Context
 from personagraph.api.types.analytics import Community
 from personagraph.api.types.look_ahead import direct_fields, plain_int
-from personagraph.api.types.records import load_one
+from personagraph.api.types.records import from_record, load_one
 from personagraph.graph.paging import check_first
 from personagraph.graph.products import read as products
 
@@ -136,20 +136,9 @@ class CrossSell:
 
     @staticmethod
     def of(found: products.CrossSell) -> CrossSell:
-        return CrossSell(
-            personalised=found.personalised,
-            reason=found.reason,
+        return from_record(
+            CrossSell,
+            found,
             based_on=[strawberry.ID(s) for s in found.based_on],
-            items=[
-                CrossSellItem(
-                    sku=strawberry.ID(i.sku),
-                    name=i.name,
-                    score=i.score,
-                    count=i.count,
-                    lift=i.lift,
-                    confidence=i.confidence,
-                    reason=i.reason,
-                )
-                for i in found.items
-            ],
+            items=[from_record(CrossSellItem, i) for i in found.items],
         )

@@ -18,7 +18,7 @@ from personagraph.api.types.orders import Order, OrderConnection, OrderEdge
 from personagraph.api.types.paging import PageInfo, page_info
 from personagraph.api.types.privacy import ConsentChange
 from personagraph.api.types.products import CrossSell
-from personagraph.api.types.records import load_one
+from personagraph.api.types.records import from_record, load_one
 from personagraph.api.types.tags import UserTag
 from personagraph.graph.analytics.lookalikes import lookalikes
 from personagraph.graph.kinds import TieList
@@ -206,22 +206,12 @@ class User:
     @strawberry.field(description="Hashed identities linked to this user.")
     async def identities(self, info: Ctx) -> list[Identity]:
         found = await info.context.identities().load(self.profile.user_id)
-        return [Identity(kind=i.kind, value=i.value) for i in found]
+        return [from_record(Identity, i) for i in found]
 
     @strawberry.field(description="Where the user was acquired and which channels they ordered through.")
     async def channels(self, info: Ctx) -> list[UserChannel]:
         found = await info.context.channels().load(self.profile.user_id)
-        return [
-            UserChannel(
-                channel_id=strawberry.ID(c.channel_id),
-                name=c.name,
-                kind=c.kind,
-                acquired=c.acquired,
-                acquired_at=c.acquired_at,
-                orders=c.orders,
-            )
-            for c in found
-        ]
+        return [from_record(UserChannel, c) for c in found]
 
     @strawberry.field(description="Orders, newest first.")
     async def orders(self, info: Ctx, first: int = 10, after: str | None = None) -> OrderConnection:
