@@ -144,3 +144,80 @@ def test_nothing_imports_the_old_top_level_names() -> None:
     assert len(scanned) > 100
     found = [f"{p.relative_to(ROOT)} {hit}" for p in scanned for hit in old_imports(p)]
     assert not found, "old top-level names (import them as personagraph.<folder>...):\n" + "\n".join(found)
+
+
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
+# docs/architecture.md's module lists: one bullet per module or folder, its path first in backticks.
+LISTED = re.compile(r"^- `((?:graph|api|loaders|cli|cypher)/[\w/.]*)`", re.MULTILINE)
+
+
+def modules_and_cypher_folders() -> set[str]:
+    """Every module under the four code folders (a package as its folder) and every cypher/ folder."""
+    found = {"cypher/"}
+    for top in ("graph", "api", "loaders", "cli"):
+        for path in (ROOT / top).rglob("*.py"):
+            if "__pycache__" not in path.parts:
+                relative = path.relative_to(ROOT).as_posix()
+                found.add(relative.removesuffix("__init__.py"))
+    found |= {f"{p.parent.relative_to(ROOT).as_posix()}/" for p in (ROOT / "cypher").rglob("*.cypher")}
+    return found
+
+
+def test_the_architecture_doc_lists_every_module() -> None:
+    listed = set(LISTED.findall(ARCHITECTURE.read_text(encoding="utf-8")))
+    actual = modules_and_cypher_folders()
+    assert "graph/store.py" in actual
+    assert not actual - listed, f"not in docs/architecture.md's module lists: {sorted(actual - listed)}"
+    assert not listed - actual, f"docs/architecture.md lists what is gone: {sorted(listed - actual)}"
+
+
+DOCUMENTS = ("README.md", "CONTRIBUTING.md", "docs/*.md")
+# A path into the code folders as the docs write it: graph/store.py, cypher/<feature>/<read|write>/,
+# graph/privacy/{consent,forget}.py; not inside a longer path or a URL.
+MENTION = re.compile(r"(?<![\w./-])((?:graph|api|loaders|cli|cypher)/[\w./*<>|{},-]*)")
+MADE_BY_INSTALL = ("api/static/vendor",)  # GraphiQL's files, fetched from npm by `make install`
+
+
+def patterns(mention: str) -> list[str]:
+    """The glob patterns a mention stands for: <placeholder> is *, {a,b} is either."""
+    mention = re.sub(r"[.,:]+$", "", mention)
+    mention = re.sub(r"<[^<>]*>", "*", mention)
+    brace = re.search(r"\{([^{}]*)\}", mention)
+    if brace:
+        return [
+            p
+            for choice in brace[1].split(",")
+            for p in patterns(mention[: brace.start()] + choice + mention[brace.end() :])
+        ]
+    return [mention]
+
+
+def test_paths_in_the_docs_exist() -> None:
+    documents = [p for pattern in DOCUMENTS for p in sorted(ROOT.glob(pattern))]
+    assert ROOT / "README.md" in documents
+    stale = []
+    for document in documents:
+        for number, line in enumerate(document.read_text(encoding="utf-8").splitlines(), start=1):
+            for mention in MENTION.findall(line):
+                for pattern in patterns(mention):
+                    if pattern.startswith(MADE_BY_INSTALL):
+                        continue
+                    if not any(ROOT.glob(pattern.rstrip("/"))):
+                        stale.append(f"{document.relative_to(ROOT)}:{number}: {mention}")
+    assert not stale, "paths in the docs that do not exist:\n" + "\n".join(stale)
+
+
+# Code in the docs that imports or runs a folder by its old top-level name (`from graph... import`,
+# `python -m loaders...`): the name is personagraph.<folder>.
+OLD_CODE = re.compile(rf"^\s*(?:from (?:{OLD})[\w.]* import|import (?:{OLD})(?:[.,\s]|$))|-m (?:{OLD})\.")
+
+
+def test_code_in_the_docs_uses_the_personagraph_name() -> None:
+    documents = [p for pattern in DOCUMENTS for p in sorted(ROOT.glob(pattern))]
+    old = [
+        f"{document.relative_to(ROOT)}:{number}: {line.strip()}"
+        for document in documents
+        for number, line in enumerate(document.read_text(encoding="utf-8").splitlines(), start=1)
+        if OLD_CODE.search(line)
+    ]
+    assert not old, "old top-level names in the docs' code:\n" + "\n".join(old)
