@@ -137,7 +137,7 @@ class UserInput:
     acquired_at: datetime | None = strawberry.UNSET
 
     def fields(self) -> dict[str, Any]:
-        """The given fields under the loader's column names (snake case), for graph.profiles.write.upsert_user."""
+        """The given fields under the loader's column names (snake case), for profiles.write.upsert_user."""
         return {
             f.python_name: getattr(self, f.python_name)
             for f in self.__strawberry_definition__.fields  # type: ignore[attr-defined]

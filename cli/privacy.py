@@ -111,9 +111,7 @@ def consent_set_cmd(
     when = change.at.isoformat(timespec="seconds")
     console.print(f"{change.user_id}: {change.purpose} {verb} at {when} ({change.source})", highlight=False)
     if not change.applied:
-        console.print(
-            "recorded, not applied: a newer statement set this flag and stands", highlight=False
-        )
+        console.print("recorded, not applied: a newer statement set this flag and stands", highlight=False)
 
 
 @consent_app.command("history")
@@ -135,5 +133,3 @@ def consent_history_cmd(user_id: Annotated[str, typer.Argument(help="The user.")
             c.at.isoformat(timespec="seconds"), c.purpose, "yes" if c.granted else "no", *applied, c.source
         )
     out.print(table)
-
-

@@ -576,7 +576,9 @@ def test_record_event_and_order_update_the_profile_at_once(gql: GraphQL, graph: 
     )["recordOrder"]
     assert placed["lines"] == 1 and placed["user"]["orders"]["totalCount"] == 1
     assert placed["user"]["orders"]["edges"][0]["node"]["total"] == pytest.approx(21.0)
-    assert "new-customer" in placed["tagsAdded"], placed["tagsAdded"]  # api-buyer's first order, at the data time
+    assert "new-customer" in placed["tagsAdded"], placed[
+        "tagsAdded"
+    ]  # api-buyer's first order, at the data time
     assert gql.code(event, {"e": {"userId": "nobody", "kind": "VIEW", "at": at, "target": sku}}) in (
         "NOT_FOUND",
         "BAD_USER_INPUT",

@@ -168,6 +168,7 @@ def people(
     driver: Driver, neo4j_connection: ConnectionInfo, tmp_path_factory: pytest.TempPathFactory
 ) -> GraphStore:
     """The eleven users, loaded once and reused while nothing else has touched the graph."""
+
     def load(store: GraphStore) -> None:
         load_people(store, tmp_path_factory.mktemp("people"))
 

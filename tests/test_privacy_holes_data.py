@@ -335,8 +335,9 @@ def test_forget_leaves_no_derived_audience_ids_nor_search_text_naming_them(
     searched = "MATCH (s:SearchTerm)<-[:SEARCHED]-(u) RETURN s.term AS term, collect(u.userId) AS by"
     terms = _rows(store, searched)
     assert terms == [{"term": "e-bike helmet", "by": ["u0000099"]}]
-    stale = _rows(store, "MATCH (u:User) WHERE u.analyticsStaleAt IS NOT NULL "
-                  "RETURN u.userId AS id ORDER BY id")
+    stale = _rows(
+        store, "MATCH (u:User) WHERE u.analyticsStaleAt IS NOT NULL RETURN u.userId AS id ORDER BY id"
+    )
     assert stale == [{"id": "u0000099"}, {"id": "u0000100"}]
 
 

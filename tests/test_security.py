@@ -392,7 +392,9 @@ def test_each_key_below_admin_has_a_daily_budget_of_different_counts(
         assert count(analyst, definition) == first  # asking again costs nothing
         assert count(analyst, other)["value"] is not None  # the third different count: budget spent
         error = analyst.error(COUNT, {"d": {"not": definition}, "p": "ANALYSIS"})
-        assert error["extensions"]["code"] == "RATE_LIMITED" and "3 different counts a day" in error["message"]
+        assert (
+            error["extensions"]["code"] == "RATE_LIMITED" and "3 different counts a day" in error["message"]
+        )
         assert analyst.code(COUNT, {"d": {"not": other}, "p": "ANALYSIS"}) == "RATE_LIMITED"  # audited once
         assert count(analyst, definition) == first  # what it was shown stays answerable
         assert count(as_role(test_client, keys, "marketer"), definition, "MARKETING")["value"] is not None

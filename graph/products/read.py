@@ -99,7 +99,9 @@ def get_products(store: GraphStore, *, skus: Sequence[str]) -> dict[str, Product
     wanted = list(dict.fromkeys(skus))
     if not wanted:
         return {}
-    found = {r["sku"]: ProductInfo.from_record(r) for r in store.read("products/read/product_infos", skus=wanted)}
+    found = {
+        r["sku"]: ProductInfo.from_record(r) for r in store.read("products/read/product_infos", skus=wanted)
+    }
     return {sku: found[sku] for sku in wanted if sku in found}
 
 
@@ -209,8 +211,7 @@ def _empty_reason(store: GraphStore, found: CrossSell) -> str:
     skus = ", ".join(found.based_on)
     if found.personalised:
         return (
-            f"nothing bought with {skus} in {min_count} or more orders that this user has not bought "
-            "already"
+            f"nothing bought with {skus} in {min_count} or more orders that this user has not bought already"
         )
     return f"nothing was bought with {skus} in {min_count} or more orders (co-purchase min_count)"
 
@@ -261,7 +262,9 @@ def _for_product(store: GraphStore, sku: str, first: int) -> CrossSell:
 
 def _personalised(store: GraphStore, user_id: str, seeds: list[str], first: int) -> CrossSell:
     """Score = sum over seeds of lift x confidence: strong, reliable associations with many seeds win."""
-    records = store.read("products/read/product_cross_sell_personal", userId=user_id, seeds=seeds, first=first)
+    records = store.read(
+        "products/read/product_cross_sell_personal", userId=user_id, seeds=seeds, first=first
+    )
     items = []
     for r in records:
         reason = _reason(r["seed"], int(r["count"]), float(r["lift"]))

@@ -59,4 +59,6 @@ def split_user(store: GraphStore, *, user_id: str) -> int:
 
 def customer_members(store: GraphStore, *, customer_id: str) -> dict[str, int]:
     """User ids that make up one customer, each with its order count."""
-    return {r["userId"]: r["orders"] for r in store.read("profiles/read/customer_members", customerId=customer_id)}
+    return {
+        r["userId"]: r["orders"] for r in store.read("profiles/read/customer_members", customerId=customer_id)
+    }
