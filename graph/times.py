@@ -25,6 +25,13 @@ def utc(value: datetime | DateTime) -> datetime:
         raise TimeRangeError(f"{native.isoformat()} is out of range once in UTC") from exc
 
 
+def aware(value: datetime | DateTime) -> datetime:
+    """A time read from Neo4j (its DateTime, or a datetime) as an aware Python datetime; a zoneless one
+    is taken as UTC. The one conversion every typed read uses."""
+    native = value.to_native() if isinstance(value, DateTime) else value
+    return native if native.tzinfo else native.replace(tzinfo=UTC)
+
+
 def utc_or_now(value: datetime | DateTime | None) -> datetime:
     """``utc(value)``, or the current time when there is none (an as-of that defaults to now)."""
     return datetime.now(UTC) if value is None else utc(value)

@@ -38,6 +38,7 @@ from personagraph.graph.analytics.user_features import (
     project_user_orders,
 )
 from personagraph.graph.store import GraphStore
+from personagraph.graph.times import aware
 
 REFERRAL_SHARES = (0.5, 0.25, 0.125)
 
@@ -228,7 +229,7 @@ def channel_stats(store: GraphStore) -> list[ChannelStats]:
             last_touch_revenue=float(r["lastTouchRevenue"]),
             referral_revenue=float(r["referralRevenue"]),
             run_id=r["runId"],
-            computed_at=r["computedAt"].to_native() if r["computedAt"] is not None else None,
+            computed_at=aware(r["computedAt"]) if r["computedAt"] is not None else None,
         )
         for r in store.read("analytics/read/list_channel_stats")
     ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from personagraph.graph.errors import PersonaGraphError
 from personagraph.graph.profiles.read import UserProfile
 from personagraph.graph.store import GraphStore
+from personagraph.graph.times import aware
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +39,7 @@ def _check_first(first: int) -> None:
 
 def _datetime(value: Any) -> datetime | None:
     """Neo4j temporal values as aware Python datetimes (a zoneless time is taken as UTC)."""
-    if value is None:
-        return None
-    native: datetime = value.to_native() if hasattr(value, "to_native") else value
-    return native if native.tzinfo else native.replace(tzinfo=UTC)
+    return None if value is None else aware(value)
 
 
 def _by_ids(

@@ -31,6 +31,7 @@ from personagraph.graph.kinds import PURPOSES, Purpose
 from personagraph.graph.paging import check_first, decode_key, encode_cursor
 from personagraph.graph.spreadsheet import csv_row, id_problem
 from personagraph.graph.store import GraphStore
+from personagraph.graph.times import aware
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +206,7 @@ def _saved(props: Mapping[str, Any]) -> SavedAudience:
         purpose=props.get("purpose") or Purpose.MARKETING.value,
         definition=parse_definition(props["definition"]),
         counts=list(props.get("counts") or []),
-        counted_at=[t.to_native() if hasattr(t, "to_native") else t for t in props.get("countedAt") or []],
+        counted_at=[aware(t) for t in props.get("countedAt") or []],
     )
 
 

@@ -29,7 +29,7 @@ from personagraph.graph.paging import (
     encode_cursor,
 )
 from personagraph.graph.store import GraphStore
-from personagraph.graph.times import utc, utc_or_now
+from personagraph.graph.times import aware, utc, utc_or_now
 
 T = TypeVar("T")
 
@@ -48,11 +48,7 @@ _TIE_STATEMENTS: dict[str, str] = {
 
 def _native(value: Any) -> Any:
     """Neo4j temporal values as aware Python datetimes (a zoneless one is taken as UTC)."""
-    if isinstance(value, DateTime):
-        value = value.to_native()
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
+    return aware(value) if isinstance(value, DateTime | datetime) else value
 
 
 class UserProfile(BaseModel):

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from personagraph.graph.store import GraphStore
+from personagraph.graph.times import aware
 
 Row = Mapping[str, Any]
 
@@ -117,8 +118,7 @@ class GraphInputs:
 
 def native(value: Any) -> datetime:
     """A Neo4j DateTime (or a datetime) as an aware Python datetime."""
-    moment: datetime = value.to_native() if hasattr(value, "to_native") else value
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware(value)
 
 
 def clamp(value: float) -> float:
