@@ -17,6 +17,7 @@ COPY loaders loaders
 COPY api api
 COPY cli cli
 COPY cypher cypher
+COPY personagraph personagraph
 COPY --from=graphiql /build/vendor api/static/vendor
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
@@ -28,11 +29,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PERSONA_API_HOST=0.0.0.0
 COPY --from=wheel /wheels /wheels
 COPY rules /opt/personagraph/rules
-# The tag rules are read from rules/tags.yaml beside the installed packages (graph/tags/rules.py).
+# The tag rules are read from rules/tags.yaml beside the installed packages (graph/tags/rule_file.py).
 RUN pip install --no-cache-dir /wheels/*.whl \
     && rm -rf /wheels \
-    && python -c "import shutil; from graph.tags.rules import DEFAULT_RULES as f; shutil.copytree('/opt/personagraph/rules', f.parent)" \
-    && python -c "from graph.tags.rules import load_rules; load_rules()" \
+    && python -c "import shutil; from personagraph.graph.tags.rule_file import DEFAULT_RULES as f; shutil.copytree('/opt/personagraph/rules', f.parent)" \
+    && python -c "from personagraph.graph.tags.rule_file import load_rules; load_rules()" \
     && groupadd --system --gid 10001 persona \
     && useradd --system --uid 10001 --gid persona --home-dir /home/persona --create-home --shell /usr/sbin/nologin persona \
     && mkdir -p /data \

@@ -1,8 +1,9 @@
 """The GraphQL side of access control and audit, one schema extension per request:
 
 - before execution: the role matrix (api/policy.py ``check_fields``) on what the operation about to
-  run selects (``selection``: one walk, also used for the audit entry); a refusal is a request error
-  (``FORBIDDEN``, no ``data``) naming the fields;
+  run selects (api/selection.py ``selected``, from the document's one tree, which also gives the audit
+  entry its rows and root fields); a refusal is a request error (``FORBIDDEN``, no ``data``) naming
+  the fields;
 - after execution: audit entries (graph/audit.py) when the operation was a mutation, read personal
   data (api/policy.py ``PII_FIELDS``; a mutation answering with some gets a ``read`` entry too) or
   listed audience members (an export), with the number of rows. An entry's ``what`` names the root
@@ -14,23 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import (
-    DocumentNode,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLError,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    OperationType,
-    SelectionSetNode,
-    get_operation_ast,
-)
 from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, get_operation_ast
 from strawberry.extensions import SchemaExtension
 
-from api.policy import PII_FIELDS, PolicyError, Selection, check_fields, selection
-from graph.audit import AuditEntry
+from personagraph.api.policy import PII_FIELDS, PolicyError, check_fields
+from personagraph.api.selection import Selection, Tree, tree_of
+from personagraph.graph.audit import AuditEntry
 
 MEMBERS = ("Audience", "members")
 
@@ -41,10 +32,11 @@ class AccessControl(SchemaExtension):
         context = ctx.context
         document = ctx.graphql_document
         operation = get_operation_ast(document, ctx.operation_name) if document is not None else None
-        selected = None
+        selected = tree = None
         if ctx.result is None and document is not None and operation is not None:
             # One walk of the operation for both the role check and the audit entry's row count.
-            selected = selection(ctx.schema._schema, document, operation, [*PII_FIELDS, MEMBERS])
+            tree = tree_of(ctx.schema._schema, document)
+            selected = tree.selected(operation, [*PII_FIELDS, MEMBERS])
             try:
                 if context.principal is None:
                     raise PolicyError("Credentials required")
@@ -57,11 +49,20 @@ class AccessControl(SchemaExtension):
                 yield
                 return
         yield
-        if selected is not None and operation is not None and isinstance(ctx.result, GraphQLExecutionResult):
-            self._audit(operation, selected, ctx.result)
+        if (
+            selected is not None
+            and tree is not None
+            and operation is not None
+            and isinstance(ctx.result, GraphQLExecutionResult)
+        ):
+            self._audit(tree, operation, selected, ctx.result)
 
     def _audit(
-        self, operation: OperationDefinitionNode, selected: Selection, result: GraphQLExecutionResult
+        self,
+        tree: Tree,
+        operation: OperationDefinitionNode,
+        selected: Selection,
+        result: GraphQLExecutionResult,
     ) -> None:
         ctx = self.execution_context
         context = ctx.context
@@ -69,7 +70,7 @@ class AccessControl(SchemaExtension):
         assert principal is not None  # on_execute refused the operation otherwise
         # What ran, from the root fields executed (never the client's operationName, which says
         # whatever the client likes: it is kept apart, as ``client_operation_name``).
-        names = _root_fields(ctx.graphql_document, operation)
+        names = tree.root_fields(operation)
         data = result.data or {}
         executed = sorted({names[key] for key in data if key in names} if data else set(names.values()))
         what = ",".join(executed)
@@ -93,31 +94,6 @@ class AccessControl(SchemaExtension):
         if pii:
             pii_keys = set().union(*(keys[p] for p in pii))
             record("read", _count_objects(data, pii_keys), fields=sorted(f"{t}.{f}" for t, f in pii))
-
-
-def _root_fields(document: DocumentNode | None, operation: OperationDefinitionNode) -> dict[str, str]:
-    """Response key (alias or name) -> field name of the operation's root fields, through fragments
-    and inline fragments on the root type (introspection left out)."""
-    definitions = document.definitions if document else ()
-    fragments = {d.name.value: d for d in definitions if isinstance(d, FragmentDefinitionNode)}
-    found: dict[str, str] = {}
-    seen: set[str] = set()
-
-    def walk(selection_set: SelectionSetNode) -> None:
-        for node in selection_set.selections:
-            if isinstance(node, FieldNode):
-                if not node.name.value.startswith("__"):
-                    found[node.alias.value if node.alias else node.name.value] = node.name.value
-            elif isinstance(node, InlineFragmentNode):
-                walk(node.selection_set)
-            elif isinstance(node, FragmentSpreadNode):
-                fragment = fragments.get(node.name.value)
-                if fragment is not None and fragment.name.value not in seen:
-                    seen.add(fragment.name.value)
-                    walk(fragment.selection_set)
-
-    walk(operation.selection_set)
-    return found
 
 
 def _count_objects(value: Any, keys: set[str]) -> int:

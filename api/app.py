@@ -14,21 +14,29 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.auth import Authenticator, AuthMiddleware, principal_of, rate_limit_key
-from api.context import Context
-from api.disclosure import CountBudget, Disclosure
-from api.http import PersonaGraphQLRouter
-from api.ide import mount_assets
-from api.limits import graphql_ide, install_http_limits
-from api.metrics import Metrics
-from api.policy import Role
-from api.schema import build_schema
-from graph.audit import AuditLog
-from graph.connection import ConnectionInfo, DriverTuning, open_driver, ping, resolve_connection
-from graph.privacy import suppression_key
-from graph.settings import Settings, get_settings
-from graph.store import GraphStore
-from graph.tags.engine import TagCache
+from personagraph.api.auth import Authenticator, AuthMiddleware, principal_of, rate_limit_key
+from personagraph.api.context import Context
+from personagraph.api.counts import CountBudget
+from personagraph.api.http_limits import install_http_limits
+from personagraph.api.ide import mount_assets
+from personagraph.api.metrics import Metrics
+from personagraph.api.policy import Role
+from personagraph.api.production import graphql_ide
+from personagraph.api.router import PersonaGraphQLRouter
+from personagraph.api.schema import build_schema
+from personagraph.graph.audit import AuditLog
+from personagraph.graph.privacy.forget import suppression_key
+from personagraph.graph.privacy.k_anonymity import Disclosure
+from personagraph.graph.server.connection import (
+    ConnectionInfo,
+    DriverTuning,
+    open_driver,
+    ping,
+    resolve_connection,
+)
+from personagraph.graph.settings import Settings, get_settings
+from personagraph.graph.store import GraphStore
+from personagraph.graph.tags.engine import TagCache
 
 
 def create_app(

@@ -43,11 +43,12 @@ from typing import Any, Literal
 import jwt
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.ide import is_ide_asset, is_ide_navigation
-from api.limits import RATE_LIMITED, RateLimiter, client_ip, refuse
-from api.policy import Role
-from graph.errors import ConfigurationError
-from graph.settings import Settings
+from personagraph.api.http_limits import RATE_LIMITED, client_ip, refuse
+from personagraph.api.ide import is_ide_asset, is_ide_navigation
+from personagraph.api.policy import Role
+from personagraph.api.rate_limiter import RateLimiter
+from personagraph.graph.errors import ConfigurationError
+from personagraph.graph.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -18,15 +18,19 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
-from api.auth import Principal
-from api.disclosure import Count, CountBudget, CountBudgetError, Disclosure
-from api.metrics import Metrics
-from api.policy import ADMIN, PolicyError, Role
-from graph import insights, privacy, products, profiles
-from graph.audit import AuditEntry, AuditLog
-from graph.paging import Page
-from graph.store import GraphStore
-from graph.tags.engine import TagCache
+from personagraph.api.auth import Principal
+from personagraph.api.counts import Count, CountBudget, CountBudgetError, shown_count
+from personagraph.api.metrics import Metrics
+from personagraph.api.policy import ADMIN, PolicyError, Role
+from personagraph.graph.analytics import insights
+from personagraph.graph.audit import AuditEntry, AuditLog
+from personagraph.graph.paging import Page
+from personagraph.graph.privacy import consent
+from personagraph.graph.privacy.k_anonymity import Disclosure
+from personagraph.graph.products import read as products
+from personagraph.graph.profiles import read as profiles
+from personagraph.graph.store import GraphStore
+from personagraph.graph.tags.engine import TagCache
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -39,9 +43,9 @@ class Context(BaseContext):
     metrics: Metrics
     tag_cache: TagCache
     principal: Principal | None  # the caller (api/auth.py); their role decides what they see (api/policy.py)
-    disclosure: Disclosure  # how counts are shown to that role (api/disclosure.py)
+    disclosure: Disclosure  # how counts are shown below admin (graph/privacy/k_anonymity.py)
     audit: AuditLog
-    suppression_key: bytes  # hashes forgotten users' ids (graph/privacy.py)
+    suppression_key: bytes  # hashes forgotten users' ids (graph/privacy/forget.py)
     count_budget: CountBudget | None = None  # counts shown a day per key below admin (None: no budget)
     loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
 
@@ -56,7 +60,7 @@ class Context(BaseContext):
         return self.principal.role
 
     def count(self, n: int, *asked: str) -> Count:
-        """The true count ``n`` as the caller may see it (api/disclosure.py). Each different count shown
+        """The true count ``n`` as the caller may see it (api/counts.py). Each different count shown
         to a role below admin spends one of its key's daily count budget; when it is spent the field
         fails with RATE_LIMITED (and the audit log says so, once a minute per key), since averaging many
         counts defeats their noise."""
@@ -74,7 +78,7 @@ class Context(BaseContext):
                     f"Count budget spent: at most {self.count_budget.per_day} different counts a day per key "
                     f"for the {role.value} role; retry in {math.ceil(wait)} s"
                 )
-        return self.disclosure.count(role, n, *asked)
+        return shown_count(self.disclosure, role, n, *asked)
 
     async def call(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
         """Run one graph/ function with this request's store in a worker thread, timed."""
@@ -121,8 +125,8 @@ class Context(BaseContext):
     def ties(self, kind: str, first: int, after: str | None) -> DataLoader[str, Page[profiles.UserProfile]]:
         return self.loader(profiles.ties_pages, "user_ids", _EMPTY, kind=kind, first=first, after=after)
 
-    def consent_history(self) -> DataLoader[str, list[privacy.ConsentChange]]:
-        return self.loader(privacy.consent_history, "user_ids", [])
+    def consent_history(self) -> DataLoader[str, list[consent.ConsentChange]]:
+        return self.loader(consent.consent_history, "user_ids", [])
 
     def products(self) -> DataLoader[str, products.ProductInfo | None]:
         return self.loader(products.get_products, "skus", None)

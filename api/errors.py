@@ -5,18 +5,18 @@ Codes (Apollo's names, so clients already know them):
 - ``BAD_USER_INPUT``: a value is wrong (our domain errors name the argument and the reason);
 - ``GRAPHQL_PARSE_FAILED`` / ``GRAPHQL_VALIDATION_FAILED``: the document itself is wrong;
 - ``OPERATION_RESOLUTION_FAILURE``: ``operationName`` names no operation of the document (set by
-  api/http.py, before execution);
+  api/router.py, before execution);
 - ``UNAUTHENTICATED``: no valid credentials (HTTP 401 from api/auth.py, before GraphQL);
 - ``FORBIDDEN``: the caller's role may not select a field, use an attribute or purpose, or list the
-  members of an audience under the k-anonymity floor (api/policy.py, api/disclosure.py);
+  members of an audience under the k-anonymity floor (api/policy.py, graph/privacy/k_anonymity.py);
 - ``UNAVAILABLE``: Neo4j cannot be reached right now (retry later);
 - ``TIMEOUT``: Neo4j stopped a statement at the transaction timeout (``PERSONA_API_QUERY_TIMEOUT_S``);
   the message says so and nothing of the statement;
 - ``QUERY_TOO_COMPLEX``: the document is over a query limit (depth, aliases, tokens or estimated
-  cost; api/limits.py): a request error, nothing ran. The cost error says ``cost N exceeds the
+  cost; api/validation.py): a request error, nothing ran. The cost error says ``cost N exceeds the
   limit M`` and carries ``extensions.cost`` / ``maxCost``;
 - ``PAYLOAD_TOO_LARGE`` (HTTP 413) / ``RATE_LIMITED`` (HTTP 429, ``Retry-After``) / ``BAD_REQUEST``
-  (HTTP 400, request JSON nested too deeply): refused by api/limits.py's middleware before GraphQL,
+  (HTTP 400, request JSON nested too deeply): refused by api/http_limits.py's middleware before GraphQL,
   in a JSON body of the same ``errors`` shape;
 - ``INTERNAL_SERVER_ERROR``: anything else; the client sees a fixed message, the log gets the trace.
 """
@@ -24,7 +24,9 @@ Codes (Apollo's names, so clients already know them):
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
+from typing import Any
 
 import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
@@ -34,15 +36,37 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 from strawberry.types.execution import ExecutionResult
 
-from api.limits import is_token_limit
-from api.policy import PolicyError
-from graph.audiences.model import AudienceDefinitionError
-from graph.errors import Neo4jUnavailableError, NotFoundError, PersonaGraphError, QueryTimeoutError
+from personagraph.api.policy import PolicyError
+from personagraph.graph.audiences.model import AudienceDefinitionError
+from personagraph.graph.errors import (
+    Neo4jUnavailableError,
+    NotFoundError,
+    PersonaGraphError,
+    QueryTimeoutError,
+)
 
 log = logging.getLogger(__name__)
 
 UNAVAILABLE_ERRORS = (ServiceUnavailable, SessionExpired, DatabaseUnavailable, Neo4jUnavailableError)
 INTERNAL_MESSAGE = "Unexpected error; it has been logged."
+_TOKEN_LIMIT = re.compile(r"Syntax Error: Document contains more than \d+ tokens")
+
+
+def is_token_limit(message: str) -> bool:
+    """True for the parse error of a document over ``max_tokens`` (graphql-core's message; the limit is
+    api/validation.py's). It is raised from the parser cache's hook, which no extension sees: coded here.
+    """
+    return _TOKEN_LIMIT.match(message) is not None
+
+
+def replaced(error: GraphQLError, message: str, **changes: Any) -> GraphQLError:
+    """A copy of ``error`` with another message (and any of ``original_error``, ``extensions``): errors
+    are never edited, as the validation cache shares them between requests."""
+    fields: dict[str, Any] = {"original_error": error.original_error, "extensions": error.extensions}
+    fields.update(changes)
+    return GraphQLError(
+        message, nodes=error.nodes, source=error.source, positions=error.positions, path=error.path, **fields
+    )
 
 
 class ApiError(Exception):
@@ -97,15 +121,7 @@ def coded(error: GraphQLError) -> GraphQLError:
     elif code == "INTERNAL_SERVER_ERROR":
         message = INTERNAL_MESSAGE
         log.error("unexpected error at %s", error.path, exc_info=original)
-    return GraphQLError(
-        message,
-        nodes=error.nodes,
-        source=error.source,
-        positions=error.positions,
-        path=error.path,
-        original_error=None,
-        extensions=extensions,
-    )
+    return replaced(error, message, original_error=None, extensions=extensions)
 
 
 def ensure_coded(errors: list[GraphQLError]) -> list[GraphQLError]:

@@ -4,7 +4,6 @@ the same definition works in JSON files, the CLI and GraphQL; graph.audiences va
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 import strawberry
@@ -12,14 +11,8 @@ from strawberry.scalars import JSON
 from strawberry.types.base import has_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
-from graph.bounds import MAX_PRICE, MAX_QUANTITY
-
-
-@strawberry.enum(description="What an audience is for; consent decides who it may contain.")
-class Purpose(Enum):
-    MARKETING = "marketing"
-    PERSONALISED = "personalised"
-    ANALYSIS = "analysis"
+from personagraph.api.enums import EventKind
+from personagraph.graph.bounds import MAX_PRICE, MAX_QUANTITY
 
 
 @strawberry.input(
@@ -144,22 +137,12 @@ class UserInput:
     acquired_at: datetime | None = strawberry.UNSET
 
     def fields(self) -> dict[str, Any]:
-        """The given fields under the loader's column names (snake case), for graph.profiles.upsert_user."""
+        """The given fields under the loader's column names (snake case), for profiles.write.upsert_user."""
         return {
             f.python_name: getattr(self, f.python_name)
             for f in self.__strawberry_definition__.fields  # type: ignore[attr-defined]
             if f.python_name != "id" and getattr(self, f.python_name) is not strawberry.UNSET
         }
-
-
-@strawberry.enum(description="Behaviour event kinds.")
-class EventKind(Enum):
-    VIEW = "view"
-    CLICK = "click"
-    LIKE = "like"
-    COMMENT = "comment"
-    SHARE = "share"
-    SEARCH = "search"
 
 
 @strawberry.input(

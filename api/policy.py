@@ -3,43 +3,27 @@
 Three checks, one table each:
 
 - **Fields** (``FIELD_ROLES``): a (type, field) pair listed here is open only to the roles named;
-  everything else is open to every authenticated role. ``check_fields`` checks what ``selection``
-  found walking the operation the request is about to execute (fragments and inline fragments
-  included, each fragment once per type) and refuses it as a whole (``FORBIDDEN``, nothing runs)
+  everything else is open to every authenticated role. ``check_fields`` checks what the operation
+  the request is about to execute selects (api/selection.py ``selected``: fragments and inline
+  fragments included, each fragment once) and refuses it as a whole (``FORBIDDEN``, nothing runs)
   when it selects a field the caller's role may not see. So a masked field cannot be reached under
   an alias, in a fragment or through another path.
 - **Audience definitions** (``check_audience``): roles with masked attributes may not filter or break
   down by them (a filter on a birth year is a way to read it), and marketers may only use purposes
   that apply consent. Called wherever a definition is evaluated or shown (ad hoc and saved).
-- **Counts** are not here but in api/disclosure.py: every role below admin sees protected counts.
+- **Counts** are not here but in api/counts.py: every role below admin sees counts protected by
+  graph/privacy/k_anonymity.py.
 
 Errors name the field or attribute and the role, never a value from the graph.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
-from graphql import (
-    DocumentNode,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLInterfaceType,
-    GraphQLNamedType,
-    GraphQLObjectType,
-    GraphQLSchema,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    SelectionSetNode,
-    get_named_type,
-)
-
-from graph.audiences.coarsen import CoarseningError, coarsened, singling_out
-from graph.audiences.model import (
+from personagraph.graph.audiences.model import (
     Condition,
     FollowersNode,
     FriendsNode,
@@ -48,6 +32,8 @@ from graph.audiences.model import (
     definition_attributes,
     kind_of,
 )
+from personagraph.graph.kinds import CONSENT_PURPOSES
+from personagraph.graph.privacy.singling_out import CoarseningError, coarsened, singling_out
 
 
 class Role(StrEnum):
@@ -111,7 +97,7 @@ MASKED_ATTRIBUTES: dict[Role, frozenset[str]] = {
     for role in Role
 }
 # Purposes whose audiences apply consent: the only ones a marketer may use.
-MARKETER_PURPOSES = frozenset({"marketing", "personalised"})
+MARKETER_PURPOSES = frozenset(CONSENT_PURPOSES)
 # Arguments that reach one person's data, open only to the roles named (the field itself is open).
 ARGUMENT_ROLES: dict[tuple[str, str, str], frozenset[Role]] = {
     # A user's purchase history (their cross-sell) is a profile read; marketers reach people only
@@ -131,26 +117,6 @@ class PolicyError(Exception):
 
 def allowed(role: Role, type_name: str, field: str) -> bool:
     return role in FIELD_ROLES.get((type_name, field), EVERYONE)
-
-
-@dataclass(frozen=True)
-class Selection:
-    """What an operation selects: every (type, field), and for the ``keyed`` pairs asked about, the
-    keys (aliases or names) their values take in the response (the audit log counts rows by them)."""
-
-    fields: frozenset[tuple[str, str]]
-    keys: Mapping[tuple[str, str], set[str]]
-
-
-def selection(
-    schema: GraphQLSchema,
-    document: DocumentNode,
-    operation: OperationDefinitionNode,
-    keyed: Iterable[tuple[str, str]] = (),
-) -> Selection:
-    """One walk of ``operation``, serving both the role check and the audit log."""
-    walk = _Walk(schema, document, frozenset(keyed))
-    return Selection(frozenset(walk.fields(operation)), walk.keys)
 
 
 def check_fields(role: Role, fields: Iterable[tuple[str, str]]) -> None:
@@ -174,7 +140,7 @@ def check_audience(role: Role, root: Condition, purpose: str) -> None:
 def protect(role: Role, root: Condition, purpose: str, k: int) -> Condition:
     """The definition ``role`` may evaluate for ``purpose``: ``check_audience``, then, below admin, no
     condition naming one person (ids, exact scores, one user's ties) and influence ranks coarsened to
-    buckets of ``k`` (graph/audiences/coarsen.py); marketers may not walk ties at all."""
+    buckets of ``k`` (graph/privacy/singling_out.py); marketers may not walk ties at all."""
     check_audience(role, root, purpose)
     if role == ADMIN:
         return root
@@ -209,58 +175,6 @@ def check_attributes(role: Role, attributes: Iterable[str], argument: str = "def
         raise PolicyError(
             f"{argument}: the {role.value} role may not filter or break down by {', '.join(masked)}"
         )
-
-
-class _Walk:
-    """Every (type, field) an operation selects, each fragment visited once per parent type."""
-
-    def __init__(
-        self, schema: GraphQLSchema, document: DocumentNode, keyed: frozenset[tuple[str, str]] = frozenset()
-    ) -> None:
-        self.schema = schema
-        self.keyed = keyed
-        self.keys: dict[tuple[str, str], set[str]] = {}
-        self.fragments: Mapping[str, FragmentDefinitionNode] = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
-        self.seen: set[tuple[str, str]] = set()  # (fragment, type) already walked
-        self.found: set[tuple[str, str]] = set()
-
-    def fields(self, operation: OperationDefinitionNode) -> set[tuple[str, str]]:
-        root = self.schema.get_root_type(operation.operation)
-        if root is not None:
-            self._selections(operation.selection_set, root)
-        return self.found
-
-    def _selections(self, selection_set: SelectionSetNode, parent: GraphQLNamedType) -> None:
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                self._field(selection, parent)
-            elif isinstance(selection, InlineFragmentNode):
-                condition = selection.type_condition
-                inner = self.schema.get_type(condition.name.value) if condition else parent
-                if inner is not None:
-                    self._selections(selection.selection_set, inner)
-            elif isinstance(selection, FragmentSpreadNode):
-                fragment = self.fragments.get(selection.name.value)
-                if fragment is None:
-                    continue
-                inner = self.schema.get_type(fragment.type_condition.name.value)
-                if inner is not None and (fragment.name.value, inner.name) not in self.seen:
-                    self.seen.add((fragment.name.value, inner.name))
-                    self._selections(fragment.selection_set, inner)
-
-    def _field(self, node: FieldNode, parent: GraphQLNamedType) -> None:
-        name = node.name.value
-        if name.startswith("__") or not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
-            return
-        pair = (parent.name, name)
-        self.found.add(pair)
-        if pair in self.keyed:
-            self.keys.setdefault(pair, set()).add(node.alias.value if node.alias else name)
-        definition = parent.fields.get(name)
-        if definition is not None and node.selection_set is not None:
-            self._selections(node.selection_set, get_named_type(definition.type))
 
 
 def as_role(value: Any) -> Role:

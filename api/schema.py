@@ -11,39 +11,44 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api import types as api_types
-from api.access import AccessControl
-from api.audiences import Audience, SavedAudience
-from api.context import Context
-from api.errors import ErrorCodes, QuietSchema
-from api.inputs import AudienceInput, EventInput, OrderInput, Purpose, UserInput, as_json
-from api.limits import limit_extensions
-from api.metrics import OperationMetrics
-from api.policy import ADMIN, PolicyError, check_argument, protect
-from api.types import (
+from personagraph.api import types as api_types
+from personagraph.api.access import AccessControl
+from personagraph.api.context import Context
+from personagraph.api.enums import ConsentPurpose, Purpose, TagTier
+from personagraph.api.errors import ErrorCodes, QuietSchema
+from personagraph.api.inputs import AudienceInput, EventInput, OrderInput, UserInput, as_json
+from personagraph.api.metrics import OperationMetrics
+from personagraph.api.policy import ADMIN, PolicyError, check_argument, protect
+from personagraph.api.types import (
     AnalyticsRun,
+    Audience,
     ChannelStats,
     Community,
     CommunityKind,
     ConsentChange,
-    ConsentPurpose,
     CrossSell,
     Product,
+    SavedAudience,
     Tag,
-    TagTier,
     User,
     bought_with_first,
     prime_user_loaders,
 )
-from graph import events, insights, privacy, products, profiles
-from graph.analytics.attribution import channel_stats
-from graph.audiences import service
-from graph.audiences.parse import parse_definition
-from graph.audit import AuditEntry
-from graph.errors import NotFoundError
-from graph.paging import check_first
-from graph.settings import Settings
-from graph.tags import taxonomy
+from personagraph.api.validation import limit_extensions
+from personagraph.graph.analytics import insights
+from personagraph.graph.analytics.attribution import channel_stats
+from personagraph.graph.audiences import service
+from personagraph.graph.audiences.parse import parse_definition
+from personagraph.graph.audit import AuditEntry
+from personagraph.graph.errors import NotFoundError
+from personagraph.graph.events import record as events
+from personagraph.graph.paging import check_first
+from personagraph.graph.privacy import consent, forget
+from personagraph.graph.products import read as products
+from personagraph.graph.profiles import read as profiles
+from personagraph.graph.profiles import write as profile_writes
+from personagraph.graph.settings import Settings
+from personagraph.graph.tags import taxonomy
 
 Ctx = Info[Context, None]
 
@@ -212,9 +217,8 @@ async def _user(info: Ctx, user_id: str) -> User:
 
 
 async def _after_recording(info: Ctx, done: events.RecordedEvent | events.RecordedOrder) -> dict[str, Any]:
-    """What both record mutations do once the event or order is written: refresh the user's saved-
-    audience membership, then answer with the user as stored and their rule-tag changes."""
-    await info.context.call(service.refresh_saved_audiences, user_id=done.user_id)
+    """What both record mutations answer (graph/events/record.py re-tagged the user and refreshed their
+    saved-audience membership already): the user as stored and their rule-tag changes."""
     return {
         "user": await _user(info, done.user_id),
         "tags_added": list(done.tags_added),
@@ -228,7 +232,7 @@ class Mutation:
     @strawberry.mutation(description="Create a user or update the given fields of one.")
     async def upsert_user(self, info: Ctx, input: UserInput) -> User:
         found = await info.context.call(
-            profiles.upsert_user,
+            profile_writes.upsert_user,
             user_id=str(input.id),
             fields=input.fields(),
             suppression_key=info.context.suppression_key,
@@ -317,14 +321,13 @@ class Mutation:
         at: datetime | None = None,
     ) -> ConsentChange:
         done = await info.context.call(
-            privacy.set_consent,
+            consent.set_consent,
             user_id=str(user_id),
             purpose=purpose.value,
             granted=granted,
             source=source,
             at=at,
         )
-        await info.context.call(service.refresh_saved_audiences, user_id=done.user_id)
         return ConsentChange.of(done)
 
     @strawberry.mutation(
@@ -336,7 +339,7 @@ class Mutation:
         principal = info.context.principal
         actor = principal.subject if principal else "unknown"
         report = await info.context.call(
-            privacy.forget_user, user_id=str(user_id), key=info.context.suppression_key, actor=actor
+            forget.forget_user, user_id=str(user_id), key=info.context.suppression_key, actor=actor
         )
         info.context.audit.record(
             AuditEntry(
@@ -397,7 +400,7 @@ class Mutation:
 
 
 def build_schema(settings: Settings | None = None) -> QuietSchema:
-    """The schema with the query limits of ``settings`` (api/limits.py); the defaults when None.
+    """The schema with the query limits of ``settings`` (api/validation.py); the defaults when None.
 
     The limits are extensions only: the SDL is the same whatever the settings.
     """

@@ -3,7 +3,7 @@
 A generated dataset (users, ties; 100k users by default, 1M with --million) is loaded once into a
 fresh local Neo4j. Each contender then runs end to end (projection or read, compute, write-back)
 in its own process, so its peak memory is its own:
-- ours: graph.analytics.social (scipy PageRank, igraph Leiden);
+- ours: graph.analytics.influence (scipy PageRank) and graph.analytics.social_communities (igraph Leiden);
 - networkx: the same read through the driver into nx.DiGraph, nx.pagerank, louvain_communities,
   the same write-back, under a time cap;
 - gds: Graph Data Science in the same Neo4j (Cypher projection, pageRank.write, leiden.write), when
@@ -35,9 +35,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import machine, write_results  # noqa: E402 - after the path setup
 from bench.ingest import dataset, fresh_neo4j, running_neo4j  # noqa: E402 - after the path setup
-from graph.connection import ConnectionInfo, open_driver  # noqa: E402
-from graph.neo4j_source import Neo4jSource  # noqa: E402
-from graph.store import GraphStore  # noqa: E402
+from personagraph.graph.server.choose import Neo4jSource  # noqa: E402
+from personagraph.graph.server.connection import ConnectionInfo, open_driver  # noqa: E402
+from personagraph.graph.store import GraphStore  # noqa: E402
 
 log = logging.getLogger("bench.analytics")
 KINDS_LOADED = ("channels", "users", "ties")
@@ -52,7 +52,9 @@ def peak_rss_mb() -> float:
 
 
 def worker_ours(store: GraphStore) -> dict[str, Any]:
-    from graph.analytics.social import project_social, run_influence, run_social_communities
+    from personagraph.graph.analytics.influence import run_influence
+    from personagraph.graph.analytics.social_communities import run_social_communities
+    from personagraph.graph.analytics.social_projection import project_social
 
     started = time.perf_counter()
     projection = project_social(store)  # one read of the social graph for both analyses
@@ -193,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({**result, "peak_rss_mb": round(peak_rss_mb(), 1)}))
         return 0
     users = 1_000_000 if args.million else args.users
-    from graph.settings import Settings
+    from personagraph.graph.settings import Settings
 
     results: dict[str, Any] = {}
     with ExitStack() as stack:
@@ -235,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def load_social(store: GraphStore, data: Path, rejects: Path) -> None:
-    from loaders.pipeline import LoadOptions, load_file
+    from personagraph.loaders.pipeline import LoadOptions, load_file
 
     for kind in KINDS_LOADED:
         log.info("loading %s", kind)

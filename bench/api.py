@@ -9,7 +9,7 @@ Three queries, each over a pool of different inputs (the same pool for every con
 - audience count: users holding a tag AND living in a city (purpose ANALYSIS);
 - cross-sell: a product and the 10 products most bought with it (lift, count, sku).
 
-Contenders: (a) personagraph (`uvicorn --factory api.app:create_app`, --workers, 1 by default),
+Contenders: (a) personagraph (`uvicorn --factory personagraph.api.app:create_app`, --workers, 1 by default),
 (b) @neo4j/graphql on Apollo Server standalone (bench/api-node/server.mjs, one Node process) with
 equivalent type definitions, both driven over HTTP by autocannon in a separate Node process
 (bench/api-node/loadgen.mjs); (c) the same answer as one Cypher statement through the Python driver
@@ -64,11 +64,11 @@ from neo4j import Driver, RoutingControl  # noqa: E402 - after the path setup
 from bench.audiences import KINDS, load  # noqa: E402 - after the path setup
 from bench.common import AUTH_ENV, api_credentials, machine, write_results  # noqa: E402
 from bench.ingest import dataset, fresh_neo4j  # noqa: E402
-from graph.analytics.copurchase import run_copurchase  # noqa: E402
-from graph.connection import ConnectionInfo, open_driver  # noqa: E402
-from graph.local_neo4j import free_port  # noqa: E402
-from graph.settings import Settings  # noqa: E402
-from graph.store import GraphStore  # noqa: E402
+from personagraph.graph.analytics.copurchase import run_copurchase  # noqa: E402
+from personagraph.graph.server.connection import ConnectionInfo, open_driver  # noqa: E402
+from personagraph.graph.server.local import free_port  # noqa: E402
+from personagraph.graph.settings import Settings  # noqa: E402
+from personagraph.graph.store import GraphStore  # noqa: E402
 
 log = logging.getLogger("bench.api")
 NODE_DIR = Path(__file__).resolve().parent / "api-node"
@@ -518,7 +518,7 @@ def personagraph_server(info: ConnectionInfo, port: int, workers: int, workdir: 
         "PERSONA_API_RATE_LIMIT": os.environ.get("PERSONA_API_RATE_LIMIT", "0"),
     }
     cmd = [
-        sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app",
+        sys.executable, "-m", "uvicorn", "--factory", "personagraph.api.app:create_app",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip

@@ -32,11 +32,11 @@ from neo4j import RoutingControl  # noqa: E402 - after the path setup
 
 from bench.common import machine, write_results  # noqa: E402 - after the path setup
 from bench.ingest import dataset, fresh_neo4j, running_neo4j  # noqa: E402
-from graph.audiences.service import audience_members, count_audience  # noqa: E402
-from graph.connection import open_driver  # noqa: E402
-from graph.store import GraphStore  # noqa: E402
-from loaders.pipeline import LoadOptions, load_file  # noqa: E402
-from loaders.records import RowContext  # noqa: E402
+from personagraph.graph.audiences.service import audience_members, count_audience  # noqa: E402
+from personagraph.graph.records import RowContext  # noqa: E402
+from personagraph.graph.server.connection import open_driver  # noqa: E402
+from personagraph.graph.store import GraphStore  # noqa: E402
+from personagraph.loaders.pipeline import LoadOptions, load_file  # noqa: E402
 
 log = logging.getLogger("bench.audiences")
 KINDS = ("channels", "products", "users", "tags", "user_tags", "orders", "ties")
@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("neo4j").setLevel(logging.WARNING)
     users = 1_000_000 if args.million else args.users
     kinds = (*KINDS[:4], "identities", *KINDS[4:6], "events", KINDS[6]) if args.events else KINDS
-    from graph.settings import Settings
+    from personagraph.graph.settings import Settings
 
     with ExitStack() as stack:
         if args.neo4j_dir:

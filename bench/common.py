@@ -46,7 +46,7 @@ def api_credentials(workdir: Path, role: str = "admin") -> tuple[dict[str, str],
     bench starts: (the PERSONA_* variables for that server, the ``Authorization`` header value every
     request to it must carry). Admin by default: the benches compare exact counts with other
     contenders, and only admins see them unrounded."""
-    from api.auth import KeyFile  # here: most benches never start the API
+    from personagraph.api.auth import KeyFile  # here: most benches never start the API
 
     keys = workdir / "api-keys.json"
     _, token = KeyFile(keys).create("bench", role)

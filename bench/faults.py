@@ -7,7 +7,7 @@ and analytics results left out). Then:
 
 (a) restart: personagraph (uvicorn, 1 worker) under a recordEvent load (bench/api-node/mixload.mjs,
     --clients clients, each event with a new eventId) while the bench stops its Neo4j (SIGTERM, via
-    graph.local_neo4j.LocalNeo4j), waits --down seconds and starts it again. Expected: while it is
+    graph.server.local.LocalNeo4j), waits --down seconds and starts it again. Expected: while it is
     down the API answers UNAVAILABLE and /readyz 503 (polled every 0.5 s), then recovers without being
     restarted, and every acknowledged event is in the graph exactly once.
 (b) two loaders at once: for each file kind in dependency order, two `persona load` subprocesses
@@ -82,11 +82,11 @@ from bench.load import (  # noqa: E402
     start_mixload,
     verify_events,
 )
-from graph.connection import ConnectionInfo, DriverTuning, open_driver, ping  # noqa: E402
-from graph.local_neo4j import LocalNeo4j, free_port  # noqa: E402
-from graph.neo4j_source import local_neo4j  # noqa: E402
-from graph.settings import Settings  # noqa: E402
-from graph.store import GraphStore  # noqa: E402
+from personagraph.graph.server.choose import local_neo4j  # noqa: E402
+from personagraph.graph.server.connection import ConnectionInfo, DriverTuning, open_driver, ping  # noqa: E402
+from personagraph.graph.server.local import LocalNeo4j, free_port  # noqa: E402
+from personagraph.graph.settings import Settings  # noqa: E402
+from personagraph.graph.store import GraphStore  # noqa: E402
 
 log = logging.getLogger("bench.faults")
 PERSONA = Path(sys.executable).with_name("persona")
@@ -196,7 +196,7 @@ def compare(found: Fingerprint, clean: Fingerprint) -> dict[str, Any]:
 
 
 def wipe(store: GraphStore) -> None:
-    store.run_autocommit("admin/wipe_data")
+    store.run_autocommit("server/write/wipe_data")
 
 
 # --- persona subprocesses ------------------------------------------------------------------------

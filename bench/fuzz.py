@@ -45,11 +45,11 @@ from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import seed as hypothesis_seed  # noqa: E402
 from starlette.types import ASGIApp, Receive, Scope, Send  # noqa: E402
 
-from api.app import create_app  # noqa: E402
 from bench.common import machine, write_results  # noqa: E402
 from bench.ingest import fresh_neo4j  # noqa: E402
-from graph.connection import open_driver  # noqa: E402
-from graph.settings import Settings  # noqa: E402
+from personagraph.api.app import create_app  # noqa: E402
+from personagraph.graph.server.connection import open_driver  # noqa: E402
+from personagraph.graph.settings import Settings  # noqa: E402
 from tests.api_support import analysed_graph, secured  # noqa: E402
 from tests.test_fuzz_api import CASES, SEED, Fuzzer, Outcome, pools_from  # noqa: E402
 

@@ -29,13 +29,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import machine, write_results  # noqa: E402 - after the path setup
-from graph.connection import ConnectionInfo, open_driver  # noqa: E402 - after the path setup
-from graph.local_neo4j import free_port  # noqa: E402
-from graph.neo4j_source import Neo4jSource, local_neo4j  # noqa: E402
-from graph.schema import apply_schema  # noqa: E402
-from graph.settings import Settings  # noqa: E402
-from graph.store import GraphStore  # noqa: E402
-from loaders.entities import KINDS  # noqa: E402
+from personagraph.graph.entities import KINDS  # noqa: E402
+from personagraph.graph.server.choose import Neo4jSource, local_neo4j  # noqa: E402
+from personagraph.graph.server.connection import ConnectionInfo, open_driver  # noqa: E402 - after the path setup
+from personagraph.graph.server.local import free_port  # noqa: E402
+from personagraph.graph.server.migrations import apply_schema  # noqa: E402
+from personagraph.graph.settings import Settings  # noqa: E402
+from personagraph.graph.store import GraphStore  # noqa: E402
 
 log = logging.getLogger("bench.ingest")
 BASELINE_DIR = Path(__file__).resolve().parent / "load_csv"
@@ -69,7 +69,7 @@ def running_neo4j(data_dir: Path) -> tuple[ConnectionInfo, int]:
 
 def dataset(users: int, seed: int) -> Path:
     """Generate once per (users, seed); kept under bench/.data (ignored by git)."""
-    from loaders.generator import generate
+    from personagraph.loaders.generator import generate
 
     folder = Path(__file__).resolve().parent / ".data" / f"users-{users}-seed-{seed}"
     if not (folder / "ties.csv").exists():
@@ -94,7 +94,7 @@ def run_persona(
         [
             str(python),
             "-m",
-            "cli.main",
+            "personagraph.cli.main",
             "load",
             str(data),
             "--rejects",

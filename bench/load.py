@@ -2,7 +2,7 @@
 
 One fresh local Neo4j gets a generated dataset (100k users by default) and the co-purchase analysis,
 set up by bench/api.py's own functions (bench.audiences.load, bench.api.pick_pool, ...).
-personagraph is served by uvicorn (`--factory api.app:create_app`, --workers, 1 by default) and
+personagraph is served by uvicorn (`--factory personagraph.api.app:create_app`, --workers, 1 by default) and
 driven over HTTP by bench/api-node/mixload.mjs in a separate Node process: --clients concurrent
 clients (32) for --duration seconds (120) after a --warmup (10 s), each sending its next request when
 the last is answered, the operation drawn at random by weight:
@@ -67,11 +67,11 @@ from bench.api import (  # noqa: E402 - after the path setup
 from bench.audiences import KINDS, load  # noqa: E402
 from bench.common import machine, write_results  # noqa: E402
 from bench.ingest import dataset, fresh_neo4j  # noqa: E402
-from graph.analytics.copurchase import run_copurchase  # noqa: E402
-from graph.connection import ConnectionInfo, open_driver  # noqa: E402
-from graph.local_neo4j import free_port  # noqa: E402
-from graph.settings import Settings  # noqa: E402
-from graph.store import GraphStore  # noqa: E402
+from personagraph.graph.analytics.copurchase import run_copurchase  # noqa: E402
+from personagraph.graph.server.connection import ConnectionInfo, open_driver  # noqa: E402
+from personagraph.graph.server.local import free_port  # noqa: E402
+from personagraph.graph.settings import Settings  # noqa: E402
+from personagraph.graph.store import GraphStore  # noqa: E402
 
 log = logging.getLogger("bench.load")
 READS = ("profile", "audience count", "cross-sell")
@@ -453,7 +453,8 @@ def markdown(result: dict[str, Any]) -> str:
     lines += [
         "",
         "Time in graph/ calls inside the server (its /metrics, whole run; a recordEvent is record_event, "
-        "refresh_saved_audiences and get_user; each call runs in a worker thread):",
+        "which re-tags the user and refreshes their saved audiences, and get_user; each call runs in a "
+        "worker thread):",
         "",
         "| graph/ function | calls | mean ms | total s |",
         "|---|---:|---:|---:|",

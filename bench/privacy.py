@@ -2,16 +2,17 @@
 counts the API shows, at the default settings, against the same attacks on exact counts (admin) in
 the same run; and, apart, what member lists show a role directly.
 
-api/disclosure.py shows counts to roles below admin with noise (a two-sided geometric, or discrete
-Laplace, draw of scale ``privacy_noise`` users: P(z) proportional to exp(-|z| / noise), no hard edge),
-then rounding (``privacy_round_to``), then the k floor (``privacy_k``: a shown value under k is "fewer
-than k"). The noise is keyed by the server's secret and *what was asked* (canonical definition,
-purpose, which count): asking again gives the same answer, a differently worded definition of the
+The API shows counts to roles below admin with noise (graph/privacy/k_anonymity.py: a two-sided
+geometric, or discrete Laplace, draw of scale ``privacy_noise`` users: P(z) proportional to
+exp(-|z| / noise), no hard edge), then rounding (``privacy_round_to``), then the k floor
+(``privacy_k``: a shown value under k is "fewer than k"). The noise is keyed by the server's secret
+and *what was asked* (canonical definition, purpose, which count): asking again gives the same
+answer, a differently worded definition of the
 same audience gets fresh noise. Each key below admin is shown at most ``privacy_count_budget``
 *different* counts a day per process (a question already answered is free). Below admin, influence
 ranks are coarsened to buckets of k ranks and ids, exact scores and one user's ties are refused
-(graph/audiences/coarsen.py); member lists are refused unless the audience *and every condition of
-its definition on its own* are shown at k or over (api/audiences.py ``_listable``, charged like
+(graph/privacy/singling_out.py); member lists are refused unless the audience *and every condition of
+its definition on its own* are shown at k or over (api/types/audiences.py ``_listable``, charged like
 counts); marketers may not use tie conditions at all.
 
 The attacker reads the code: the noise law (``noise_pmf``, checked against Disclosure's own draws),
@@ -45,10 +46,10 @@ passes, ``city ne "nowhere-<target>-<i>"``: the same members, a different questi
 2. **Differencing, averaging** through the API: R wordings of A and of (A and not x) per target,
    mean difference > 0.5; accuracy at each R of a grid (1, 2, 3, 4, 6, 8, ...).
 3. **Offline continuation**: the noise is a pure function of (secret, canonical definition, purpose,
-   which count), so api.disclosure.Disclosure with the app's settings reproduces the analyst's
-   answers from the exact counts; checked equal to every API answer of sections 2 and 7, then the
-   same wordings are continued to R = --extend-to for --offline-targets targets a side: independent
-   pairs (2R counts a target) and shared A (A averaged once, R counts a target).
+   which count), so graph.privacy.k_anonymity.Disclosure with the app's settings reproduces the
+   analyst's answers from the exact counts; checked equal to every API answer of sections 2 and 7,
+   then the same wordings are continued to R = --extend-to for --offline-targets targets a side:
+   independent pairs (2R counts a target) and shared A (A averaged once, R counts a target).
 4. **Batching**: one request of ``api_max_aliases`` + 1 counts answers as the same counts asked one
    by one (the rate limit counts requests, the budget counts counts).
 5. **Stickiness**: the same definitions asked --repeats times, and once from a second app with the
@@ -121,22 +122,21 @@ import numpy as np  # noqa: E402 - after the path setup
 from fastapi.testclient import TestClient  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
 
-from api.app import create_app  # noqa: E402
-from api.disclosure import Disclosure  # noqa: E402
-from api.policy import Role  # noqa: E402
 from bench.audiences import KINDS, load  # noqa: E402
 from bench.common import RESULTS, api_credentials, machine, write_results  # noqa: E402
 from bench.ingest import dataset, fresh_neo4j  # noqa: E402
-from graph.analytics.social import run_influence  # noqa: E402
-from graph.audiences.parse import definition_json, parse_definition  # noqa: E402
-from graph.audit import AuditLog  # noqa: E402
-from graph.connection import open_driver  # noqa: E402
-from graph.settings import Settings  # noqa: E402
-from graph.store import GraphStore  # noqa: E402
+from personagraph.api.app import create_app  # noqa: E402
+from personagraph.graph.analytics.influence import run_influence  # noqa: E402
+from personagraph.graph.audiences.parse import definition_json, parse_definition  # noqa: E402
+from personagraph.graph.audit import AuditLog  # noqa: E402
+from personagraph.graph.privacy.k_anonymity import Disclosure  # noqa: E402
+from personagraph.graph.server.connection import open_driver  # noqa: E402
+from personagraph.graph.settings import Settings  # noqa: E402
+from personagraph.graph.store import GraphStore  # noqa: E402
 
 log = logging.getLogger("bench.privacy")
 
-PURPOSE = "analysis"  # the purpose the operations below ask for (ANALYSIS), as api/audiences.py keys it
+PURPOSE = "analysis"  # the purpose the operations below ask for (ANALYSIS), as api/types/audiences.py keys it
 COUNT = (
     "query($d: AudienceInput!, $p: Purpose! = ANALYSIS) { audience(definition: $d, purpose: $p) "
     "{ count { value fewerThan exact } } }"
@@ -699,8 +699,8 @@ def averaging(analyst: Api, targets: Sequence[Person], max_r: int) -> tuple[np.n
 
 
 class Reproduction:
-    """The analyst's answers from the exact counts, through api.disclosure.Disclosure with the app's
-    settings: the canonical text of a definition is made once with a placeholder for the wording
+    """The analyst's answers from the exact counts, through graph.privacy.k_anonymity.Disclosure with the
+    app's settings: the canonical text of a definition is made once with a placeholder for the wording
     number (checked against definition_json), its noise drawn from Disclosure per wording, and the
     rounding and floor applied as Disclosure.shown does (checked equal to it on a sample, and to
     the API's answers by the caller)."""
@@ -734,7 +734,7 @@ class Reproduction:
         """How many of these wordings Disclosure.shown itself answers as ``shown`` does."""
         fast = self.shown(n, self.noise(template, wordings))
         slow = [
-            self.disclosure.shown(Role.ANALYST, n, template.replace(PLACEHOLDER, str(i)), PURPOSE, "count")
+            self.disclosure.shown(n, template.replace(PLACEHOLDER, str(i)), PURPOSE, "count")
             for i in wordings
         ]
         return sum(int(f == (NULL if s is None else s)) for f, s in zip(fast, slow, strict=True))
@@ -1494,8 +1494,8 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
         "likelihood ratio. *Fixed R*: the first R at which the measured accuracy reaches the level (offline "
         "rows on a grid of every 1/128 of the range, so within 1 %); *sequential*: Wald's test, asking until "
         "the summed log-likelihood ratio passes ±c, the fewest mean counts of a c reaching the level. The "
-        "figures are measured on the API's own noise function (api.disclosure.Disclosure, checked equal to "
-        "the API's answers); *law alone* repeats them on the law without it.",
+        "figures are measured on the API's own noise function (graph.privacy.k_anonymity.Disclosure, "
+        "checked equal to the API's answers); *law alone* repeats them on the law without it.",
         "",
         "| attack | who, reading | counts per person, ≥ 90 % | ≥ 99 % | people per key per day, ≥ 90 % (first day) "
         "| ≥ 99 % | target < 1 a day at 90 % |",
@@ -1656,7 +1656,7 @@ def markdown(result: dict[str, Any]) -> str:
             "",
             "## 3. Differencing continued offline",
             "",
-            f"api.disclosure.Disclosure with the app's settings and secret reproduced all "
+            f"graph.privacy.k_anonymity.Disclosure with the app's settings and secret reproduced all "
             f"{off['reproduced']['compared']:,} analyst answers of sections 2 and 7 exactly "
             f"({off['reproduced']['equal']:,} equal; and Disclosure.shown itself on "
             f"{off['reproduced']['disclosure_checked']:,} more: {off['reproduced']['disclosure_equal']:,} equal), "

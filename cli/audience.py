@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from cli.output import CliConsole, examples
-from graph.audiences.model import BREAKDOWN_FIELDS, PURPOSES, AudienceDefinitionError, Purpose
-from graph.store import GraphStore
+from personagraph.cli.context import open_store, operator
+from personagraph.cli.output import CliConsole, examples
+from personagraph.graph.audiences.model import BREAKDOWN_FIELDS, AudienceDefinitionError
+from personagraph.graph.kinds import PURPOSES, Purpose
+from personagraph.graph.store import GraphStore
 
 audience_app = typer.Typer(
     help="Count, list, export, save and break down audiences.",
@@ -43,7 +45,7 @@ def _definition(path: Path) -> Any:
 
 def _warn(store: GraphStore, definition: Any) -> None:
     """Say on stderr what in the definition matches no one (an unknown tag id): the answer stands."""
-    from graph.audiences.service import definition_warnings
+    from personagraph.graph.audiences.service import definition_warnings
 
     for warning in definition_warnings(store, definition):
         console.print(f"warning: {warning}", highlight=False, markup=False)
@@ -52,17 +54,15 @@ def _warn(store: GraphStore, definition: Any) -> None:
 def _purpose(purpose: str) -> Purpose:
     if purpose not in PURPOSES:
         raise typer.BadParameter(f"{purpose!r} is not one of {', '.join(PURPOSES)}", param_hint="--purpose")
-    return cast(Purpose, purpose)  # checked against the Literal's values just above
+    return Purpose(purpose)
 
 
 @audience_app.command("count")
-def count_cmd(definition: DefinitionFile, purpose: PurposeOption = "marketing") -> None:
+def count_cmd(definition: DefinitionFile, purpose: PurposeOption = Purpose.MARKETING.value) -> None:
     """How many users the audience reaches for a purpose, and how many consent leaves out."""
-    from cli.main import _store
-    from graph.audiences.service import count_audience
-    from graph.settings import get_settings
+    from personagraph.graph.audiences.service import count_audience
 
-    with _store(get_settings()) as store:
+    with open_store() as store:
         parsed = _definition(definition)
         counted = count_audience(store, parsed, purpose=_purpose(purpose))
         _warn(store, parsed)
@@ -74,14 +74,12 @@ def list_cmd(
     definition: DefinitionFile,
     first: Annotated[int, typer.Option(help="Members per page (1-1000).")] = 50,
     after: Annotated[str | None, typer.Option(help="Cursor printed by the previous page.")] = None,
-    purpose: PurposeOption = "marketing",
+    purpose: PurposeOption = Purpose.MARKETING.value,
 ) -> None:
     """One page of member ids in userId order; the last line gives the cursor of the next page."""
-    from cli.main import _store
-    from graph.audiences.service import audience_members
-    from graph.settings import get_settings
+    from personagraph.graph.audiences.service import audience_members
 
-    with _store(get_settings()) as store:
+    with open_store() as store:
         parsed = _definition(definition)
         page = audience_members(store, parsed, first=first, after=after, purpose=_purpose(purpose))
         _warn(store, parsed)
@@ -95,27 +93,25 @@ def list_cmd(
 def export_cmd(
     definition: DefinitionFile,
     out: Annotated[Path, typer.Argument(help="CSV file to write (user_id per line).")],
-    purpose: PurposeOption = "marketing",
+    purpose: PurposeOption = Purpose.MARKETING.value,
     actor: Annotated[
         str | None, typer.Option(help="Who exports, for the audit log (default: the OS user).")
     ] = None,
 ) -> None:
     """Write every member to a CSV file, streaming page by page; the audit log gets an `export` entry
     (who, how many rows, the purpose and file: never the members)."""
-    from cli.main import _store
-    from cli.privacy import _operator
-    from graph.audiences.service import export_csv
-    from graph.audit import AuditEntry, AuditLog
-    from graph.settings import get_settings
+    from personagraph.graph.audiences.service import export_csv
+    from personagraph.graph.audit import AuditEntry, AuditLog
+    from personagraph.graph.settings import get_settings
 
     settings = get_settings()
-    with _store(settings) as store:
+    with open_store(settings) as store:
         parsed = _definition(definition)
         rows = export_csv(store, parsed, out, purpose=_purpose(purpose))
         _warn(store, parsed)
     AuditLog(settings.audit_log_path).record(
         AuditEntry(
-            actor=_operator(actor),
+            actor=operator(actor),
             role="admin",  # the CLI talks to Neo4j directly: whoever runs it can read everything
             action="export",
             what="persona audience export",
@@ -132,14 +128,12 @@ def save_cmd(
     definition: DefinitionFile,
     name: Annotated[str, typer.Option(help="Display name.")],
     owner: Annotated[str, typer.Option(help="Who owns it.")],
-    purpose: PurposeOption = "marketing",
+    purpose: PurposeOption = Purpose.MARKETING.value,
 ) -> None:
     """Save a definition, count it and record its members (IN_AUDIENCE)."""
-    from cli.main import _store
-    from graph.audiences.service import save_audience
-    from graph.settings import get_settings
+    from personagraph.graph.audiences.service import save_audience
 
-    with _store(get_settings()) as store:
+    with open_store() as store:
         parsed = _definition(definition)
         saved = save_audience(
             store,
@@ -160,11 +154,9 @@ def breakdown_cmd(
     purpose: PurposeOption = "analysis",
 ) -> None:
     """Members per value of one user field, largest group first."""
-    from cli.main import _store
-    from graph.audiences.service import breakdown
-    from graph.settings import get_settings
+    from personagraph.graph.audiences.service import breakdown
 
-    with _store(get_settings()) as store:
+    with open_store() as store:
         parsed = _definition(definition)
         rows = breakdown(store, parsed, by=by, purpose=_purpose(purpose))
         _warn(store, parsed)

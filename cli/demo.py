@@ -12,10 +12,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from graph.store import GraphStore
-from graph.tags.engine import refresh_tags
-from loaders.generator import generate
-from loaders.pipeline import FileReport, LoadOptions, load_dataset
+from personagraph.graph.store import GraphStore
+from personagraph.graph.tags.engine import refresh_tags
+from personagraph.loaders.generator import generate
+from personagraph.loaders.pipeline import FileReport, LoadOptions, load_dataset
 
 DEMO_USERS = 1000
 DEMO_SEED = 42
@@ -44,7 +44,9 @@ def run_analysis(
     graph's data time, as for rule tags).
     """
     if name in ("influence", "communities"):
-        from graph.analytics.social import project_social, run_influence, run_social_communities
+        from personagraph.graph.analytics.influence import run_influence
+        from personagraph.graph.analytics.social_communities import run_social_communities
+        from personagraph.graph.analytics.social_projection import project_social
 
         projection = None
         if shared is not None:
@@ -53,19 +55,19 @@ def run_analysis(
             return run_influence(store, reach=reach, projection=projection)
         return run_social_communities(store, projection=projection)
     if name == "copurchase":
-        from graph.analytics.copurchase import run_copurchase
+        from personagraph.graph.analytics.copurchase import run_copurchase
 
         return run_copurchase(store)
     if name == "segments":
-        from graph.analytics.segments import run_segments
+        from personagraph.graph.analytics.segments import run_segments
 
         return run_segments(store, as_of=as_of)
     if name == "personas":
-        from graph.analytics.segments import run_personas
+        from personagraph.graph.analytics.personas import run_personas
 
         return run_personas(store)
     if name == "attribution":
-        from graph.analytics.attribution import run_attribution
+        from personagraph.graph.analytics.attribution import run_attribution
 
         return run_attribution(store)
     raise ValueError(f"unknown analysis {name!r}")

@@ -7,10 +7,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.auth import KeyFile
-from api.policy import Role
-from cli.output import CliConsole, examples
-from graph.settings import get_settings
+from personagraph.api.auth import KeyFile
+from personagraph.api.policy import Role
+from personagraph.cli.output import CliConsole, examples
+from personagraph.graph.settings import get_settings
 
 console = CliConsole(stderr=True)
 keys_app = typer.Typer(

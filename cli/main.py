@@ -7,8 +7,6 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated
@@ -20,29 +18,29 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from cli.audience import audience_app
-from cli.demo import ANALYSES, DEMO_USERS, build_demo, run_analysis
-from cli.keys import key_file, keys_app
-from cli.output import PROGRESS_COLUMNS, CliConsole, examples, file_progress, log_handler
-from cli.privacy import FORGET_EXAMPLES, _operator, consent_app, forget_cmd
-from cli.tags import as_of_option, tags_app
-from graph.as_of import AsOf
-from graph.audit import AuditEntry, AuditLog
-from graph.connection import DriverTuning, open_driver, resolve_connection, start_neo4j
-from graph.errors import Neo4jAuthError, Neo4jUnavailableError, PersonaGraphError
-from graph.identities import resolve_identities, split_user
-from graph.neo4j_source import Neo4jSource, choose_source, compose_down, local_neo4j
-from graph.privacy import suppression_key
-from graph.schema import apply_schema
-from graph.secrets import identity_key
-from graph.settings import Settings, get_settings
-from graph.store import GraphStore
-from graph.wipe import data_counts, wipe
-from loaders.adapters.online_retail import convert_online_retail
-from loaders.generator import generate
-from loaders.pipeline import FileReport, LoadOptions, load_dataset, load_file
-from loaders.readers import UnusableInputError
-from loaders.records import RowContext
+from personagraph.cli.audience import audience_app
+from personagraph.cli.context import open_store, operator
+from personagraph.cli.demo import ANALYSES, DEMO_USERS, build_demo, run_analysis
+from personagraph.cli.keys import key_file, keys_app
+from personagraph.cli.output import PROGRESS_COLUMNS, CliConsole, examples, file_progress, log_handler
+from personagraph.cli.privacy import FORGET_EXAMPLES, consent_app, forget_cmd
+from personagraph.cli.tags import as_of_option, tags_app
+from personagraph.graph.as_of import AsOf
+from personagraph.graph.audit import AuditEntry, AuditLog
+from personagraph.graph.errors import Neo4jAuthError, Neo4jUnavailableError, PersonaGraphError
+from personagraph.graph.privacy.forget import suppression_key
+from personagraph.graph.profiles.identities import resolve_identities, split_user
+from personagraph.graph.records import RowContext
+from personagraph.graph.secrets import identity_key
+from personagraph.graph.server.choose import Neo4jSource, choose_source, compose_down, local_neo4j
+from personagraph.graph.server.connection import open_driver, resolve_connection, start_neo4j
+from personagraph.graph.server.migrations import apply_schema
+from personagraph.graph.server.wipe import data_counts, wipe
+from personagraph.graph.settings import Settings, get_settings
+from personagraph.loaders.adapters.online_retail import convert_online_retail
+from personagraph.loaders.generator import generate
+from personagraph.loaders.pipeline import FileReport, LoadOptions, load_dataset, load_file
+from personagraph.loaders.readers import UnusableInputError
 
 console = CliConsole(stderr=True)  # logs, progress and reports; data goes to stdout
 app = typer.Typer(
@@ -93,16 +91,6 @@ def _setup(
     logging.getLogger("neo4j").setLevel(logging.WARNING)
 
 
-@contextmanager
-def _store(settings: Settings) -> Iterator[GraphStore]:
-    info = resolve_connection(settings)
-    driver = open_driver(info, wait_s=5, tuning=DriverTuning.for_batch(settings))
-    try:
-        yield GraphStore(driver, info.database)
-    finally:
-        driver.close()
-
-
 @neo4j_app.command("start")
 def neo4j_start() -> None:
     """Start Neo4j: NEO4J_URI if set, else Docker compose, else the local launcher."""
@@ -148,7 +136,7 @@ def neo4j_status() -> None:
 @schema_app.command("apply")
 def schema_apply() -> None:
     """Apply constraints and indexes not yet applied (safe to repeat)."""
-    with _store(get_settings()) as store:
+    with open_store(get_settings()) as store:
         report = apply_schema(store)
     for m in report.applied:
         console.print(f"applied V{m.version:03d} {m.name}")
@@ -184,7 +172,7 @@ def wipe_cmd(
     """
     settings = get_settings()
     info = resolve_connection(settings)
-    with _store(settings) as store:
+    with open_store(settings) as store:
         counts = data_counts(store)
         doomed = counts.nodes if suppression_list else counts.nodes - counts.suppression
         where = f"database {store.database!r} at {info.uri}"
@@ -204,7 +192,7 @@ def wipe_cmd(
         wipe(store, suppression=suppression_list)
     AuditLog(settings.audit_log_path).record(
         AuditEntry(
-            actor=_operator(actor),
+            actor=operator(actor),
             role="admin",
             action="wipe",
             what="persona wipe",
@@ -262,7 +250,7 @@ def load(
     )
     options = dataclasses.replace(options, encoding=encoding)
     try:
-        with _store(settings) as store, file_progress(console) as bar:
+        with open_store(settings) as store, file_progress(console) as bar:
             if path.is_dir():
                 reports = load_dataset(store, path, options=options, progress=bar)
             else:
@@ -335,7 +323,7 @@ app.add_typer(convert_app, name="convert")
 @identities_app.command("resolve")
 def identities_resolve() -> None:
     """Link users that share an email, phone, device, ... hash to one canonical customer."""
-    with _store(get_settings()) as store:
+    with open_store(get_settings()) as store:
         report = resolve_identities(store)
     console.print(
         f"{report.customers:,} customers with several user ids; {report.users_linked:,} users linked"
@@ -345,7 +333,7 @@ def identities_resolve() -> None:
 @identities_app.command("split")
 def identities_split(user_id: Annotated[str, typer.Argument(help="The user to detach.")]) -> None:
     """Detach a user from its customer and keep it apart from future resolutions."""
-    with _store(get_settings()) as store:
+    with open_store(get_settings()) as store:
         removed = split_user(store, user_id=user_id)
     console.print(f"{user_id}: {removed} SAME_AS link(s) removed")
 
@@ -422,7 +410,7 @@ def analyze(
         table.add_column(column, no_wrap=column != "result")
     shared: dict[str, object] = {}  # influence and communities read the social graph once
     notes: list[str] = []
-    with _store(get_settings()) as store:
+    with open_store(get_settings()) as store:
         when = as_of_option(store, as_of)
         for name in names:
             started = time.perf_counter()
@@ -443,7 +431,8 @@ def analyze(
 def _notes(report: object) -> list[str]:
     """What a run's one-line summary leaves out but a reader must know: the as-of a segment run used,
     and which personas are new, kept (the same id for the same cluster) or retired."""
-    from graph.analytics.segments import PersonaReport, SegmentReport  # lazy: numpy and scikit-learn
+    from personagraph.graph.analytics.personas import PersonaReport  # lazy: numpy and scikit-learn
+    from personagraph.graph.analytics.segments import SegmentReport
 
     if isinstance(report, SegmentReport):
         return [f"segments: lifecycle tiers as of {AsOf(report.as_of, report.as_of_basis)}"]
@@ -501,11 +490,16 @@ def serve(
     console.print(
         f"GraphQL at [bold]http://{host}:{port}/graphql[/] with {workers} worker(s) (Ctrl-C to stop)"
     )
-    from api.metrics import multiprocess_dir
+    from personagraph.api.metrics import multiprocess_dir
 
     with multiprocess_dir(workers):  # /metrics adds up every worker (PROMETHEUS_MULTIPROC_DIR)
         uvicorn.run(
-            "api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level
+            "personagraph.api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
         )
 
 
@@ -525,7 +519,7 @@ def api_schema(
     out: Annotated[Path | None, typer.Option(help="Write the SDL to this file instead of stdout.")] = None,
 ) -> None:
     """Print the GraphQL schema (SDL); `--out schema.graphql` refreshes the committed copy."""
-    from api.schema import schema
+    from personagraph.api.schema import schema
 
     sdl = schema.as_str() + "\n"
     if out is None:
@@ -546,7 +540,7 @@ def demo(
     settings = get_settings()
     start_neo4j(settings)
     folder = workdir or settings.data_dir / "demo"
-    with _store(settings) as store:
+    with open_store(settings) as store:
         apply_schema(store)
         report = build_demo(
             store,

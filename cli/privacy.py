@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import getpass
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from cli.output import CliConsole, examples
-from graph.audit import AuditEntry, AuditLog
-from graph.privacy import (
-    CONSENT_PURPOSES,
-    PrivacyInputError,
-    consent_history,
-    forget_user,
-    set_consent,
-    suppression_key,
-)
-from graph.secrets import identity_key
-from graph.settings import get_settings
-from graph.store import GraphStore
+from personagraph.cli.context import open_store, operator, parse_time
+from personagraph.cli.output import CliConsole, examples
+from personagraph.graph.audit import AuditEntry, AuditLog
+from personagraph.graph.kinds import CONSENT_PURPOSES, OLD_PURPOSE
+from personagraph.graph.privacy.consent import PrivacyInputError, consent_history, set_consent
+from personagraph.graph.privacy.forget import forget_user, suppression_key
+from personagraph.graph.secrets import identity_key
+from personagraph.graph.settings import get_settings
 
 console = CliConsole(stderr=True)  # reports and messages
 out = CliConsole()  # data: `consent history` prints to stdout
@@ -42,24 +33,6 @@ FORGET_EXAMPLES = examples(
 )
 
 
-@contextmanager
-def _store() -> Iterator[GraphStore]:
-    """The CLI's connection, imported late: cli.main registers these commands (an import cycle)."""
-    from cli.main import _store as open_store
-
-    with open_store(get_settings()) as store:
-        yield store
-
-
-def _operator(actor: str | None) -> str:
-    if actor and actor.strip():
-        return actor.strip()
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name (some containers)
-        return "unknown"
-
-
 def forget_cmd(
     user_id: Annotated[str, typer.Argument(help="The id of the user who asked to be forgotten.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
@@ -75,14 +48,14 @@ def forget_cmd(
     repeat: a user already forgotten gives a report of zeros.
     """
     settings = get_settings()
-    who = _operator(actor)
+    who = operator(actor)
     key = suppression_key(settings)
     identities = identity_key(settings)  # to find search terms naming them by email, phone, ...
     if not yes:
         typer.confirm(
             f"Forget user {user_id!r} for good? This deletes their data and cannot be undone", abort=True
         )
-    with _store() as store:
+    with open_store() as store:
         report = forget_user(store, user_id=user_id, key=key, actor=who, identity_key=identities)
     done = bool(report.removed)
     AuditLog(settings.audit_log_path).record(
@@ -114,7 +87,7 @@ def consent_set_cmd(
     purpose: Annotated[
         str,
         typer.Option(
-            help=f"One of: {', '.join(CONSENT_PURPOSES)} ('personalisation', the old name, still works)."
+            help=f"One of: {', '.join(CONSENT_PURPOSES)} ('{OLD_PURPOSE}', the old name, still works)."
         ),
     ],
     granted: Annotated[bool, typer.Option("--granted/--revoked", help="Consent given, or withdrawn.")],
@@ -123,13 +96,14 @@ def consent_set_cmd(
         str | None, typer.Option(help="When it was made, ISO-8601 (default now; no zone means UTC).")
     ] = None,
 ) -> None:
-    """Record one consent statement and apply it (marketingConsent / personalizationOptOut).
+    """Record one consent statement and apply it (marketingConsent / personalizationOptOut), then refresh
+    the user's saved-audience membership.
 
     Every statement is kept in the user's history, even one that repeats the current value. One older
     than the statement that set the flag (--at in the past) is recorded but not applied.
     """
-    moment = _parse_time(at) if at else None
-    with _store() as store:
+    moment = parse_time(at, "at", PrivacyInputError) if at else None
+    with open_store() as store:
         change = set_consent(
             store, user_id=user_id, purpose=purpose, granted=granted, source=source, at=moment
         )
@@ -137,15 +111,13 @@ def consent_set_cmd(
     when = change.at.isoformat(timespec="seconds")
     console.print(f"{change.user_id}: {change.purpose} {verb} at {when} ({change.source})", highlight=False)
     if not change.applied:
-        console.print(
-            "recorded, not applied: a newer statement set this flag and stands", highlight=False
-        )
+        console.print("recorded, not applied: a newer statement set this flag and stands", highlight=False)
 
 
 @consent_app.command("history")
 def consent_history_cmd(user_id: Annotated[str, typer.Argument(help="The user.")]) -> None:
     """Show a user's consent statements, newest first."""
-    with _store() as store:
+    with open_store() as store:
         changes = consent_history(store, user_ids=[user_id])[user_id]
     if not changes:
         console.print(f"{user_id}: no consent statements recorded", highlight=False)
@@ -161,13 +133,3 @@ def consent_history_cmd(user_id: Annotated[str, typer.Argument(help="The user.")
             c.at.isoformat(timespec="seconds"), c.purpose, "yes" if c.granted else "no", *applied, c.source
         )
     out.print(table)
-
-
-def _parse_time(value: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise PrivacyInputError(
-            f"at: {value!r} is not a time; expected ISO-8601 like 2025-06-30T12:00:00Z"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

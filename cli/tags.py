@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -12,10 +10,11 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.output import CliConsole, examples
-from graph.as_of import AsOf, resolve_as_of
-from graph.store import GraphStore
-from graph.tags import (
+from personagraph.cli.context import open_store, parse_time
+from personagraph.cli.output import CliConsole, examples
+from personagraph.graph.as_of import AsOf, resolve_as_of
+from personagraph.graph.store import GraphStore
+from personagraph.graph.tags import (
     RefreshReport,
     list_tags,
     load_rules,
@@ -24,8 +23,8 @@ from graph.tags import (
     untag_user,
     upsert_tag,
 )
-from graph.tags.engine import describe
-from graph.tags.taxonomy import TagInputError
+from personagraph.graph.tags.engine import describe
+from personagraph.graph.tags.taxonomy import TagInputError
 
 console = CliConsole(stderr=True)  # progress and reports
 out = CliConsole()  # data: `tags list` and `tags rules` print to stdout
@@ -47,27 +46,6 @@ RulesOption = Annotated[
 ]
 
 
-@contextmanager
-def _store() -> Iterator[GraphStore]:
-    """The CLI's connection, imported late: cli.main registers this app, so a top-level import would cycle."""
-    from cli.main import _store as open_store
-    from graph.settings import get_settings
-
-    with open_store(get_settings()) as store:
-        yield store
-
-
-def parse_time(value: str, field: str) -> datetime:
-    """ISO-8601 (a date alone is midnight UTC; no zone means UTC), for --as-of and --expires."""
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise TagInputError(
-            f"{field}: {value!r} is not a time; expected ISO-8601 like 2025-06-30T12:00:00Z"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def as_of_option(store: GraphStore, value: str | None) -> datetime | None:
     """--as-of: an ISO time, 'now', or 'latest' (the graph's data time); None leaves the command's default."""
     if value is None:
@@ -76,7 +54,7 @@ def as_of_option(store: GraphStore, value: str | None) -> datetime | None:
         return datetime.now(UTC)
     if value == "latest":
         return resolve_as_of(store).at
-    return parse_time(value, "--as-of")
+    return parse_time(value, "--as-of", TagInputError)
 
 
 @tags_app.command("refresh")
@@ -95,9 +73,9 @@ def refresh(
 ) -> None:
     """Recompute every rule tag from the rule file, for all users (or --user ones)."""
     rule_set = load_rules(rules)
-    with _store() as store:
+    with open_store() as store:
         when = as_of_option(store, as_of)
-        total = None if user else int(store.read("query/count_users")[0]["users"])
+        total = None if user else int(store.read("profiles/read/count_users")[0]["users"])
         columns = (TextColumn("users"), BarColumn(), TextColumn("{task.completed:,.0f}"), TimeElapsedColumn())
         with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
             task = progress.add_task("refresh", total=total or len(user or []))
@@ -162,7 +140,7 @@ def list_cmd(
     ] = None,
 ) -> None:
     """Every tag with its tier, parent, synonyms and how many users hold it (by source; expired apart)."""
-    with _store() as store:
+    with open_store() as store:
         tags = list_tags(store, tier=tier, as_of=as_of_option(store, as_of))
     table = Table(title="tags")
     for column in (
@@ -206,7 +184,7 @@ def add(
     description: Annotated[str | None, typer.Option(help="What the tag means.")] = None,
 ) -> None:
     """Create a tag, or replace its definition."""
-    with _store() as store:
+    with open_store() as store:
         tag = upsert_tag(
             store,
             tag_id=tag_id,
@@ -227,8 +205,8 @@ def tag_cmd(
     expires: Annotated[str | None, typer.Option(help="ISO time the tag expires.")] = None,
 ) -> None:
     """Tag a user by hand (source manual; rules never change it)."""
-    expires_at = parse_time(expires, "--expires") if expires else None
-    with _store() as store:
+    expires_at = parse_time(expires, "--expires", TagInputError) if expires else None
+    with open_store() as store:
         change = tag_user(store, user_id=user_id, tag_id=tag, weight=weight, expires_at=expires_at)
     verb = "tagged" if change.created else "re-tagged"
     console.print(f"{change.user_id} {verb} {change.tag_id}", highlight=False)
@@ -240,7 +218,7 @@ def untag_cmd(
     tag: Annotated[str, typer.Argument(help="Tag id or synonym.")],
 ) -> None:
     """Take a tag from a user, whatever its source."""
-    with _store() as store:
+    with open_store() as store:
         change = untag_user(store, user_id=user_id, tag_id=tag)
     if change.removed:
         console.print(

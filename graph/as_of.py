@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from graph.store import GraphStore
-from graph.times import utc
+from personagraph.graph.store import GraphStore
+from personagraph.graph.times import utc
 
 Basis = Literal["given", "latest order", "latest event", "now"]
 
@@ -38,7 +38,7 @@ class AsOf:
 
 def data_time(store: GraphStore) -> AsOf | None:
     """The latest order or behaviour event in the graph (the later of the two); None when there is none."""
-    record = store.read("analytics/data_time")[0]
+    record = store.read("analytics/read/data_time")[0]
     order, event = record["order"], record["event"]
     if order is not None and (event is None or utc(order) >= utc(event)):
         return AsOf(utc(order), "latest order")

@@ -1,4 +1,7 @@
-"""Cypher text lives in cypher/<area>/<name>.cypher; this catalog loads each file once."""
+"""Cypher text lives in ``cypher/<feature>/<read|write>/<name>.cypher`` (schema migrations in
+``cypher/schema/``, rule-tag queries in ``cypher/tags/rules/``); this catalog loads each file once.
+A statement's catalog name is its path under ``cypher/`` without the suffix, e.g.
+``"profiles/read/get_user"``."""
 
 from __future__ import annotations
 
@@ -7,24 +10,22 @@ from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 
-from graph.errors import CypherCatalogError
+from personagraph.graph.errors import CypherCatalogError
 
-AREAS = ("schema", "admin", "load", "query", "analytics")
+_NAME = re.compile(r"[a-z0-9_]+(?:/[A-Za-z0-9_]+)+")
 
 
-def _area_dir(area: str) -> Traversable:
-    if area not in AREAS:
-        raise CypherCatalogError(f"unknown Cypher area {area!r}; expected one of {AREAS}")
-    return resources.files("cypher").joinpath(area)
+def _root() -> Traversable:
+    return resources.files("personagraph.cypher")
 
 
 @cache
 def cypher(name: str) -> str:
-    """Return the text of ``<area>/<name>.cypher``, e.g. ``cypher("query/get_user")``."""
-    area, _, stem = name.partition("/")
-    path = _area_dir(area).joinpath(f"{stem}.cypher")
-    if not stem or not path.is_file():
-        raise CypherCatalogError(f"no Cypher file {name!r}: expected cypher/{area}/{stem}.cypher")
+    """Return the text of ``cypher/<name>.cypher``, e.g. ``cypher("profiles/read/get_user")``."""
+    parts = name.split("/")
+    path = _root().joinpath(*parts[:-1], f"{parts[-1]}.cypher") if _NAME.fullmatch(name) else None
+    if path is None or not path.is_file():
+        raise CypherCatalogError(f"no Cypher file {name!r}: expected cypher/{name}.cypher")
     return path.read_text(encoding="utf-8")
 
 
@@ -37,12 +38,13 @@ def statements(text: str) -> list[str]:
 def all_files() -> list[str]:
     """Every catalog name, for tests that EXPLAIN the whole catalog."""
     names: list[str] = []
-    for area in AREAS:
-        folder = _area_dir(area)
-        if folder.is_dir():
-            names += sorted(
-                f"{area}/{f.name.removesuffix('.cypher')}"
-                for f in folder.iterdir()
-                if f.name.endswith(".cypher")
-            )
+
+    def walk(folder: Traversable, prefix: str) -> None:
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if entry.is_dir() and not entry.name.startswith(("_", ".")):
+                walk(entry, f"{prefix}{entry.name}/")
+            elif entry.name.endswith(".cypher"):
+                names.append(prefix + entry.name.removesuffix(".cypher"))
+
+    walk(_root(), "")
     return names

@@ -1,6 +1,6 @@
 """Money: decimals in Python, cents in sums, two places in Neo4j (docs/data-format.md, "Money").
 
-Prices are read as ``Decimal`` (loaders/records.py) and written to Neo4j as floats rounded to the cent,
+Prices are read as ``Decimal`` (graph/records.py) and written to Neo4j as floats rounded to the cent,
 which a double holds to well under a cent up to the price bound (graph/bounds.py), so ``round(100 x
 price)`` gives back the cents exactly. Every sum of money, in Cypher and in Python, adds whole cents
 (integers: exact, whatever the order of the terms) and divides by 100 once at the end; Python sums

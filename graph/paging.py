@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from graph.errors import PersonaGraphError
+from personagraph.graph.errors import PersonaGraphError
 
 T = TypeVar("T")
 
@@ -65,6 +65,17 @@ def decode_cursor(kind: str, cursor: str, *, argument: str = "after") -> list[st
     if parts is None or len(parts) < 2 or parts[0] != _VERSION or parts[1] != kind:
         raise InvalidPageError(f"{argument}: not a cursor this API issued for {kind}")
     return parts[2:]
+
+
+def decode_key(kind: str, cursor: str | None, *, argument: str = "after") -> str:
+    """The one key of a cursor ``encode_cursor(kind, key)`` issued ('' without a cursor: from the
+    start, as '' sorts before every id); anything else is refused."""
+    if cursor is None:
+        return ""
+    parts = decode_cursor(kind, cursor, argument=argument)
+    if len(parts) != 1:
+        raise InvalidPageError(f"{argument}: not a cursor this API issued for {kind}")
+    return parts[0]
 
 
 def _payload(cursor: str) -> list[str] | None:

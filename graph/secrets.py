@@ -17,8 +17,8 @@ import secrets
 from pathlib import Path
 from threading import Lock
 
-from graph.errors import ConfigurationError
-from graph.settings import Settings
+from personagraph.graph.errors import ConfigurationError
+from personagraph.graph.settings import Settings
 
 _lock = Lock()
 _from_files: dict[Path, bytes] = {}

@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     api_workers: int = Field(default=1, ge=1, le=64)
 
-    # Query limits (api/limits.py, docs/operations.md "Query limits"). PERSONA_ENV=production also
+    # Query limits (api/validation.py, docs/operations.md "Query limits"). PERSONA_ENV=production also
     # turns off introspection, field suggestions ("Did you mean ...") and GraphiQL.
     env: Literal["development", "production"] = "development"
     api_max_depth: int = Field(default=10, ge=1)  # nested selections (introspection not counted)

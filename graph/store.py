@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from neo4j import Driver, EagerResult, Query, Record, RoutingControl
+from neo4j import Driver, EagerResult, ManagedTransaction, Query, Record, RoutingControl, unit_of_work
 from neo4j.exceptions import Neo4jError
 
-from graph.catalog import cypher
-from graph.errors import QueryTimeoutError
+from personagraph.graph.catalog import cypher
+from personagraph.graph.errors import QueryTimeoutError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # What Neo4j 5 answers when a transaction outlives its timeout (the server's, or the one we send) ...
 TIMED_OUT = frozenset(
@@ -115,11 +117,29 @@ class GraphStore:
     ) -> EagerResult:
         """One managed transaction of the catalog statement ``name`` (or of ``query``, which ``name``
         then labels); a statement Neo4j stopped at the timeout becomes QueryTimeoutError."""
-        started = time.monotonic()
-        try:
+        with self._timed(name):
             return self.driver.execute_query(
                 query or self._query(name), params, database_=self.database, routing_=routing
             )
+
+    def write_transaction(self, name: str, work: Callable[[StoreTransaction], T], /) -> T:
+        """Run ``work`` in one managed write transaction (all or nothing; transient errors retry it
+        whole): several catalog statements, each seeing the ones before, under this store's timeout
+        and its QueryTimeoutError (``name`` labels the transaction in logs)."""
+
+        def body(tx: ManagedTransaction) -> T:
+            return work(StoreTransaction(tx))
+
+        transaction = unit_of_work(timeout=self.timeout_s)(body) if self.timeout_s else body
+        with self._timed(name), self.driver.session(database=self.database) as session:
+            return session.execute_write(transaction)
+
+    @contextmanager
+    def _timed(self, name: str) -> Iterator[None]:
+        """A transaction Neo4j stopped at the timeout becomes QueryTimeoutError naming ``name``."""
+        started = time.monotonic()
+        try:
+            yield
         except Neo4jError as exc:
             ran_out = self.timeout_s is not None and time.monotonic() - started >= self.timeout_s
             if exc.code in TIMED_OUT or (exc.code in TERMINATED and ran_out):
@@ -164,6 +184,25 @@ class GraphStore:
         """Run one statement of a catalog file that holds several (schema migrations)."""
         with self.driver.session(database=self.database) as session:
             session.run(Query(text)).consume()
+
+
+class StoreTransaction:
+    """Catalog statements by name inside one GraphStore.write_transaction."""
+
+    def __init__(self, tx: ManagedTransaction) -> None:
+        self._tx = tx
+
+    def rows(self, name: str, /, **params: Any) -> list[Record]:
+        """Every row the statement returns."""
+        return list(self._tx.run(cypher(name), params))
+
+    def single(self, name: str, /, **params: Any) -> dict[str, Any]:
+        """The one row the statement returns, as a dict (ResultError unless exactly one)."""
+        return self._tx.run(cypher(name), params).single(strict=True).data()
+
+    def run(self, name: str, /, **params: Any) -> None:
+        """A statement whose rows, if any, are not wanted."""
+        self._tx.run(cypher(name), params).consume()
 
 
 def batched(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:

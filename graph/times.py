@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from neo4j.time import DateTime
 
-from graph.errors import TimeRangeError
+from personagraph.graph.errors import TimeRangeError
 
 
 def utc(value: datetime | DateTime) -> datetime:
@@ -23,6 +23,13 @@ def utc(value: datetime | DateTime) -> datetime:
         return (native if native.tzinfo else native.replace(tzinfo=UTC)).astimezone(UTC)
     except OverflowError as exc:
         raise TimeRangeError(f"{native.isoformat()} is out of range once in UTC") from exc
+
+
+def aware(value: datetime | DateTime) -> datetime:
+    """A time read from Neo4j (its DateTime, or a datetime) as an aware Python datetime; a zoneless one
+    is taken as UTC. The one conversion every typed read uses."""
+    native = value.to_native() if isinstance(value, DateTime) else value
+    return native if native.tzinfo else native.replace(tzinfo=UTC)
 
 
 def utc_or_now(value: datetime | DateTime | None) -> datetime:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -15,41 +13,38 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from pydantic import ValidationError
 
-from graph.privacy import REFUSED, SuppressionList, load_suppression_list, words_of
-from graph.settings import get_settings
-from graph.store import GraphStore, WriteCounts
-from loaders.entities import KINDS, EntityKind, Row
-from loaders.readers import COMPRESSIONS, FORMATS, RowSource, UnusableInputError, open_source, split_name
-from loaders.records import RowContext
+from personagraph.graph.entities import KINDS, EntityKind, Row
+from personagraph.graph.ids import existing_ids
+from personagraph.graph.privacy.forget import REFUSED, SuppressionList, load_suppression_list, words_of
+from personagraph.graph.records import RowContext
+from personagraph.graph.store import GraphStore, WriteCounts
+from personagraph.loaders.readers import (
+    COMPRESSIONS,
+    FORMATS,
+    RowSource,
+    UnusableInputError,
+    open_source,
+    split_name,
+)
+from personagraph.loaders.rejects import RejectsFile, default_rejects_dir, rejects_file_name
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
 
 
-# Per kind a row can name (entities.Reference.target): the statement that finds which keys exist, and
-# the one that creates placeholders for the missing (--create-missing). Catalog names, never built.
-EXISTING = {
-    "users": "query/existing_users",
-    "products": "query/existing_products",
-    "channels": "query/existing_channels",
-    "tags": "query/existing_tags",
-}
+# Per kind a row can name (entities.Reference.target): the statement that creates placeholders for the
+# keys that name nothing (--create-missing; graph/ids.py finds which). Catalog names, never built.
 PLACEHOLDER = {
-    "users": "load/placeholder_users",
-    "products": "load/placeholder_products",
-    "channels": "load/placeholder_channels",
-    "tags": "load/placeholder_tags",
+    "users": "profiles/write/placeholder_users",
+    "products": "products/write/placeholder_products",
+    "channels": "channels/write/placeholder_channels",
+    "tags": "tags/write/placeholder_tags",
 }
-
-
-def default_rejects_dir() -> Path:
-    """``<data_dir>/rejects``: rejected rows hold personal data, so they go beside the other private files."""
-    return get_settings().data_dir / "rejects"
 
 
 @dataclass(frozen=True)
@@ -61,8 +56,8 @@ class LoadOptions:
     # Text encoding of CSV/JSONL files: None (or "auto") detects it per file (readers.choose_encoding).
     encoding: str | None = None
     context: RowContext = field(default_factory=RowContext)
-    # Keys the suppression list of forgotten users (graph.privacy.suppression_key(settings)); rows naming
-    # a forgotten user are rejected. None is refused once the graph holds a suppression list.
+    # Keys the suppression list of forgotten users (graph.privacy.forget.suppression_key(settings));
+    # rows naming a forgotten user are rejected. None is refused once the graph holds a suppression list.
     suppression_key: bytes | None = field(default=None, repr=False)
 
 
@@ -186,8 +181,6 @@ class FileLoader:
     ) -> None:
         self.store, self.kind, self.options = store, kind, options
         self.source = open_source(path, options.encoding)
-        # <rejects_dir>/<file name without format and compression>.jsonl unless the caller names it
-        self._rejects_name = rejects_name or f"{split_name(path)[0]}.jsonl"
         missing = [c for c in kind.required_columns if c not in self.source.columns]
         if missing:
             raise UnusableInputError(
@@ -195,6 +188,9 @@ class FileLoader:
                 f"{kind.name} files need {', '.join(kind.required_columns)}"
             )
         self.report = FileReport(path, kind.name)
+        # <rejects_dir>/<file name without format and compression>.jsonl unless the caller names it
+        rejects_path = options.rejects_dir / (rejects_name or rejects_file_name(path))
+        self._rejects = RejectsFile(rejects_path, path.name)  # validation and the writer thread both reject
         if self.source.encoding is not None:
             self.report.encoding = self.source.encoding.describe()
             log.debug("%s: read as %s", path.name, self.report.encoding)  # the CLI prints non-UTF-8 ones
@@ -214,9 +210,7 @@ class FileLoader:
                 "identity_salt": given.identity_key() if kind.name == "identities" else given.identity_salt,
             }
         )
-        self._rejects: IO[str] | None = None
         self._seen: set[bytes] = set()
-        self._reject_lock = threading.Lock()
         self._told = 0  # rows read that ``progress`` has been told of
 
     def run(self, progress: Progress | None = None) -> FileReport:
@@ -240,8 +234,10 @@ class FileLoader:
             self._tell(progress)  # rows read after the last batch written (rejected or duplicates)
         finally:
             writer.shutdown(wait=True, cancel_futures=True)
-            if self._rejects is not None:
-                self._rejects.close()
+            self._rejects.close()
+            self.report.rejected = self._rejects.count
+            if self._rejects.count:
+                self.report.rejects_file = self._rejects.path
         self.report.seconds = time.perf_counter() - started
         if self.report.rejected:  # callers report rejects (the CLI lists each file once): debug here
             log.debug(
@@ -264,14 +260,14 @@ class FileLoader:
                 continue  # before validation: a forgotten user's invalid row is not copied out either
             if "__shape__" in raw:
                 line_text = raw.pop("__line__", None)  # JSONL: the line as read, there being no row
-                self._reject(line, "row", None, f"malformed row: {raw['__shape__']}", raw, line_text)
+                self._rejects.add(line, "row", None, f"malformed row: {raw['__shape__']}", raw, line_text)
                 continue
             try:
                 record = self.kind.model.model_validate(raw)
             except ValidationError as exc:
                 error = exc.errors()[0]
                 name = ".".join(str(p) for p in error["loc"]) or "row"
-                self._reject(line, name, raw.get(name), error["msg"], raw)
+                self._rejects.add(line, name, raw.get(name), error["msg"], raw)
                 continue
             statement, row = self.kind.statement_for(record), record.to_row(self.context)
             if self.suppression and self._refuse_forgotten(line, statement, row):
@@ -284,17 +280,17 @@ class FileLoader:
         line that is not a JSON object is refused when any word of it names one."""
         line_text = raw.get("__line__")
         if isinstance(line_text, str) and any(word in self.suppression for word in _line_words(line_text)):
-            self._reject(line, "row", None, REFUSED, None)
+            self._rejects.add(line, "row", None, REFUSED, None)
             return True
         for column in self._user_columns:
             value = raw.get(column)
             if value is not None and str(value).strip() in self.suppression:
-                self._reject(line, column, None, REFUSED, None)
+                self._rejects.add(line, column, None, REFUSED, None)
                 return True
         if self.kind.name == "events" and str(raw.get("kind") or "").strip().lower() == "search":
             target = raw.get("target")
             if isinstance(target, str) and any(word in self.suppression for word in words_of(target)):
-                self._reject(line, "target", None, REFUSED, None)
+                self._rejects.add(line, "target", None, REFUSED, None)
                 return True
         return False
 
@@ -303,7 +299,7 @@ class FileLoader:
         for ref in self._user_fields:
             user_id = ref.key(statement, row)
             if user_id is not None and user_id in self.suppression:
-                self._reject(line, ref.column, None, REFUSED, None)
+                self._rejects.add(line, ref.column, None, REFUSED, None)
                 return True
         return False
 
@@ -339,7 +335,7 @@ class FileLoader:
                     wanted[ref.target].add(key)
         missing: dict[str, set[str]] = {}
         for target, keys in wanted.items():
-            found = set(self.store.read(EXISTING[target], keys=sorted(keys))[0]["found"])
+            found = existing_ids(self.store, target, keys)
             missing[target] = keys - found
             if missing[target] and self.options.create_missing:
                 self.store.write(PLACEHOLDER[target], keys=sorted(missing[target]))
@@ -359,7 +355,7 @@ class FileLoader:
                 good.append(pending)
             else:
                 value = problem.key(pending.statement, pending.row)
-                self._reject(
+                self._rejects.add(
                     pending.line,
                     problem.column,
                     value,
@@ -367,44 +363,6 @@ class FileLoader:
                     pending.raw,
                 )
         return good
-
-    def _reject(
-        self,
-        line: int,
-        column: str,
-        value: Any,
-        reason: str,
-        raw: dict[str, Any] | None,
-        line_text: str | None = None,
-    ) -> None:
-        with self._reject_lock:  # validation and the writer thread both reject
-            self._write_reject(line, column, value, reason, raw, line_text)
-
-    def _write_reject(
-        self,
-        line: int,
-        column: str,
-        value: Any,
-        reason: str,
-        raw: dict[str, Any] | None,
-        line_text: str | None = None,
-    ) -> None:
-        if self._rejects is None:
-            self.report.rejects_file = self.options.rejects_dir / self._rejects_name
-            # backslashreplace: a rejected row's lone surrogate is written as its escape, \ud800
-            self._rejects = _private_file(self.report.rejects_file)
-        self.report.rejected += 1
-        entry = {
-            "file": self.source.path.name,
-            "line": line,
-            "field": column,
-            "value": value,
-            "reason": reason,
-            "row": raw,
-        }
-        if line_text is not None:
-            entry["raw"] = line_text  # a JSONL line that is no JSON object: kept as read
-        self._rejects.write(json.dumps(entry, default=str, ensure_ascii=False) + "\n")
 
 
 def _line_words(text: str) -> set[str]:
@@ -415,17 +373,6 @@ def _line_words(text: str) -> set[str]:
         if word:
             found |= {word} | words_of(word)
     return found
-
-
-def _private_file(path: Path) -> IO[str]:
-    """``path`` opened for writing, readable by its owner only (0600; also when it existed before), in a
-    folder created 0700 when missing (an existing folder keeps its mode: it may be shared on purpose)."""
-    if not path.parent.is_dir():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.parent.chmod(0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    return os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace")
 
 
 def load_file(
@@ -457,7 +404,7 @@ def load_dataset(
     stems = [split_name(path)[0] for _, path in files]
     loaders = [
         FileLoader(
-            store, kind, path, options, suppression, f"{path.name if stems.count(stem) > 1 else stem}.jsonl"
+            store, kind, path, options, suppression, rejects_file_name(path, whole_name=stems.count(stem) > 1)
         )
         for (kind, path), stem in zip(files, stems, strict=True)
     ]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
-from graph.errors import PersonaGraphError
+from personagraph.graph.errors import PersonaGraphError
 
 log = logging.getLogger(__name__)
 

@@ -11,19 +11,35 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from neo4j import Driver
 
-from graph.connection import ConnectionInfo, open_driver, resolve_connection
-from graph.local_neo4j import LocalNeo4j, free_port
-from graph.neo4j_source import Neo4jSource, choose_source, local_neo4j
-from graph.schema import apply_schema
-from graph.settings import Settings
-from graph.store import GraphStore
+from personagraph.graph.server.choose import Neo4jSource, choose_source, local_neo4j
+from personagraph.graph.server.connection import ConnectionInfo, open_driver, resolve_connection
+from personagraph.graph.server.local import LocalNeo4j, free_port
+from personagraph.graph.server.migrations import apply_schema
+from personagraph.graph.settings import Settings
+from personagraph.graph.store import GraphStore
+from tests.api_support import AnalysedGraph, AnalysedGraphs, Secured, secured
 
 DEMO_DATA = Path(__file__).resolve().parent.parent / "loaders" / "demo_data"
 
 
 LOCAL_SERVERS: list[LocalNeo4j] = []  # the launcher the session started, for restart tests
+
+# The fixture that starts (or reaches) Neo4j: every other Neo4j fixture (driver, store, neo4j_env,
+# local_server, the analysed graphs) depends on it.
+NEO4J_FIXTURES = frozenset({"neo4j_connection"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``neo4j`` every test whose fixtures reach Neo4j, so ``pytest -m "not neo4j"`` (``make
+    test-fast``) never starts it. A test reaching Neo4j another way (a ``persona`` subprocess reading
+    NEO4J_URI) would have to carry the mark itself: none does (``make test-fast`` points NEO4J_URI
+    nowhere, so one would fail there)."""
+    for item in items:
+        if NEO4J_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.neo4j)
 
 
 @pytest.fixture(scope="session")
@@ -70,8 +86,39 @@ def driver(neo4j_connection: ConnectionInfo) -> Iterator[Driver]:
 def store(driver: Driver, neo4j_connection: ConnectionInfo) -> GraphStore:
     """A store over an empty graph (schema kept), so no test depends on another."""
     graph = GraphStore(driver, neo4j_connection.database)
-    graph.run_autocommit("admin/wipe_data")
+    graph.run_autocommit("server/write/wipe_data")
     return graph
+
+
+@pytest.fixture(scope="session")
+def analysed_graphs(
+    driver: Driver, neo4j_connection: ConnectionInfo, tmp_path_factory: pytest.TempPathFactory
+) -> AnalysedGraphs:
+    return AnalysedGraphs(driver, neo4j_connection, tmp_path_factory.mktemp("analysed"))
+
+
+@pytest.fixture(scope="module")
+def graph(request: pytest.FixtureRequest, analysed_graphs: AnalysedGraphs) -> AnalysedGraph:
+    """A generated shop loaded, analysed and tagged (tests/api_support.py), as built, for this module's
+    tests to read and write: built once per size in the session and restored from its snapshot for each
+    later module, so every module starts from the same graph whatever ran (and wiped) before it. 400 users,
+    or the module's ANALYSED_USERS."""
+    return analysed_graphs.fresh(getattr(request.module, "ANALYSED_USERS", 400))
+
+
+@pytest.fixture(scope="module")
+def keys(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Secured:
+    """Settings for this module's app with a key for every role (tests/api_support.py): no rate limit
+    (test_api_limits.py has its own tests), plus the module's API_SETTINGS."""
+    extra = getattr(request.module, "API_SETTINGS", {})
+    return secured(tmp_path_factory.mktemp("keys"), api_rate_limit=0, **extra)
+
+
+@pytest.fixture(scope="module")
+def client(graph: AnalysedGraph, neo4j_connection: ConnectionInfo, keys: Secured) -> Iterator[TestClient]:
+    """A client of this module's app over its analysed graph, sending no key (tests send a role's)."""
+    with keys.client(neo4j_connection, None) as test_client:
+        yield test_client
 
 
 @pytest.fixture

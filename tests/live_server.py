@@ -11,7 +11,7 @@ import pytest
 import uvicorn
 from starlette.types import ASGIApp
 
-from graph.local_neo4j import free_port
+from personagraph.graph.server.local import free_port
 
 START_TIMEOUT_S = 60.0
 

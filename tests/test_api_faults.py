@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from graph.connection import ConnectionInfo
-from graph.local_neo4j import LocalNeo4j
-from graph.store import GraphStore
-from loaders.pipeline import LoadOptions, load_dataset
+from personagraph.graph.server.connection import ConnectionInfo
+from personagraph.graph.server.local import LocalNeo4j
+from personagraph.graph.store import GraphStore
+from personagraph.loaders.pipeline import LoadOptions, load_dataset
 from tests.api_support import secured
 
 EVENT = """mutation($e: EventInput!) { recordEvent(input: $e) { new eventKey } }"""

@@ -1,6 +1,7 @@
-"""Query limits (api/limits.py) against the real app over a real Neo4j: depth, aliases (through
-fragment spreads too), tokens, estimated cost, body size, rate limit, batching, and what
-PERSONA_ENV=production turns off (introspection, suggestions, GraphiQL, error details).
+"""Query limits (api/validation.py, api/cost.py, api/http_limits.py) against the real app over a real
+Neo4j: depth, aliases (through fragment spreads too), tokens, estimated cost, body size, rate limit,
+batching, and what PERSONA_ENV=production turns off (api/production.py: introspection, suggestions,
+GraphiQL, error details).
 
 The graph may be empty: every operation here asks for a user that does not exist, or is refused
 before it runs.
@@ -18,11 +19,11 @@ from fastapi.testclient import TestClient
 from neo4j import Driver
 from neo4j.exceptions import CypherSyntaxError
 
-from api.app import create_app
-from api.disclosure import CountBudget
-from api.limits import RateLimiter
-from graph.connection import ConnectionInfo
-from graph.tags import taxonomy
+from personagraph.api.app import create_app
+from personagraph.api.counts import CountBudget
+from personagraph.api.rate_limiter import RateLimiter
+from personagraph.graph.server.connection import ConnectionInfo
+from personagraph.graph.tags import taxonomy
 from tests.api_support import GraphQL, secured
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"

@@ -17,44 +17,18 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from neo4j import Driver
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from api.app import create_app
-from graph.audit import AuditLog
-from graph.connection import ConnectionInfo
-from tests.api_support import AnalysedGraph, Secured, analysed_graph, as_role, bearer, one, secured
+from personagraph.api.app import create_app
+from personagraph.graph.audit import AuditLog
+from personagraph.graph.server.connection import ConnectionInfo
+from tests.api_support import AnalysedGraph, Secured, as_role, bearer, one
 from tests.live_server import live
 
 JWT_SECRET = "an-attack-test-secret-of-at-least-32-bytes"
-
-
-@pytest.fixture(scope="module")
-def graph(
-    driver: Driver, neo4j_connection: ConnectionInfo, tmp_path_factory: pytest.TempPathFactory
-) -> AnalysedGraph:
-    return analysed_graph(driver, neo4j_connection, tmp_path_factory.mktemp("attacks-audit"), users=300)
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> Secured:
-    return secured(
-        tmp_path_factory.mktemp("attacks-audit-keys"),
-        api_rate_limit=0,
-        jwt_secret=SecretStr(JWT_SECRET),
-        jwt_audience="personagraph",
-    )
-
-
-@pytest.fixture(scope="module")
-def client(graph: AnalysedGraph, neo4j_connection: ConnectionInfo, keys: Secured) -> Iterator[TestClient]:
-    with TestClient(create_app(keys.settings, connection=neo4j_connection)) as test_client:
-        yield test_client
-
-
-def entries(keys: Secured) -> list[dict[str, Any]]:
-    return [e.__dict__ for e in AuditLog(keys.settings.audit_log_path).entries()]
+# The settings of this module's app (the keys fixture of tests/conftest.py)
+API_SETTINGS = {"jwt_secret": SecretStr(JWT_SECRET), "jwt_audience": "personagraph"}
 
 
 def pii_user(graph: AnalysedGraph) -> str:
@@ -78,7 +52,7 @@ def test_a_mutation_answering_with_personal_data_is_audited_as_a_read(
     user = pii_user(graph)
     sku = one(graph, "MATCH (p:Product) RETURN p.sku AS sku ORDER BY sku LIMIT 1")["sku"]
     service = as_role(client, keys, "service")
-    before = len(entries(keys))
+    before = len(keys.audit_entries())
     upserted = service.data(
         "mutation($id: ID!) { upsertUser(input: {id: $id}) { id identities { kind value } customerId } }",
         {"id": user},
@@ -96,7 +70,7 @@ def test_a_mutation_answering_with_personal_data_is_audited_as_a_read(
         },
     )["recordOrder"]
     assert ordered["user"]["birthYear"] is not None
-    new = entries(keys)[before:]
+    new = keys.audit_entries()[before:]
     summary = [(e["action"], e["what"], e["rows"]) for e in new]
     assert summary == [
         ("mutation", "upsertUser", 1),
@@ -120,7 +94,7 @@ def test_the_client_cannot_name_its_own_audit_entry(
     client's name is kept apart as `client_operation_name`."""
     user = pii_user(graph)
     service = as_role(client, keys, "service")
-    before = len(entries(keys))
+    before = len(keys.audit_entries())
     service.data(f'query HealthCheck {{ ping: user(id: "{user}") {{ customerId }} }}')
     service.data(
         f'{{ ...Harmless }} fragment Harmless on Query {{ user(id: "{user}") {{ identities {{ kind }} }} }}'
@@ -135,7 +109,7 @@ def test_the_client_cannot_name_its_own_audit_entry(
     )
     assert response.status_code == 200 and not response.json().get("errors"), response.text
     service.data(f'mutation Noop {{ tagUser(userId: "{user}", tagId: "vip") {{ created }} }}')
-    new = entries(keys)[before:]
+    new = keys.audit_entries()[before:]
     assert [(e["action"], e["what"]) for e in new] == [
         ("read", "user"),
         ("read", "user"),
@@ -155,8 +129,8 @@ def test_cli_audience_export_is_audited(
     graph: AnalysedGraph, neo4j_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The attack: an operator exports every member with `persona audience export` and leaves no trace."""
-    from cli.main import app
-    from graph.settings import get_settings
+    from personagraph.cli.main import app
+    from personagraph.graph.settings import get_settings
 
     audit_path = tmp_path / "audit.log"
     monkeypatch.setenv("PERSONA_AUDIT_LOG", str(audit_path))

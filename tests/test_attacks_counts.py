@@ -6,23 +6,20 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from neo4j import Driver
 
-from api.app import create_app
-from api.disclosure import Disclosure
-from api.policy import ANALYST
-from graph.analytics.lookalikes import ranked
-from graph.audit import AuditLog
-from graph.connection import ConnectionInfo
-from tests.api_support import AnalysedGraph, GraphQL, Secured, analysed_graph, as_role, one, rows, secured
+from personagraph.graph.analytics.lookalikes import ranked
+from personagraph.graph.audit import AuditLog
+from personagraph.graph.privacy.k_anonymity import Disclosure
+from personagraph.graph.server.connection import ConnectionInfo
+from tests.api_support import AnalysedGraph, GraphQL, Secured, as_role, one, rows, secured
 
 K = 100  # the default floor, which the module's app keeps
+API_SETTINGS = {"privacy_count_budget": 0}  # the settings of this module's app (tests/conftest.py keys)
 
 COUNTS = (
     "query($d: AudienceInput!, $p: Purpose!) { audience(definition: $d, purpose: $p) "
@@ -32,24 +29,6 @@ MEMBERS = (
     "query($d: AudienceInput!, $p: Purpose!) { audience(definition: $d, purpose: $p) "
     "{ members(first: 1000) { edges { node { id } } } } }"
 )
-
-
-@pytest.fixture(scope="module")
-def graph(
-    driver: Driver, neo4j_connection: ConnectionInfo, tmp_path_factory: pytest.TempPathFactory
-) -> AnalysedGraph:
-    return analysed_graph(driver, neo4j_connection, tmp_path_factory.mktemp("attacks"), users=400)
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> Secured:
-    return secured(tmp_path_factory.mktemp("attacks-keys"), api_rate_limit=0, privacy_count_budget=0)
-
-
-@pytest.fixture(scope="module")
-def client(graph: AnalysedGraph, neo4j_connection: ConnectionInfo, keys: Secured) -> Iterator[TestClient]:
-    with TestClient(create_app(keys.settings, connection=neo4j_connection)) as test_client:
-        yield test_client
 
 
 def counts(gql: GraphQL, definition: dict[str, Any], purpose: str = "ANALYSIS") -> dict[str, Any]:
@@ -83,8 +62,8 @@ def test_the_floor_comes_after_the_noise() -> None:
     says which side of k the true count is on (the floor tested first: never shown under k)."""
     disclosure = Disclosure(b"k" * 32, k=K, noise=12, round_to=10)
     asked = [(f"definition-{i}", "analysis", "count") for i in range(4000)]
-    under = sum(disclosure.shown(ANALYST, K - 1, *a) is not None for a in asked) / len(asked)
-    at = sum(disclosure.shown(ANALYST, K, *a) is not None for a in asked) / len(asked)
+    under = sum(disclosure.shown(K - 1, *a) is not None for a in asked) / len(asked)
+    at = sum(disclosure.shown(K, *a) is not None for a in asked) / len(asked)
     assert 0.5 < under < 0.8 and 0.5 < at < 0.8  # about 2/3 of the noise draws either side
     assert abs(at - under) < 0.05
 
@@ -94,8 +73,8 @@ def test_the_noise_has_no_edge_that_proves_one_person() -> None:
     answer of 120 proved the 95th person. Every value shown from n + 1 must be possible from n."""
     disclosure = Disclosure(b"k" * 32, k=K, noise=12, round_to=10)
     asked = [(f"definition-{i}", "analysis", "count") for i in range(20000)]
-    from_94 = Counter(disclosure.shown(ANALYST, 94, *a) for a in asked)
-    from_95 = Counter(disclosure.shown(ANALYST, 95, *a) for a in asked)
+    from_94 = Counter(disclosure.shown(94, *a) for a in asked)
+    from_95 = Counter(disclosure.shown(95, *a) for a in asked)
     common = [v for v, n in from_95.items() if n >= 50]  # values seen often enough to compare
     assert len(common) >= 5
     assert all(from_94[v] >= from_95[v] / 2 for v in common), sorted(from_95.items(), key=str)
@@ -169,7 +148,7 @@ def test_the_floor_edge_attack_on_excluded_by_consent_does_not_single_anyone_out
     }
     targets = _targets(graph, tag, pad, bound, refused)
     small_floor = secured(tmp_path, api_rate_limit=0, privacy_count_budget=0, privacy_k=k)
-    with TestClient(create_app(small_floor.settings, connection=neo4j_connection)) as test_client:
+    with small_floor.client(neo4j_connection, None) as test_client:
         admin = GraphQL(test_client, small_floor.headers("admin"))
         assert _floor_edge_accuracy(admin, targets, tag, "excludedByConsent", "MARKETING", k) == 1.0
         marketer = GraphQL(test_client, small_floor.headers("marketer"))

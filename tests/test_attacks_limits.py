@@ -21,20 +21,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from graph.audiences.model import AudienceDefinitionError
-from graph.audiences.parse import parse_definition
-from graph.connection import ConnectionInfo
-from graph.store import GraphStore
-from tests.api_support import GraphQL, Secured, secured
+from personagraph.graph.audiences.model import AudienceDefinitionError
+from personagraph.graph.audiences.parse import parse_definition
+from personagraph.graph.server.connection import ConnectionInfo
+from personagraph.graph.store import GraphStore
+from tests.api_support import GraphQL, secured
 
 COUNT = "query($d: AudienceInput!) { audience(definition: $d, purpose: ANALYSIS) { count { value } } }"
-
-
-def client_of(keys: Secured, connection: ConnectionInfo, role: str = "admin") -> TestClient:
-    """A client that answers a server crash with its 500 (as a real client sees it) instead of raising."""
-    app = create_app(keys.settings, connection=connection)
-    return TestClient(app, headers=keys.headers(role), raise_server_exceptions=False)
 
 
 @pytest.fixture(scope="module", params=["development", "production"])
@@ -42,7 +35,7 @@ def api(
     request: pytest.FixtureRequest, neo4j_connection: ConnectionInfo, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TestClient]:
     keys = secured(tmp_path_factory.mktemp(f"keys-{request.param}"), env=request.param)
-    with client_of(keys, neo4j_connection) as client:
+    with keys.client(neo4j_connection, crash_as_500=True) as client:
         yield client
 
 
@@ -79,7 +72,7 @@ def test_the_definition_model_caps_relational_nesting(
     """Past the cost limit (raised here so it does not answer first), the definition itself is refused
     with BAD_USER_INPUT naming where it nests too deep; two levels are still fine."""
     keys = secured(tmp_path, api_max_cost=10**12)
-    with client_of(keys, neo4j_connection) as client:
+    with keys.client(neo4j_connection, crash_as_500=True) as client:
         gql = GraphQL(client)
         assert gql.data(COUNT, {"d": {"or": [friends_chain(2), {"tag": {"tagId": "vip"}}]}}) == {
             "audience": {"count": {"value": 0}}
@@ -146,10 +139,10 @@ def test_audience_statements_are_stopped_at_the_api_query_timeout(
     }
     keys = secured(tmp_path, api_query_timeout_s=1.0)
     try:
-        with client_of(keys, neo4j_connection) as client:
+        with keys.client(neo4j_connection, crash_as_500=True) as client:
             response = client.post("/graphql", json={"query": COUNT, "variables": {"d": slow}})
     finally:
-        store.run_autocommit("admin/wipe_data")
+        store.run_autocommit("server/write/wipe_data")
     assert response.status_code == 200, response.text
     error = response.json()["errors"][0]
     assert error["extensions"] == {"code": "TIMEOUT"}, error
@@ -235,8 +228,8 @@ def test_numbers_neo4j_cannot_hold_are_refused_in_definition_files(
     Float do it for the API's typed fields): the model refuses them, naming the path."""
     from typer.testing import CliRunner
 
-    from cli.audience import audience_app
-    from graph.settings import get_settings
+    from personagraph.cli.audience import audience_app
+    from personagraph.graph.settings import get_settings
 
     get_settings.cache_clear()
     cases = [
@@ -274,9 +267,9 @@ def test_audience_exports_write_formula_cells_as_text(
 
     from typer.testing import CliRunner
 
-    from cli.audience import audience_app
-    from graph.audiences.service import export_csv
-    from graph.settings import get_settings
+    from personagraph.cli.audience import audience_app
+    from personagraph.graph.audiences.service import export_csv
+    from personagraph.graph.settings import get_settings
 
     store.driver.execute_query(
         "UNWIND range(0, size($f) - 1) AS i "
@@ -309,7 +302,7 @@ def test_loaders_refuse_ids_that_begin_with_a_formula_lead(store: GraphStore, tm
     words) may still begin with one."""
     import csv
 
-    from loaders.pipeline import LoadOptions, load_file
+    from personagraph.loaders.pipeline import LoadOptions, load_file
 
     folder = tmp_path / "data"
     folder.mkdir()
@@ -349,7 +342,7 @@ def test_loaders_refuse_ids_that_begin_with_a_formula_lead(store: GraphStore, tm
 def test_mutations_refuse_ids_that_begin_with_a_formula_lead(
     neo4j_connection: ConnectionInfo, store: GraphStore, tmp_path: Path
 ) -> None:
-    from graph.tags.taxonomy import TagInputError, upsert_tag
+    from personagraph.graph.tags.taxonomy import TagInputError, upsert_tag
 
     store.driver.execute_query("CREATE (:User {userId: 'buyer'}), (:Product {sku: 'p1'})")
     order = (
@@ -361,7 +354,7 @@ def test_mutations_refuse_ids_that_begin_with_a_formula_lead(
         'target: "p1", eventId: $e}) { new } }'
     )
     keys = secured(tmp_path)
-    with client_of(keys, neo4j_connection, "service") as client:
+    with keys.client(neo4j_connection, "service", crash_as_500=True) as client:
         gql = GraphQL(client)
         for formula in FORMULAS:
             upsert = gql.error("mutation($u: ID!) { upsertUser(input: {id: $u}) { id } }", {"u": formula})
@@ -404,7 +397,7 @@ def test_record_order_refuses_quantities_and_prices_out_of_bounds(
     field; nothing is written and the profile still reads. At the bounds, the order is taken."""
     store.driver.execute_query("CREATE (:User {userId: 'buyer'}), (:Product {sku: 'p1', price: 10.0})")
     keys = secured(tmp_path)
-    with client_of(keys, neo4j_connection, "service") as client:
+    with keys.client(neo4j_connection, "service", crash_as_500=True) as client:
         gql = GraphQL(client)
         refused = [
             (
@@ -444,8 +437,8 @@ def test_loading_and_analysing_orders_out_of_bounds(
 
     from typer.testing import CliRunner
 
-    from cli.main import app
-    from graph.settings import get_settings
+    from personagraph.cli.main import app
+    from personagraph.graph.settings import get_settings
     from tests.conftest import DEMO_DATA
 
     data = tmp_path / "data"

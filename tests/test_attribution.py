@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from graph.analytics.attribution import ChannelStats, channel_stats, run_attribution
-from graph.store import GraphStore
-from loaders.generator import generate
-from loaders.pipeline import LoadOptions, load_dataset
-from loaders.records import RowContext
+from personagraph.graph.analytics.attribution import ChannelStats, channel_stats, run_attribution
+from personagraph.graph.records import RowContext
+from personagraph.graph.store import GraphStore
+from personagraph.loaders.generator import generate
+from personagraph.loaders.pipeline import LoadOptions, load_dataset
 
 ATTRIBUTION_FILES = ("channels.csv", "products.csv", "users.csv", "orders.csv", "ties.csv")
 CHANNELS = "channel_id,name,kind\nweb,Web,online\napp,App,online\nref,Referral,referral\nstore,Store,store\n"

@@ -13,11 +13,10 @@ from typing import Any
 import pytest
 from neo4j import Driver
 
-from graph.audiences.compile import count_statement, members_statement
-from graph.audiences.model import LIFECYCLE_TIERS, AudienceDefinitionError, AudienceError
-from graph.audiences.parse import parse_definition
-from graph.audiences.service import (
-    InvalidCursorError,
+from personagraph.graph.audiences.compile import count_statement, members_statement
+from personagraph.graph.audiences.model import LIFECYCLE_TIERS, AudienceDefinitionError, AudienceError
+from personagraph.graph.audiences.parse import parse_definition
+from personagraph.graph.audiences.service import (
     audience_members,
     breakdown,
     count_audience,
@@ -28,9 +27,11 @@ from graph.audiences.service import (
     save_audience,
     saved_audience,
 )
-from graph.connection import ConnectionInfo
-from graph.store import GraphStore
-from loaders.pipeline import LoadOptions, load_dataset
+from personagraph.graph.paging import InvalidPageError
+from personagraph.graph.server.connection import ConnectionInfo
+from personagraph.graph.store import GraphStore
+from personagraph.loaders.pipeline import LoadOptions, load_dataset
+from tests.api_support import reused_graph
 
 NASTY = 'Bob\'s "Town"}) RETURN 1 //'
 USERS = [f"u{i:02d}" for i in range(1, 12)]
@@ -167,17 +168,11 @@ def people(
     driver: Driver, neo4j_connection: ConnectionInfo, tmp_path_factory: pytest.TempPathFactory
 ) -> GraphStore:
     """The eleven users, loaded once and reused while nothing else has touched the graph."""
-    store = GraphStore(driver, neo4j_connection.database)
-    records, _, _ = driver.execute_query(
-        "OPTIONAL MATCH (m:TestMarker {name: $name}) "
-        "RETURN m IS NOT NULL AS here, COUNT { (:User) } AS users",
-        name=MARKER,
-    )
-    if not (records[0]["here"] and records[0]["users"] == len(USERS)):
-        store.run_autocommit("admin/wipe_data")
+
+    def load(store: GraphStore) -> None:
         load_people(store, tmp_path_factory.mktemp("people"))
-        driver.execute_query("CREATE (:TestMarker {name: $name})", name=MARKER)
-    return store
+
+    return reused_graph(driver, neo4j_connection, MARKER, len(USERS), load)
 
 
 @pytest.fixture
@@ -185,7 +180,7 @@ def fresh_people(store: GraphStore, tmp_path: Path) -> Iterator[GraphStore]:
     """The eleven users in a graph this test may change."""
     load_people(store, tmp_path / "people")
     yield store
-    store.run_autocommit("admin/wipe_data")
+    store.run_autocommit("server/write/wipe_data")
 
 
 def members(store: GraphStore, definition: Any, purpose: str = "analysis") -> list[str]:
@@ -347,9 +342,9 @@ def test_pages_are_stable_when_users_arrive_between_fetches(fresh_people: GraphS
     assert len(seen) == len(set(seen)) and seen == sorted(seen)  # no duplicates, in order
     assert set(USERS) <= set(seen)  # no pre-existing user skipped
     assert set(after) <= set(seen) and not set(before) & set(seen)
-    with pytest.raises(InvalidCursorError):
+    with pytest.raises(InvalidPageError, match="after: not a cursor"):
         audience_members(store, everyone, after="not-a-cursor")
-    with pytest.raises(AudienceError, match="first must be between"):
+    with pytest.raises(InvalidPageError, match="first: must be between 1 and 1000"):
         audience_members(store, everyone, first=0)
 
 
@@ -364,7 +359,7 @@ def _in_audience(store: GraphStore, audience_id: str) -> list[str]:
 def test_saved_audiences_keep_counts_and_membership(
     fresh_people: GraphStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import graph.audiences.service as service
+    import personagraph.graph.audiences.service as service
 
     store = fresh_people
     monkeypatch.setattr(service, "HISTORY_CAP", 3)
@@ -464,13 +459,13 @@ def test_values_never_become_cypher_text(people: GraphStore) -> None:
 
 
 def test_lifecycle_tiers_match_the_segment_analysis() -> None:
-    from graph.analytics.segments import TIERS
+    from personagraph.graph.analytics.lifecycle import TIERS
 
     assert tuple(TIERS) == LIFECYCLE_TIERS
 
 
 def test_definitions_round_trip_as_json() -> None:
-    from graph.audiences.parse import definition_json
+    from personagraph.graph.audiences.parse import definition_json
 
     for _, definition, _ in CASES:
         root = parse_definition(definition)
@@ -483,8 +478,8 @@ def test_cli_commands(
 ) -> None:
     from typer.testing import CliRunner
 
-    from cli.audience import audience_app
-    from graph.settings import get_settings
+    from personagraph.cli.audience import audience_app
+    from personagraph.graph.settings import get_settings
 
     monkeypatch.setenv("PERSONA_AUDIT_LOG", str(tmp_path / "audit.log"))  # export writes an entry
     get_settings.cache_clear()
@@ -514,8 +509,8 @@ def test_cli_commands(
 def test_cli_save(fresh_people: GraphStore, neo4j_env: dict[str, str], tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from cli.audience import audience_app
-    from graph.settings import get_settings
+    from personagraph.cli.audience import audience_app
+    from personagraph.graph.settings import get_settings
 
     get_settings.cache_clear()
     definition = tmp_path / "vip.json"

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from neo4j import Driver, Query
 
-from graph.catalog import all_files, cypher, statements
-from graph.errors import CypherCatalogError
+from personagraph.graph.catalog import all_files, cypher, statements
+from personagraph.graph.errors import CypherCatalogError
 
 
 def test_statements_split_on_semicolons_and_drop_comments() -> None:
@@ -13,13 +15,29 @@ def test_statements_split_on_semicolons_and_drop_comments() -> None:
 
 
 def test_missing_file_names_the_expected_path() -> None:
-    with pytest.raises(CypherCatalogError, match=r"cypher/query/no_such_thing\.cypher"):
-        cypher("query/no_such_thing")
+    with pytest.raises(CypherCatalogError, match=r"cypher/profiles/read/no_such_thing\.cypher"):
+        cypher("profiles/read/no_such_thing")
 
 
-def test_unknown_area_is_refused() -> None:
-    with pytest.raises(CypherCatalogError, match="unknown Cypher area"):
-        cypher("nowhere/get_user")
+@pytest.mark.parametrize("name", ["nowhere/get_user", "get_user", "../graph/store", "profiles//get_user", ""])
+def test_names_outside_the_catalog_are_refused(name: str) -> None:
+    with pytest.raises(CypherCatalogError, match="no Cypher file"):
+        cypher(name)
+
+
+WRITES = re.compile(r"\b(MERGE|CREATE|SET|DELETE|REMOVE)\b")
+
+
+def test_reads_live_apart_from_writes() -> None:
+    """cypher/<feature>/read/ holds statements that change nothing; cypher/<feature>/write/ those that do."""
+    for name in all_files():
+        folder = name.split("/")[-2]
+        if folder not in ("read", "write"):
+            assert name.startswith(("schema/", "tags/rules/")), f"{name}: expected <feature>/<read|write>/"
+            folder = "schema" if name.startswith("schema/") else "read"  # rule queries only read
+        body = "\n".join(line for line in cypher(name).splitlines() if not line.lstrip().startswith("//"))
+        if folder != "schema":
+            assert bool(WRITES.search(body)) == (folder == "write"), f"{name} is in {folder}/"
 
 
 def test_every_file_has_a_parameter_contract_header() -> None:

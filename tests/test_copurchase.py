@@ -12,11 +12,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from graph.analytics.copurchase import bought_with, compute_copurchase, incidence, run_copurchase
-from graph.store import GraphStore
-from loaders.generator import GeneratorReport, generate
-from loaders.pipeline import LoadOptions, load_dataset
-from loaders.records import RowContext
+from personagraph.graph.analytics.bought_together import bought_with, compute_copurchase, incidence
+from personagraph.graph.analytics.copurchase import run_copurchase
+from personagraph.graph.records import RowContext
+from personagraph.graph.store import GraphStore
+from personagraph.loaders.generator import GeneratorReport, generate
+from personagraph.loaders.pipeline import LoadOptions, load_dataset
 
 # Ten orders over A, B, C, D (order 1 holds A on two lines: it still counts once).
 # Orders holding A: 5, B: 4, C: 6, D: 4; A+B: 3, C+D: 3, A+C: 2, B+C: 2.

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from graph.audiences import compile as audience_compile
-from graph.audiences.parse import parse_definition
+from personagraph.graph.audiences import compile as audience_compile
+from personagraph.graph.audiences.parse import parse_definition
 from tests.test_injection import PAYLOADS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -241,7 +241,7 @@ CHECKER_EXAMPLES: dict[str, bool] = {
     'def f(driver, x):\n    driver.execute_query("RETURN 1" if x else f"RETURN {x}")\n': True,
     # Literals, parameters, catalog names and compiled statements: accepted.
     'def f(driver, label):\n    driver.execute_query("MATCH (n) WHERE $l IN labels(n)", l=label)\n': False,
-    'def f(store):\n    store.read("query/get_user", userId="u1")\n': False,
+    'def f(store):\n    store.read("profiles/read/get_user", userId="u1")\n': False,
     "def f(driver, statement):\n    driver.execute_query(Query(statement.text), statement.params)\n": False,
     'def f(session, name):\n    session.run(Query(cypher(name)), {"a": 1})\n': False,
     'TEXT = {"a": "RETURN 1"}\ndef f(driver, k):\n    driver.execute_query(TEXT[k])\n': False,

@@ -14,15 +14,16 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from graph.analytics.segments import run_personas, run_segments
-from graph.analytics.social import run_social_communities
-from graph.as_of import resolve_as_of
-from graph.events import record_event
-from graph.store import GraphStore
-from graph.tags import parse_rules, refresh_tags
-from graph.tags.kinds import NO_SPEND
-from loaders.pipeline import LoadOptions, load_dataset
-from loaders.records import RowContext
+from personagraph.graph.analytics.personas import run_personas
+from personagraph.graph.analytics.segments import run_segments
+from personagraph.graph.analytics.social_communities import run_social_communities
+from personagraph.graph.as_of import resolve_as_of
+from personagraph.graph.events.record import record_event
+from personagraph.graph.records import RowContext
+from personagraph.graph.store import GraphStore
+from personagraph.graph.tags import parse_rules, refresh_tags
+from personagraph.graph.tags.rules import NO_SPEND
+from personagraph.loaders.pipeline import LoadOptions, load_dataset
 
 CHANNELS = "channel_id,name,kind\nweb,Web,online\nads,Ads,ads\n"
 
@@ -170,8 +171,8 @@ def test_a_later_behaviour_event_moves_the_default_as_of(store: GraphStore, tmp_
 def test_cli_prints_the_as_of_it_judged_at(
     store: GraphStore, neo4j_env: dict[str, str], tmp_path: Path
 ) -> None:
-    from cli.main import app
-    from graph.settings import get_settings
+    from personagraph.cli.main import app
+    from personagraph.graph.settings import get_settings
 
     _load(store, tmp_path, HISTORIC)
     rule_file = tmp_path / "rules.yaml"
@@ -260,8 +261,8 @@ def test_a_top_percent_bar_of_zero_tags_only_buyers_who_spent(store: GraphStore,
 def test_skipped_rules_lose_their_old_tags_and_the_cli_says_why(
     store: GraphStore, neo4j_env: dict[str, str], tmp_path: Path
 ) -> None:
-    from cli.main import app
-    from graph.settings import get_settings
+    from personagraph.cli.main import app
+    from personagraph.graph.settings import get_settings
 
     _load(store, tmp_path, {"channels.csv": CHANNELS, "users.csv": "user_id\nu1\nu2\n"})
     store.driver.execute_query(  # a high-value tag from an earlier, wrong refresh
@@ -293,7 +294,7 @@ def test_users_in_small_groups_have_no_social_community_as_documented(
     store: GraphStore, tmp_path: Path
 ) -> None:
     """A triangle is a community; a pair and a user without ties get none, counted, as docs and API say."""
-    from api.schema import schema
+    from personagraph.api.schema import schema
 
     _load(
         store,
@@ -360,8 +361,8 @@ def _group_personas(store: GraphStore) -> dict[str, set[str]]:
 def test_persona_ids_follow_their_cluster_and_retired_ids_are_never_reused(
     store: GraphStore, neo4j_env: dict[str, str], tmp_path: Path
 ) -> None:
-    from cli.main import app
-    from graph.settings import get_settings
+    from personagraph.cli.main import app
+    from personagraph.graph.settings import get_settings
 
     _load(store, tmp_path, _persona_files(3), "first")
     run_segments(store)

@@ -26,10 +26,10 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import ValidationError
 
-from api.app import create_app
-from graph.connection import ConnectionInfo
-from graph.local_neo4j import free_port
-from graph.settings import Settings
+from personagraph.api.app import create_app
+from personagraph.graph.server.connection import ConnectionInfo
+from personagraph.graph.server.local import free_port
+from personagraph.graph.settings import Settings
 from tests.api_support import Secured, secured
 from tests.live_server import live
 
@@ -158,7 +158,7 @@ def test_graphiql_page_and_its_assets_come_from_the_api_without_credentials(
 def test_graphiql_opens_with_a_docs_example_and_a_place_for_the_key(
     neo4j_connection: ConnectionInfo, ide_keys: Secured
 ) -> None:
-    from api.ide import EXAMPLE_QUERY, EXAMPLE_TITLE, EXAMPLE_VARIABLES, HEADERS_TEMPLATE
+    from personagraph.api.ide import EXAMPLE_QUERY, EXAMPLE_TITLE, EXAMPLE_VARIABLES, HEADERS_TEMPLATE
     from tests.test_docs_queries import examples
 
     documented = {e.title: e for e in examples()}

@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 from neo4j import Driver
 
-from graph.connection import ConnectionInfo
-from graph.store import GraphStore
-from loaders.generator import generate
+from personagraph.graph.server.connection import ConnectionInfo
+from personagraph.graph.store import GraphStore
+from personagraph.loaders.generator import generate
 
 ROOT = Path(__file__).resolve().parent.parent
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
@@ -43,7 +43,7 @@ def _env(neo4j_env: dict[str, str], data_dir: Path, **extra: str) -> dict[str, s
 def _persona(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """`persona ARGS` with stdout and stderr going to pipes (as in a script or `> file`)."""
     return subprocess.run(
-        [sys.executable, "-m", "cli.main", *args],
+        [sys.executable, "-m", "personagraph.cli.main", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -58,7 +58,7 @@ def _persona_tty(*args: str, env: dict[str, str], columns: int = 160, timeout: f
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
     process = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", *args],
+        [sys.executable, "-m", "personagraph.cli.main", *args],
         stdin=slave,
         stdout=slave,
         stderr=slave,
@@ -126,7 +126,7 @@ def piped_load(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[subprocess.CompletedProcess[str], Path]:
     """`persona load SHOP` into an empty graph, stdout and stderr piped; once for the tests that read it."""
-    GraphStore(driver, neo4j_connection.database).run_autocommit("admin/wipe_data")
+    GraphStore(driver, neo4j_connection.database).run_autocommit("server/write/wipe_data")
     data_dir = tmp_path_factory.mktemp("piped")
     done = _persona("load", str(shop_files), env=_env(_test_env(neo4j_connection), data_dir))
     assert done.returncode == 3, done.stderr  # the generated bad rows are rejected
@@ -230,7 +230,7 @@ def tty_load(
     too short for a file's clock to differ from the whole load's by more than the test's tolerance."""
     shop = tmp_path_factory.mktemp("tty-shop")
     generate(shop, users=1500, seed=11, bad_row_share=0.01)
-    GraphStore(driver, neo4j_connection.database).run_autocommit("admin/wipe_data")
+    GraphStore(driver, neo4j_connection.database).run_autocommit("server/write/wipe_data")
     env = _env(_test_env(neo4j_connection), tmp_path_factory.mktemp("tty"))
     out = _persona_tty("load", str(shop), env=env)
     return out, _table_rows(ANSI.sub("", out), r"[\w.]+\.csv")
@@ -265,7 +265,7 @@ def test_each_files_time_stops_when_it_is_done(tty_load: tuple[str, dict[str, li
 def test_load_of_a_missing_path_says_it_does_not_exist(neo4j_env: dict[str, str], tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from cli.main import app
+    from personagraph.cli.main import app
 
     missing = tmp_path / "nonexistent"
     done = CliRunner().invoke(app, ["load", str(missing)])
@@ -282,7 +282,7 @@ def test_version() -> None:
 
     from typer.testing import CliRunner
 
-    from cli.main import app
+    from personagraph.cli.main import app
 
     done = CliRunner().invoke(app, ["--version"])
     assert done.exit_code == 0, done.output
@@ -299,7 +299,7 @@ def test_help_has_examples(command: str) -> None:
     """The main help and the main sub-commands end with an Examples section of runnable lines."""
     from typer.testing import CliRunner
 
-    from cli.main import app
+    from personagraph.cli.main import app
 
     done = CliRunner().invoke(app, [*command.split(), "--help"])
     assert done.exit_code == 0, done.output
@@ -315,7 +315,7 @@ def test_help_has_examples(command: str) -> None:
 @pytest.fixture
 def demo_store(store: GraphStore, tmp_path: Path) -> GraphStore:
     """The six demo users (u001..u006) with their orders, in an empty graph."""
-    from loaders.pipeline import LoadOptions, load_dataset
+    from personagraph.loaders.pipeline import LoadOptions, load_dataset
     from tests.conftest import DEMO_DATA
 
     load_dataset(store, DEMO_DATA, options=LoadOptions(rejects_dir=tmp_path / "rejects"))
@@ -328,10 +328,9 @@ def test_consent_names_the_purpose_as_audiences_do(
     """`consent` says "personalised" as `audience --purpose` does; the old spelling is still accepted."""
     from typer.testing import CliRunner
 
-    from cli.main import app
-    from graph.audiences.model import PURPOSES
-    from graph.privacy import CONSENT_PURPOSES
-    from graph.settings import get_settings
+    from personagraph.cli.main import app
+    from personagraph.graph.kinds import CONSENT_PURPOSES, PURPOSES
+    from personagraph.graph.settings import get_settings
 
     monkeypatch.setenv("PERSONA_DATA_DIR", str(tmp_path))
     get_settings.cache_clear()
@@ -385,7 +384,7 @@ def test_api_consent_purpose_is_personalised(
 
 
 def test_serve_with_a_wrong_password_is_one_line(neo4j_env: dict[str, str], tmp_path: Path) -> None:
-    from graph.local_neo4j import free_port
+    from personagraph.graph.server.local import free_port
 
     env = _env(neo4j_env, tmp_path, PERSONA_NEO4J_PASSWORD="not-the-password")
     done = _persona("serve", "--port", str(free_port()), env=env, timeout=120)
@@ -397,7 +396,7 @@ def test_serve_with_a_wrong_password_is_one_line(neo4j_env: dict[str, str], tmp_
 
 
 def test_serve_without_neo4j_is_one_line(tmp_path: Path) -> None:
-    from graph.local_neo4j import free_port
+    from personagraph.graph.server.local import free_port
 
     nobody = {
         "NEO4J_URI": f"bolt://127.0.0.1:{free_port()}",
@@ -425,8 +424,8 @@ def test_wipe_asks_then_empties_the_database_but_keeps_schema_and_forgotten(
 ) -> None:
     from typer.testing import CliRunner
 
-    from cli.main import app
-    from graph.settings import get_settings
+    from personagraph.cli.main import app
+    from personagraph.graph.settings import get_settings
 
     monkeypatch.setenv("PERSONA_DATA_DIR", str(tmp_path))
     get_settings.cache_clear()
@@ -477,7 +476,7 @@ WARNING = "tagId 'vipp': no tag has this id, so its condition matches no one"
 
 @pytest.fixture
 def vip_store(demo_store: GraphStore) -> GraphStore:
-    from graph.tags import tag_user, upsert_tag
+    from personagraph.graph.tags import tag_user, upsert_tag
 
     upsert_tag(demo_store, tag_id="vip", name="VIP", tier="basic")
     tag_user(demo_store, user_id="u001", tag_id="vip")
@@ -491,8 +490,8 @@ def test_an_unknown_tag_id_is_a_warning_in_the_cli(
 
     from typer.testing import CliRunner
 
-    from cli.main import app
-    from graph.settings import get_settings
+    from personagraph.cli.main import app
+    from personagraph.graph.settings import get_settings
 
     monkeypatch.setenv("PERSONA_DATA_DIR", str(tmp_path))
     get_settings.cache_clear()
@@ -529,7 +528,7 @@ def test_an_unknown_tag_id_is_a_warning_in_the_api(
 @pytest.fixture
 def one_line_shop(store: GraphStore, tmp_path: Path) -> GraphStore:
     """Six one-line orders: every product sold, none with another."""
-    from loaders.pipeline import LoadOptions, load_dataset
+    from personagraph.loaders.pipeline import LoadOptions, load_dataset
 
     folder = tmp_path / "one-line"
     folder.mkdir()
@@ -549,8 +548,8 @@ def test_copurchase_says_why_there_are_no_pairs(
 ) -> None:
     from typer.testing import CliRunner
 
-    from cli.main import app
-    from graph.settings import get_settings
+    from personagraph.cli.main import app
+    from personagraph.graph.settings import get_settings
 
     monkeypatch.setenv("PERSONA_DATA_DIR", str(tmp_path))
     get_settings.cache_clear()
@@ -565,7 +564,7 @@ def test_copurchase_says_why_there_are_no_pairs(
 def test_an_empty_cross_sell_says_why(
     one_line_shop: GraphStore, neo4j_connection: ConnectionInfo, tmp_path: Path
 ) -> None:
-    from graph.analytics.copurchase import run_copurchase
+    from personagraph.graph.analytics.copurchase import run_copurchase
     from tests.api_support import GraphQL, secured
 
     query = (
@@ -591,7 +590,7 @@ def test_an_empty_cross_sell_says_why(
 def ties_only(store: GraphStore, tmp_path: Path) -> GraphStore:
     """A social network without orders, behaviour or tags (as a public friendship dataset): every user
     has the same persona features, so there are fewer distinct points than clusters to find."""
-    from loaders.pipeline import LoadOptions, load_dataset
+    from personagraph.loaders.pipeline import LoadOptions, load_dataset
 
     folder = tmp_path / "ties-only"
     folder.mkdir()

@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from graph.privacy import REFUSED, forget_user
-from graph.store import GraphStore
-from loaders.pipeline import FileReport, LoadOptions, load_dataset, load_file
-from loaders.records import RowContext
+from personagraph.graph.privacy.forget import REFUSED, forget_user
+from personagraph.graph.records import RowContext
+from personagraph.graph.store import GraphStore
+from personagraph.loaders.pipeline import FileReport, LoadOptions, load_dataset, load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = b"d" * 32
@@ -48,7 +48,7 @@ def _persona(*args: str, env: dict[str, str], data_dir: Path) -> subprocess.Comp
     """`persona ARGS` with stdout and stderr to pipes, pointed at the test Neo4j."""
     full = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FORCE_COLOR", "TERM")}
     return subprocess.run(
-        [sys.executable, "-m", "cli.main", *args],
+        [sys.executable, "-m", "personagraph.cli.main", *args],
         capture_output=True,
         text=True,
         env={**full, **env, "PERSONA_DATA_DIR": str(data_dir), "COLUMNS": "200"},
@@ -249,7 +249,7 @@ def test_an_order_line_without_a_price_counts_at_list_price_in_the_orders_total(
     store: GraphStore, neo4j_connection: Any, tmp_path: Path
 ) -> None:
     """Before: Order.total was 198 (the list-price line counted 0) while attribution counted 457."""
-    from graph.analytics.attribution import run_attribution
+    from personagraph.graph.analytics.attribution import run_attribution
     from tests.api_support import GraphQL, secured
 
     _shop(store, tmp_path)
@@ -272,8 +272,8 @@ def test_money_sums_are_exact_to_the_cent_everywhere(store: GraphStore, tmp_path
     per-channel and report sums) and the high-value tag rule's spend; a list price of 0.125 was kept as is."""
     from datetime import UTC, datetime
 
-    from graph.analytics.attribution import run_attribution
-    from graph.profiles import orders_pages
+    from personagraph.graph.analytics.attribution import run_attribution
+    from personagraph.graph.profiles.read import orders_pages
 
     _shop(store, tmp_path, "o1,cents,P3,2025-01-01,1,0.1,l1\no1,cents,P3,2025-01-01,1,0.2,l2\n")
     assert _rows(store, "MATCH (p:Product {sku: 'P3'}) RETURN p.price AS p")[0]["p"] == 0.13
@@ -286,7 +286,7 @@ def test_money_sums_are_exact_to_the_cent_everywhere(store: GraphStore, tmp_path
     page = orders_pages(store, user_ids=["cents"], first=5)["cents"]
     assert str(page.items[0].total) == "0.30"
     [row] = store.read(
-        "query/tag_rule_high_value",
+        "tags/rules/high_value",
         userIds=["cents"],
         since=datetime(2024, 1, 1, tzinfo=UTC),
         asOf=datetime(2026, 1, 1, tzinfo=UTC),
@@ -295,7 +295,7 @@ def test_money_sums_are_exact_to_the_cent_everywhere(store: GraphStore, tmp_path
     )
     assert row["spend"] == 0.3 and row["top"] == [{"order": "o1", "amount": 0.3}]
     [cutoff] = store.read(
-        "query/tag_rule_high_value_cutoff",
+        "tags/rules/high_value_cutoff",
         since=datetime(2024, 1, 1, tzinfo=UTC),
         asOf=datetime(2026, 1, 1, tzinfo=UTC),
         percentile=0.95,

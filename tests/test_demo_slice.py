@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from graph.connection import ConnectionInfo
-from graph.profiles import friends_of, get_user
-from graph.store import GraphStore
-from loaders.pipeline import LoadOptions, load_dataset
+from personagraph.graph.profiles.read import friends_of, get_user
+from personagraph.graph.server.connection import ConnectionInfo
+from personagraph.graph.store import GraphStore
+from personagraph.loaders.pipeline import LoadOptions, load_dataset
 from tests.api_support import secured
 from tests.conftest import DEMO_DATA
 

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from neo4j import Driver
 
-from cli.demo import build_demo
-from graph.connection import ConnectionInfo
-from graph.store import GraphStore
-from loaders.pipeline import LoadOptions
+from personagraph.cli.demo import build_demo
+from personagraph.graph.server.connection import ConnectionInfo
+from personagraph.graph.store import GraphStore
+from personagraph.loaders.pipeline import LoadOptions
 from tests.api_support import GraphQL, secured
 
 QUERIES = Path(__file__).resolve().parent.parent / "docs" / "queries.md"
@@ -50,7 +50,7 @@ def gql(
     driver: Driver, neo4j_connection: ConnectionInfo, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[GraphQL]:
     store = GraphStore(driver, neo4j_connection.database)
-    store.run_autocommit("admin/wipe_data")
+    store.run_autocommit("server/write/wipe_data")
     folder = tmp_path_factory.mktemp("demo")
     build_demo(store, folder, options=LoadOptions(rejects_dir=folder / "rejects"))
     keys = secured(folder / "keys", api_rate_limit=0)  # tests/test_api_limits.py covers the limit

@@ -44,14 +44,12 @@ from graphql import (
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import from_schema, nodes
-from neo4j import Driver
 
-from api.app import create_app
-from api.schema import schema as api_schema
-from graph.audiences.model import BREAKDOWN_FIELDS, LIFECYCLE_TIERS, OPS_BY_TYPE, USER_FIELDS
-from graph.connection import ConnectionInfo
-from graph.store import GraphStore
-from tests.api_support import AnalysedGraph, Secured, analysed_graph, secured
+from personagraph.api.schema import schema as api_schema
+from personagraph.graph.audiences.model import BREAKDOWN_FIELDS, LIFECYCLE_TIERS, OPS_BY_TYPE, USER_FIELDS
+from personagraph.graph.server.connection import ConnectionInfo
+from personagraph.graph.store import GraphStore
+from tests.api_support import AnalysedGraph, Secured
 
 # graphql-core parses the SDL with @oneOf as a real one-of input (strawberry's own schema object marks
 # it only by a directive), so the rewrite below can find such inputs by their type.
@@ -387,33 +385,16 @@ class Fuzzer:
         return Outcome(query, response.status_code, codes, tuple(problems), ms, response.text)
 
 
-def open_client(settings_source: Secured, connection: ConnectionInfo) -> TestClient:
-    """An app client that answers an unhandled exception with HTTP 500 (which fails the check) rather
-    than raising it into the test, so the failing operation is the one reported."""
-    return TestClient(
-        create_app(settings_source.settings, connection=connection), raise_server_exceptions=False
-    )
-
-
 # --- tests -----------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def graph(
-    driver: Driver, neo4j_connection: ConnectionInfo, tmp_path_factory: pytest.TempPathFactory
-) -> AnalysedGraph:
-    """This module's own graph: the mutations below change it."""
-    return analysed_graph(driver, neo4j_connection, tmp_path_factory.mktemp("fuzz"), users=200)
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> Secured:
-    return secured(tmp_path_factory.mktemp("fuzz-keys"), api_rate_limit=0)
+ANALYSED_USERS = 200  # the users of this module's graph (tests/conftest.py's graph fixture)
 
 
 @pytest.fixture(scope="module")
 def client(graph: AnalysedGraph, neo4j_connection: ConnectionInfo, keys: Secured) -> Iterator[TestClient]:
-    with open_client(keys, neo4j_connection) as test_client:
+    # an unhandled exception is a 500 (which fails the check), so the failing operation is the one reported
+    with keys.client(neo4j_connection, None, crash_as_500=True) as test_client:
         yield test_client
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from graph.identities import resolve_identities
-from graph.store import GraphStore
-from loaders.generator import GeneratorReport, generate
-from loaders.pipeline import FileReport, LoadOptions, load_dataset
-from loaders.records import RowContext
+from personagraph.graph.profiles.identities import resolve_identities
+from personagraph.graph.records import RowContext
+from personagraph.graph.store import GraphStore
+from personagraph.loaders.generator import GeneratorReport, generate
+from personagraph.loaders.pipeline import FileReport, LoadOptions, load_dataset
 
 
 @pytest.fixture(scope="module")

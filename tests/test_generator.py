@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from loaders.entities import KINDS
-from loaders.generator import GeneratorReport, generate
-from loaders.records import RowContext
+from personagraph.graph.entities import KINDS
+from personagraph.graph.records import RowContext
+from personagraph.loaders.generator import GeneratorReport, generate
 
 USERS = 2000
 SEED = 7

@@ -28,14 +28,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route as StarletteRoute
 
-from api.app import create_app
-from api.ide import EXAMPLE_VARIABLES, KEY_PLACEHOLDER, missing_vendor_files
-from api.policy import Role
-from graph.connection import ConnectionInfo
-from graph.store import GraphStore
-from loaders.generator import generate
-from loaders.pipeline import LoadOptions, load_dataset
-from loaders.records import RowContext
+from personagraph.api.app import create_app
+from personagraph.api.ide import EXAMPLE_VARIABLES, KEY_PLACEHOLDER, missing_vendor_files
+from personagraph.api.policy import Role
+from personagraph.graph.records import RowContext
+from personagraph.graph.server.connection import ConnectionInfo
+from personagraph.graph.store import GraphStore
+from personagraph.loaders.generator import generate
+from personagraph.loaders.pipeline import LoadOptions, load_dataset
 from tests.api_support import Secured, secured
 from tests.live_server import live
 

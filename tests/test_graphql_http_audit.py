@@ -3,7 +3,7 @@
 The real app (create_app, over the test Neo4j) runs under uvicorn on a free port, and
 tools/graphql-http-audit/audit.mjs runs graphql-http's ``serverAudits`` against its /graphql.
 Every MUST audit has to pass (the issue's requirement). SHOULD audits are reported, and none
-may fail beyond ``KNOWN_SHOULD_FAILURES`` (empty: with api/http.py all 23 SHOULD audits of
+may fail beyond ``KNOWN_SHOULD_FAILURES`` (empty: with api/router.py all 23 SHOULD audits of
 graphql-http 1.23.1 pass, as do its 13 MUST and 25 MAY audits), so a regression shows up here.
 
 Node and the audit's node_modules come from ``make install`` (``npm ci`` in
@@ -26,9 +26,9 @@ import httpx
 import pytest
 import uvicorn
 
-from api.app import create_app
-from graph.connection import ConnectionInfo
-from graph.local_neo4j import free_port
+from personagraph.api.app import create_app
+from personagraph.graph.server.connection import ConnectionInfo
+from personagraph.graph.server.local import free_port
 from tests.api_support import Secured, secured
 
 AUDIT_DIR = Path(__file__).resolve().parent.parent / "tools" / "graphql-http-audit"
@@ -135,7 +135,7 @@ def test_should_audits_are_reported_without_new_failures(audit: dict[str, Any]) 
 
 
 def test_what_the_audit_does_not_cover(graphql_url: str, keys: Secured) -> None:
-    """Spec points api/http.py implements that graphql-http does not check."""
+    """Spec points api/router.py implements that graphql-http does not check."""
     query = {"query": "{ __typename }"}
     with httpx.Client(timeout=10, headers=keys.headers()) as client:
         page = client.get(graphql_url, headers={"accept": "text/html"})

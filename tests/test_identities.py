@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from graph.errors import NotFoundError
-from graph.identities import customer_members, resolve_identities, split_user
-from graph.store import GraphStore
-from loaders.pipeline import LoadOptions, load_dataset
-from loaders.records import RowContext
+from personagraph.graph.errors import NotFoundError
+from personagraph.graph.profiles.identities import customer_members, resolve_identities, split_user
+from personagraph.graph.records import RowContext
+from personagraph.graph.store import GraphStore
+from personagraph.loaders.pipeline import LoadOptions, load_dataset
 
 FILES = {
     "users.csv": "user_id,city\nw1,Shanghai\na7,Shanghai\nb3,Beijing\nz9,Chengdu\n",

@@ -24,13 +24,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from graphql import GraphQLInputObjectType, GraphQLObjectType, get_named_type
-from neo4j import Driver
 
-from api.schema import schema as api_schema
-from graph.connection import ConnectionInfo
-from graph.store import GraphStore
-from tests.api_support import AnalysedGraph, Secured, analysed_graph, secured
-from tests.test_fuzz_api import TRACE_MARKERS, open_client
+from personagraph.api.schema import schema as api_schema
+from personagraph.graph.server.connection import ConnectionInfo
+from personagraph.graph.store import GraphStore
+from tests.api_support import AnalysedGraph, Secured
+from tests.test_fuzz_api import TRACE_MARKERS
 
 PAYLOADS: list[str] = [
     "'",
@@ -496,23 +495,12 @@ def check_errors(body: dict[str, Any], payload: str) -> list[str]:
 # --- fixtures ------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def graph(
-    driver: Driver, neo4j_connection: ConnectionInfo, tmp_path_factory: pytest.TempPathFactory
-) -> AnalysedGraph:
-    """This module's own graph: the mutations below write to it."""
-    return analysed_graph(driver, neo4j_connection, tmp_path_factory.mktemp("injection"), users=100)
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> Secured:
-    return secured(tmp_path_factory.mktemp("injection-keys"), api_rate_limit=0)
+ANALYSED_USERS = 100  # the users of this module's graph (tests/conftest.py's graph fixture)
 
 
 @pytest.fixture(scope="module")
 def client(graph: AnalysedGraph, neo4j_connection: ConnectionInfo, keys: Secured) -> Iterator[TestClient]:
-    with open_client(keys, neo4j_connection) as test_client:
-        test_client.headers.update(keys.headers("admin"))
+    with keys.client(neo4j_connection, "admin", crash_as_500=True) as test_client:
         yield test_client
 
 

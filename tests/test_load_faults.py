@@ -13,10 +13,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from graph.connection import ConnectionInfo
-from graph.local_neo4j import LocalNeo4j
-from graph.store import GraphStore
-from loaders.pipeline import LoadOptions, load_dataset
+from personagraph.graph.server.connection import ConnectionInfo
+from personagraph.graph.server.local import LocalNeo4j
+from personagraph.graph.store import GraphStore
+from personagraph.loaders.pipeline import LoadOptions, load_dataset
 
 # Set from the clock when a row gives none (consent changes: when the load recorded them).
 VOLATILE = {"assignedAt", "resolvedAt", "recordedAt", "consentUpdatedAt"}
@@ -83,7 +83,7 @@ def _count(store: GraphStore, query: str) -> int:
 
 
 def _clean_load(store: GraphStore, dataset: Path, tmp_path: Path) -> tuple[list[str], list[str]]:
-    store.run_autocommit("admin/wipe_data")
+    store.run_autocommit("server/write/wipe_data")
     reports = load_dataset(store, dataset, options=LoadOptions(batch_size=500, rejects_dir=tmp_path / "r0"))
     assert all(r.rejected == 0 for r in reports)
     return snapshot(store)
@@ -96,7 +96,7 @@ def test_loader_killed_mid_run_then_rerun_equals_clean_load(
     command = [
         sys.executable,
         "-m",
-        "cli.main",
+        "personagraph.cli.main",
         "load",
         str(dataset),
         "--batch-size",
@@ -181,7 +181,7 @@ def test_two_loaders_on_overlapping_files_at_once_equal_one_clean_load(
 
 def test_analytics_during_writes_finish_and_stamp_their_run(store: GraphStore, tmp_path: Path) -> None:
     """Influence runs while a loader adds ties: it finishes, and every score it wrote carries its run."""
-    from graph.analytics.social import run_influence
+    from personagraph.graph.analytics.influence import run_influence
 
     dataset = write_dataset(tmp_path / "data", users=300, seed=9)
     ties = dataset / "ties.csv"

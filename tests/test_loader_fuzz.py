@@ -27,12 +27,12 @@ from hypothesis import HealthCheck, Phase, event, given, seed, settings
 from hypothesis import strategies as st
 from neo4j import Driver
 
-from graph.connection import ConnectionInfo
-from graph.store import GraphStore
-from loaders.entities import KINDS, EntityKind
-from loaders.pipeline import FileReport, LoadOptions, load_dataset
-from loaders.readers import UnusableInputError
-from loaders.records import RowContext
+from personagraph.graph.entities import KINDS, EntityKind
+from personagraph.graph.records import RowContext
+from personagraph.graph.server.connection import ConnectionInfo
+from personagraph.graph.store import GraphStore
+from personagraph.loaders.pipeline import FileReport, LoadOptions, load_dataset
+from personagraph.loaders.readers import UnusableInputError
 from tests.test_injection import PAYLOADS
 
 EXAMPLES_PER_KIND = 60
@@ -338,7 +338,7 @@ def graph(
 ) -> GraphStore:
     """Known channels, products, users and tags, so generated references can resolve."""
     store = GraphStore(driver, neo4j_connection.database)
-    store.run_autocommit("admin/wipe_data")
+    store.run_autocommit("server/write/wipe_data")
     folder = tmp_path_factory.mktemp("loader-fuzz-base")
     for name, text in BASE.items():
         (folder / name).write_text(text, encoding="utf-8")
@@ -464,7 +464,7 @@ def _reasons(report: FileReport) -> dict[int, str]:
 @pytest.mark.parametrize(
     ("name", "content", "lines"),
     [
-        # Epoch seconds past time_t raised OverflowError out of validation (loaders/records.py).
+        # Epoch seconds past time_t raised OverflowError out of validation (graph/records.py).
         ("events.csv", "user_id,kind,at,target\nu1,view,99999999999999999999,p1\n", [2]),
         # A time that leaves years 1-9999 once in UTC raised OverflowError in the row transform.
         (

@@ -9,10 +9,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from graph.store import GraphStore
-from loaders.pipeline import FileReport, LoadOptions, load_dataset, load_file
-from loaders.readers import UnusableInputError
-from loaders.records import RowContext, hash_identity
+from personagraph.graph.records import RowContext, hash_identity
+from personagraph.graph.store import GraphStore
+from personagraph.loaders.pipeline import FileReport, LoadOptions, load_dataset, load_file
+from personagraph.loaders.readers import UnusableInputError
 
 FILES = {
     "channels.csv": "channel_id,name,kind\nweb,Web, ONLINE \napp,App,online\n",

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from graph.store import GraphStore
-from loaders.adapters.online_retail import (
+from personagraph.graph.entities import KINDS
+from personagraph.graph.store import GraphStore
+from personagraph.loaders.adapters.online_retail import (
     NON_PRODUCT_CODES,
     ConversionReport,
     convert_online_retail,
@@ -18,8 +19,7 @@ from loaders.adapters.online_retail import (
     iso_utc,
     main,
 )
-from loaders.entities import KINDS
-from loaders.pipeline import LoadOptions, load_dataset
+from personagraph.loaders.pipeline import LoadOptions, load_dataset
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 REAL_FILE = DATASETS / "online-retail-2010-12" / "online-retail-2010-12.csv"

@@ -12,28 +12,26 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from graph.audiences.service import save_audience
-from graph.audit import AuditLog
-from graph.errors import ConfigurationError, NotFoundError, SuppressedUserError
-from graph.events import record_event, record_order
-from graph.identities import resolve_identities
-from graph.privacy import (
+from personagraph.graph.audiences.service import save_audience
+from personagraph.graph.audit import AuditLog
+from personagraph.graph.errors import ConfigurationError, NotFoundError, SuppressedUserError
+from personagraph.graph.events.record import record_event, record_order
+from personagraph.graph.privacy.consent import PrivacyInputError, consent_history, set_consent
+from personagraph.graph.privacy.forget import (
     REFUSED,
-    PrivacyInputError,
-    consent_history,
     ensure_not_suppressed,
     forget_user,
     scrub_value,
-    set_consent,
     suppressed,
     suppression_hash,
 )
-from graph.profiles import upsert_user
-from graph.store import GraphStore
-from graph.tags.taxonomy import tag_user
-from loaders.generator import generate
-from loaders.pipeline import FileReport, LoadOptions, load_dataset, load_file
-from loaders.records import RowContext
+from personagraph.graph.profiles.identities import resolve_identities
+from personagraph.graph.profiles.write import upsert_user
+from personagraph.graph.records import RowContext
+from personagraph.graph.store import GraphStore
+from personagraph.graph.tags.taxonomy import tag_user
+from personagraph.loaders.generator import generate
+from personagraph.loaders.pipeline import FileReport, LoadOptions, load_dataset, load_file
 from tests.api_support import analyse
 
 KEY = b"k" * 32
@@ -372,7 +370,7 @@ def test_forget_leaves_no_trace_and_the_user_never_comes_back(store: GraphStore,
 def cli_env(
     neo4j_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[CliRunner, Path]]:
-    from graph.settings import get_settings
+    from personagraph.graph.settings import get_settings
 
     monkeypatch.setenv("PERSONA_SECRET_KEY", "privacy-test-secret")
     monkeypatch.setenv("PERSONA_AUDIT_LOG", str(tmp_path / "audit.log"))
@@ -383,9 +381,9 @@ def cli_env(
 
 
 def test_cli_consent_and_forget(store: GraphStore, cli_env: tuple[CliRunner, Path], tmp_path: Path) -> None:
-    from cli.main import app
-    from graph.privacy import suppression_key
-    from graph.settings import get_settings
+    from personagraph.cli.main import app
+    from personagraph.graph.privacy.forget import suppression_key
+    from personagraph.graph.settings import get_settings
 
     runner, audit_path = cli_env
     assert runner.invoke(app, ["load", str(DEMO_DATA), "--rejects", str(tmp_path / "r1")]).exit_code == 0

@@ -16,9 +16,9 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from graph.errors import ConfigurationError
-from graph.store import GraphStore
-from loaders.records import RowContext, hash_identity
+from personagraph.graph.errors import ConfigurationError
+from personagraph.graph.records import RowContext, hash_identity
+from personagraph.graph.store import GraphStore
 
 PHONE = "86 138 0013 4521"  # one of the 10,000 numbers of the 138-0013 block
 
@@ -31,7 +31,7 @@ def _rows(store: GraphStore, query: str, **params: Any) -> list[dict[str, Any]]:
 @pytest.fixture
 def cli(neo4j_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     """The CLI with a fresh data folder and neither PERSONA_IDENTITY_SALT nor PERSONA_SECRET_KEY set."""
-    from graph.settings import get_settings
+    from personagraph.graph.settings import get_settings
 
     for name in ("PERSONA_IDENTITY_SALT", "PERSONA_SECRET_KEY"):
         monkeypatch.delenv(name, raising=False)
@@ -73,9 +73,9 @@ def _recover_phone(stored: str) -> list[str]:
 def test_identity_hashes_are_keyed_by_a_secret_kept_on_first_start(
     store: GraphStore, cli: CliRunner, tmp_path: Path
 ) -> None:
-    from cli.main import app
-    from graph.secrets import identity_key
-    from graph.settings import get_settings
+    from personagraph.cli.main import app
+    from personagraph.graph.secrets import identity_key
+    from personagraph.graph.settings import get_settings
 
     folder = _identity_files(tmp_path / "data")
     done = cli.invoke(app, ["load", str(folder), "--rejects", str(tmp_path / "r1")])
@@ -99,8 +99,8 @@ def test_identity_hashes_are_keyed_by_a_secret_kept_on_first_start(
 def test_an_explicitly_empty_identity_salt_is_refused(
     store: GraphStore, cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, salt: str
 ) -> None:
-    from cli.main import app
-    from graph.settings import get_settings
+    from personagraph.cli.main import app
+    from personagraph.graph.settings import get_settings
 
     monkeypatch.setenv("PERSONA_IDENTITY_SALT", salt)
     get_settings.cache_clear()
@@ -119,8 +119,8 @@ def test_an_explicitly_empty_identity_salt_is_refused(
 
 def test_a_given_identity_salt_is_used_as_is(store: GraphStore, cli: CliRunner, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    from cli.main import app
-    from graph.settings import get_settings
+    from personagraph.cli.main import app
+    from personagraph.graph.settings import get_settings
 
     monkeypatch.setenv("PERSONA_IDENTITY_SALT", "a-long-random-salt-from-the-vault")
     get_settings.cache_clear()
@@ -148,7 +148,7 @@ def _users_file(folder: Path, rows: str, *, timed: bool = False) -> Path:
 
 
 def _load_users(store: GraphStore, path: Path, rejects: Path) -> None:
-    from loaders.pipeline import LoadOptions, load_file
+    from personagraph.loaders.pipeline import LoadOptions, load_file
 
     options = LoadOptions(rejects_dir=rejects, context=RowContext(identity_salt="t"))
     assert load_file(store, path, options=options).rejected == 0
@@ -288,7 +288,7 @@ def _anything_naming(store: GraphStore, needles: list[str]) -> list[str]:
 @pytest.fixture
 def deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """This process's settings (the API's forgetUser reads the identity key from them) in a fresh folder."""
-    from graph.settings import get_settings
+    from personagraph.graph.settings import get_settings
 
     for name in ("PERSONA_IDENTITY_SALT", "PERSONA_SECRET_KEY"):
         monkeypatch.delenv(name, raising=False)
@@ -301,8 +301,8 @@ def deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None
 def test_forget_leaves_no_derived_audience_ids_nor_search_text_naming_them(
     store: GraphStore, neo4j_connection: Any, tmp_path: Path, deployment: None
 ) -> None:
-    from graph.audiences.service import save_audience
-    from loaders.pipeline import LoadOptions, load_dataset
+    from personagraph.graph.audiences.service import save_audience
+    from personagraph.loaders.pipeline import LoadOptions, load_dataset
     from tests.api_support import GraphQL, secured
 
     options = LoadOptions(rejects_dir=tmp_path / "r1")  # identities under the deployment's key
@@ -335,8 +335,9 @@ def test_forget_leaves_no_derived_audience_ids_nor_search_text_naming_them(
     searched = "MATCH (s:SearchTerm)<-[:SEARCHED]-(u) RETURN s.term AS term, collect(u.userId) AS by"
     terms = _rows(store, searched)
     assert terms == [{"term": "e-bike helmet", "by": ["u0000099"]}]
-    stale = _rows(store, "MATCH (u:User) WHERE u.analyticsStaleAt IS NOT NULL "
-                  "RETURN u.userId AS id ORDER BY id")
+    stale = _rows(
+        store, "MATCH (u:User) WHERE u.analyticsStaleAt IS NOT NULL RETURN u.userId AS id ORDER BY id"
+    )
     assert stale == [{"id": "u0000099"}, {"id": "u0000100"}]
 
 
@@ -345,7 +346,7 @@ def test_reloads_after_a_forget_keep_nothing_of_them_in_private_rejects(
 ) -> None:
     import json
 
-    from cli.main import app
+    from personagraph.cli.main import app
 
     work = tmp_path / "cwd"
     work.mkdir()

@@ -16,12 +16,10 @@ from typing import Any
 
 import pytest
 
-from graph import insights, products
-from graph.analytics.copurchase import run_copurchase
-from graph.analytics.runs import analytics_run
-from graph.analytics.social import run_influence, run_social_communities
-from graph.errors import NotFoundError
-from graph.insights import (
+from personagraph.graph.analytics import insights
+from personagraph.graph.analytics.copurchase import run_copurchase
+from personagraph.graph.analytics.influence import run_influence
+from personagraph.graph.analytics.insights import (
     InsightInputError,
     analytics_runs,
     communities,
@@ -31,9 +29,13 @@ from graph.insights import (
     influencers,
     personas,
 )
-from graph.products import CrossSell, ProductInputError, cross_sell, get_products
-from graph.store import GraphStore
-from loaders.pipeline import LoadOptions, load_dataset
+from personagraph.graph.analytics.runs import analytics_run
+from personagraph.graph.analytics.social_communities import run_social_communities
+from personagraph.graph.errors import NotFoundError
+from personagraph.graph.products import read as products
+from personagraph.graph.products.read import CrossSell, ProductInputError, cross_sell, get_products
+from personagraph.graph.store import GraphStore
+from personagraph.loaders.pipeline import LoadOptions, load_dataset
 
 DAY0 = datetime(2025, 1, 1, 12, tzinfo=UTC)
 HISTORY = [f"P{i:02d}" for i in range(1, 23)]  # u1's purchases, oldest first
@@ -290,7 +292,7 @@ def _create_personas(store: GraphStore, run_id: str, at: datetime, sizes: list[i
         }
         for i, s in enumerate(sizes)
     ]
-    store.write("analytics/create_personas", rows=rows, features=["size"], runId=run_id, computedAt=at)
+    store.write("analytics/write/create_personas", rows=rows, features=["size"], runId=run_id, computedAt=at)
 
 
 def test_personas_list_only_the_latest_run_and_look_up_by_id(store: GraphStore) -> None:
@@ -317,7 +319,7 @@ def test_runs_newest_first_with_json_decoded(shop: GraphStore) -> None:
     with pytest.raises(RuntimeError), analytics_run(shop, "influence", {"damping": 0.5}):
         raise RuntimeError("boom")
     shop.write(
-        "analytics/create_run",
+        "analytics/write/create_run",
         runId="manual",
         kind="segments",
         parameters=json.dumps({"asOf": "2025-01-01"}),

@@ -11,11 +11,9 @@ from pathlib import Path
 import pytest
 from neo4j import Driver
 
-from graph.connection import ConnectionInfo
-from graph.paging import InvalidPageError, check_first, decode_cursor, encode_cursor
-from graph.profiles import (
+from personagraph.graph.paging import InvalidPageError, check_first, decode_cursor, encode_cursor
+from personagraph.graph.profiles.read import (
     GraphEdge,
-    UserInputError,
     channels_of,
     get_user,
     get_users,
@@ -26,11 +24,13 @@ from graph.profiles import (
     tags_of,
     tie_cursor,
     ties_pages,
-    upsert_user,
 )
-from graph.store import GraphStore
-from loaders.pipeline import LoadOptions, load_dataset, load_file
-from loaders.records import RowContext, hash_identity
+from personagraph.graph.profiles.write import UserInputError, upsert_user
+from personagraph.graph.records import RowContext, hash_identity
+from personagraph.graph.server.connection import ConnectionInfo
+from personagraph.graph.store import GraphStore
+from personagraph.loaders.pipeline import LoadOptions, load_dataset, load_file
+from tests.api_support import reused_graph
 
 MARKER = "profile-reads-test-data-v1"
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
@@ -98,7 +98,7 @@ def load_people(store: GraphStore, folder: Path) -> None:
     assert all(r.rejected == 0 for r in reports), [r.as_dict() for r in reports]
     # What a rule, segments and personas would have written.
     store.write(
-        "load/tags_apply_rule",
+        "tags/write/tags_apply_rule",
         rows=[{"userId": "u02", "tagId": "night_owl", "weight": 0.4, "evidence": ["orders at 2am"]}],
         ruleId="night-orders",
         asOf=NOW,
@@ -131,17 +131,9 @@ def people(
     driver: Driver, neo4j_connection: ConnectionInfo, tmp_path_factory: pytest.TempPathFactory
 ) -> GraphStore:
     """The people graph, loaded once and reused while no other test has touched the graph."""
-    store = GraphStore(driver, neo4j_connection.database)
-    records, _, _ = driver.execute_query(
-        "OPTIONAL MATCH (m:TestMarker {name: $name}) "
-        "RETURN m IS NOT NULL AS here, COUNT { (:User) } AS users",
-        name=MARKER,
+    return reused_graph(
+        driver, neo4j_connection, MARKER, 9, lambda s: load_people(s, tmp_path_factory.mktemp("people"))
     )
-    if not (records[0]["here"] and records[0]["users"] == 9):
-        store.run_autocommit("admin/wipe_data")
-        load_people(store, tmp_path_factory.mktemp("people"))
-        driver.execute_query("CREATE (:TestMarker {name: $name})", name=MARKER)
-    return store
 
 
 @pytest.fixture
@@ -475,7 +467,7 @@ def test_upsert_stores_what_the_loader_would(store: GraphStore, tmp_path: Path) 
     load_dataset(store, _write(tmp_path / "a", {"users": [list(row), list(row.values())]}),
                  options=LoadOptions(rejects_dir=tmp_path))  # fmt: skip
     loaded = get_user(store, user_id="u01")
-    store.run_autocommit("admin/wipe_data")
+    store.run_autocommit("server/write/wipe_data")
     assert (
         upsert_user(store, user_id="u01", fields={k: v for k, v in row.items() if k != "user_id"}) == loaded
     )

@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 from neo4j.exceptions import ConstraintError
 
-from graph.errors import SchemaMigrationError
-from graph.schema import apply_schema, migrations
-from graph.store import GraphStore
+from personagraph.graph.errors import SchemaMigrationError
+from personagraph.graph.server.migrations import apply_schema, migrations
+from personagraph.graph.store import GraphStore
 
 
 def _constraint_names(store: GraphStore) -> set[str]:
@@ -28,7 +28,7 @@ def test_apply_is_idempotent_and_recorded(store: GraphStore) -> None:
     second = apply_schema(store)
     assert second.applied == [] and len(second.already) == len(migrations())
     assert _constraint_names(store) == names
-    ledger = store.read("admin/list_migrations")
+    ledger = store.read("server/read/list_migrations")
     assert [r["version"] for r in ledger] == [m.version for m in migrations()]
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
@@ -18,18 +17,15 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
-from neo4j import Driver
 from pydantic import SecretStr
 
-from api.app import create_app
-from api.auth import KeyFile
-from graph.audit import AuditLog
-from graph.connection import ConnectionInfo
+from personagraph.api.app import create_app
+from personagraph.api.auth import KeyFile
+from personagraph.graph.server.connection import ConnectionInfo
 from tests.api_support import (
     AnalysedGraph,
     GraphQL,
     Secured,
-    analysed_graph,
     as_role,
     bearer,
     one,
@@ -38,33 +34,8 @@ from tests.api_support import (
 )
 
 JWT_SECRET = "a-test-secret-that-is-at-least-32-bytes-long"
-
-
-@pytest.fixture(scope="module")
-def graph(
-    driver: Driver, neo4j_connection: ConnectionInfo, tmp_path_factory: pytest.TempPathFactory
-) -> AnalysedGraph:
-    return analysed_graph(driver, neo4j_connection, tmp_path_factory.mktemp("security"), users=400)
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> Secured:
-    return secured(
-        tmp_path_factory.mktemp("security-keys"),
-        api_rate_limit=0,
-        jwt_secret=SecretStr(JWT_SECRET),
-        jwt_audience="personagraph",
-    )
-
-
-@pytest.fixture(scope="module")
-def client(graph: AnalysedGraph, neo4j_connection: ConnectionInfo, keys: Secured) -> Iterator[TestClient]:
-    with TestClient(create_app(keys.settings, connection=neo4j_connection)) as test_client:
-        yield test_client
-
-
-def audit_entries(keys: Secured) -> list[dict[str, Any]]:
-    return [e.__dict__ for e in AuditLog(keys.settings.audit_log_path).entries()]
+# The settings of this module's app (the keys fixture of tests/conftest.py)
+API_SETTINGS = {"jwt_secret": SecretStr(JWT_SECRET), "jwt_audience": "personagraph"}
 
 
 # Authentication --------------------------------------------------------------------------------------
@@ -413,7 +384,7 @@ def test_each_key_below_admin_has_a_daily_budget_of_different_counts(
         "query($d: AudienceInput!) { audience(definition: $d, purpose: ANALYSIS) "
         "{ count { value } excludedByConsent { value } } }"
     )
-    with TestClient(create_app(keys.settings, connection=neo4j_connection)) as test_client:
+    with keys.client(neo4j_connection, None) as test_client:
         analyst = as_role(test_client, keys, "analyst")
         first = count(analyst, definition)
         assert first["value"] is not None
@@ -421,13 +392,15 @@ def test_each_key_below_admin_has_a_daily_budget_of_different_counts(
         assert count(analyst, definition) == first  # asking again costs nothing
         assert count(analyst, other)["value"] is not None  # the third different count: budget spent
         error = analyst.error(COUNT, {"d": {"not": definition}, "p": "ANALYSIS"})
-        assert error["extensions"]["code"] == "RATE_LIMITED" and "3 different counts a day" in error["message"]
+        assert (
+            error["extensions"]["code"] == "RATE_LIMITED" and "3 different counts a day" in error["message"]
+        )
         assert analyst.code(COUNT, {"d": {"not": other}, "p": "ANALYSIS"}) == "RATE_LIMITED"  # audited once
         assert count(analyst, definition) == first  # what it was shown stays answerable
         assert count(as_role(test_client, keys, "marketer"), definition, "MARKETING")["value"] is not None
         admin = as_role(test_client, keys, "admin")
         assert all(count(admin, definition)["exact"] for _ in range(5))  # admins see exact counts, unbudgeted
-    spent = [e for e in audit_entries(keys) if e["action"] == "count-budget"]
+    spent = [e for e in keys.audit_entries() if e["action"] == "count-budget"]
     assert [(e["actor"], e["role"]) for e in spent] == [("test-analyst", "analyst")]
 
 
@@ -500,7 +473,7 @@ def test_forget_user_through_the_api(client: TestClient, keys: Secured, graph: A
     ):
         error = service.error(mutation, {"u": user_id})
         assert error["extensions"]["code"] == "BAD_USER_INPUT" and "forgotten" in error["message"]
-    entries = [e for e in audit_entries(keys) if e["action"] == "forget"]
+    entries = [e for e in keys.audit_entries() if e["action"] == "forget"]
     assert (
         entries
         and entries[-1]["actor"] == "test-service"
@@ -521,7 +494,7 @@ def test_audit_log_records_pii_reads_exports_and_mutations(
             graph, "MATCH (u:User)-[:HAS_IDENTITY]->() RETURN DISTINCT u.userId AS id ORDER BY id LIMIT 3"
         )
     ]
-    before = len(audit_entries(keys))
+    before = len(keys.audit_entries())
     service = as_role(client, keys, "service")
     service.data("query Lookup($ids: [ID!]!) { users(ids: $ids) { id identities { kind } } }", {"ids": users})
     service.data(
@@ -531,7 +504,7 @@ def test_audit_log_records_pii_reads_exports_and_mutations(
         f"query Export {{ audience(definition: {BIG}) {{ members(first: 7) {{ edges {{ node {{ id }} }} }} }} }}"
     )
     service.data(f'mutation Tag {{ tagUser(userId: "{users[0]}", tagId: "vip") {{ created }} }}')
-    new = audit_entries(keys)[before:]
+    new = keys.audit_entries()[before:]
     summary = [(e["action"], e["what"], e["role"], e["rows"]) for e in new]
     assert summary == [  # `what`: the root fields that ran (the operation's name is the client's)
         ("read", "users", "service", 3),

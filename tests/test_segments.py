@@ -11,21 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from graph.analytics.segments import (
-    TIER_RULES,
-    TIERS,
-    Rfm,
-    assign_tiers,
-    quintile_scores,
-    run_personas,
-    run_segments,
-    tier_inputs,
-)
-from graph.analytics.user_features import UserOrders
-from graph.store import GraphStore
-from loaders.generator import generate
-from loaders.pipeline import LoadOptions, load_dataset
-from loaders.records import RowContext
+from personagraph.graph.analytics.lifecycle import TIER_RULES, TIERS, assign_tiers, tier_inputs
+from personagraph.graph.analytics.personas import run_personas
+from personagraph.graph.analytics.rfm import Rfm, quintile_scores
+from personagraph.graph.analytics.segments import run_segments
+from personagraph.graph.analytics.user_features import UserOrders
+from personagraph.graph.records import RowContext
+from personagraph.graph.store import GraphStore
+from personagraph.loaders.generator import generate
+from personagraph.loaders.pipeline import LoadOptions, load_dataset
 
 PERSONA_FILES = (
     "channels.csv",

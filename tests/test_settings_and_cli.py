@@ -7,15 +7,15 @@ import sys
 import pytest
 from pydantic import ValidationError
 
-from graph.connection import ConnectionInfo, open_driver
-from graph.errors import Neo4jAuthError, Neo4jUnavailableError
-from graph.neo4j_source import Neo4jSource, choose_source
-from graph.settings import Settings
+from personagraph.graph.errors import Neo4jAuthError, Neo4jUnavailableError
+from personagraph.graph.server.choose import Neo4jSource, choose_source
+from personagraph.graph.server.connection import ConnectionInfo, open_driver
+from personagraph.graph.settings import Settings
 
 
 def _persona(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cli.main", *args],
+        [sys.executable, "-m", "personagraph.cli.main", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **env},
@@ -46,7 +46,7 @@ def test_wrong_password_is_one_clear_error(neo4j_connection: ConnectionInfo) -> 
 
 
 def test_nobody_listening_is_unavailable() -> None:
-    from graph.local_neo4j import free_port
+    from personagraph.graph.server.local import free_port
 
     info = ConnectionInfo(f"bolt://127.0.0.1:{free_port()}", "neo4j", "x" * 8, "neo4j", Neo4jSource.URI)
     with pytest.raises(Neo4jUnavailableError, match="does not answer"):

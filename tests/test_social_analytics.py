@@ -12,19 +12,15 @@ import pytest
 import scipy.sparse as sp
 from sklearn.metrics import normalized_mutual_info_score
 
-from graph.analytics.lookalikes import lookalikes
-from graph.analytics.social import (
-    pagerank,
-    project_social,
-    run_influence,
-    run_social_communities,
-    two_hop_reach,
-)
-from graph.errors import NotFoundError
-from graph.store import GraphStore
-from loaders.generator import generate
-from loaders.pipeline import LoadOptions, load_dataset
-from loaders.records import RowContext
+from personagraph.graph.analytics.influence import pagerank, run_influence, two_hop_reach
+from personagraph.graph.analytics.lookalikes import lookalikes
+from personagraph.graph.analytics.social_communities import run_social_communities
+from personagraph.graph.analytics.social_projection import project_social
+from personagraph.graph.errors import NotFoundError
+from personagraph.graph.records import RowContext
+from personagraph.graph.store import GraphStore
+from personagraph.loaders.generator import generate
+from personagraph.loaders.pipeline import LoadOptions, load_dataset
 
 KARATE = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "zachary-karate"
 

@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from graph.analytics.social import run_influence
-from graph.errors import NotFoundError
-from graph.events import EventInputError, record_event, record_order
-from graph.store import GraphStore
-from graph.tags import (
+from personagraph.graph.analytics.influence import run_influence
+from personagraph.graph.errors import NotFoundError
+from personagraph.graph.events.record import EventInputError, record_event, record_order
+from personagraph.graph.records import RowContext
+from personagraph.graph.store import GraphStore
+from personagraph.graph.tags import (
     DEFAULT_RULES,
     RuleFileError,
     RuleSet,
@@ -29,10 +30,9 @@ from graph.tags import (
     untag_user,
     upsert_tag,
 )
-from graph.tags.kinds import KINDS
-from loaders.generator import generate
-from loaders.pipeline import LoadOptions, load_dataset
-from loaders.records import RowContext
+from personagraph.graph.tags.rules import KINDS
+from personagraph.loaders.generator import generate
+from personagraph.loaders.pipeline import LoadOptions, load_dataset
 
 AS_OF = datetime(2025, 6, 30, 12, tzinfo=UTC)
 FILES = {
@@ -361,8 +361,8 @@ def test_generated_planted_traits_get_their_rule_tags(store: GraphStore, tmp_pat
 
 
 def test_cli_lists_and_refreshes(shop: GraphStore, neo4j_env: dict[str, str], tmp_path: Path) -> None:
-    from cli.tags import tags_app
-    from graph.settings import get_settings
+    from personagraph.cli.tags import tags_app
+    from personagraph.graph.settings import get_settings
 
     get_settings.cache_clear()
     rule_file = tmp_path / "rules.yaml"
@@ -384,7 +384,7 @@ def test_tag_cache_computes_a_missing_entry_once_for_concurrent_callers() -> Non
     import threading
     import time as clock
 
-    from graph.tags.engine import TagCache
+    from personagraph.graph.tags.engine import TagCache
 
     cache = TagCache()
     calls: list[int] = []

@@ -27,11 +27,12 @@ from typing import Any, TypeVar
 import pytest
 from neo4j import Driver
 
-from graph.analytics.social import run_influence
-from graph.connection import ConnectionInfo
-from graph.store import GraphStore
-from graph.tags import DEFAULT_RULES, latest_order_time, load_rules, parse_rules, refresh_tags
-from graph.tags.kinds import (
+from personagraph.graph.analytics.influence import run_influence
+from personagraph.graph.records import RowContext
+from personagraph.graph.server.connection import ConnectionInfo
+from personagraph.graph.store import GraphStore
+from personagraph.graph.tags import DEFAULT_RULES, latest_order_time, load_rules, parse_rules, refresh_tags
+from personagraph.graph.tags.rules import (
     BrandLoyal,
     CategoryLover,
     ChurnRisk,
@@ -43,9 +44,8 @@ from graph.tags.kinds import (
     RuleParams,
     SocialConnector,
 )
-from loaders.generator import generate
-from loaders.pipeline import LoadOptions, load_file
-from loaders.records import RowContext
+from personagraph.loaders.generator import generate
+from personagraph.loaders.pipeline import LoadOptions, load_file
 
 USERS, SEED = 1500, 5
 RULES = load_rules(DEFAULT_RULES)
@@ -153,7 +153,7 @@ def tagged(
     folder = tmp_path_factory.mktemp("planted")
     report = generate(folder / "data", users=USERS, seed=SEED, chunk_size=600)  # several chunks
     store = GraphStore(driver, neo4j_connection.database)
-    store.run_autocommit("admin/wipe_data")
+    store.run_autocommit("server/write/wipe_data")
     options = LoadOptions(
         batch_size=2000, rejects_dir=folder / "rejects", context=RowContext(identity_salt="t", timezone="UTC")
     )

@@ -29,10 +29,16 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from graph.analytics.projection import IdArray, read_ranges
-from graph.analytics.runs import analytics_run
-from graph.analytics.user_features import MAX_USER_ID, FloatArray, UserOrders, project_user_orders
-from graph.store import GraphStore
+from personagraph.graph.analytics.projection import IdArray, read_ranges
+from personagraph.graph.analytics.runs import analytics_run
+from personagraph.graph.analytics.user_features import (
+    MAX_USER_ID,
+    FloatArray,
+    UserOrders,
+    project_user_orders,
+)
+from personagraph.graph.store import GraphStore
+from personagraph.graph.times import aware
 
 REFERRAL_SHARES = (0.5, 0.25, 0.125)
 
@@ -85,7 +91,7 @@ class Channels:
 
 def project_channels(store: GraphStore) -> Channels:
     """All channels in one read: there are few, unlike users."""
-    row = store.read("analytics/project_channels")[0]
+    row = store.read("analytics/read/project_channels")[0]
     ids = np.asarray(row["ids"], dtype=np.int64)
     order = np.argsort(ids, kind="stable")
     return Channels(ids[order], [row["keys"][i] for i in order], [row["kinds"][i] for i in order])
@@ -95,7 +101,7 @@ def project_referrals(store: GraphStore, users: IdArray) -> sp.csr_matrix:
     """A[referrer, referred] = 1 / (number of referrers of the referred user)."""
     src: list[int] = []
     dst: list[int] = []
-    for row in read_ranges(store, "analytics/project_referrals", MAX_USER_ID):
+    for row in read_ranges(store, "analytics/read/project_referrals", MAX_USER_ID):
         src += row["src"]
         dst += row["dst"]
     a, b = np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64)
@@ -175,7 +181,7 @@ def run_attribution(store: GraphStore, *, batch_size: int = 1000) -> Attribution
             stamped = [replace(s, run_id=run.run_id, computed_at=run.started_at) for s in stats]
         with run.phase("write"):
             store.write_batches(
-                "analytics/write_channel_attribution",
+                "analytics/write/write_channel_attribution",
                 _rows(channels, stats),
                 batch_size=batch_size,
                 **run.stamp,
@@ -223,7 +229,7 @@ def channel_stats(store: GraphStore) -> list[ChannelStats]:
             last_touch_revenue=float(r["lastTouchRevenue"]),
             referral_revenue=float(r["referralRevenue"]),
             run_id=r["runId"],
-            computed_at=r["computedAt"].to_native() if r["computedAt"] is not None else None,
+            computed_at=aware(r["computedAt"]) if r["computedAt"] is not None else None,
         )
-        for r in store.read("analytics/list_channel_stats")
+        for r in store.read("analytics/read/list_channel_stats")
     ]

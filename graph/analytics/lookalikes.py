@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from graph.errors import NotFoundError
-from graph.paging import check_first
-from graph.store import GraphStore
+from personagraph.graph.errors import NotFoundError
+from personagraph.graph.paging import check_first
+from personagraph.graph.store import GraphStore
 
 
 class Lookalike(BaseModel):
@@ -33,9 +33,9 @@ def ranked(
     seeds = sorted(set(seed_user_ids))
     if not seeds:
         raise NotFoundError("no seed users given")
-    users = store.read("query/count_users")[0]["users"]
+    users = store.read("profiles/read/count_users")[0]["users"]
     records = store.read(
-        "query/lookalike_scores",
+        "analytics/read/lookalike_scores",
         seedIds=seeds,
         users=max(users, 1),
         first=first,

@@ -1,4 +1,5 @@
-"""Persona clustering: weighted feature blocks, k by silhouette, KMeans, and names from distinctive features.
+"""Personas: clustering on weighted feature blocks (k by silhouette, KMeans), names from distinctive
+features, identity across runs, and the persona run that writes them (:func:`run_personas`).
 
 Features are grouped in blocks (RFM scores, spend share per top category, order share per channel
 kind, time of day, activity, tags per tier). Each column is standardised, then scaled by
@@ -16,17 +17,29 @@ previous personas are retired.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+from neo4j import Record
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits  # ships with scikit-learn
 
-from graph.analytics.user_features import NIGHT_HOURS, PersonaInputs
-from graph.errors import PersonaGraphError
+from personagraph.graph.analytics.rfm import rfm_scores
+from personagraph.graph.analytics.runs import AnalyticsRun, analytics_run
+from personagraph.graph.analytics.user_features import (
+    NIGHT_HOURS,
+    PersonaInputs,
+    UserOrders,
+    project_persona_inputs,
+    project_user_orders,
+)
+from personagraph.graph.errors import PersonaGraphError
+from personagraph.graph.store import GraphStore
 
 log = logging.getLogger(__name__)
 FloatArray = npt.NDArray[np.float64]
@@ -38,6 +51,7 @@ MAX_PHRASES = 3
 TIMES = "\u00d7"
 THREADED_FROM = 50_000  # fewer rows fit faster on one thread than with OpenMP start-up on few cores
 MATCH_DISTANCE = 1.0  # farthest a previous persona's centroid may be to be the same persona (see below)
+PERSONA_ID = re.compile(r"persona-(\d+)")
 
 
 @dataclass(frozen=True)
@@ -106,10 +120,14 @@ def weighted_standardised(matrix: FeatureMatrix) -> FloatArray:
     """z-scores, each block scaled to equal total weight (constant columns become 0)."""
     std = matrix.values.std(axis=0)
     z = (matrix.values - matrix.values.mean(axis=0)) / np.where(std > 0, std, 1.0)
-    blocks = [f.block for f in matrix.features]
-    width = np.asarray([blocks.count(b) for b in blocks], dtype=np.float64)
-    weighted: FloatArray = z / np.sqrt(width)
+    weighted: FloatArray = z / _block_root_widths(matrix.features)
     return weighted
+
+
+def _block_root_widths(features: tuple[Feature, ...]) -> FloatArray:
+    """Per column, the square root of its block's width: dividing by it makes every block weigh the same."""
+    blocks = [f.block for f in features]
+    return np.sqrt(np.asarray([blocks.count(b) for b in blocks], dtype=np.float64))
 
 
 class PersonaClusteringError(PersonaGraphError):
@@ -336,10 +354,7 @@ def match_centroids(
     """
     keys = [f.key for f in matrix.features]
     std = matrix.values.std(axis=0)
-    blocks = [f.block for f in matrix.features]
-    scale = np.where(std > 0, std, 1.0) * np.sqrt(
-        np.asarray([blocks.count(b) for b in blocks], dtype=np.float64)
-    )
+    scale = np.where(std > 0, std, 1.0) * _block_root_widths(matrix.features)
     mean = matrix.values.mean(axis=0)
     usable = [p for p in previous if p.values]
     shared = [i for i, key in enumerate(keys) if std[i] > 0 and all(key in p.values for p in usable)]
@@ -357,3 +372,214 @@ def match_centroids(
         for r, c in zip(rows.tolist(), columns.tolist(), strict=True)
         if distance[r, c] <= max_distance
     }
+
+
+# --- a persona run -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonaSummary:
+    """One persona of a run: ``new`` (first found now) or ``kept`` (the same cluster as a persona of the
+    previous run, so the same id; its name may have changed, and its centroid moved by ``distance``)."""
+
+    persona_id: str
+    name: str
+    description: str
+    size: int
+    status: Literal["new", "kept"] = "new"
+    previous_name: str | None = None
+    distance: float | None = None
+    first_run_id: str | None = None  # the run that first found it
+
+
+@dataclass(frozen=True)
+class RetiredPersona:
+    """A persona of the previous run not found again: its id is recorded and never given to a new cluster."""
+
+    persona_id: str
+    name: str
+    size: int  # members in the last run that had it
+
+
+@dataclass(frozen=True)
+class PersonaReport:
+    """What a persona run wrote: the chosen k, the silhouette of each k tried, the personas (new or kept)
+    and the previous run's personas it retired."""
+
+    run_id: str
+    users: int
+    k: int
+    silhouettes: dict[int, float]
+    personas: list[PersonaSummary]
+    retired: list[RetiredPersona] = field(default_factory=list)
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        """Members per persona id, for quick checks and run counts."""
+        return {p.persona_id: p.size for p in self.personas}
+
+    @property
+    def new(self) -> list[str]:
+        """Ids of the personas first found in this run."""
+        return [p.persona_id for p in self.personas if p.status == "new"]
+
+
+def run_personas(
+    store: GraphStore,
+    *,
+    k: int | None = None,
+    sample: int = 20000,
+    batch_size: int = 5000,
+    match_distance: float = MATCH_DISTANCE,
+) -> PersonaReport:
+    """Cluster users into personas (k by silhouette unless given), name them, and link every user.
+
+    A cluster whose centroid is within ``match_distance`` of a persona of the previous run (Hungarian
+    matching, :func:`graph.analytics.personas.match_centroids`) keeps that persona's id; the others get
+    ids never used before, and the previous personas left unmatched are retired (RetiredPersona nodes).
+    """
+    params = {"k": k, "sample": sample, "matchDistance": match_distance}
+    with analytics_run(store, "personas", params) as run:
+        with run.phase("projection"):
+            orders = project_user_orders(store)
+            inputs = project_persona_inputs(store, orders.ids)
+        run.input_sizes["users"] = orders.size
+        with run.phase("compute"):
+            rfm = rfm_scores(orders)
+            matrix = feature_matrix(np.column_stack([rfm.r, rfm.f, rfm.m]), inputs)
+            clustering = cluster(weighted_standardised(matrix), k=k, sample=sample)
+            profiles = describe(matrix, clustering.labels, clustering.k)
+            means = centroids(matrix, clustering.labels, clustering.k)
+        with run.phase("match"):
+            previous = store.read("analytics/read/previous_personas")
+            known = [
+                KnownCentroid(
+                    r["personaId"], dict(zip(r["features"] or [], r["centroid"] or [], strict=True))
+                )
+                for r in previous
+            ]
+            matches = match_centroids(known, matrix, means, max_distance=match_distance)
+            used = store.read("analytics/read/persona_ids_used")[0]["ids"]
+            personas, retired = _identify(profiles, matches, previous, used, run.run_id)
+        with run.phase("write"):
+            _write_personas(
+                store, run, orders, clustering.labels, personas, means, matrix, previous, retired, batch_size
+            )
+        run.counts.update(
+            {"k": clustering.k, "new": sum(p.status == "new" for p in personas), "retired": len(retired)}
+        )
+        run.counts.update({p.persona_id: p.size for p in personas})
+        for p in personas:
+            log.info("%s %s: %s (%d users)", p.persona_id, p.status, p.name, p.size)
+        for gone in retired:
+            log.info("%s retired: %s", gone.persona_id, gone.name)
+        return PersonaReport(
+            run_id=run.run_id,
+            users=orders.size,
+            k=clustering.k,
+            silhouettes={c: round(s, 4) for c, s in clustering.silhouettes.items()},
+            personas=personas,
+            retired=retired,
+        )
+
+
+def _identify(
+    profiles: list[PersonaProfile],
+    matches: dict[int, CentroidMatch],
+    previous: list[Record],
+    used: list[str],
+    run_id: str,
+) -> tuple[list[PersonaSummary], list[RetiredPersona]]:
+    """Matched clusters keep their persona's id; new ones take the next never-used number, largest first."""
+    numbers = [int(m.group(1)) for u in used if (m := PERSONA_ID.fullmatch(u))]
+    next_number = max(numbers, default=0) + 1
+    personas: list[PersonaSummary] = []
+    for c, profile in enumerate(profiles):  # clusters are numbered by size
+        found = matches.get(c)
+        if found is None:
+            personas.append(
+                PersonaSummary(
+                    f"persona-{next_number}",
+                    profile.name,
+                    profile.description,
+                    profile.size,
+                    first_run_id=run_id,
+                )
+            )
+            next_number += 1
+            continue
+        before = previous[found.previous]
+        personas.append(
+            PersonaSummary(
+                before["personaId"],
+                profile.name,
+                profile.description,
+                profile.size,
+                status="kept",
+                previous_name=before["name"],
+                distance=found.distance,
+                first_run_id=before["firstRunId"] or before["runId"],
+            )
+        )
+    matched = {m.previous for m in matches.values()}
+    retired = [
+        RetiredPersona(r["personaId"], r["name"], int(r["size"] or 0))
+        for i, r in enumerate(previous)
+        if i not in matched
+    ]
+    return personas, retired
+
+
+def _write_personas(
+    store: GraphStore,
+    run: AnalyticsRun,
+    orders: UserOrders,
+    labels: npt.NDArray[np.int64],
+    personas: list[PersonaSummary],
+    means: npt.NDArray[np.float64],
+    matrix: FeatureMatrix,
+    previous: list[Record],
+    retired: list[RetiredPersona],
+    batch_size: int,
+) -> None:
+    """Create this run's personas (with centroids), relink every user, retire the personas not found
+    again, then drop the persona nodes of earlier runs."""
+    store.write(
+        "analytics/write/create_personas",
+        rows=[
+            {
+                "personaId": p.persona_id,
+                "name": p.name,
+                "description": p.description,
+                "size": p.size,
+                "firstRunId": p.first_run_id,
+                "centroid": [round(v, 9) for v in means[i].tolist()],
+            }
+            for i, p in enumerate(personas)
+        ],
+        features=[f.key for f in matrix.features],
+        **run.stamp,
+    )
+    ids = [p.persona_id for p in personas]
+    rows = (
+        {"id": user, "personaId": ids[label]}
+        for user, label in zip(orders.ids.tolist(), labels.tolist(), strict=True)
+    )
+    store.write_batches("analytics/write/assign_user_personas", rows, batch_size=batch_size, runId=run.run_id)
+    gone = {r.persona_id for r in retired}
+    store.write(
+        "analytics/write/retire_personas",
+        rows=[
+            {
+                "personaId": r["personaId"],
+                "name": r["name"],
+                "description": r["description"],
+                "size": r["size"],
+                "lastRunId": r["runId"],
+            }
+            for r in previous
+            if r["personaId"] in gone
+        ],
+        **run.stamp,
+    )
+    store.write("analytics/write/delete_old_personas", runId=run.run_id)

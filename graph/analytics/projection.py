@@ -6,7 +6,7 @@ are stable; they are never stored or shown.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from graph.store import GraphStore
+from personagraph.graph.store import GraphStore
 
 IdArray = npt.NDArray[np.int64]
 CHUNK = 200_000  # internal ids per read; keeps each transaction's memory small
@@ -57,7 +57,7 @@ class NodeIndex:
 def project_users(store: GraphStore) -> NodeIndex:
     ids: list[int] = []
     keys: list[str] = []
-    for row in read_ranges(store, "analytics/project_users", "analytics/max_user_id"):
+    for row in read_ranges(store, "analytics/read/project_users", "analytics/read/max_user_id"):
         ids += row["ids"]
         keys += row["keys"]
     order = np.argsort(np.asarray(ids, dtype=np.int64), kind="stable")
@@ -76,27 +76,18 @@ class EdgeList:
     def size(self) -> int:
         return int(self.src.size)
 
-
-def project_social_edges(store: GraphStore, users: NodeIndex) -> EdgeList:
-    """FOLLOWS (0), FRIEND_OF (1), REFERRED (2) ties between users, as stored (friendship once)."""
-    src: list[npt.NDArray[np.int64]] = []
-    dst: list[npt.NDArray[np.int64]] = []
-    kinds: list[npt.NDArray[np.int8]] = []
-    for row in read_ranges(store, "analytics/project_social_edges", "analytics/max_user_id"):
-        src.append(users.positions(np.asarray(row["src"], dtype=np.int64)))
-        dst.append(users.positions(np.asarray(row["dst"], dtype=np.int64)))
-        kinds.append(np.asarray(row["kinds"], dtype=np.int8))
-    if not src:
-        empty = np.zeros(0, dtype=np.int64)
-        return EdgeList(empty, empty, np.zeros(0, dtype=np.int8))
-    return EdgeList(np.concatenate(src), np.concatenate(dst), np.concatenate(kinds))
+    def weights(self, by_kind: Mapping[int, float]) -> npt.NDArray[np.float64]:
+        """Each edge's weight, looked up by its kind (a kind not in ``by_kind`` weighs 0)."""
+        kinds = int(self.kinds.max(initial=0)) + 1
+        table = np.asarray([by_kind.get(k, 0.0) for k in range(kinds)], dtype=np.float64)
+        return table[self.kinds]
 
 
 def weighted_adjacency(
     edges: EdgeList, n: int, weights: dict[int, float], *, undirected_kinds: set[int]
 ) -> sp.csr_matrix:
     """Directed weighted adjacency (row = source); kinds in ``undirected_kinds`` count both ways."""
-    w = np.asarray([weights.get(int(k), 0.0) for k in range(3)], dtype=np.float64)[edges.kinds]
+    w = edges.weights(weights)
     both = np.isin(edges.kinds, list(undirected_kinds))
     rows = np.concatenate([edges.src, edges.dst[both]])
     cols = np.concatenate([edges.dst, edges.src[both]])

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from graph.store import GraphStore
+from personagraph.graph.store import GraphStore
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def analytics_run(store: GraphStore, kind: str, parameters: dict[str, Any]) -> I
         started_at=datetime.now(UTC),
     )
     store.write(
-        "analytics/create_run",
+        "analytics/write/create_run",
         runId=run.run_id,
         kind=kind,
         parameters=json.dumps(parameters, sort_keys=True, default=str),
@@ -72,7 +72,7 @@ def analytics_run(store: GraphStore, kind: str, parameters: dict[str, Any]) -> I
 
 def _finish(store: GraphStore, run: AnalyticsRun, status: str, error: str | None) -> None:
     store.write(
-        "analytics/finish_run",
+        "analytics/write/finish_run",
         runId=run.run_id,
         status=status,
         inputSizes=json.dumps(run.input_sizes),

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from graph.analytics.projection import IdArray, read_ranges
-from graph.store import GraphStore
+from personagraph.graph.analytics.projection import IdArray, read_ranges
+from personagraph.graph.store import GraphStore
 
 FloatArray = npt.NDArray[np.float64]
-MAX_USER_ID = "analytics/max_user_id"
+MAX_USER_ID = "analytics/read/max_user_id"
 NIGHT_HOURS = (22, 23, 0, 1, 2, 3)  # 22:00-04:00 in PERSONA_TIMEZONE (the zone hourCounts are in)
 WORK_HOURS = tuple(range(9, 18))  # 09:00-18:00
 TOP_CATEGORIES = 8  # spend-share columns kept; the rest of a user's spend is "other"
@@ -72,7 +72,7 @@ def project_user_orders(store: GraphStore) -> UserOrders:
     """One pass over users in id ranges: counts, spend, first/last order, acquisition, last channel."""
     ids: list[int] = []
     values: list[list[object]] = []
-    for row in read_ranges(store, "analytics/project_user_orders", MAX_USER_ID):
+    for row in read_ranges(store, "analytics/read/project_user_orders", MAX_USER_ID):
         ids += row["ids"]
         values += row["values"]
     order = np.argsort(np.asarray(ids, dtype=np.int64), kind="stable")
@@ -91,9 +91,9 @@ def project_user_orders(store: GraphStore) -> UserOrders:
 
 def project_persona_inputs(store: GraphStore, users: IdArray) -> PersonaInputs:
     """Spend mix, channel mix, time of day and tags of the given (sorted) users."""
-    spend = _keyed_table(store, "analytics/project_user_category_spend", users, "categories", "spend")
-    channels = _keyed_table(store, "analytics/project_user_channel_orders", users, "kinds", "orders")
-    tags = _keyed_table(store, "analytics/project_user_tag_tiers", users, "tiers", "tags")
+    spend = _keyed_table(store, "analytics/read/project_user_category_spend", users, "categories", "spend")
+    channels = _keyed_table(store, "analytics/read/project_user_channel_orders", users, "kinds", "orders")
+    tags = _keyed_table(store, "analytics/read/project_user_tag_tiers", users, "tiers", "tags")
     return PersonaInputs(
         categories=_top_shares(spend, TOP_CATEGORIES),
         channels=_top_shares(channels, len(channels.names)),
@@ -137,7 +137,7 @@ def _project_behaviour(store: GraphStore, users: IdArray) -> Behaviour:
     work = np.zeros(users.size, dtype=np.float64)
     for row in read_ranges(
         store,
-        "analytics/project_user_hours",
+        "analytics/read/project_user_hours",
         MAX_USER_ID,
         nightHours=list(NIGHT_HOURS),
         workHours=list(WORK_HOURS),

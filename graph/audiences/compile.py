@@ -1,10 +1,10 @@
 """Definition tree -> ONE parameterised Cypher statement (count, a page of members, a breakdown, ...).
 
-Together with predicates.py this is the only code in personagraph that builds Cypher text at run time:
-an audience is an arbitrary tree, so no fixed catalog file can express it. The text comes only from
-constant fragments here and in predicates.py; property names from ``model.USER_FIELDS``; variable
-names from a counter. Every value a user gave is a ``$pN`` parameter. Paging values are ``$after``,
-``$limit``; membership checks take ``$ids``.
+Together with conditions/ (one module per kind of condition) this is the only code in personagraph
+that builds Cypher text at run time: an audience is an arbitrary tree, so no fixed catalog file can
+express it. The text comes only from constant fragments here and in conditions/; property names
+from ``model.USER_FIELDS``; variable names from a counter. Every value a user gave is a ``$pN``
+parameter. Paging values are ``$after``, ``$limit``; membership checks take ``$ids``.
 
 Planning: the root's conjuncts are split into property filters (they go into the WHERE of the MATCH
 that binds the user, where Neo4j can use the User indexes) and the rest. One conjunct may become the
@@ -21,7 +21,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from graph.audiences.model import (
+from personagraph.graph.audiences.conditions import Context, indexed, is_simple, predicate
+from personagraph.graph.audiences.conditions.behavior import behavior_match, events
+from personagraph.graph.audiences.conditions.referral_hops import HOPS
+from personagraph.graph.audiences.conditions.tags import tag_match
+from personagraph.graph.audiences.model import (
     BREAKDOWN_FIELDS,
     USER_FIELDS,
     AndNode,
@@ -31,27 +35,20 @@ from graph.audiences.model import (
     Condition,
     FollowersNode,
     FriendsNode,
-    Purpose,
     ReferralHopsNode,
     TagNode,
 )
-from graph.audiences.predicates import (
-    HOPS,
-    Context,
-    behavior_match,
-    events,
-    indexed,
-    is_simple,
-    predicate,
-    tag_edge,
-)
+from personagraph.graph.kinds import Purpose
 
 ROOT = "u"
 # Per purpose: (filter keeping the users it may use, expression true for users it leaves out).
-CONSENT: dict[str, tuple[str | None, str]] = {
-    "marketing": ("u.marketingConsent = true", "coalesce(u.marketingConsent, false) <> true"),
-    "personalised": ("coalesce(u.personalizationOptOut, false) <> true", "u.personalizationOptOut = true"),
-    "analysis": (None, "false"),
+CONSENT: dict[Purpose, tuple[str | None, str]] = {
+    Purpose.MARKETING: ("u.marketingConsent = true", "coalesce(u.marketingConsent, false) <> true"),
+    Purpose.PERSONALISED: (
+        "coalesce(u.personalizationOptOut, false) <> true",
+        "u.personalizationOptOut = true",
+    ),
+    Purpose.ANALYSIS: (None, "false"),
 }
 
 
@@ -125,10 +122,8 @@ def _sub_audience(c: Condition) -> Condition | None:
 def _anchor(c: Condition, var: str, ctx: Context) -> Plan:
     """The MATCH that starts from ``c``'s pattern, with ``c`` fully applied."""
     if isinstance(c, TagNode):
-        edge = ctx.var("h")
-        match = f"MATCH ({var}:User)-[{edge}:HAS_TAG]->(:Tag {{tagId: {ctx.param(c.tag.tagId)}}})"
-        where = tag_edge(c.tag, edge, ctx)
-        return Plan(match, [where] if where else [])  # MERGE keeps one HAS_TAG per user and tag
+        pattern, where = tag_match(c.tag, f"{var}:User", ctx)
+        return Plan(f"MATCH {pattern}", [where] if where else [])  # MERGE: one HAS_TAG per user and tag
     if isinstance(c, BehaviorNode):
         return _behavior_anchor(c.behavior, var, ctx)
     assert isinstance(c, FriendsNode | FollowersNode | ReferralHopsNode), type(c)

@@ -29,9 +29,9 @@ from pydantic import (
     model_validator,
 )
 
-from graph.bounds import INT64_MAX, number_problem
-from graph.errors import PersonaGraphError
-from graph.times import utc
+from personagraph.graph.bounds import INT64_MAX, number_problem
+from personagraph.graph.errors import PersonaGraphError
+from personagraph.graph.times import utc
 
 MAX_DEPTH = 8  # nested condition levels (a lone leaf is depth 1)
 MAX_CONDITIONS = 200  # conditions in one tree
@@ -41,8 +41,6 @@ MAX_LIST = 1000  # values in one `in` list
 MAX_RELATIONAL_DEPTH = 2
 RELATIONAL_KINDS: dict[str, str] = {"friends": "who", "followers": "who", "referralHops": "of"}
 
-Purpose = Literal["marketing", "personalised", "analysis"]
-PURPOSES: tuple[str, ...] = ("marketing", "personalised", "analysis")
 
 # The User properties a definition may test, with the JSON type of their values. Property names reach
 # Cypher text only through this table.
@@ -76,7 +74,7 @@ OPS_BY_TYPE: dict[type, tuple[str, ...]] = {
     int: ("eq", "ne", "in", "lt", "lte", "gt", "gte", "between", "exists"),
     float: ("eq", "ne", "in", "lt", "lte", "gt", "gte", "between", "exists"),
 }
-# The tiers graph.analytics.segments writes (kept here so validation needs no numpy import).
+# The tiers graph.analytics.lifecycle assigns (kept here so validation needs no numpy import).
 LIFECYCLE_TIERS: tuple[str, ...] = ("new", "prospect", "dormant", "core", "loyal", "potential", "occasional")
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from graph.audiences.model import (
+from personagraph.graph.audiences.model import (
     ADAPTER,
     MAX_CONDITIONS,
     MAX_DEPTH,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import logging
 import uuid
@@ -11,13 +9,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import Any, TextIO
 
 from neo4j import Record
 from pydantic import BaseModel, ConfigDict
 
-from graph.analytics.lookalikes import Lookalike, ranked
-from graph.audiences.compile import (
+from personagraph.graph.analytics.lookalikes import Lookalike, ranked
+from personagraph.graph.audiences.compile import (
     Statement,
     breakdown_statement,
     count_statement,
@@ -25,12 +23,15 @@ from graph.audiences.compile import (
     membership_statement,
     sample_statement,
 )
-from graph.audiences.model import PURPOSES, AudienceError, Condition, Purpose, definition_tag_ids
-from graph.audiences.parse import definition_json, parse_definition
-from graph.errors import NotFoundError
-from graph.paging import check_first
-from graph.spreadsheet import csv_row, id_problem
-from graph.store import GraphStore
+from personagraph.graph.audiences.model import AudienceError, Condition, definition_tag_ids
+from personagraph.graph.audiences.parse import definition_json, parse_definition
+from personagraph.graph.errors import NotFoundError
+from personagraph.graph.ids import existing_ids
+from personagraph.graph.kinds import PURPOSES, Purpose
+from personagraph.graph.paging import check_first, decode_key, encode_cursor
+from personagraph.graph.spreadsheet import csv_row, id_problem
+from personagraph.graph.store import GraphStore
+from personagraph.graph.times import aware
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +40,7 @@ MAX_PAGE = 1000  # members per page
 EXPORT_PAGE = 10_000
 HISTORY_CAP = 50  # count history entries kept per saved audience
 MAX_AUDIENCE_ID = 200  # characters: the id is a uniquely indexed key (Neo4j refuses entries over ~8 kB)
-CURSOR_PREFIX = b"userId:"
-
-
-class InvalidCursorError(AudienceError):
-    """A paging cursor this service did not issue."""
+MEMBERS = "audience members"  # the list member cursors page (graph/paging.py)
 
 
 @dataclass(frozen=True)
@@ -89,7 +86,7 @@ class AudienceRefresh:
 def _purpose(purpose: str) -> Purpose:
     if purpose not in PURPOSES:
         raise AudienceError(f"purpose {purpose!r} is not one of {', '.join(PURPOSES)}")
-    return cast(Purpose, purpose)  # checked against the Literal's values just above
+    return Purpose(purpose)
 
 
 def _definition(definition: DefinitionInput) -> Condition:
@@ -104,7 +101,7 @@ def _read(store: GraphStore, statement: Statement, **params: Any) -> list[Record
 
 
 def count_audience(
-    store: GraphStore, definition: DefinitionInput, *, purpose: Purpose = "marketing"
+    store: GraphStore, definition: DefinitionInput, *, purpose: Purpose = Purpose.MARKETING
 ) -> AudienceCount:
     """How many users the purpose may reach, counted in Neo4j without collecting them."""
     record = _read(store, count_statement(_definition(definition), _purpose(purpose)))[0]
@@ -119,7 +116,7 @@ def definition_warnings(store: GraphStore, definition: DefinitionInput) -> list[
     wanted = sorted(definition_tag_ids(_definition(definition)))
     if not wanted:
         return []
-    found = set(store.read("query/existing_tags", keys=wanted)[0]["found"])
+    found = existing_ids(store, "tags", wanted)
     return [
         f"tagId {tag_id!r}: no tag has this id, so its condition matches no one"
         for tag_id in wanted
@@ -127,20 +124,9 @@ def definition_warnings(store: GraphStore, definition: DefinitionInput) -> list[
     ]
 
 
-def encode_cursor(user_id: str) -> str:
-    """An opaque cursor for the member after which the next page starts."""
-    return base64.urlsafe_b64encode(CURSOR_PREFIX + user_id.encode("utf-8")).decode("ascii").rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    """The userId a cursor stands for; anything not issued by encode_cursor is refused."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        if raw.startswith(CURSOR_PREFIX):
-            return raw[len(CURSOR_PREFIX) :].decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise InvalidCursorError(f"cursor {cursor!r} is not one this service issued")
+def member_cursor(user_id: str) -> str:
+    """The opaque cursor of one member: the next page starts after them."""
+    return encode_cursor(MEMBERS, user_id)
 
 
 def audience_members(
@@ -149,16 +135,16 @@ def audience_members(
     *,
     first: int = 50,
     after: str | None = None,
-    purpose: Purpose = "marketing",
+    purpose: Purpose = Purpose.MARKETING,
 ) -> MembersPage:
-    """A page of members by userId (keyset: users added meanwhile never shift or repeat a page)."""
-    if not 1 <= first <= MAX_PAGE:
-        raise AudienceError(f"first must be between 1 and {MAX_PAGE}, not {first}")
-    start = decode_cursor(after) if after else ""
+    """A page of members by userId (keyset: users added meanwhile never shift or repeat a page). A
+    cursor member_cursor did not issue is refused (InvalidPageError, like every list's)."""
+    first = check_first(first, cap=MAX_PAGE)
+    start = decode_key(MEMBERS, after or None)  # '' (no cursor) sorts before every id
     statement = members_statement(_definition(definition), _purpose(purpose), first_page=not start)
     users = [r["userId"] for r in _read(store, statement, after=start, limit=first + 1)]
     page = users[:first]
-    return MembersPage(page, encode_cursor(page[-1]) if page else None, len(users) > first)
+    return MembersPage(page, member_cursor(page[-1]) if page else None, len(users) > first)
 
 
 def _pages(store: GraphStore, statement: Statement, page_size: int) -> Iterator[list[Record]]:
@@ -174,7 +160,7 @@ def _pages(store: GraphStore, statement: Statement, page_size: int) -> Iterator[
 
 
 def breakdown(
-    store: GraphStore, definition: DefinitionInput, *, by: str, purpose: Purpose = "analysis"
+    store: GraphStore, definition: DefinitionInput, *, by: str, purpose: Purpose = Purpose.ANALYSIS
 ) -> list[tuple[Any, int]]:
     """Members per value of an allow-listed field (None = no value), largest first; sums to the count."""
     statement = breakdown_statement(_definition(definition), by, _purpose(purpose))
@@ -186,7 +172,7 @@ def export_csv(
     definition: DefinitionInput,
     out: Path | TextIO,
     *,
-    purpose: Purpose = "marketing",
+    purpose: Purpose = Purpose.MARKETING,
     columns: tuple[str, ...] = (),
     page_size: int = EXPORT_PAGE,
 ) -> int:
@@ -217,16 +203,17 @@ def _saved(props: Mapping[str, Any]) -> SavedAudience:
         audience_id=props["audienceId"],
         name=props.get("name") or props["audienceId"],
         owner=props.get("owner") or "",
-        purpose=props.get("purpose") or "marketing",
+        purpose=props.get("purpose") or Purpose.MARKETING.value,
         definition=parse_definition(props["definition"]),
         counts=list(props.get("counts") or []),
-        counted_at=[t.to_native() if hasattr(t, "to_native") else t for t in props.get("countedAt") or []],
+        counted_at=[aware(t) for t in props.get("countedAt") or []],
     )
 
 
 def saved_audiences(store: GraphStore, *, audience_ids: list[str] | None = None) -> list[SavedAudience]:
     """Saved audiences, all or the ids given, by id."""
-    return [_saved(r["audience"]) for r in store.read("query/audience_list", audienceIds=audience_ids)]
+    records = store.read("audiences/read/audience_list", audienceIds=audience_ids)
+    return [_saved(r["audience"]) for r in records]
 
 
 def saved_audience(store: GraphStore, audience_id: str) -> SavedAudience:
@@ -244,7 +231,7 @@ def save_audience(
     name: str,
     definition: DefinitionInput,
     owner: str,
-    purpose: Purpose = "marketing",
+    purpose: Purpose = Purpose.MARKETING,
 ) -> SavedAudience:
     """Store the definition, count it, record the count and materialise membership (IN_AUDIENCE)."""
     if not audience_id.strip() or len(audience_id) > MAX_AUDIENCE_ID:
@@ -257,7 +244,7 @@ def save_audience(
     root = _definition(definition)
     counted = count_audience(store, root, purpose=purpose)
     records = store.write_returning(
-        "query/audience_save",
+        "audiences/write/audience_save",
         audienceId=audience_id,
         name=name,
         owner=owner,
@@ -277,9 +264,9 @@ def _write_membership(store: GraphStore, audience_id: str, root: Condition, purp
     members = 0
     for records in _pages(store, members_statement(root, purpose), EXPORT_PAGE):
         ids = [r["userId"] for r in records]
-        store.write("query/audience_add_members", audienceId=audience_id, userIds=ids, stamp=stamp)
+        store.write("audiences/write/audience_add_members", audienceId=audience_id, userIds=ids, stamp=stamp)
         members += len(ids)
-    store.write("query/audience_drop_stale_members", audienceId=audience_id, stamp=stamp)
+    store.write("audiences/write/audience_drop_stale_members", audienceId=audience_id, stamp=stamp)
     return members
 
 
@@ -295,7 +282,7 @@ def refresh_saved_audiences(store: GraphStore, *, user_id: str | None = None) ->
         if user_id is None:
             members = _write_membership(store, saved.audience_id, saved.definition, purpose)
             store.write(
-                "query/audience_record_count",
+                "audiences/write/audience_record_count",
                 audienceId=saved.audience_id,
                 count=members,
                 countedAt=datetime.now(UTC),
@@ -306,16 +293,25 @@ def refresh_saved_audiences(store: GraphStore, *, user_id: str | None = None) ->
             member = user_id in members_among(store, saved.definition, [user_id], purpose=purpose)
             if member:
                 store.write(
-                    "query/audience_add_members", audienceId=saved.audience_id, userIds=[user_id], stamp=""
+                    "audiences/write/audience_add_members",
+                    audienceId=saved.audience_id,
+                    userIds=[user_id],
+                    stamp="",
                 )
             else:
-                store.write("query/audience_remove_member", audienceId=saved.audience_id, userId=user_id)
+                store.write(
+                    "audiences/write/audience_remove_member", audienceId=saved.audience_id, userId=user_id
+                )
             results.append(AudienceRefresh(saved.audience_id, member=member))
     return results
 
 
 def members_among(
-    store: GraphStore, definition: DefinitionInput, user_ids: list[str], *, purpose: Purpose = "marketing"
+    store: GraphStore,
+    definition: DefinitionInput,
+    user_ids: list[str],
+    *,
+    purpose: Purpose = Purpose.MARKETING,
 ) -> set[str]:
     """Which of the given users are members the purpose may use (one predicate per given user)."""
     statement = membership_statement(_definition(definition), _purpose(purpose))
@@ -329,7 +325,7 @@ def expand_lookalike(
     *,
     first: int = 20,
     sample: int = 200,
-    purpose: Purpose = "marketing",
+    purpose: Purpose = Purpose.MARKETING,
 ) -> list[Lookalike]:
     """Users most like the audience (seeded by a random sample of its members), members left out."""
     first = check_first(first)

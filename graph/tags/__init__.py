@@ -1,8 +1,23 @@
 """The tag engine: a taxonomy of tags, manual tagging, and rule tags kept in step with behaviour."""
 
-from graph.tags.engine import RefreshReport, RuleReport, TagCache, TagChange, latest_order_time, refresh_tags
-from graph.tags.rules import DEFAULT_RULES, Rule, RuleFileError, RuleSet, TagSpec, load_rules, parse_rules
-from graph.tags.taxonomy import (
+from personagraph.graph.tags.engine import (
+    RefreshReport,
+    RuleReport,
+    TagCache,
+    TagChange,
+    latest_order_time,
+    refresh_tags,
+)
+from personagraph.graph.tags.rule_file import (
+    DEFAULT_RULES,
+    Rule,
+    RuleFileError,
+    RuleSet,
+    TagSpec,
+    load_rules,
+    parse_rules,
+)
+from personagraph.graph.tags.taxonomy import (
     Tag,
     TagInputError,
     TagUsage,

@@ -17,14 +17,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 
-from graph.as_of import Basis, data_time, resolve_as_of
-from graph.errors import NotFoundError
-from graph.store import GraphStore
-from graph.tags.kinds import EvalContext, GraphInputs, Match, Prepared, native
-from graph.tags.rules import Rule as TagRule
-from graph.tags.rules import RuleSet, TagSpec, load_rules
-from graph.tags.taxonomy import upsert_tag
-from graph.times import utc
+from personagraph.graph.as_of import Basis, data_time, resolve_as_of
+from personagraph.graph.errors import NotFoundError
+from personagraph.graph.ids import existing_ids, missing_ids
+from personagraph.graph.store import GraphStore
+from personagraph.graph.tags.rule_file import Rule as TagRule
+from personagraph.graph.tags.rule_file import RuleSet, TagSpec, load_rules
+from personagraph.graph.tags.rules import EvalContext, GraphInputs, Match, Prepared, native
+from personagraph.graph.tags.taxonomy import upsert_tag
+from personagraph.graph.times import utc
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int], None]
@@ -144,7 +145,7 @@ def live_as_of(store: GraphStore, recorded_at: datetime, cache: TagCache | None 
 
 def latest_order_time(store: GraphStore) -> datetime | None:
     """When the latest order was placed: the as-of that suits historic (e.g. generated) data."""
-    latest = store.read("analytics/latest_order_time")[0]["latest"]
+    latest = store.read("analytics/read/latest_order_time")[0]["latest"]
     return None if latest is None else native(latest)
 
 
@@ -169,7 +170,7 @@ def _taxonomy_specs(store: GraphStore, rule_set: RuleSet) -> list[TagSpec]:
             specs.append(rule.tag)
             continue
         if categories is None:
-            categories = [r["categoryId"] for r in store.read("query/tags_top_categories")]
+            categories = [r["categoryId"] for r in store.read("tags/read/tags_top_categories")]
         specs += [rule.tag.for_key(category) for category in categories]
     return specs
 
@@ -179,7 +180,7 @@ def ensure_taxonomy(store: GraphStore, rule_set: RuleSet, *, only_missing: bool 
     specs = _taxonomy_specs(store, rule_set)
     existing: set[str] = set()
     if only_missing:
-        existing = set(store.read("query/existing_tags", keys=[s.id for s in specs])[0]["found"])
+        existing = existing_ids(store, "tags", [s.id for s in specs])
     for spec in specs:
         if spec.id not in existing:
             _upsert_spec(store, spec)
@@ -212,14 +213,13 @@ def _user_batches(store: GraphStore, user_ids: Sequence[str] | None, size: int) 
         wanted = list(dict.fromkeys(user_ids))
         for lo in range(0, len(wanted), size):
             batch = wanted[lo : lo + size]
-            found = set(store.read("query/existing_users", keys=batch)[0]["found"])
-            missing = [u for u in batch if u not in found]
+            missing = missing_ids(store, "users", batch)
             if missing:
                 raise NotFoundError(f"user_ids: no user with id {missing[0]!r} ({len(missing)} unknown)")
             yield batch
         return
     after = ""
-    while page := [r["userId"] for r in store.read("query/tags_user_page", after=after, limit=size)]:
+    while page := [r["userId"] for r in store.read("tags/read/tags_user_page", after=after, limit=size)]:
         yield page
         after = page[-1]
 
@@ -259,7 +259,7 @@ def _apply(
     changes: list[TagChange] = []
     if rows:
         for r in store.write_returning(
-            "load/tags_apply_rule", rows=rows, ruleId=rule.id, asOf=ctx.as_of, expiresAt=expires
+            "tags/write/tags_apply_rule", rows=rows, ruleId=rule.id, asOf=ctx.as_of, expiresAt=expires
         ):
             if r["added"] or r["changed"]:
                 changes.append(
@@ -268,7 +268,7 @@ def _apply(
     keep: dict[str, list[str]] = {}
     for user, tag in matches:
         keep.setdefault(user, []).append(tag)
-    for r in store.write_returning("load/tags_remove_rule", userIds=batch, ruleId=rule.id, keep=keep):
+    for r in store.write_returning("tags/write/tags_remove_rule", userIds=batch, ruleId=rule.id, keep=keep):
         changes.append(TagChange(r["userId"], r["tagId"], rule.id, "removed"))
     plan.report.matched += len(rows)
     for change in changes:
@@ -321,7 +321,7 @@ def refresh_tags(
     rule_ids = [r.id for r in rule_set.rules]
     for batch in _user_batches(store, user_ids, batch_size):
         changes = _refresh_batch(store, plans, batch, ctx)
-        for r in store.write_returning("load/tags_remove_stale_rules", userIds=batch, ruleIds=rule_ids):
+        for r in store.write_returning("tags/write/tags_remove_stale_rules", userIds=batch, ruleIds=rule_ids):
             report.stale_removed += 1
             changes.append(TagChange(r["userId"], r["tagId"], r["ruleId"], "removed"))
         if user_ids is not None:

@@ -8,12 +8,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from graph.errors import NotFoundError, PersonaGraphError
-from graph.privacy import ensure_not_suppressed
-from graph.spreadsheet import id_problem
-from graph.store import GraphStore
-from graph.times import utc, utc_or_now
-from loaders.records import TagSource, TagTier
+from personagraph.graph.errors import NotFoundError, PersonaGraphError
+from personagraph.graph.kinds import TagSource, TagTier
+from personagraph.graph.privacy.forget import ensure_not_suppressed
+from personagraph.graph.spreadsheet import id_problem
+from personagraph.graph.store import GraphStore
+from personagraph.graph.times import utc, utc_or_now
 
 TIERS = tuple(t.value for t in TagTier)
 HAND_SOURCES = (TagSource.MANUAL.value, TagSource.MODEL.value)  # what tag_user may write; rules own 'rule'
@@ -88,7 +88,7 @@ def _clean_synonyms(tag_id: str, synonyms: Iterable[str]) -> list[str]:
 
 def _check_parent(store: GraphStore, tag_id: str, parent_id: str) -> None:
     """The parent must exist, and the tag must not be the parent or above it (no cycles)."""
-    record = store.read("query/tags_ancestors", tagId=parent_id)[0]
+    record = store.read("tags/read/tags_ancestors", tagId=parent_id)[0]
     if not record["found"]:
         raise NotFoundError(f"parent_id: no tag {parent_id!r}; create the parent tag first")
     if tag_id in record["ancestors"]:
@@ -102,7 +102,7 @@ def _check_synonyms(store: GraphStore, tag_id: str, synonyms: list[str]) -> None
     names = sorted({s.lower() for s in synonyms})
     if not names:
         return
-    clashes = store.read("query/tags_synonym_owners", tagId=tag_id, names=names)
+    clashes = store.read("tags/read/tags_synonym_owners", tagId=tag_id, names=names)
     if clashes:
         name, owner = clashes[0]["name"], clashes[0]["tagId"]
         raise TagInputError(f"synonyms: {name!r} already names tag {owner!r}; expected an unused name")
@@ -139,7 +139,7 @@ def upsert_tag(
         "synonyms": words,
         "description": description.strip() if description else None,
     }
-    store.write_returning("load/tags_upsert", tagId=tag_id, props=props, parentId=parent_id or None)
+    store.write_returning("tags/write/tags_upsert", tagId=tag_id, props=props, parentId=parent_id or None)
     return Tag(
         tag_id=tag_id,
         name=props["name"],
@@ -152,7 +152,7 @@ def upsert_tag(
 
 def find_tags(store: GraphStore, text: str) -> list[Tag]:
     """Tags a text names: the tag with that id first, then tags having it as a synonym."""
-    return [Tag.from_record(r) for r in store.read("query/tags_find", text=text.strip())]
+    return [Tag.from_record(r) for r in store.read("tags/read/tags_find", text=text.strip())]
 
 
 def resolve_tag(store: GraphStore, text: str) -> Tag:
@@ -170,7 +170,7 @@ def tag_user(
     tag_id: str,
     weight: float = 1.0,
     expires_at: datetime | None = None,
-    source: str = "manual",
+    source: str = TagSource.MANUAL.value,
     suppression_key: bytes | None = None,
 ) -> UserTagChange:
     """Give a user a tag by hand (or from a model); rules never touch such an edge afterwards.
@@ -187,7 +187,7 @@ def tag_user(
         ensure_not_suppressed(store, suppression_key, [user_id])
     tag = resolve_tag(store, tag_id)
     records = store.write_returning(
-        "load/tags_tag_user",
+        "tags/write/tags_tag_user",
         userId=user_id,
         tagId=tag.tag_id,
         weight=float(weight),
@@ -203,7 +203,7 @@ def tag_user(
 def untag_user(store: GraphStore, *, user_id: str, tag_id: str) -> UserTagChange:
     """Take a tag from a user, whatever assigned it (a rule may give it back on its next refresh)."""
     tag = resolve_tag(store, tag_id)
-    records = store.write_returning("load/tags_untag_user", userId=user_id, tagId=tag.tag_id)
+    records = store.write_returning("tags/write/tags_untag_user", userId=user_id, tagId=tag.tag_id)
     if not records:
         raise NotFoundError(f"user_id: no user with id {user_id!r}")
     return UserTagChange(user_id=user_id, tag_id=tag.tag_id, removed=tuple(records[0]["removed"]))
@@ -212,7 +212,7 @@ def untag_user(store: GraphStore, *, user_id: str, tag_id: str) -> UserTagChange
 def list_tags(store: GraphStore, *, tier: str | None = None, as_of: datetime | None = None) -> list[TagUsage]:
     """Every tag (or one tier's), ordered by tier and id, with how many users hold it at `as_of` (now)."""
     wanted = _tier(tier) if tier is not None else None
-    records = store.read("query/tags_list", tier=wanted, now=utc_or_now(as_of))
+    records = store.read("tags/read/tags_list", tier=wanted, now=utc_or_now(as_of))
     return [
         TagUsage(
             **Tag.from_record(r).model_dump(),

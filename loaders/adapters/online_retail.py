@@ -22,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from loaders.readers import UnusableInputError
+from personagraph.loaders.readers import UnusableInputError
 
 CHANNEL = ("online-retail-uk", "Online Retail (UK online gift retailer, UCI)", "online")
 CURRENCY = "GBP"

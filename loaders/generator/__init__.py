@@ -18,6 +18,6 @@
 - `consent.json`: how many users have marketing_consent=false / personalization_opt_out=true.
 """
 
-from loaders.generator.run import GeneratorReport, generate
+from personagraph.loaders.generator.run import GeneratorReport, generate
 
 __all__ = ["GeneratorReport", "generate"]

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from loaders.generator import vocab
-from loaders.generator.arrays import BoolArray, IntArray, choose, iso, strings
-from loaders.generator.catalog import Catalog, pick_products
-from loaders.generator.people import Cohort
+from personagraph.loaders.generator import vocab
+from personagraph.loaders.generator.arrays import BoolArray, IntArray, choose, iso, strings
+from personagraph.loaders.generator.catalog import Catalog, pick_products
+from personagraph.loaders.generator.people import Cohort
 
 ORDER_CAP = 30  # orders per user, so id widths are known up front
 EVENT_CAP = 200

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from loaders.generator import vocab
-from loaders.generator.arrays import BoolArray, FloatArray, IntArray, StrArray, strings
+from personagraph.loaders.generator import vocab
+from personagraph.loaders.generator.arrays import BoolArray, FloatArray, IntArray, StrArray, strings
 
 BUNDLES = 6
 

@@ -6,9 +6,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from loaders.generator import vocab
-from loaders.generator.arrays import BoolArray, IntArray, StrArray, choose, iso, scramble, strings
-from loaders.generator.catalog import Catalog
+from personagraph.loaders.generator import vocab
+from personagraph.loaders.generator.arrays import (
+    BoolArray,
+    IntArray,
+    StrArray,
+    choose,
+    iso,
+    scramble,
+    strings,
+)
+from personagraph.loaders.generator.catalog import Catalog
 
 DUPLICATE_SHARE = 0.01
 NIGHT_SHARE = 0.03

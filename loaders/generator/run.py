@@ -10,13 +10,19 @@ from pathlib import Path
 
 import numpy as np
 
-from loaders.generator import vocab
-from loaders.generator.activity import BundleCounts, event_rows, order_rows
-from loaders.generator.arrays import strings
-from loaders.generator.catalog import Catalog, build_catalog, channel_rows, tag_rows
-from loaders.generator.output import HEADERS, CommunityFile, JsonObjectFile, Sink, write_json
-from loaders.generator.people import Cohort, identity_rows, sample_cohort, user_rows, user_tag_rows
-from loaders.generator.social import sample_communities, tie_rows
+from personagraph.loaders.generator import vocab
+from personagraph.loaders.generator.activity import BundleCounts, event_rows, order_rows
+from personagraph.loaders.generator.arrays import strings
+from personagraph.loaders.generator.catalog import Catalog, build_catalog, channel_rows, tag_rows
+from personagraph.loaders.generator.output import HEADERS, CommunityFile, JsonObjectFile, Sink, write_json
+from personagraph.loaders.generator.people import (
+    Cohort,
+    identity_rows,
+    sample_cohort,
+    user_rows,
+    user_tag_rows,
+)
+from personagraph.loaders.generator.social import sample_communities, tie_rows
 
 CHUNK = 25_000
 TOP_NAMES = strings([name for name, _ in vocab.CATEGORIES])  # as the first part of a category path

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from loaders.generator import vocab
-from loaders.generator.arrays import IntArray, iso, strings
-from loaders.generator.catalog import Catalog
-from loaders.generator.people import Cohort
+from personagraph.loaders.generator import vocab
+from personagraph.loaders.generator.arrays import IntArray, iso, strings
+from personagraph.loaders.generator.catalog import Catalog
+from personagraph.loaders.generator.people import Cohort
 
 WITHIN = 0.93  # share of a user's own ties that stay in their community
 FOLLOWS, FRIEND, REFERRED = 0, 1, 2

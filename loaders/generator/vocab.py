@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from personagraph.graph.kinds import EventKind, TieKind
+
 START = int(datetime(2019, 1, 1, tzinfo=UTC).timestamp())
 END = int(datetime(2025, 6, 30, 23, 59, 59, tzinfo=UTC).timestamp())
 DAY = 86_400
@@ -103,10 +105,12 @@ EDUCATION = (
 )
 INCOME = (("low", 0.25), ("medium", 0.42), ("high", 0.25), ("very_high", 0.08))
 
-EVENT_KINDS = (("view", 0.55), ("click", 0.2), ("like", 0.08), ("comment", 0.04), ("share", 0.03),
-               ("search", 0.10))
+EVENT_KINDS = (
+    (EventKind.VIEW.value, 0.55), (EventKind.CLICK.value, 0.2), (EventKind.LIKE.value, 0.08),
+    (EventKind.COMMENT.value, 0.04), (EventKind.SHARE.value, 0.03), (EventKind.SEARCH.value, 0.10),
+)
 SEARCH = 5
-TIE_KINDS = ("follows", "friend", "referred")
+TIE_KINDS = tuple(k.value for k in TieKind)  # in the order of social.py's FOLLOWS, FRIEND, REFERRED
 
 # Weights of the UTC hour an event happens at; night is 22:00-04:00 UTC.
 NIGHT_HOURS = (22, 23, 0, 1, 2, 3)

@@ -1,0 +1,92 @@
+"""Counts as the API shows them: exact for admin; for every other role through the deployment's
+k-anonymity ``Disclosure`` (graph/privacy/k_anonymity.py: floor, rounding, sticky noise), and within a
+daily budget of counts per key.
+
+Averaging many differently worded definitions of the same pair of audiences still recovers a difference
+(measured by bench/privacy.py, docs/security.md). ``CountBudget`` caps how many *different* questions a
+key below admin is answered a day, which sets the pace of that attack; asking a question again is free,
+since its answer cannot change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+import strawberry
+
+from personagraph.api.policy import ADMIN, PolicyError, Role
+from personagraph.api.rate_limiter import RateLimiter
+from personagraph.graph.privacy.k_anonymity import Disclosure
+
+
+@strawberry.type(
+    description="A number of users as the caller may see it: exact for admins; rounded, with a little "
+    "noise, and hidden under the k-anonymity floor for other roles (docs/security.md)."
+)
+class Count:
+    value: int | None = strawberry.field(description="The count; null when it is under the floor.")
+    fewer_than: int | None = strawberry.field(description="The floor, when the count is under it.")
+    exact: bool = strawberry.field(description="True when `value` is the exact number.")
+
+
+class CountBudget:
+    """How many different counts each key below admin is shown a day (``PERSONA_PRIVACY_COUNT_BUDGET``),
+    per process: a token bucket (api/rate_limiter.py RateLimiter) charged one per count shown, except a
+    count the key was already shown (the same question has the same answer: asking again teaches
+    nothing)."""
+
+    PERIOD_S = 86_400.0
+    REPORT_EVERY_S = 60.0
+    REMEMBERED = 200_000  # questions remembered across keys; the oldest are charged again when forgotten
+
+    def __init__(self, per_day: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_day = per_day
+        self.clock = clock
+        self.limiter = RateLimiter(per_day, clock, period_s=self.PERIOD_S)
+        self._reported: dict[str, float] = {}
+        self._answered: OrderedDict[bytes, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def spend(self, key: str, asked: tuple[str, ...] = ()) -> float:
+        """0 when one more count may be shown to ``key`` (and it is charged, unless ``key`` was shown
+        this very question before), else seconds to wait."""
+        question = hashlib.sha256("\x1f".join((key, *asked)).encode("utf-8")).digest() if asked else None
+        with self._lock:
+            if question is not None and question in self._answered:
+                self._answered.move_to_end(question)
+                return 0.0
+            wait = self.limiter.acquire(key)
+            if wait == 0 and question is not None:
+                self._answered[question] = None
+                if len(self._answered) > self.REMEMBERED:
+                    self._answered.popitem(last=False)
+            return wait
+
+    def first_refusal(self, key: str) -> bool:
+        """True at most once a minute per key: refusals worth an audit entry (not one per refused count,
+        which a client hammering a spent budget could turn into a flood)."""
+        now = self.clock()
+        if now - self._reported.get(key, -self.REPORT_EVERY_S) < self.REPORT_EVERY_S:
+            return False
+        self._reported[key] = now
+        return True
+
+
+class CountBudgetError(PolicyError):
+    """The caller's key has been shown as many different counts as it may today (api/context.py)."""
+
+    code = "RATE_LIMITED"
+
+
+def shown_count(disclosure: Disclosure, role: Role, n: int, *asked: str) -> Count:
+    """The true count ``n`` as ``role`` is shown it, as the GraphQL type: exact for admin, else through
+    the floor, rounding and noise of ``disclosure``."""
+    exact = role == ADMIN
+    value = disclosure.shown(n, *asked, exact=exact)
+    if value is None:
+        return Count(value=None, fewer_than=disclosure.k, exact=False)
+    return Count(value=value, fewer_than=None, exact=exact)

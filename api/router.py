@@ -1,0 +1,228 @@
+"""GraphQL over HTTP: the router that serves POST /graphql (and GraphiQL on GET).
+
+Strawberry's FastAPI router already follows most of the GraphQL-over-HTTP spec
+(https://graphql.github.io/graphql-over-http/draft/); the overrides below add what it lacks:
+
+- response media type negotiation between ``application/graphql-response+json`` and
+  ``application/json`` from the ``Accept`` header, 406 when neither is acceptable;
+- with ``application/graphql-response+json``, 400 for GraphQL request errors (parse, validation,
+  variable coercion), and no ``data`` entry in any media type when execution never started;
+- 405 with ``Allow: POST`` for mutations sent with GET;
+- an operation that cannot be determined answered as a GraphQL request error (200 or 400 as above);
+- 415 for POST bodies that are not UTF-8 ``application/json``; 400 for JSON that is not an object
+  and for a non-string ``operationName``;
+- 400 for batched operations (a JSON array body), which the API does not accept (query limits:
+  api/validation.py).
+
+``tools/graphql-http-audit`` runs the ``graphql-http`` audit suite against this router
+(tests/test_graphql_http_audit.py). GraphiQL (our own page, api/ide.py: no CDN) is served to a browser's
+navigation (a GET whose ``Accept`` starts with ``text/html``, whatever its query string, so reloading
+GraphiQL's address shows the page) and, as strawberry does, to GETs without a ``query`` parameter that
+accept ``text/html`` or ``*/*``; not with ``PERSONA_ENV=production`` (404; api/production.py ``graphql_ide``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequestProtocol
+from strawberry.http.base import BaseRequestProtocol
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult, SubscriptionExecutionResult
+
+from personagraph.api.errors import ensure_coded
+from personagraph.api.ide import is_ide_navigation, page
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+APPLICATION_JSON = "application/json"
+_SUPPORTED = (GRAPHQL_RESPONSE_JSON, APPLICATION_JSON)
+_UTF8 = frozenset({"utf-8", "utf8"})
+
+
+def negotiate_media_type(accept: str | None) -> str | None:
+    """The response media type for an ``Accept`` header, or None when nothing supported is acceptable.
+
+    Spec "Body": the server MUST respect ``Accept`` and use the highest-priority supported type.
+    Each supported type takes the q-value of the most specific range matching it (RFC 9110 12.5.1);
+    ties go to the more specific range, then to the range listed first. A missing header, ``*/*``
+    or ``application/*`` alone gives ``application/json`` (the legacy-watershed default, which
+    the audit's SHOULD 80D8 and 47DE check).
+    """
+    if accept is None or not accept.strip():
+        return APPLICATION_JSON
+    ranges: list[tuple[str, float]] = []
+    for item in accept.split(","):
+        media_range, *params = (part.strip() for part in item.split(";"))
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+                if not 0.0 <= quality <= 1.0:  # also NaN: an invalid weight excludes the range
+                    quality = 0.0
+        ranges.append((media_range.lower(), quality))
+
+    def rank(media_type: str) -> tuple[float, int, int]:
+        """(q, specificity, -position) of the most specific range matching ``media_type``."""
+        best = (0.0, -1, 0)
+        for position, (media_range, quality) in enumerate(ranges):
+            if media_range == media_type:
+                specificity = 2
+            elif media_range == media_type.split("/")[0] + "/*":
+                specificity = 1
+            elif media_range == "*/*":
+                specificity = 0
+            else:
+                continue
+            if specificity > best[1]:
+                best = (quality, specificity, -position)
+        return best
+
+    ranked = {media_type: rank(media_type) for media_type in _SUPPORTED}
+    if all(quality <= 0 for quality, _, _ in ranked.values()):
+        return None
+    graphql, json = ranked[GRAPHQL_RESPONSE_JSON], ranked[APPLICATION_JSON]
+    return GRAPHQL_RESPONSE_JSON if graphql > json else APPLICATION_JSON
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """True when execution never started: parse, validation or variable coercion failed.
+
+    Such errors carry no ``path`` and leave ``data`` unset; field errors always have a ``path``,
+    even when they null the whole result (which is still a partial response, status 200).
+    """
+    errors = result.errors or []
+    return result.data is None and bool(errors) and all(error.path is None for error in errors)
+
+
+class PersonaGraphQLRouter(GraphQLRouter[Any, None]):
+    """Strawberry's FastAPI router, with the GraphQL-over-HTTP behaviour the spec asks for.
+
+    The negotiated media type and status travel on the per-request ``sub_response`` that
+    strawberry merges into the response it builds (``create_response``).
+    """
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        """The page for a browser's navigation whatever the query string (GraphiQL keeps its state
+        there: ``?query=...``), else strawberry's rule (a GET without ``query`` accepting HTML)."""
+        if self.graphql_ide and is_ide_navigation(request.method, request.headers.get("accept", "")):
+            return True
+        return super().should_render_graphql_ide(request)
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        """Our GraphiQL page (api/ide.py), its assets served by this app, not strawberry's CDN page."""
+        return page(str(request.scope.get("root_path", "")))
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """Spec "JSON Encoding": bodies (and GET's JSON parameters) are objects, else 400 (not a 500).
+
+        JSON nested too deeply for the parser is a 400 too; api/http_limits.py's JsonDepthLimit refuses it
+        before it gets here, in the GraphQL error shape.
+        """
+        try:
+            parsed = super().parse_json(data)
+        except RecursionError:
+            raise HTTPException(400, "The request's JSON is nested too deeply") from None
+        if not isinstance(parsed, dict | list):
+            raise HTTPException(400, "The request must be a JSON object")
+        return parsed
+
+    def _validate_batch_request(
+        self, request_data: list[GraphQLRequestData], protocol: GraphQLRequestProtocol
+    ) -> None:
+        """Batched operations are refused whatever the schema's config (strawberry's hook; without
+        it strawberry still refuses them, as batching is not configured, with a terser message)."""
+        raise HTTPException(
+            400, "Batched operations (a JSON array body) are not accepted: send one operation per request"
+        )
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """Spec "POST": bodies are UTF-8 ``application/json``; reject others with 415 before reading.
+
+        A missing ``Content-Type`` is refused too (SHOULD, audit 9ABE), and a charset other than
+        UTF-8 is refused rather than misread as UTF-8. Spec "Request Parameters": a non-string
+        {operationName} makes the request malformed, a 400 (strawberry checks the other three).
+        """
+        if request.method == "POST":
+            media_type, params = parse_content_type(request.content_type or "")
+            multipart = self.multipart_uploads_enabled and media_type.lower() == "multipart/form-data"
+            if media_type.lower() != APPLICATION_JSON and not multipart:
+                raise HTTPException(415, "POST requests must use Content-Type: application/json")
+            if params.get("charset", "utf-8").lower() not in _UTF8:
+                raise HTTPException(415, "POST request bodies must be encoded in UTF-8")
+        parsed = await super().parse_http_body(request)
+        for data in parsed if isinstance(parsed, list) else [parsed]:
+            if not isinstance(data.operation_name, str | None):
+                raise HTTPException(400, "The GraphQL operation's `operationName` must be a string or null.")
+        return parsed
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Any,
+        root_value: None,
+        sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
+        """Negotiate the media type, then map request errors to the spec's status codes.
+
+        - "Body": 406 when ``Accept`` lists no supported media type (RECOMMENDED over ignoring it).
+        - "GET": a mutation over GET MUST get 405 (strawberry says 400); ``Allow`` per RFC 9110.
+        - "Operation cannot be determined" (an ``operationName`` the document does not define) is a
+          GraphQL request error in a GraphQL response, not strawberry's plain-text 400.
+        - "application/graphql-response+json": a request error SHOULD get 400 (with
+          ``application/json`` it stays 200, as that section asks).
+        """
+        media_type = negotiate_media_type(request.headers.get("accept"))
+        if media_type is None:
+            raise HTTPException(406, f"Accept must allow {GRAPHQL_RESPONSE_JSON} or {APPLICATION_JSON}")
+        sub_response.media_type = media_type
+        try:
+            result = await super().execute_operation(
+                request, request_adapter, request_data, context, root_value, sub_response
+            )
+        except HTTPException as error:
+            if request_adapter.method == "GET" and isinstance(error.__cause__, InvalidOperationTypeError):
+                raise StarletteHTTPException(405, error.reason, headers={"Allow": "POST"}) from error
+            if not isinstance(error.__cause__, CannotGetOperationTypeError):
+                raise
+            unresolved = GraphQLError(error.reason, extensions={"code": "OPERATION_RESOLUTION_FAILURE"})
+            result = ExecutionResult(data=None, errors=[unresolved])
+        if isinstance(result, ExecutionResult) and result.errors:
+            result.errors = ensure_coded(result.errors)
+        if (
+            media_type == GRAPHQL_RESPONSE_JSON
+            and isinstance(result, ExecutionResult)
+            and is_request_error(result)
+        ):
+            sub_response.status_code = 400
+        return result
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """GraphQL spec 7.1.2 and GraphQL-over-HTTP: no ``data`` entry when execution never started."""
+        response = await super().process_result(request, result)
+        if is_request_error(result):
+            response.pop("data", None)
+        return response
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        """Spec "Body": answer in the negotiated media type and SHOULD name the encoding."""
+        response = super().create_response(response_data, sub_response)
+        media_type = sub_response.media_type or APPLICATION_JSON
+        response.headers["content-type"] = f"{media_type}; charset=utf-8"
+        return response

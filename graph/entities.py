@@ -1,0 +1,151 @@
+"""What each input file kind is: its record model, the statement it feeds, what it refers to."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from personagraph.graph.kinds import EventKind
+from personagraph.graph.records import (
+    ChannelRecord,
+    EventRecord,
+    IdentityRecord,
+    OrderLineRecord,
+    ProductRecord,
+    Record,
+    TagRecord,
+    TieRecord,
+    UserRecord,
+    UserTagRecord,
+)
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A row field naming an entity that must already exist (or become a placeholder)."""
+
+    column: str  # the input column, for reject messages
+    target: str  # the kind it names: users, products, channels or tags
+    key: Callable[[str, Row], str | None]  # (statement, row) -> the referenced key, or None
+
+
+def _field(name: str) -> Callable[[str, Row], str | None]:
+    return lambda _statement, row: row.get(name)
+
+
+def _product_target(statement: str, row: Row) -> str | None:
+    return None if statement.endswith("_search") else row["target"]
+
+
+def fold_events(rows: list[Row]) -> list[Row]:
+    """One row per (user, target) with distinct event keys, as the merge_events_* statements expect.
+
+    Sorted by (user, target), so concurrent loads lock shared edges in the same order (fewer deadlocks).
+    """
+    folded: dict[tuple[str, str], Row] = {}
+    seen: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for row in rows:
+        group = (row["userId"], row["target"])
+        if row["key"] in seen[group]:
+            continue
+        seen[group].add(row["key"])
+        entry = folded.setdefault(
+            group, {"userId": group[0], "target": group[1], "keys": [], "ats": [], "hours": []}
+        )
+        entry["keys"].append(row["key"])
+        entry["ats"].append(row["at"])
+        entry["hours"].append(row["hour"])
+    return [folded[group] for group in sorted(folded)]
+
+
+@dataclass(frozen=True)
+class EntityKind:
+    name: str
+    model: type[Record]
+    statement: str
+    references: tuple[Reference, ...] = ()
+    fold: Callable[[list[Row]], list[Row]] | None = None
+    route: Callable[[Record], str] | None = field(default=None)
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [n for n, f in self.model.model_fields.items() if f.is_required()]
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.model.model_fields)
+
+    def statement_for(self, record: Record) -> str:
+        return self.route(record) if self.route else self.statement
+
+    @property
+    def user_fields(self) -> tuple[Reference, ...]:
+        """Every row field naming a user (a users row's own key too): what the suppression list checks."""
+        own = (Reference("user_id", "users", _field("userId")),) if self.name == "users" else ()
+        return own + tuple(r for r in self.references if r.target == "users")
+
+
+def _tie_statement(record: Record) -> str:
+    assert isinstance(record, TieRecord)
+    return f"profiles/write/merge_ties_{record.kind.value}"
+
+
+def _event_statement(record: Record) -> str:
+    assert isinstance(record, EventRecord)
+    return f"events/write/merge_events_{record.kind.value}"
+
+
+USER = Reference("user_id", "users", _field("userId"))
+CHANNEL = Reference("channel_id", "channels", _field("channelId"))
+
+# Dependency order: what is referred to loads before what refers to it.
+KINDS: dict[str, EntityKind] = {
+    k.name: k
+    for k in (
+        EntityKind("channels", ChannelRecord, "channels/write/merge_channels"),
+        EntityKind("products", ProductRecord, "products/write/merge_products"),
+        EntityKind(
+            "users",
+            UserRecord,
+            "profiles/write/merge_users",
+            (Reference("acquired_via", "channels", _field("acquiredVia")),),
+        ),
+        EntityKind("identities", IdentityRecord, "profiles/write/merge_identities", (USER,)),
+        EntityKind("tags", TagRecord, "tags/write/merge_tags"),
+        EntityKind(
+            "user_tags",
+            UserTagRecord,
+            "tags/write/merge_user_tags",
+            (USER, Reference("tag_id", "tags", _field("tagId"))),
+        ),
+        EntityKind(
+            "orders",
+            OrderLineRecord,
+            "events/write/merge_order_lines",
+            (USER, Reference("sku", "products", _field("sku")), CHANNEL),
+        ),
+        EntityKind(
+            "events",
+            EventRecord,
+            "events/write/merge_events_view",
+            (USER, Reference("target", "products", _product_target), CHANNEL),
+            fold=fold_events,
+            route=_event_statement,
+        ),
+        EntityKind(
+            "ties",
+            TieRecord,
+            "profiles/write/merge_ties_friend",
+            (
+                Reference("src_user_id", "users", _field("src")),
+                Reference("dst_user_id", "users", _field("dst")),
+            ),
+            route=_tie_statement,
+        ),
+    )
+}
+EVENT_STATEMENTS = tuple(f"events/write/merge_events_{k.value}" for k in EventKind)

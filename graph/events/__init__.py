@@ -1,0 +1,1 @@
+"""Behaviour events and orders recorded as they happen, with their side effects."""

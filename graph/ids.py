@@ -1,0 +1,33 @@
+"""Do these ids exist? The one reference check before a write (a recorded event's user, product and
+channel; a loaded row's references), a refresh (the users asked for) or a warning (an audience's tag
+ids): one read of the kind's ``existing_*`` catalog statement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from personagraph.graph.store import GraphStore
+
+# Per kind of node (graph.entities.Reference.target): the statement that finds which of the given keys
+# name one. Catalog names, never built.
+EXISTING: dict[str, str] = {
+    "users": "profiles/read/existing_users",
+    "products": "products/read/existing_products",
+    "channels": "channels/read/existing_channels",
+    "tags": "tags/read/existing_tags",
+}
+
+
+def existing_ids(store: GraphStore, kind: str, ids: Iterable[str]) -> set[str]:
+    """Which of ``ids`` name an existing node of ``kind`` (no ids: no read)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return set()
+    return set(store.read(EXISTING[kind], keys=wanted)[0]["found"])
+
+
+def missing_ids(store: GraphStore, kind: str, ids: Iterable[str]) -> list[str]:
+    """The ids of ``ids`` that name nothing of ``kind``, in the order given, each once."""
+    wanted = list(dict.fromkeys(ids))
+    found = existing_ids(store, kind, wanted)
+    return [i for i in wanted if i not in found]

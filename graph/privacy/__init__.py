@@ -1,0 +1,1 @@
+"""Privacy: consent, forgetting a user, and what counts and definitions may disclose."""

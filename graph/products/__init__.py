@@ -1,0 +1,1 @@
+"""Products: details, top sellers and cross-sell suggestions."""

@@ -1,0 +1,1 @@
+"""Users: profile reads, upserts, and identity resolution across channels."""

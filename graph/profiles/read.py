@@ -1,0 +1,492 @@
+"""Read user profiles: typed results, never raw records.
+
+The batched reads take many user ids and answer with one query, because the GraphQL API calls
+them through DataLoaders: one round trip per field per request, not one per user. Dict results keep
+the order of the ids asked for. Lists are keyset-paged (graph.paging), so a row inserted between
+two page requests never shifts or repeats a page.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from neo4j.time import DateTime
+from pydantic import BaseModel, ConfigDict
+
+from personagraph.graph.kinds import TieList
+from personagraph.graph.money import line_amount, money_sum
+from personagraph.graph.paging import (
+    InvalidPageError,
+    Page,
+    check_first,
+    check_range,
+    decode_cursor,
+    decode_key,
+    encode_cursor,
+)
+from personagraph.graph.store import GraphStore
+from personagraph.graph.times import aware, utc, utc_or_now
+
+T = TypeVar("T")
+
+MAX_DEPTH = 3
+MAX_NEIGHBORHOOD = 500
+# Neighbour rows a ring may read when spread over its frontier: enough to rank a hub's few thousand
+# friends exactly, small enough that a depth-3 walk through hubs stays a few tens of thousands of rows.
+RING_BUDGET = 5000
+
+_TIE_STATEMENTS: dict[str, str] = {
+    TieList.FRIENDS: "profiles/read/profile_friends_page",
+    TieList.FOLLOWERS: "profiles/read/profile_followers_page",
+    TieList.FOLLOWING: "profiles/read/profile_following_page",
+}
+
+
+def _native(value: Any) -> Any:
+    """Neo4j temporal values as aware Python datetimes (a zoneless one is taken as UTC)."""
+    return aware(value) if isinstance(value, DateTime | datetime) else value
+
+
+class UserProfile(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str
+    gender: str | None = None
+    birth_year: int | None = None
+    age_band: str | None = None
+    occupation: str | None = None
+    education: str | None = None
+    income_band: str | None = None
+    city: str | None = None
+    region: str | None = None
+    country: str | None = None
+    marketing_consent: bool | None = None
+    personalization_opt_out: bool | None = None
+    # Identity resolution and analytics write these back; absent until they have run.
+    customer_id: str | None = None
+    lifecycle: str | None = None
+    persona: str | None = None  # persona id
+    social_community: str | None = None
+    rfm_r: int | None = None
+    rfm_f: int | None = None
+    rfm_m: int | None = None
+    rfm_score: str | None = None
+    segment_run_id: str | None = None
+    segment_computed_at: datetime | None = None
+    influence: float | None = None
+    influence_rank: int | None = None
+    degree: int | None = None
+    reach2: int | None = None
+    influence_run_id: str | None = None
+    influence_computed_at: datetime | None = None
+
+    @classmethod
+    def from_node(cls, props: Mapping[str, Any]) -> UserProfile:
+        return cls(
+            user_id=props["userId"],
+            gender=props.get("gender"),
+            birth_year=props.get("birthYear"),
+            age_band=props.get("ageBand"),
+            occupation=props.get("occupation"),
+            education=props.get("education"),
+            income_band=props.get("incomeBand"),
+            city=props.get("city"),
+            region=props.get("region"),
+            country=props.get("country"),
+            marketing_consent=props.get("marketingConsent"),
+            personalization_opt_out=props.get("personalizationOptOut"),
+            customer_id=props.get("customerId"),
+            lifecycle=props.get("lifecycle"),
+            persona=props.get("persona"),
+            social_community=props.get("socialCommunity"),
+            rfm_r=props.get("rfmR"),
+            rfm_f=props.get("rfmF"),
+            rfm_m=props.get("rfmM"),
+            rfm_score=props.get("rfmScore"),
+            segment_run_id=props.get("segmentRunId"),
+            segment_computed_at=_native(props.get("segmentComputedAt")),
+            influence=props.get("influence"),
+            influence_rank=props.get("influenceRank"),
+            degree=props.get("degree"),
+            reach2=props.get("reach2"),
+            influence_run_id=props.get("influenceRunId"),
+            influence_computed_at=_native(props.get("influenceComputedAt")),
+        )
+
+
+def get_user(store: GraphStore, *, user_id: str) -> UserProfile | None:
+    records = store.read("profiles/read/get_user", userId=user_id)
+    return UserProfile.from_node(records[0]["user"]) if records else None
+
+
+def friends_of(
+    store: GraphStore, *, user_ids: Sequence[str], limit: int = 50
+) -> dict[str, list[UserProfile]]:
+    """Friends of each user, batched for DataLoaders; users without friends map to []."""
+    found = {
+        r["userId"]: [UserProfile.from_node(f) for f in r["friends"]]
+        for r in store.read("profiles/read/list_friends", userIds=list(user_ids), limit=limit)
+    }
+    return {uid: found.get(uid, []) for uid in user_ids}
+
+
+def get_users(store: GraphStore, *, user_ids: Sequence[str]) -> dict[str, UserProfile]:
+    """Profiles of the users that exist, keyed in the order asked; unknown ids are absent."""
+    found = {
+        r["userId"]: UserProfile.from_node(r["user"])
+        for r in store.read("profiles/read/profile_users", userIds=list(user_ids))
+    }
+    return {uid: found[uid] for uid in user_ids if uid in found}
+
+
+def _per_user(user_ids: Sequence[str], found: Mapping[str, list[T]]) -> dict[str, list[T]]:
+    """Every id asked for, in order, with [] for those the query had no row for."""
+    return {uid: found.get(uid, []) for uid in user_ids}
+
+
+# --- tags, identities, channels ------------------------------------------------------------------
+
+
+class UserTag(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    tag_id: str
+    name: str | None = None
+    tier: str | None = None
+    weight: float
+    source: str
+    rule_id: str | None = None
+    assigned_at: datetime | None = None
+    expires_at: datetime | None = None
+    evidence: list[str] = []
+
+    @classmethod
+    def from_map(cls, m: Mapping[str, Any]) -> UserTag:
+        return cls(
+            tag_id=m["tagId"],
+            name=m["name"],
+            tier=m["tier"],
+            weight=m["weight"],
+            source=m["source"],
+            rule_id=m["ruleId"],
+            assigned_at=_native(m["assignedAt"]),
+            expires_at=_native(m["expiresAt"]),
+            evidence=[str(e) for e in m["evidence"]],
+        )
+
+
+def tags_of(
+    store: GraphStore,
+    *,
+    user_ids: Sequence[str],
+    tier: str | None = None,
+    include_expired: bool = False,
+    now: datetime | None = None,
+) -> dict[str, list[UserTag]]:
+    """Each user's tags, heaviest first (then by tagId); expired ones (expiresAt < now) only on request.
+
+    ``tier`` is matched as stored (basic, behavior, preference); an unknown tier matches nothing.
+    """
+    found = {
+        r["userId"]: [UserTag.from_map(t) for t in r["tags"]]
+        for r in store.read(
+            "profiles/read/profile_tags",
+            userIds=list(user_ids),
+            tier=tier,
+            includeExpired=include_expired,
+            now=utc_or_now(now),
+        )
+    }
+    return _per_user(user_ids, found)
+
+
+class Identity(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    value: str  # the keyed hash stored in the graph, never the raw email or phone
+
+
+def identities_of(store: GraphStore, *, user_ids: Sequence[str]) -> dict[str, list[Identity]]:
+    """Each user's hashed identities, by kind then value."""
+    found = {
+        r["userId"]: [Identity(kind=i["kind"], value=i["value"]) for i in r["identities"]]
+        for r in store.read("profiles/read/profile_identities", userIds=list(user_ids))
+    }
+    return _per_user(user_ids, found)
+
+
+class UserChannel(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    channel_id: str
+    name: str | None = None
+    kind: str | None = None
+    acquired: bool  # the user was acquired through this channel
+    acquired_at: datetime | None = None
+    orders: int  # the user's orders that came through this channel
+
+
+def channels_of(store: GraphStore, *, user_ids: Sequence[str]) -> dict[str, list[UserChannel]]:
+    """Channels each user came or bought through: the acquisition channel first, then by orders."""
+    found = {
+        r["userId"]: [
+            UserChannel(
+                channel_id=c["channelId"],
+                name=c["name"],
+                kind=c["kind"],
+                acquired=c["acquired"],
+                acquired_at=_native(c["acquiredAt"]),
+                orders=c["orders"],
+            )
+            for c in r["channels"]
+        ]
+        for r in store.read("profiles/read/profile_channels", userIds=list(user_ids))
+    }
+    return _per_user(user_ids, found)
+
+
+# --- orders --------------------------------------------------------------------------------------
+
+
+class OrderLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    sku: str
+    name: str | None = None
+    quantity: int
+    unit_price: float | None = None  # None: sold at the product's list price
+    list_price: float | None = None  # the product's price now
+
+    @property
+    def amount(self) -> Decimal:
+        """quantity x the price the line was sold at (its unit price, else the list price), to the cent."""
+        return line_amount(self.quantity, self.unit_price if self.unit_price is not None else self.list_price)
+
+
+class OrderSummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    order_id: str
+    ordered_at: datetime
+    channel_id: str | None = None
+    total: Decimal  # sum of the lines' amounts, in cents (a line without a unit price: the list price)
+    lines: list[OrderLine]
+
+
+def _order(m: Mapping[str, Any]) -> OrderSummary:
+    lines = [
+        OrderLine(
+            sku=x["sku"],
+            name=x["name"],
+            quantity=x["quantity"],
+            unit_price=x["unitPrice"],
+            list_price=x.get("listPrice"),
+        )
+        for x in m["lines"]
+    ]
+    return OrderSummary(
+        order_id=m["orderId"],
+        ordered_at=_native(m["orderedAt"]),
+        channel_id=m["channelId"],
+        total=money_sum(line.amount for line in lines),
+        lines=lines,
+    )
+
+
+def order_cursor(order: OrderSummary) -> str:
+    """The cursor of one order (for per-edge cursors): its place in (orderedAt desc, orderId)."""
+    at = utc(order.ordered_at)
+    return encode_cursor("orders", calendar.timegm(at.utctimetuple()), at.microsecond, order.order_id)
+
+
+def _order_position(after: str | None) -> dict[str, Any]:
+    """Statement parameters for the orders after a cursor: (epoch seconds, microsecond, orderId)."""
+    if after is None:
+        return {"afterSeconds": None, "afterMicros": None, "afterId": None}
+    parts = decode_cursor("orders", after)
+    if len(parts) != 3 or not all(_is_int(p) for p in parts[:2]):
+        raise InvalidPageError("after: not a cursor this API issued for orders")
+    return {"afterSeconds": int(parts[0]), "afterMicros": int(parts[1]), "afterId": parts[2]}
+
+
+def _is_int(text: str) -> bool:
+    return text.removeprefix("-").isdigit()
+
+
+def _newest_first(orders: list[OrderSummary]) -> list[OrderSummary]:
+    """The page order, re-asserted in Python: collect() after a subquery need not keep row order."""
+    by_id = sorted(orders, key=lambda o: o.order_id)
+    return sorted(by_id, key=lambda o: utc(o.ordered_at), reverse=True)
+
+
+def _page(items: list[T], cursors: list[str], first: int, total: int) -> Page[T]:
+    """Keep ``first`` of the ``first + 1`` rows fetched; the extra row only says a next page exists."""
+    kept = items[:first]
+    return Page(
+        items=kept,
+        end_cursor=cursors[len(kept) - 1] if kept else None,
+        has_next=len(items) > first,
+        total=total,
+    )
+
+
+def _empty_page() -> Page[Any]:
+    return Page(items=[], end_cursor=None, has_next=False, total=0)
+
+
+def orders_pages(
+    store: GraphStore, *, user_ids: Sequence[str], first: int, after: str | None = None
+) -> dict[str, Page[OrderSummary]]:
+    """A page of each user's orders, newest first (keyset on orderedAt desc, orderId), one query.
+
+    The cursor is a position in that global order, so one ``after`` serves every user of a batch.
+    """
+    first = check_first(first)
+    records = store.read(
+        "profiles/read/profile_orders_page", userIds=list(user_ids), limit=first + 1, **_order_position(after)
+    )
+    pages: dict[str, Page[OrderSummary]] = {}
+    for r in records:
+        orders = _newest_first([_order(o) for o in r["orders"]])
+        pages[r["userId"]] = _page(orders, [order_cursor(o) for o in orders], first, r["total"])
+    return {uid: pages.get(uid, _empty_page()) for uid in user_ids}
+
+
+# --- social ties ---------------------------------------------------------------------------------
+
+
+def ties_pages(
+    store: GraphStore,
+    *,
+    user_ids: Sequence[str],
+    kind: TieList | str,
+    first: int,
+    after: str | None = None,
+) -> dict[str, Page[UserProfile]]:
+    """A page of each user's friends, followers or followed users by userId (keyset on userId)."""
+    statement = _TIE_STATEMENTS.get(kind)
+    if statement is None:
+        raise InvalidPageError(f"kind: must be one of {', '.join(_TIE_STATEMENTS)}, got {kind!r}")
+    first = check_first(first)
+    start = decode_key(kind, after)  # the userId after which the page starts
+    pages: dict[str, Page[UserProfile]] = {}
+    for r in store.read(statement, userIds=list(user_ids), after=start, limit=first + 1):
+        users = [UserProfile.from_node(u) for u in r["users"]]
+        cursors = [tie_cursor(kind, u.user_id) for u in users]
+        pages[r["userId"]] = _page(users, cursors, first, r["total"])
+    return {uid: pages.get(uid, _empty_page()) for uid in user_ids}
+
+
+def tie_cursor(kind: TieList | str, user_id: str) -> str:
+    """The cursor of one user in a ties list (for per-edge cursors): its userId."""
+    return encode_cursor(kind, user_id)
+
+
+# --- neighbourhood -------------------------------------------------------------------------------
+
+
+class GraphNode(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str  # "<label>:<key>", e.g. "User:u001", unique within one Neighborhood
+    label: str
+    key: str
+    caption: str  # short display text: a user's city, a tag's or channel's or persona's name
+
+
+class GraphEdge(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    source: str  # GraphNode ids, in the relationship's stored direction
+    target: str
+    type: str
+
+
+class Neighborhood(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    center: str
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+    truncated: bool  # users within the depth were left out (the limit, or the expansion bound)
+
+
+def _walk(store: GraphStore, user_id: str, depth: int, limit: int) -> tuple[list[str], bool]:
+    """Breadth-first over social ties, ring by ring, each ring by userId; at most ``limit`` users.
+
+    Each ring asks one user more than there is room for, so an overflow is seen without reading
+    the whole ring. A frontier user contributes at most ``fanout`` new neighbours; fanout is never
+    below room + 1, so a hub it cuts short always overflows the ring too (and sets truncated).
+    """
+    walk, frontier = [user_id], [user_id]
+    for _ in range(depth):
+        if not frontier:
+            break
+        room = limit - len(walk)
+        fanout = max(room + 1, RING_BUDGET // len(frontier))
+        ring = [
+            r["userId"]
+            for r in store.read(
+                "profiles/read/profile_ring", frontier=frontier, seen=walk, fanout=fanout, take=room + 1
+            )
+        ]
+        if len(ring) > room:
+            return walk + ring[:room], True
+        walk += ring
+        frontier = ring
+    return walk, False
+
+
+def _node(label: str, key: str, caption: str | None) -> GraphNode:
+    return GraphNode(id=f"{label}:{key}", label=label, key=key, caption=caption or key)
+
+
+def _extras(center: GraphNode, row: Mapping[str, Any]) -> tuple[list[GraphNode], list[GraphEdge]]:
+    """The centre's tags, acquisition channel and persona, each with the centre's edge to it."""
+    nodes = [_node("Tag", t["tagId"], t["name"]) for t in row["tags"]]
+    edges = [GraphEdge(source=center.id, target=n.id, type="HAS_TAG") for n in nodes]
+    for label, key, rel, field in (
+        ("Channel", "channelId", "ACQUIRED_VIA", "channels"),
+        ("Persona", "personaId", "HAS_PERSONA", "personas"),
+    ):
+        for m in row[field]:
+            node = _node(label, m[key], m["name"])
+            nodes.append(node)
+            edges.append(GraphEdge(source=center.id, target=node.id, type=rel))
+    return nodes, edges
+
+
+def neighborhood(store: GraphStore, *, user_id: str, depth: int = 1, limit: int = 100) -> Neighborhood | None:
+    """Users within ``depth`` social hops (nearest first, then by userId), at most ``limit`` users
+    counting the centre, the ties among them, and the centre's tags, channel and persona.
+
+    None when the user does not exist. When more users are reachable than fit, which ones are kept
+    of a ring that overflowed is bounded work, not an exact userId ranking of the whole ring.
+    """
+    check_range("depth", depth, low=1, high=MAX_DEPTH)
+    check_range("limit", limit, low=1, high=MAX_NEIGHBORHOOD)
+    walk, truncated = _walk(store, user_id, depth, limit)
+    records = store.read(
+        "profiles/read/profile_neighborhood", userId=user_id, userIds=walk, now=datetime.now(UTC)
+    )
+    if not records:
+        return None
+    row = records[0]
+    cities = {u["userId"]: u["city"] for u in row["users"]}
+    users = [_node("User", uid, cities[uid]) for uid in walk if uid in cities]
+    ties = [
+        GraphEdge(source=f"User:{t['source']}", target=f"User:{t['target']}", type=t["type"])
+        for t in row["ties"]
+    ]
+    extra_nodes, extra_edges = _extras(users[0], row)
+    return Neighborhood(
+        center=users[0].id,
+        nodes=users + extra_nodes,
+        edges=ties + extra_edges,
+        truncated=truncated,
+    )
