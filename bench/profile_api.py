@@ -247,8 +247,9 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "operations": operations,
     }
-    write_results("api-profile", result, markdown(result))
-    print(markdown(result))
+    text = markdown(result)
+    write_results("api-profile", result, text)
+    print(text)
     return 0
 
 

@@ -23,9 +23,9 @@ from personagraph.graph.ids import existing_ids, missing_ids
 from personagraph.graph.store import GraphStore
 from personagraph.graph.tags.rule_file import Rule as TagRule
 from personagraph.graph.tags.rule_file import RuleSet, TagSpec, load_rules
-from personagraph.graph.tags.rules import EvalContext, GraphInputs, Match, Prepared, native
+from personagraph.graph.tags.rules import EvalContext, GraphInputs, Match, Prepared
 from personagraph.graph.tags.taxonomy import upsert_tag
-from personagraph.graph.times import utc
+from personagraph.graph.times import aware, utc
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int], None]
@@ -146,7 +146,7 @@ def live_as_of(store: GraphStore, recorded_at: datetime, cache: TagCache | None 
 def latest_order_time(store: GraphStore) -> datetime | None:
     """When the latest order was placed: the as-of that suits historic (e.g. generated) data."""
     latest = store.read("analytics/read/latest_order_time")[0]["latest"]
-    return None if latest is None else native(latest)
+    return None if latest is None else aware(latest)
 
 
 def _upsert_spec(store: GraphStore, spec: TagSpec) -> None:

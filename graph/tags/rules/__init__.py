@@ -17,7 +17,6 @@ from personagraph.graph.tags.rules.base import (
     Match,
     Prepared,
     RuleParams,
-    native,
 )
 from personagraph.graph.tags.rules.brand_loyal import BrandLoyal
 from personagraph.graph.tags.rules.category_lover import CategoryLover
@@ -61,5 +60,4 @@ __all__ = [
     "PriceSensitive",
     "RuleParams",
     "SocialConnector",
-    "native",
 ]

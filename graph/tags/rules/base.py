@@ -14,7 +14,6 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict
 
 from personagraph.graph.store import GraphStore
-from personagraph.graph.times import aware
 
 Row = Mapping[str, Any]
 
@@ -114,11 +113,6 @@ class GraphInputs:
     def lacking(self, needs: Iterable[InputName]) -> str | None:
         """Why a rule needing these inputs is skipped: the first this graph lacks, or None."""
         return next((LACKING[name] for name in needs if not getattr(self, name)), None)
-
-
-def native(value: Any) -> datetime:
-    """A Neo4j DateTime (or a datetime) as an aware Python datetime."""
-    return aware(value)
 
 
 def clamp(value: float) -> float:

@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import Field
 
-from personagraph.graph.tags.rules.base import EvalContext, Prepared, Row, RuleParams, Weighed, native
+from personagraph.graph.tags.rules.base import EvalContext, Prepared, Row, RuleParams, Weighed
+from personagraph.graph.times import aware
 
 
 class ChurnRisk(RuleParams):
@@ -26,7 +27,7 @@ class ChurnRisk(RuleParams):
         }
 
     def weigh(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Weighed:
-        last = native(row["lastAt"])
+        last = aware(row["lastAt"])
         quiet = ctx.days_since(last)
         evidence = [
             f"orders:{row['orders']}",

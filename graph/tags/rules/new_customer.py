@@ -14,8 +14,8 @@ from personagraph.graph.tags.rules.base import (
     Row,
     RuleParams,
     Weighed,
-    native,
 )
+from personagraph.graph.times import aware
 
 
 class NewCustomer(RuleParams):
@@ -32,7 +32,7 @@ class NewCustomer(RuleParams):
         return {"since": ctx.as_of - timedelta(days=self.days), "asOf": ctx.as_of, "basis": self.basis}
 
     def weigh(self, row: Row, ctx: EvalContext, prepared: Prepared) -> Weighed:
-        at = native(row["at"])
+        at = aware(row["at"])
         age = ctx.days_since(at)
         if row["order"] is not None:
             first = f"first order:{row['order']} on {at.date().isoformat()}"
