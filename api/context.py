@@ -122,8 +122,13 @@ class Context(BaseContext):
     def orders(self, first: int, after: str | None) -> DataLoader[str, Page[profiles.OrderSummary]]:
         return self.loader(profiles.orders_pages, "user_ids", _EMPTY, first=first, after=after)
 
-    def ties(self, kind: str, first: int, after: str | None) -> DataLoader[str, Page[profiles.UserProfile]]:
-        return self.loader(profiles.ties_pages, "user_ids", _EMPTY, kind=kind, first=first, after=after)
+    def ties(
+        self, kind: str, first: int, after: str | None, fields: tuple[str, ...] | None
+    ) -> DataLoader[str, Page[profiles.UserProfile]]:
+        """Pages of a tie list whose users carry ``fields`` (sorted UserProfile fields; None: all)."""
+        return self.loader(
+            profiles.ties_pages, "user_ids", _EMPTY, kind=kind, first=first, after=after, fields=fields
+        )
 
     def consent_history(self) -> DataLoader[str, list[consent.ConsentChange]]:
         return self.loader(consent.consent_history, "user_ids", [])

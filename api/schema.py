@@ -32,7 +32,7 @@ from personagraph.api.types import (
     Tag,
     User,
     bought_with_first,
-    prime_user_loaders,
+    read_users,
 )
 from personagraph.api.validation import limit_extensions
 from personagraph.graph.analytics import insights
@@ -57,16 +57,14 @@ Ctx = Info[Context, None]
 class Query:
     @strawberry.field(description="One user's profile, or null when no user has this id.")
     async def user(self, info: Ctx, id: strawberry.ID) -> User | None:
-        prime_user_loaders(info, [str(id)])
-        found = await info.context.users().load(str(id))
+        found = (await read_users(info, [str(id)]))[0]
         return User.of(found) if found else None
 
     @strawberry.field(description="Several users at once (null where an id is unknown), in the order asked.")
     async def users(self, info: Ctx, ids: list[strawberry.ID]) -> list[User | None]:
         if len(ids) > 100:
             raise ValueError(f"ids: at most 100 per request, got {len(ids)}")
-        prime_user_loaders(info, [str(i) for i in ids])
-        found = await info.context.users().load_many([str(i) for i in ids])
+        found = await read_users(info, [str(i) for i in ids])
         return [User.of(p) if p else None for p in found]
 
     @strawberry.field(description="Users matching a definition; count, members, breakdown, look-alikes.")

@@ -12,8 +12,8 @@ tree, whoever asks:
 - ``selected``: every (type, field) selected, for the role matrix, and the response keys of some,
   for the audit log (api/policy.py, api/access.py);
 - ``root_fields``: the root fields' response keys (the audit entry's ``what``);
-- ``direct_fields``: the fields right under one being resolved, with their arguments (look-ahead:
-  api/types/profiles.py and products.py).
+- ``direct_fields`` and ``fields_under``: the fields right under one being resolved (or further down a
+  path), with their arguments (look-ahead: api/types/profiles.py and products.py).
 
 Every walk visits a fragment once per question (memoised or marked seen), so a document whose
 fragments spread each other at every level costs no more than its size. Fragment cycles and unknown
@@ -252,13 +252,23 @@ class Tree:
     ) -> list[tuple[str, dict[str, Any]]]:
         """(name, arguments) of each field selected right under ``nodes`` (one field, however many
         times the document selects it), through fragments, variables put in."""
-        found: list[tuple[str, dict[str, Any]]] = []
-        for node in nodes:
-            inner = self.field(node).selections
-            if inner is None:
-                continue
-            found.extend((item.name, item.arguments(variables)) for item in self._flat(inner, per_path=True))
-        return found
+        return [(item.name, item.arguments(variables)) for item in self.fields_under(nodes)]
+
+    def fields_under(self, nodes: Iterable[FieldNode], path: Iterable[str] = ()) -> list[Field]:
+        """The fields selected under ``nodes`` at ``path`` (field names, e.g. ``("edges", "node")``):
+        right under them when ``path`` is empty; through fragments, each occurrence once per spread."""
+        level = [self.field(node) for node in nodes]
+        for name in (*path, None):
+            inner = [
+                item
+                for parent in level
+                if parent.selections is not None
+                for item in self._flat(parent.selections, per_path=True)
+            ]
+            if name is None:
+                return inner
+            level = [item for item in inner if item.name == name]
+        return level
 
     def _flat(self, selections: Selections, *, per_path: bool = False) -> list[Field]:
         """The fields of ``selections`` through its inline fragments and fragment spreads, in document

@@ -18,7 +18,7 @@ from personagraph.api.types.analytics import AnalyticsRun, ChannelStats, Communi
 from personagraph.api.types.audiences import Audience, SavedAudience
 from personagraph.api.types.privacy import AuditLogEntry, ConsentChange
 from personagraph.api.types.products import CrossSell, Product, bought_with_first
-from personagraph.api.types.profiles import User, prime_user_loaders
+from personagraph.api.types.profiles import User, read_users
 from personagraph.api.types.tags import Tag
 
 __all__ = [
@@ -36,5 +36,5 @@ __all__ = [
     "Tag",
     "User",
     "bought_with_first",
-    "prime_user_loaders",
+    "read_users",
 ]

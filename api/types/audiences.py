@@ -16,7 +16,14 @@ from personagraph.api.counts import Count
 from personagraph.api.enums import Purpose
 from personagraph.api.policy import ADMIN, PolicyError, check_attributes, protect
 from personagraph.api.types.paging import page_info
-from personagraph.api.types.profiles import Lookalike, User, UserConnection, UserEdge, lookalike_list
+from personagraph.api.types.profiles import (
+    Lookalike,
+    User,
+    UserConnection,
+    UserEdge,
+    lookalike_list,
+    read_users,
+)
 from personagraph.graph.audiences import service
 from personagraph.graph.audiences.model import AndNode, Condition, NotNode, OrNode, kind_of
 from personagraph.graph.audiences.parse import definition_json
@@ -129,7 +136,7 @@ class Audience:
             after=after,
             purpose=self.purpose.value,
         )
-        loaded = await info.context.users().load_many(page.users)
+        loaded = await read_users(info, list(page.users), "edges", "node")
         pairs = [(uid, p) for uid, p in zip(page.users, loaded, strict=True) if p is not None]
         cursors = [service.member_cursor(uid) for uid, _ in pairs]
         return UserConnection(

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from graphql import Undefined
 from strawberry.types import Info
 
 from personagraph.api.context import Context
-from personagraph.api.selection import tree_of_info
+from personagraph.api.selection import Field, tree_of_info
 
 Ctx = Info[Context, None]
 
@@ -23,6 +24,23 @@ def direct_fields(info: Ctx) -> list[tuple[str, dict[str, Any]]]:
     """
     raw = info._raw_info  # strawberry's own Info keeps graphql-core's ResolveInfo here
     return tree_of_info(raw).direct_fields(raw.field_nodes, info.variable_values)
+
+
+def fields_under(info: Ctx, *path: str) -> list[Field]:
+    """The fields selected under the one resolving at ``path`` (e.g. ``"edges", "node"``), through
+    fragments (api/selection.py ``fields_under``)."""
+    raw = info._raw_info
+    return tree_of_info(raw).fields_under(raw.field_nodes, path)
+
+
+def arguments_with_defaults(field: Field, variables: dict[str, Any] | None) -> dict[str, Any]:
+    """A selected field's arguments as given, variables put in, and the schema's defaults for the rest."""
+    given = field.arguments(variables)
+    if field.definition is not None:
+        for name, argument in field.definition.args.items():
+            if name not in given and argument.default_value is not Undefined:
+                given[name] = argument.default_value
+    return given
 
 
 def plain_int(value: Any) -> int | None:

@@ -12,8 +12,9 @@ from strawberry.types import Info
 
 from personagraph.api.context import Context
 from personagraph.api.enums import TagTier
+from personagraph.api.selection import Field, tree_of_info
 from personagraph.api.types.analytics import Community, Influence, Persona, Rfm
-from personagraph.api.types.look_ahead import direct_fields, page_arguments
+from personagraph.api.types.look_ahead import arguments_with_defaults, fields_under, page_arguments
 from personagraph.api.types.orders import Order, OrderConnection, OrderEdge
 from personagraph.api.types.paging import PageInfo, page_info
 from personagraph.api.types.privacy import ConsentChange
@@ -224,7 +225,8 @@ class User:
         )
 
     async def _ties(self, info: Ctx, kind: TieList, first: int, after: str | None) -> UserConnection:
-        page = await info.context.ties(kind.value, first, after).load(self.profile.user_id)
+        fields = profile_fields(f.name for f in fields_under(info, "edges", "node"))
+        page = await info.context.ties(kind.value, first, after, fields).load(self.profile.user_id)
         return user_connection(page, after, lambda uid: profiles.tie_cursor(kind.value, uid))
 
     @strawberry.field(description="Friends (ties read both ways), by id.")
@@ -275,30 +277,130 @@ class User:
         return lookalike_list(found)
 
 
-def prime_user_loaders(info: Ctx, user_ids: list[str]) -> None:
-    """Start the per-user reads the selection will need alongside the users' own read.
+# What each User field reads of the stored profile (UserProfile fields), so that a page of users reads
+# only the properties it shows. A field not listed reads every property (the safe side for a new field);
+# tests/test_api_profile_reads.py checks the listed ones against full reads.
+USER_FIELD_READS: dict[str, tuple[str, ...]] = {
+    "__typename": (),
+    "id": (),
+    "customerId": ("customer_id",),
+    "gender": ("gender",),
+    "birthYear": ("birth_year",),
+    "ageBand": ("age_band",),
+    "occupation": ("occupation",),
+    "education": ("education",),
+    "incomeBand": ("income_band",),
+    "city": ("city",),
+    "region": ("region",),
+    "country": ("country",),
+    "marketingConsent": ("marketing_consent",),
+    "personalizationOptOut": ("personalization_opt_out",),
+    "lifecycle": ("lifecycle",),
+    "rfm": ("rfm_r", "rfm_f", "rfm_m", "rfm_score", "segment_run_id", "segment_computed_at"),
+    "influence": (
+        "influence",
+        "influence_rank",
+        "degree",
+        "reach2",
+        "influence_run_id",
+        "influence_computed_at",
+    ),
+    "community": ("social_community",),
+    "persona": ("persona",),
+    # Fields that read by the user's id alone.
+    **{
+        name: ()
+        for name in (
+            "tags",
+            "consentHistory",
+            "identities",
+            "channels",
+            "orders",
+            "friends",
+            "followers",
+            "following",
+            "neighborhood",
+            "crossSell",
+            "lookalikes",
+        )
+    },
+}
 
-    Without this, tags, ties and orders wait for the user row before they start: two round trips
-    in sequence instead of one round of parallel reads. Only plain selections (no arguments, or
-    literal/variable `first` and `after`) are primed; others load as usual when their field resolves.
+
+def profile_fields(names: Iterable[str]) -> tuple[str, ...] | None:
+    """The UserProfile fields the User fields ``names`` read, sorted (None: all, for an unlisted field)."""
+    wanted: set[str] = set()
+    for name in names:
+        reads = USER_FIELD_READS.get(name)
+        if reads is None:
+            return None
+        wanted.update(reads)
+    return tuple(sorted(wanted))
+
+
+TIE_LISTS = frozenset(kind.value for kind in TieList)
+
+
+def _one_page(fields: list[Field], names: frozenset[str], variables: dict[str, Any]) -> Field | None:
+    """The one paged field among ``names`` selected (however many times, under one response key) with
+    plain page arguments, or None when there is none or several to tell apart."""
+    chosen = [f for f in fields if f.name in names]
+    if len({f.key for f in chosen}) != 1:
+        return None
+    pages = {page_arguments(arguments_with_defaults(f, variables)) for f in chosen}
+    return chosen[0] if len(pages) == 1 and None not in pages else None
+
+
+async def read_users(info: Ctx, user_ids: list[str], *path: str) -> list[profiles.UserProfile | None]:
+    """The profiles of ``user_ids`` (None for unknown ones), with the per-user reads the selection at
+    ``path`` under the resolving field (the User selection) needs, in as few round trips as it allows.
+
+    When the selection shows tags, a page of one tie list or a page of orders, the users and those parts
+    are one statement (graph.profiles.read ``profile_bundles``) and the request's DataLoaders are primed
+    with the answers, so the fields resolve from them; identities and channels start alongside. Anything
+    else (other arguments, several pages to tell apart) loads as usual when its field resolves.
     """
-    ctx = info.context
-    for name, args in direct_fields(info):
-        paged = page_arguments(args)
-        loader: Any = None
-        if name == "tags" and not args:
-            loader = ctx.tags(None, False)
-        elif name == "identities":
-            loader = ctx.identities()
-        elif name == "channels":
-            loader = ctx.channels()
-        elif name in ("friends", "followers", "following") and paged:
-            loader = ctx.ties(name, *paged)
-        elif name == "orders" and paged:
-            loader = ctx.orders(*paged)
-        if loader is not None:
+    ctx, variables = info.context, info.variable_values
+    fields = fields_under(info, *path)
+    names = {f.name for f in fields}
+    for name, loader in (("identities", ctx.identities), ("channels", ctx.channels)):
+        if name in names:
             for user_id in user_ids:
-                loader.load(user_id)
+                loader().load(user_id)
+    tags = any(f.name == "tags" and not f.node.arguments for f in fields)
+    tie_field = _one_page(fields, TIE_LISTS, variables)
+    order_field = _one_page(fields, frozenset({"orders"}), variables)
+    if not (tags or tie_field or order_field):
+        return await ctx.users().load_many(user_ids)
+    ties = orders = None
+    tie_key = order_key = None
+    if tie_field is not None:
+        page = page_arguments(arguments_with_defaults(tie_field, variables))
+        assert page is not None  # _one_page chose it for its plain page arguments
+        same_key = [f for f in fields if f.key == tie_field.key]
+        node_fields = tree_of_info(info._raw_info).fields_under([f.node for f in same_key], ("edges", "node"))
+        tie_fields = profile_fields(f.name for f in node_fields)
+        ties = profiles.TiesPart(tie_field.name, *page, fields=tie_fields)
+        tie_key = (tie_field.name, *page, tie_fields)
+    if order_field is not None:
+        page = page_arguments(arguments_with_defaults(order_field, variables))
+        assert page is not None
+        orders = profiles.OrdersPart(*page)
+        order_key = page
+    unique = list(dict.fromkeys(user_ids))
+    found = await ctx.call(profiles.profile_bundles, user_ids=unique, tags=tags, ties=ties, orders=orders)
+    for user_id in unique:
+        bundle = found.get(user_id)
+        ctx.users().prime(user_id, bundle.profile if bundle else None)
+        if bundle is None:
+            continue
+        if tags:
+            ctx.tags(None, False).prime(user_id, bundle.tags or [])
+        if tie_key is not None and bundle.ties is not None:
+            ctx.ties(*tie_key).prime(user_id, bundle.ties)
+        if order_key is not None and bundle.orders is not None:
+            ctx.orders(*order_key).prime(user_id, bundle.orders)
+    return [found[u].profile if u in found else None for u in user_ids]
 
 
 def lookalike_list(found: Iterable[Any]) -> list[Lookalike]:

@@ -9,7 +9,8 @@ two page requests never shifts or repeats a page.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -116,6 +117,57 @@ class UserProfile(BaseModel):
             influence_run_id=props.get("influenceRunId"),
             influence_computed_at=_native(props.get("influenceComputedAt")),
         )
+
+
+# Each UserProfile field's node property; a page of users can read only the ones its caller shows.
+USER_PROPERTIES: dict[str, str] = {
+    "user_id": "userId",
+    "gender": "gender",
+    "birth_year": "birthYear",
+    "age_band": "ageBand",
+    "occupation": "occupation",
+    "education": "education",
+    "income_band": "incomeBand",
+    "city": "city",
+    "region": "region",
+    "country": "country",
+    "marketing_consent": "marketingConsent",
+    "personalization_opt_out": "personalizationOptOut",
+    "customer_id": "customerId",
+    "lifecycle": "lifecycle",
+    "persona": "persona",
+    "social_community": "socialCommunity",
+    "rfm_r": "rfmR",
+    "rfm_f": "rfmF",
+    "rfm_m": "rfmM",
+    "rfm_score": "rfmScore",
+    "segment_run_id": "segmentRunId",
+    "segment_computed_at": "segmentComputedAt",
+    "influence": "influence",
+    "influence_rank": "influenceRank",
+    "degree": "degree",
+    "reach2": "reach2",
+    "influence_run_id": "influenceRunId",
+    "influence_computed_at": "influenceComputedAt",
+}
+
+
+def user_properties(fields: Collection[str] | None) -> list[str]:
+    """The node properties to read for these UserProfile fields (all of them when None; userId always),
+    in a fixed order: a statement returns ``[k IN $properties | u[k]]`` and ``from_values`` reads it."""
+    if fields is None:
+        return list(USER_PROPERTIES.values())
+    unknown = sorted(set(fields) - USER_PROPERTIES.keys())
+    if unknown:
+        raise ValueError(f"not UserProfile fields: {', '.join(unknown)}")
+    wanted = {"user_id", *fields}
+    return [prop for name, prop in USER_PROPERTIES.items() if name in wanted]
+
+
+def from_values(properties: Sequence[str], values: Sequence[Any]) -> UserProfile:
+    """A UserProfile from the values of ``properties`` (as ``user_properties`` listed them); fields not
+    read are None."""
+    return UserProfile.from_node(dict(zip(properties, values, strict=True)))
 
 
 def get_user(store: GraphStore, *, user_id: str) -> UserProfile | None:
@@ -367,16 +419,25 @@ def ties_pages(
     kind: TieList | str,
     first: int,
     after: str | None = None,
+    fields: Collection[str] | None = None,
 ) -> dict[str, Page[UserProfile]]:
-    """A page of each user's friends, followers or followed users by userId (keyset on userId)."""
+    """A page of each user's friends, followers or followed users by userId (keyset on userId).
+
+    ``fields``: the UserProfile fields to read of each user on the pages (the others are None; every
+    field when None): a page shown with ids and cities need not carry every stored property.
+    """
     statement = _TIE_STATEMENTS.get(kind)
     if statement is None:
         raise InvalidPageError(f"kind: must be one of {', '.join(_TIE_STATEMENTS)}, got {kind!r}")
     first = check_first(first)
     start = decode_key(kind, after)  # the userId after which the page starts
+    properties = user_properties(fields)
     pages: dict[str, Page[UserProfile]] = {}
-    for r in store.read(statement, userIds=list(user_ids), after=start, limit=first + 1):
-        users = [UserProfile.from_node(u) for u in r["users"]]
+    records = store.read(
+        statement, userIds=list(user_ids), after=start, limit=first + 1, properties=properties
+    )
+    for r in records:
+        users = [from_values(properties, u) for u in r["users"]]
         cursors = [tie_cursor(kind, u.user_id) for u in users]
         pages[r["userId"]] = _page(users, cursors, first, r["total"])
     return {uid: pages.get(uid, _empty_page()) for uid in user_ids}
@@ -385,6 +446,92 @@ def ties_pages(
 def tie_cursor(kind: TieList | str, user_id: str) -> str:
     """The cursor of one user in a ties list (for per-edge cursors): its userId."""
     return encode_cursor(kind, user_id)
+
+
+# --- a profile page in one round trip -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TiesPart:
+    """One page of one tie list, as ``ties_pages`` reads it."""
+
+    kind: TieList | str
+    first: int
+    after: str | None = None
+    fields: Collection[str] | None = None  # UserProfile fields of each user (None: every one)
+
+
+@dataclass(frozen=True)
+class OrdersPart:
+    """One page of orders, as ``orders_pages`` reads it."""
+
+    first: int
+    after: str | None = None
+
+
+@dataclass(frozen=True)
+class ProfileBundle:
+    """A user with the parts asked for (None: not asked), each as the read of its own would answer."""
+
+    profile: UserProfile
+    tags: list[UserTag] | None
+    ties: Page[UserProfile] | None
+    orders: Page[OrderSummary] | None
+
+
+def profile_bundles(
+    store: GraphStore,
+    *,
+    user_ids: Sequence[str],
+    tags: bool = False,
+    ties: TiesPart | None = None,
+    orders: OrdersPart | None = None,
+    now: datetime | None = None,
+) -> dict[str, ProfileBundle]:
+    """Users with their tags held now (``tags_of`` with no tier, expired left out), a page of one tie list
+    (``ties_pages``) and a page of orders (``orders_pages``), in one statement; unknown ids are absent.
+
+    A profile page needs all four; read apart they are four round trips (or four transactions at once).
+    """
+    tie_params: dict[str, Any] = {"tieKind": "", "tieAfter": "", "tieLimit": 0, "tieProperties": []}
+    if ties is not None:
+        if ties.kind not in _TIE_STATEMENTS:
+            raise InvalidPageError(f"kind: must be one of {', '.join(_TIE_STATEMENTS)}, got {ties.kind!r}")
+        tie_first = check_first(ties.first)
+        tie_params = {
+            "tieKind": str(ties.kind),
+            "tieAfter": decode_key(ties.kind, ties.after),
+            "tieLimit": tie_first + 1,
+            "tieProperties": user_properties(ties.fields),
+        }
+    order_first = check_first(orders.first) if orders is not None else 0
+    order_params = _order_position(orders.after if orders is not None else None)
+    records = store.read(
+        "profiles/read/profile_bundle",
+        userIds=list(user_ids),
+        withTags=tags,
+        now=utc_or_now(now),
+        **tie_params,
+        ordersLimit=order_first + 1 if orders is not None else 0,
+        **order_params,
+    )
+    found: dict[str, ProfileBundle] = {}
+    for r in records:
+        tie_page = order_page = None
+        if ties is not None:
+            users = [from_values(tie_params["tieProperties"], u) for u in r["ties"]]
+            cursors = [tie_cursor(ties.kind, u.user_id) for u in users]
+            tie_page = _page(users, cursors, tie_first, r["tieTotal"])
+        if orders is not None:
+            placed = _newest_first([_order(o) for o in r["orders"]])
+            order_page = _page(placed, [order_cursor(o) for o in placed], order_first, r["orderTotal"])
+        found[r["userId"]] = ProfileBundle(
+            profile=UserProfile.from_node(r["user"]),
+            tags=[UserTag.from_map(t) for t in r["tags"]] if tags else None,
+            ties=tie_page,
+            orders=order_page,
+        )
+    return {uid: found[uid] for uid in user_ids if uid in found}
 
 
 # --- neighbourhood -------------------------------------------------------------------------------
