@@ -10,16 +10,18 @@ Four queries, each over a pool of different inputs (the same pool for every cont
 - cross-sell: a product and the 10 products most bought with it (lift, count, sku);
 - members page: the list case, where Python GraphQL servers are known to be slow (issue 17): the
   first page of 50 members of such an audience (a tag AND a city, purpose ANALYSIS) by userId, each
-  with their tags (expired ones left out) and 5 friends by id with the total: 50 users, ~250
-  friends and every member's tags in one answer. personagraph answers it with its `audience { members }`
-  field, @neo4j/graphql with `users(where: city and tag, sort: id ASC, limit: 50)`, the raw Cypher
-  with one statement. The pool is (tag, city) pairs with at least 50 members (a full page), topped
-  up with the biggest others when the graph has too few (a small graph). The three agree by
-  construction of the question, not by filtering: purpose ANALYSIS applies no consent (MARKETING
-  would leave out users without marketing consent, PERSONALISED those who opted out), the bench's
-  admin key may list any audience (other roles only above the k-anonymity floor), and the loaded
-  graph has no forgotten users. personagraph first counts the audience (members are listed only when
-  the count may be shown), then reads the page: two statements where the others run one.
+  with their tags (expired ones left out) and 5 friends by id with the total: 50 users, up to 250
+  friends and every member's tags in one answer. personagraph answers it with its
+  `audience { members }` field, @neo4j/graphql with `users(where: city and tag, sort: id ASC,
+  limit: 50)`, the raw Cypher with one statement. The pool is (tag, city) pairs with at least 50
+  members (a full page), topped up with the biggest others when the graph has too few (a small
+  graph). The three agree by construction of the question, not by filtering: purpose ANALYSIS
+  applies no consent (MARKETING would leave out users without marketing consent, PERSONALISED those
+  who opted out), the bench's admin key may list any audience (other roles only above the
+  k-anonymity floor), and forgotten users are deleted (graph/privacy/forget.py), none are left to
+  filter. personagraph counts the audience first (members are listed only when the count may be
+  shown), then reads the page, then the members' profiles, tags and friends (one batched statement
+  each, DataLoaders): five statements where the others run one.
 
 Contenders: (a) personagraph (`uvicorn --factory personagraph.api.app:create_app`, --workers, 1 by default),
 (b) @neo4j/graphql on Apollo Server standalone (bench/api-node/server.mjs, one Node process) with
