@@ -2,12 +2,26 @@
 
 One fresh local Neo4j gets a generated dataset (100k users by default, 1M with --million: channels,
 products, users, tags, user_tags, orders, ties) and the co-purchase analysis (BOUGHT_WITH edges).
-Three queries, each over a pool of different inputs (the same pool for every contender):
+Four queries, each over a pool of different inputs (the same pool for every contender):
 
 - profile: a user with tags (expired ones left out), 20 friends by id with the total, 10 newest orders
   with their totals;
 - audience count: users holding a tag AND living in a city (purpose ANALYSIS);
-- cross-sell: a product and the 10 products most bought with it (lift, count, sku).
+- cross-sell: a product and the 10 products most bought with it (lift, count, sku);
+- members page: the list case, where Python GraphQL servers are known to be slow (issue 17): the
+  first page of 50 members of such an audience (a tag AND a city, purpose ANALYSIS) by userId, each
+  with their tags (expired ones left out) and 5 friends by id with the total: 50 users, up to 250
+  friends and every member's tags in one answer. personagraph answers it with its
+  `audience { members }` field, @neo4j/graphql with `users(where: city and tag, sort: id ASC,
+  limit: 50)`, the raw Cypher with one statement. The pool is (tag, city) pairs with at least 50
+  members (a full page), topped up with the biggest others when the graph has too few (a small
+  graph). The three agree by construction of the question, not by filtering: purpose ANALYSIS
+  applies no consent (MARKETING would leave out users without marketing consent, PERSONALISED those
+  who opted out), the bench's admin key may list any audience (other roles only above the
+  k-anonymity floor), and forgotten users are deleted (graph/privacy/forget.py), none are left to
+  filter. personagraph counts the audience first (members are listed only when the count may be
+  shown), then reads the page, then the members' profiles, tags and friends (one batched statement
+  each, DataLoaders): five statements where the others run one.
 
 Contenders: (a) personagraph (`uvicorn --factory personagraph.api.app:create_app`, --workers, 1 by default),
 (b) @neo4j/graphql on Apollo Server standalone (bench/api-node/server.mjs, one Node process) with
@@ -73,7 +87,10 @@ from personagraph.graph.store import GraphStore  # noqa: E402
 log = logging.getLogger("bench.api")
 NODE_DIR = Path(__file__).resolve().parent / "api-node"
 CLIENTS = (1, 8, 32)
-QUERIES = ("profile", "audience count", "cross-sell")
+MEMBERS = "members page"
+QUERIES = ("profile", "audience count", "cross-sell", MEMBERS)
+PAGE, PAGE_FRIENDS = 50, 5  # the members page: members, and friends shown per member
+MIN_MEMBERS = PAGE  # members page: pool inputs with at least this many members, where the graph has enough
 OURS, NEO, RAW = "personagraph", "neo4j-graphql", "raw-cypher"
 CONTENDERS = (OURS, NEO, RAW)
 RPS_TARGET = 1.0  # personagraph req/s >= this x @neo4j/graphql, each query and level
@@ -89,6 +106,10 @@ PERSONAGRAPH: dict[str, str] = {
     "audience(definition: $definition, purpose: ANALYSIS) { count { value } } }",
     "cross-sell": "query CrossSell($sku: ID!) { product(sku: $sku) { sku name "
     "boughtWith(first: 10) { product { sku name } count support confidence lift } } }",
+    MEMBERS: "query Members($definition: AudienceInput!) { "
+    f"audience(definition: $definition, purpose: ANALYSIS) {{ members(first: {PAGE}) {{ edges {{ node {{ id "
+    "tags { tagId name tier weight source } "
+    f"friends(first: {PAGE_FRIENDS}) {{ totalCount edges {{ node {{ id city }} }} }} }} }} }} }} }}",
 }
 
 # (b) @neo4j/graphql (bench/api-node/typeDefs.graphql): the same answers with its generated API.
@@ -108,6 +129,13 @@ NEO4J_GRAPHQL: dict[str, str] = {
     "cross-sell": "query CrossSell($sku: ID!) { products(where: { sku: { eq: $sku } }) { sku name "
     "boughtWithConnection(first: 10, sort: [{ edge: { lift: DESC } }, { edge: { count: DESC } }, "
     "{ node: { sku: ASC } }]) { edges { node { sku name } properties { count support confidence lift } } } } }",
+    MEMBERS: "query Members($tag: ID!, $city: String!, $now: DateTime!) { "
+    "users(where: { city: { eq: $city }, tagsConnection: { some: { "
+    f"node: {{ tagId: {{ eq: $tag }} }}, {NOT_EXPIRED} }} }} }}, sort: [{{ id: ASC }}], limit: {PAGE}) {{ id "
+    f"tagsConnection(where: {{ {NOT_EXPIRED} }}) {{ edges {{ node {{ tagId name tier }} "
+    "properties { weight source } } } "
+    f"friendsConnection(first: {PAGE_FRIENDS}, sort: [{{ node: {{ id: ASC }} }}]) {{ totalCount "
+    "edges { node { id city } } } } }",
 }
 
 # (c) the raw Cypher: one statement per query, through the Python driver.
@@ -133,6 +161,17 @@ RETURN p.sku AS sku, p.name AS name,
   COLLECT { MATCH (p)-[r:BOUGHT_WITH]->(q:Product) WITH r, q ORDER BY r.lift DESC, r.count DESC, q.sku LIMIT 10
             RETURN {sku: q.sku, name: q.name, count: r.count, support: r.support,
                     confidence: r.confidence, lift: r.lift} } AS boughtWith""",
+    MEMBERS: f"""
+RETURN COLLECT {{
+  MATCH (:Tag {{tagId: $tag}})<-[h:HAS_TAG]-(u:User {{city: $city}}) WHERE {ACTIVE}
+  WITH DISTINCT u ORDER BY u.userId LIMIT {PAGE}
+  RETURN u {{id: u.userId,
+    tags: COLLECT {{ MATCH (u)-[h:HAS_TAG]->(t:Tag) WHERE {ACTIVE}
+                    RETURN t {{.tagId, .name, .tier, weight: h.weight, source: h.source}} }},
+    friendsTotal: COUNT {{ (u)-[:FRIEND_OF]-(:User) }},
+    friends: COLLECT {{ MATCH (u)-[:FRIEND_OF]-(f:User) WITH f ORDER BY f.userId LIMIT {PAGE_FRIENDS}
+                       RETURN f {{id: f.userId, .city}} }}}}
+}} AS members""",
 }
 
 
@@ -141,7 +180,9 @@ RETURN p.sku AS sku, p.name AS name,
 
 def pick_pool(store: GraphStore, size: int, seed: int) -> dict[str, list[Any]]:
     """Per query, ``size`` inputs drawn with a fixed seed: any user; a (tag, city) some user has;
-    a product with co-purchase edges (any product when there are none)."""
+    a product with co-purchase edges (any product when there are none); for the members page, a
+    (tag, city) with at least MIN_MEMBERS members (a full page), topped up with the biggest of the
+    others when there are fewer than ``size`` such pairs (a small graph)."""
     run = store.driver.execute_query
     rng = random.Random(seed)
 
@@ -162,7 +203,18 @@ def pick_pool(store: GraphStore, size: int, seed: int) -> dict[str, list[Any]]:
             "MATCH (p:Product) WHERE EXISTS { (p)-[:BOUGHT_WITH]->() } RETURN p.sku AS sku ORDER BY sku"
         )[0]
     ] or [r["sku"] for r in run("MATCH (p:Product) RETURN p.sku AS sku ORDER BY sku")[0]]
-    return {"profile": sample(users), "audience count": sample(pairs), "cross-sell": sample(skus)}
+    sized = [
+        ((r["tag"], r["city"]), r["n"])
+        for r in run(
+            f"MATCH (t:Tag)<-[h:HAS_TAG]-(u:User) WHERE u.city IS NOT NULL AND {ACTIVE} "
+            "RETURN t.tagId AS tag, u.city AS city, count(DISTINCT u) AS n ORDER BY tag, city"
+        )[0]
+    ]
+    pool = {"profile": sample(users), "audience count": sample(pairs), "cross-sell": sample(skus)}
+    full = [pair for pair, n in sized if n >= MIN_MEMBERS]
+    biggest = sorted(((n, pair) for pair, n in sized if n < MIN_MEMBERS), reverse=True)
+    pool[MEMBERS] = sample(full) + [pair for _, pair in biggest[: max(0, size - len(full))]]
+    return pool
 
 
 def variables(contender: str, query: str, item: Any, now: str) -> dict[str, Any]:
@@ -207,12 +259,25 @@ def _instant(value: Any) -> str | None:
     return str(value.astimezone(dt.UTC).isoformat(timespec="milliseconds"))
 
 
+def _tags(tags: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """A user's tags in one order (by tagId): none of the three promises one."""
+    return sorted(
+        ((t["tagId"], t["name"], t["tier"], _num(t["weight"]), t["source"]) for t in tags),
+        key=lambda t: t[0],
+    )
+
+
 def canonical(query: str, answer: dict[str, Any] | None) -> Any:
     """One shape for the three contenders' answers (after `from_*`), so they compare with ==."""
     if answer is None:
         return None
     if query == "audience count":
         return int(answer["count"])
+    if query == MEMBERS:  # in the order given: all three page by userId
+        return [
+            (m["id"], _tags(m["tags"]), m["friendsTotal"], [(f["id"], f["city"]) for f in m["friends"]])
+            for m in answer["members"]
+        ]
     if query == "cross-sell":
         return (
             answer["sku"],
@@ -222,16 +287,12 @@ def canonical(query: str, answer: dict[str, Any] | None) -> Any:
                 for b in answer["boughtWith"]
             ],
         )
-    tags = sorted(
-        ((t["tagId"], t["name"], t["tier"], _num(t["weight"]), t["source"]) for t in answer["tags"]),
-        key=lambda t: t[0],
-    )
     return (
         answer["id"],
         answer["city"],
         answer["ageBand"],
         answer["gender"],
-        tags,
+        _tags(answer["tags"]),
         answer["friendsTotal"],
         [(f["id"], f["city"]) for f in answer["friends"]],
         [(o["orderId"], _instant(o["orderedAt"]), _num(o["total"])) for o in answer["orders"]],
@@ -241,6 +302,18 @@ def canonical(query: str, answer: dict[str, Any] | None) -> Any:
 def from_personagraph(query: str, data: dict[str, Any]) -> dict[str, Any] | None:
     if query == "audience count":
         return {"count": data["audience"]["count"]["value"]}  # exact: the bench's key is admin
+    if query == MEMBERS:
+        return {
+            "members": [
+                {
+                    "id": m["id"],
+                    "tags": m["tags"],
+                    "friendsTotal": m["friends"]["totalCount"],
+                    "friends": [f["node"] for f in m["friends"]["edges"]],
+                }
+                for m in (e["node"] for e in data["audience"]["members"]["edges"])
+            ]
+        }
     if query == "cross-sell":
         p = data["product"]
         return p and {
@@ -262,6 +335,18 @@ def from_personagraph(query: str, data: dict[str, Any]) -> dict[str, Any] | None
 def from_neo4j_graphql(query: str, data: dict[str, Any]) -> dict[str, Any] | None:
     if query == "audience count":
         return {"count": data["usersConnection"]["aggregate"]["count"]["nodes"]}
+    if query == MEMBERS:
+        return {
+            "members": [
+                {
+                    "id": u["id"],
+                    "tags": [{**e["node"], **e["properties"]} for e in u["tagsConnection"]["edges"]],
+                    "friendsTotal": u["friendsConnection"]["totalCount"],
+                    "friends": [e["node"] for e in u["friendsConnection"]["edges"]],
+                }
+                for u in data["users"]
+            ]
+        }
     if query == "cross-sell":
         p = (data["products"] or [None])[0]
         return p and {
@@ -324,10 +409,14 @@ def check_answers(
     checks: dict[str, dict[str, Any]] = {}
     for query in QUERIES:
         status: dict[str, Any] = {"inputs": len(pool[query]), OURS: "ok", NEO: "ok", "mismatches": {OURS: 0}}
+        if query == MEMBERS:
+            status["full_pages"] = 0  # inputs whose page is full (fewer when the graph is small)
         if ours_down:
             status[OURS], status[f"{OURS}_error"] = "unavailable", f"server did not start: {ours_down}"
         for item in pool[query]:
             expected = canonical(query, raw_answer(driver, query, variables(RAW, query, item, now)))
+            if query == MEMBERS and len(expected) == PAGE:
+                status["full_pages"] += 1
             for contender in (NEO, OURS):
                 if status[contender] == "unavailable":
                     continue
@@ -610,6 +699,12 @@ def markdown(result: dict[str, Any]) -> str:
         f"one Node process. **{RAW}**: the same answer as one Cypher statement through the Python driver "
         f"(neo4j {v['python neo4j']}) from 1/8/32 threads in the bench process, no HTTP.",
         "",
+        "Queries: **profile**, a user with tags, 20 friends with the total and the 10 newest orders; "
+        "**audience count**, users with a tag AND in a city (purpose ANALYSIS); **cross-sell**, a product "
+        f"and the 10 products most bought with it; **{MEMBERS}**, the list case: the first {PAGE} members "
+        f"of a tag-AND-city audience by id, each with tags and {PAGE_FRIENDS} friends with the total "
+        f"({OURS}: `audience {{ members }}`, which counts the audience before listing it).",
+        "",
         f"Load: autocannon {v['autocannon']} in its own Node process, keep-alive connections = clients, "
         f"{result['duration_s']} s per run after a {result['warmup_s']} s warm-up per query and contender, "
         f"cycling through {result['pool']} different inputs per query (the same for all). "
@@ -654,7 +749,8 @@ def markdown(result: dict[str, Any]) -> str:
             ours = f"unavailable, not timed ({c.get(f'{OURS}_error', '')[:200]})"
         else:
             ours = f"= {RAW} on all {c['inputs']}"
-        lines.append(f"- {query}: {NEO} = {RAW} on all {c['inputs']}; {OURS}: {ours}")
+        full = f" ({c['full_pages']} of them a full page of {PAGE})" if "full_pages" in c else ""
+        lines.append(f"- {query}: {NEO} = {RAW} on all {c['inputs']}{full}; {OURS}: {ours}")
     lines += ["", "Targets met:", ""]
     for query, q in r.items():
         if not q["available"]:

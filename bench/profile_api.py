@@ -35,7 +35,7 @@ import httpx  # noqa: E402 - after the path setup
 import yappi  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
 
-from bench.api import PERSONAGRAPH, QUERIES  # noqa: E402
+from bench.api import MEMBERS, PERSONAGRAPH, QUERIES  # noqa: E402
 from bench.audiences import KINDS, load  # noqa: E402
 from bench.common import api_credentials, machine, write_results  # noqa: E402
 from bench.ingest import dataset, fresh_neo4j  # noqa: E402
@@ -73,7 +73,8 @@ def stage_of(module: str) -> str:
 
 
 def inputs(store: GraphStore, count: int, seed: int) -> dict[str, list[Any]]:
-    """Real ids for each operation: users with friends and orders, products with pairs, tag and city."""
+    """Real ids for each operation: users with friends and orders, products with pairs, tag and city
+    (for the audience count and the members page)."""
     rng = random.Random(seed)
     users = [
         r["id"]
@@ -99,7 +100,12 @@ def inputs(store: GraphStore, count: int, seed: int) -> dict[str, list[Any]]:
         ).records
     ]
     pick = lambda pool: [rng.choice(pool) for _ in range(count)]  # noqa: E731
-    return {"profile": pick(users), "cross-sell": pick(skus), "audience count": pick(pairs)}
+    return {
+        "profile": pick(users),
+        "cross-sell": pick(skus),
+        "audience count": pick(pairs),
+        MEMBERS: pick(pairs),  # the biggest pairs: full pages of members
+    }
 
 
 def variables(query: str, item: Any) -> dict[str, Any]:
