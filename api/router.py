@@ -23,8 +23,10 @@ accept ``text/html`` or ``*/*``; not with ``PERSONA_ENV=production`` (404; api/p
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -122,6 +124,14 @@ class PersonaGraphQLRouter(GraphQLRouter[Any, None]):
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         """Our GraphiQL page (api/ide.py), its assets served by this app, not strawberry's CDN page."""
         return page(str(request.scope.get("root_path", "")))
+
+    def encode_json(self, data: object) -> bytes:
+        """The response body, encoded by orjson (several times faster than the json module on a page of
+        users); what orjson refuses (an integer past 64 bits in a JSON scalar) goes to the json module."""
+        try:
+            return orjson.dumps(data)
+        except TypeError:
+            return json.dumps(data, separators=(",", ":")).encode()
 
     def parse_json(self, data: str | bytes) -> Any:
         """Spec "JSON Encoding": bodies (and GET's JSON parameters) are objects, else 400 (not a 500).
