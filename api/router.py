@@ -12,7 +12,8 @@ Strawberry's FastAPI router already follows most of the GraphQL-over-HTTP spec
 - 415 for POST bodies that are not UTF-8 ``application/json``; 400 for JSON that is not an object
   and for a non-string ``operationName``;
 - 400 for batched operations (a JSON array body), which the API does not accept (query limits:
-  api/validation.py).
+  api/validation.py);
+- automatic persisted queries (api/persisted.py): a document sent once, then by its SHA-256.
 
 ``tools/graphql-http-audit`` runs the ``graphql-http`` audit suite against this router
 (tests/test_graphql_http_audit.py). GraphiQL (our own page, api/ide.py: no CDN) is served to a browser's
@@ -24,6 +25,7 @@ accept ``text/html`` or ``*/*``; not with ``PERSONA_ENV=production`` (404; api/p
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -41,6 +43,7 @@ from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
 from personagraph.api.errors import ensure_coded
 from personagraph.api.ide import is_ide_navigation, page
+from personagraph.api.persisted import PersistedQueries, PersistedQueryError
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
@@ -113,6 +116,10 @@ class PersonaGraphQLRouter(GraphQLRouter[Any, None]):
     The negotiated media type and status travel on the per-request ``sub_response`` that
     strawberry merges into the response it builds (``create_response``).
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.persisted = PersistedQueries()  # documents sent once, run by their hash after
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         """The page for a browser's navigation whatever the query string (GraphiQL keeps its state
@@ -201,9 +208,14 @@ class PersonaGraphQLRouter(GraphQLRouter[Any, None]):
             raise HTTPException(406, f"Accept must allow {GRAPHQL_RESPONSE_JSON} or {APPLICATION_JSON}")
         sub_response.media_type = media_type
         try:
+            if isinstance(request_data, GraphQLRequestData):
+                query = self.persisted.resolve(request_data.query, request_data.extensions)
+                request_data = replace(request_data, query=query)
             result = await super().execute_operation(
                 request, request_adapter, request_data, context, root_value, sub_response
             )
+        except PersistedQueryError as refused:
+            result = ExecutionResult(data=None, errors=[refused.as_graphql_error()])
         except HTTPException as error:
             if request_adapter.method == "GET" and isinstance(error.__cause__, InvalidOperationTypeError):
                 raise StarletteHTTPException(405, error.reason, headers={"Allow": "POST"}) from error
