@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
@@ -55,45 +55,46 @@ class AccessControl(SchemaExtension):
             and operation is not None
             and isinstance(ctx.result, GraphQLExecutionResult)
         ):
-            self._audit(tree, operation, selected, ctx.result)
+            audit(context, tree, operation, selected, ctx.result.data, ctx.result.errors or [])
 
-    def _audit(
-        self,
-        tree: Tree,
-        operation: OperationDefinitionNode,
-        selected: Selection,
-        result: GraphQLExecutionResult,
-    ) -> None:
-        ctx = self.execution_context
-        context = ctx.context
-        principal = context.principal
-        assert principal is not None  # on_execute refused the operation otherwise
-        # What ran, from the root fields executed (never the client's operationName, which says
-        # whatever the client likes: it is kept apart, as ``client_operation_name``).
-        names = tree.root_fields(operation)
-        data = result.data or {}
-        executed = sorted({names[key] for key in data if key in names} if data else set(names.values()))
-        what = ",".join(executed)
-        client_name = {"client_operation_name": operation.name.value[:100]} if operation.name else {}
 
-        def record(action: str, rows: int, **details: Any) -> None:
-            entry = AuditEntry(
-                principal.subject, principal.role.value, action, what, rows, {**details, **client_name}
-            )
-            context.audit.record(entry)
+def audit(
+    context: Any,
+    tree: Tree,
+    operation: OperationDefinitionNode,
+    selected: Selection,
+    data: dict[str, Any] | None,
+    errors: Sequence[GraphQLError],
+) -> None:
+    """The audit entries of one executed operation (the module's docstring says which), from its answer."""
+    principal = context.principal
+    assert principal is not None  # AccessControl refused the operation otherwise
+    # What ran, from the root fields executed (never the client's operationName, which says
+    # whatever the client likes: it is kept apart, as ``client_operation_name``).
+    names = tree.root_fields(operation)
+    data = data or {}
+    executed = sorted({names[key] for key in data if key in names} if data else set(names.values()))
+    what = ",".join(executed)
+    client_name = {"client_operation_name": operation.name.value[:100]} if operation.name else {}
 
-        if operation.operation == OperationType.MUTATION:
-            done = [key for key, value in data.items() if value is not None]
-            fields = sorted({names[key] for key in done if key in names})
-            record("mutation", len(done), fields=fields, errors=len(result.errors or []))
-            # ... and, like a query, a read entry when what it answers carries personal data.
-        keys = selected.keys
-        if MEMBERS in keys:
-            record("export", _count_members(data, keys[MEMBERS]))
-        pii = [pair for pair in keys if pair in PII_FIELDS]
-        if pii:
-            pii_keys = set().union(*(keys[p] for p in pii))
-            record("read", _count_objects(data, pii_keys), fields=sorted(f"{t}.{f}" for t, f in pii))
+    def record(action: str, rows: int, **details: Any) -> None:
+        entry = AuditEntry(
+            principal.subject, principal.role.value, action, what, rows, {**details, **client_name}
+        )
+        context.audit.record(entry)
+
+    if operation.operation == OperationType.MUTATION:
+        done = [key for key, value in data.items() if value is not None]
+        fields = sorted({names[key] for key in done if key in names})
+        record("mutation", len(done), fields=fields, errors=len(errors))
+        # ... and, like a query, a read entry when what it answers carries personal data.
+    keys = selected.keys
+    if MEMBERS in keys:
+        record("export", _count_members(data, keys[MEMBERS]))
+    pii = [pair for pair in keys if pair in PII_FIELDS]
+    if pii:
+        pii_keys = set().union(*(keys[p] for p in pii))
+        record("read", _count_objects(data, pii_keys), fields=sorted(f"{t}.{f}" for t, f in pii))
 
 
 def _count_objects(value: Any, keys: set[str]) -> int:

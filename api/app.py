@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from personagraph.api.auth import Authenticator, AuthMiddleware, principal_of, rate_limit_key
 from personagraph.api.context import Context
 from personagraph.api.counts import CountBudget
+from personagraph.api.fast_path import FastPaths
 from personagraph.api.http_limits import install_http_limits
 from personagraph.api.ide import mount_assets
 from personagraph.api.metrics import Metrics
@@ -83,8 +84,12 @@ def create_app(
         )
 
     app = FastAPI(title="personagraph", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    schema = build_schema(settings)
     router = PersonaGraphQLRouter(
-        build_schema(settings), context_getter=get_context, graphql_ide=graphql_ide(settings)
+        schema,
+        context_getter=get_context,
+        graphql_ide=graphql_ide(settings),
+        fast_paths=FastPaths(schema._schema, settings.api_max_cost) if settings.api_fast_path else None,
     )
     app.include_router(router, prefix="/graphql")
     if graphql_ide(settings) is not None:

@@ -89,6 +89,12 @@ class Metrics:
             ["type", "outcome"],
             registry=self.registry,
         )
+        self.fast_path = Counter(
+            "persona_graphql_fast_path_total",
+            "Operations the fast path (api/fast_path.py) answered, or handed back to the usual path.",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.graph_seconds = Histogram(
             "persona_neo4j_call_seconds",
             "Time in one graph/ call (Neo4j round trips included), by function.",

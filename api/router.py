@@ -13,7 +13,9 @@ Strawberry's FastAPI router already follows most of the GraphQL-over-HTTP spec
   and for a non-string ``operationName``;
 - 400 for batched operations (a JSON array body), which the API does not accept (query limits:
   api/validation.py);
-- automatic persisted queries (api/persisted.py): a document sent once, then by its SHA-256.
+- automatic persisted queries (api/persisted.py): a document sent once, then by its SHA-256;
+- profile and product pages answered by api/fast_path.py once the usual path has answered their
+  document for the caller's role without an error.
 
 ``tools/graphql-http-audit`` runs the ``graphql-http`` audit suite against this router
 (tests/test_graphql_http_audit.py). GraphiQL (our own page, api/ide.py: no CDN) is served to a browser's
@@ -25,6 +27,7 @@ accept ``text/html`` or ``*/*``; not with ``PERSONA_ENV=production`` (404; api/p
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import replace
 from typing import Any
 
@@ -42,9 +45,12 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
 from personagraph.api.errors import ensure_coded
+from personagraph.api.fast_path import FastPaths
 from personagraph.api.ide import is_ide_navigation, page
 from personagraph.api.persisted import PersistedQueries, PersistedQueryError
 
+log = logging.getLogger(__name__)
+LEARN = object()  # the fast path has no plan yet: an answer without errors may give it one
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
 _SUPPORTED = (GRAPHQL_RESPONSE_JSON, APPLICATION_JSON)
@@ -117,9 +123,10 @@ class PersonaGraphQLRouter(GraphQLRouter[Any, None]):
     strawberry merges into the response it builds (``create_response``).
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, fast_paths: FastPaths | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.persisted = PersistedQueries()  # documents sent once, run by their hash after
+        self.fast_paths = fast_paths  # hot read shapes without per-field execution (api/fast_path.py)
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         """The page for a browser's navigation whatever the query string (GraphiQL keeps its state
@@ -208,12 +215,23 @@ class PersonaGraphQLRouter(GraphQLRouter[Any, None]):
             raise HTTPException(406, f"Accept must allow {GRAPHQL_RESPONSE_JSON} or {APPLICATION_JSON}")
         sub_response.media_type = media_type
         try:
+            fast = None
             if isinstance(request_data, GraphQLRequestData):
                 query = self.persisted.resolve(request_data.query, request_data.extensions)
                 request_data = replace(request_data, query=query)
-            result = await super().execute_operation(
-                request, request_adapter, request_data, context, root_value, sub_response
-            )
+                fast = await self._fast(request_adapter.method, request_data, context)
+            result: ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult
+            if isinstance(fast, ExecutionResult):
+                result = fast
+            else:
+                result = await super().execute_operation(
+                    request, request_adapter, request_data, context, root_value, sub_response
+                )
+                if fast is LEARN and isinstance(result, ExecutionResult) and not result.errors:
+                    assert self.fast_paths is not None and isinstance(request_data, GraphQLRequestData)
+                    principal = getattr(context, "principal", None)
+                    if request_data.query is not None and principal is not None:
+                        self.fast_paths.learn(request_data.query, request_data.operation_name, principal.role)
         except PersistedQueryError as refused:
             result = ExecutionResult(data=None, errors=[refused.as_graphql_error()])
         except HTTPException as error:
@@ -232,6 +250,30 @@ class PersonaGraphQLRouter(GraphQLRouter[Any, None]):
         ):
             sub_response.status_code = 400
         return result
+
+    async def _fast(
+        self, method: str, request_data: GraphQLRequestData, context: Any
+    ) -> ExecutionResult | object | None:
+        """The fast path's answer (api/fast_path.py) when it has a plan for this document and role;
+        LEARN when the usual path's answer may teach it one; None otherwise."""
+        principal = getattr(context, "principal", None)
+        if (
+            self.fast_paths is None
+            or principal is None
+            or (method == "GET" and not self.allow_queries_via_get)
+        ):
+            return None
+        compiled = self.fast_paths.plan(request_data.query, request_data.operation_name, principal.role)
+        if compiled is None:
+            return LEARN
+        try:
+            data = await self.fast_paths.run(compiled, context, request_data.variables)
+        except Exception as exc:  # the usual path answers, errors and all
+            log.debug("fast path handed a request back: %r", exc)
+            context.metrics.fast_path.labels("handed_back").inc()
+            return None
+        context.metrics.fast_path.labels("answered").inc()
+        return ExecutionResult(data=data, errors=None)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         """GraphQL spec 7.1.2 and GraphQL-over-HTTP: no ``data`` entry when execution never started."""

@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     api_max_aliases: int = Field(default=30, ge=0)  # per document, fragments counted at each spread
     api_max_tokens: int = Field(default=2000, ge=1)  # lexical tokens of the document
     api_max_cost: int = Field(default=50_000, ge=1)  # fields x the page sizes around them
+    api_fast_path: bool = True  # profile and product pages without per-field execution (api/fast_path.py)
     api_max_body_bytes: int = Field(default=100_000, ge=1)  # request body, else 413
     api_rate_limit: int = Field(default=600, ge=0)  # requests per minute per client and process; 0: off
     # Refused credentials (401s) per minute per client IP and process; past it every request from that IP

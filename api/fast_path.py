@@ -1,0 +1,562 @@
+"""Hot read shapes answered without graphql-core's field-by-field execution (issue 17).
+
+A profile page (`user(id)`: attributes, scores, tags, one page of one tie list, one page of orders) and a
+product with its partners (`product(sku)` with `boughtWith`) are most of what front ends ask. Through
+Strawberry each costs a few milliseconds of Python a request, a resolver call and a type check per field;
+here it is one graph/ call (the same one the resolvers make) and a walk of a plan made once per document,
+operation and role.
+
+What keeps this exactly as safe as the usual path:
+
+- a plan is made only after Strawberry has executed that document, operation and role without an error
+  (so it parsed, validated, passed the query limits and the role matrix: all of them depend on the
+  document and the role alone), and only of the shapes below: no fragments, directives or duplicate
+  response keys, no field this module does not list (``Unsupported`` otherwise: the usual path keeps it);
+- per request it checks what depends on the variables (the cost, as ``CostLimit``; the ids' types), and
+  records what the usual path's extensions would (audit entries through ``access.audit``, the operation
+  metric);
+- any exception hands the request back to the usual path, which answers it, errors and all, as before
+  (these are reads: running one again changes nothing).
+
+tests/test_api_fast_path.py asks the two paths the same documents, roles and variables and compares.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    Undefined,
+    get_operation_ast,
+    parse,
+    value_from_ast_untyped,
+)
+
+from personagraph.api.access import MEMBERS, audit
+from personagraph.api.context import Context
+from personagraph.api.cost import cost_parts
+from personagraph.api.policy import PII_FIELDS, Role
+from personagraph.api.selection import Field, Selection, Tree, tree_of
+from personagraph.api.types.profiles import profile_fields
+from personagraph.graph.paging import check_first
+from personagraph.graph.products import read as products
+from personagraph.graph.profiles import read as profiles
+
+
+class Unsupported(Exception):
+    """A document this module does not answer: the usual path keeps it."""
+
+
+Getter = Callable[[Any], Any]
+Paged = tuple[Any, str | None, list[str]]  # a page, the cursor it starts after, its items' cursors
+
+
+@dataclass(frozen=True)
+class Out:
+    """One selected field: its response key, how to read its value off the parent, and the fields
+    selected inside it (None for a leaf, whose value is read ready for JSON)."""
+
+    key: str
+    get: Getter
+    inner: tuple[Out, ...] | None = None
+    many: bool = False
+
+
+def render(outs: tuple[Out, ...], value: Any) -> dict[str, Any]:
+    """The response object for ``value``, in the document's order of keys."""
+    found: dict[str, Any] = {}
+    for out in outs:
+        inner = out.get(value)
+        if out.inner is None or inner is None:
+            found[out.key] = inner
+        elif out.many:
+            found[out.key] = [render(out.inner, item) for item in inner]
+        else:
+            found[out.key] = render(out.inner, inner)
+    return found
+
+
+# Leaves, each as graphql-core serialises its scalar.
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _time(value: Any) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _strings(value: Any) -> list[str]:
+    return [str(v) for v in value]
+
+
+def _attr(name: str, convert: Callable[[Any], Any] = _same) -> Getter:
+    return lambda obj: convert(getattr(obj, name))
+
+
+def _typename(name: str) -> Getter:
+    return lambda _: name
+
+
+def _fields(field: Field | None, selections: Any) -> list[Field]:
+    """The plain fields of a selection set: anything else (fragments, directives, one response key
+    twice) is Unsupported."""
+    if selections is None:
+        raise Unsupported("a leaf where objects were expected")
+    found: list[Field] = []
+    keys: set[str] = set()
+    for item in selections.items:
+        if not isinstance(item, Field) or item.node.directives or item.key in keys:
+            raise Unsupported("fragments, directives or a repeated key")
+        keys.add(item.key)
+        found.append(item)
+    return found
+
+
+def _leaves(field: Field, table: Mapping[str, Getter], typename: str) -> tuple[Out, ...]:
+    """Outs of a selection made only of the leaves in ``table`` (and ``__typename``)."""
+    outs = []
+    for item in _fields(field, field.selections):
+        if item.name == "__typename":
+            outs.append(Out(item.key, _typename(typename)))
+        elif item.name in table and item.selections is None and not item.node.arguments:
+            outs.append(Out(item.key, table[item.name]))
+        else:
+            raise Unsupported(f"{typename}.{item.name}")
+    return tuple(outs)
+
+
+# --- users ---------------------------------------------------------------------------------------
+
+USER_LEAVES: dict[str, Getter] = {
+    "id": _attr("user_id"),
+    "customerId": _attr("customer_id"),
+    "gender": _attr("gender"),
+    "birthYear": _attr("birth_year"),
+    "ageBand": _attr("age_band"),
+    "occupation": _attr("occupation"),
+    "education": _attr("education"),
+    "incomeBand": _attr("income_band"),
+    "city": _attr("city"),
+    "region": _attr("region"),
+    "country": _attr("country"),
+    "marketingConsent": _attr("marketing_consent"),
+    "personalizationOptOut": _attr("personalization_opt_out"),
+    "lifecycle": _attr("lifecycle"),
+}
+RFM_LEAVES: dict[str, Getter] = {
+    "recency": _attr("rfm_r"),
+    "frequency": _attr("rfm_f"),
+    "monetary": _attr("rfm_m"),
+    "score": _attr("rfm_score"),
+    "runId": _attr("segment_run_id"),
+    "computedAt": _attr("segment_computed_at", _time),
+}
+INFLUENCE_LEAVES: dict[str, Getter] = {
+    "score": _attr("influence", _float),
+    "rank": _attr("influence_rank"),
+    "degree": _attr("degree"),
+    "reach2": _attr("reach2"),
+    "runId": _attr("influence_run_id"),
+    "computedAt": _attr("influence_computed_at", _time),
+}
+TAG_LEAVES: dict[str, Getter] = {
+    "tagId": _attr("tag_id"),
+    "name": _attr("name"),
+    "tier": _attr("tier"),
+    "weight": _attr("weight", _float),
+    "source": _attr("source"),
+    "ruleId": _attr("rule_id"),
+    "assignedAt": _attr("assigned_at", _time),
+    "expiresAt": _attr("expires_at", _time),
+    "evidence": _attr("evidence", _strings),
+}
+ORDER_LEAVES: dict[str, Getter] = {
+    "orderId": _attr("order_id"),
+    "orderedAt": _attr("ordered_at", _time),
+    "channelId": _attr("channel_id"),
+    "total": _attr("total", _float),
+}
+LINE_LEAVES: dict[str, Getter] = {
+    "sku": _attr("sku"),
+    "name": _attr("name"),
+    "quantity": _attr("quantity"),
+    "unitPrice": _attr("unit_price", _float),
+}
+PAGE_INFO: dict[str, Getter] = {
+    "hasNextPage": lambda p: p[0].has_next,
+    "hasPreviousPage": lambda p: p[1] is not None,
+    "startCursor": lambda p: p[2][0] if p[2] else None,
+    "endCursor": lambda p: p[2][-1] if p[2] else None,
+}
+
+
+def _rfm(profile: profiles.UserProfile) -> profiles.UserProfile | None:
+    return None if profile.rfm_score is None and profile.rfm_r is None else profile
+
+
+def _influence(profile: profiles.UserProfile) -> profiles.UserProfile | None:
+    return None if profile.influence is None else profile
+
+
+def _profile_out(item: Field, of: Callable[[Any], profiles.UserProfile]) -> Out | None:
+    """The Out of a User attribute or score, read through ``of`` (the profile of the value rendered);
+    None for a field of another kind."""
+    if item.name == "__typename":
+        return Out(item.key, _typename("User"))
+    if item.name in USER_LEAVES and item.selections is None and not item.node.arguments:
+        getter = USER_LEAVES[item.name]
+        return Out(item.key, lambda v: getter(of(v)))
+    if item.name == "rfm":
+        return Out(item.key, lambda v: _rfm(of(v)), _leaves(item, RFM_LEAVES, "Rfm"))
+    if item.name == "influence":
+        return Out(item.key, lambda v: _influence(of(v)), _leaves(item, INFLUENCE_LEAVES, "Influence"))
+    return None
+
+
+def _connection_outs(field: Field, node: tuple[Out, ...], typename: str) -> tuple[Out, ...]:
+    """Outs of a connection rendered from (page, after, cursors): totalCount, pageInfo, edges."""
+    outs = []
+    for item in _fields(field, field.selections):
+        if item.name == "__typename":
+            outs.append(Out(item.key, _typename(f"{typename}Connection")))
+        elif item.name == "totalCount":
+            outs.append(Out(item.key, lambda p: p[0].total))
+        elif item.name == "pageInfo":
+            outs.append(Out(item.key, _same, _leaves(item, PAGE_INFO, "PageInfo")))
+        elif item.name == "edges":
+            edge = []
+            for inner in _fields(item, item.selections):
+                if inner.name == "__typename":
+                    edge.append(Out(inner.key, _typename(f"{typename}Edge")))
+                elif inner.name == "cursor":
+                    edge.append(Out(inner.key, lambda e: e[0]))
+                elif inner.name == "node":
+                    edge.append(Out(inner.key, lambda e: e[1], node))
+                else:
+                    raise Unsupported(f"{typename}Edge.{inner.name}")
+            outs.append(Out(item.key, lambda p: list(zip(p[2], p[0].items, strict=True)), tuple(edge), True))
+        else:
+            raise Unsupported(f"{typename}Connection.{item.name}")
+    return tuple(outs)
+
+
+def _tie_user_outs(node: Field | None) -> tuple[Out, ...]:
+    """A tie page's users: attributes and scores only."""
+    outs = []
+    for item in _fields(node, node.selections) if node is not None else []:
+        out = _profile_out(item, _same)
+        if out is None:
+            raise Unsupported(f"User.{item.name} on a tie page")
+        outs.append(out)
+    return tuple(outs)
+
+
+def _order_outs(field: Field) -> tuple[Out, ...]:
+    outs = []
+    for item in _fields(field, field.selections):
+        if item.name == "__typename":
+            outs.append(Out(item.key, _typename("Order")))
+        elif item.name in ORDER_LEAVES and item.selections is None:
+            outs.append(Out(item.key, ORDER_LEAVES[item.name]))
+        elif item.name == "lines":
+            outs.append(Out(item.key, _attr("lines"), _leaves(item, LINE_LEAVES, "OrderLine"), True))
+        else:
+            raise Unsupported(f"Order.{item.name}")
+    return tuple(outs)
+
+
+@dataclass(frozen=True)
+class PageArgs:
+    """A page's `first` and `after`, literal or from variables, with the schema's defaults."""
+
+    field: Field
+
+    def values(self, variables: Mapping[str, Any]) -> tuple[int, str | None]:
+        first = self._value("first", variables)
+        after = self._value("after", variables)
+        if (
+            isinstance(first, bool)
+            or not isinstance(first, int)
+            or not (after is None or isinstance(after, str))
+        ):
+            raise Unsupported("page arguments of other types")
+        return check_first(first), after
+
+    def _value(self, name: str, variables: Mapping[str, Any]) -> Any:
+        value = self.field.argument(name, dict(variables), Undefined)
+        if value is Undefined and self.field.definition is not None:
+            value = self.field.definition.args[name].default_value
+        if value is Undefined:
+            raise Unsupported(f"{name}: no value")
+        return value
+
+
+class UserPlan:
+    """`user(id)` with attributes, scores, tags, one tie page and one orders page."""
+
+    def __init__(self, root: Field) -> None:
+        self.key = root.key
+        self.root = root
+        self.tags = False
+        self.ties: tuple[str, PageArgs, tuple[str, ...] | None] | None = None
+        self.orders: PageArgs | None = None
+        outs = []
+        for item in _fields(root, root.selections):
+            out = _profile_out(item, _profile)
+            if out is not None:
+                outs.append(out)
+            elif item.name == "tags" and not item.node.arguments:
+                self.tags = True
+                outs.append(Out(item.key, _attr("tags"), _leaves(item, TAG_LEAVES, "UserTag"), True))
+            elif item.name in ("friends", "followers", "following") and self.ties is None:
+                node = _node_field(item)
+                names = [f.name for f in _fields(node, node.selections)] if node is not None else []
+                self.ties = (item.name, PageArgs(item), profile_fields(names))
+                outs.append(
+                    Out(item.key, _attr("ties"), _connection_outs(item, _tie_user_outs(node), "User"))
+                )
+            elif item.name == "orders" and self.orders is None:
+                node = _node_field(item)
+                inner = _order_outs(node) if node is not None else ()
+                outs.append(Out(item.key, _attr("orders"), _connection_outs(item, inner, "Order")))
+                self.orders = PageArgs(item)
+            else:
+                raise Unsupported(f"User.{item.name}")
+        self.outs = tuple(outs)
+
+    async def run(self, ctx: Context, variables: Mapping[str, Any]) -> dict[str, Any]:
+        user_id = _id(self.root, "id", variables)
+        ties = orders = None
+        tie_after = order_after = None
+        if self.ties is not None:
+            kind, args, fields = self.ties
+            first, tie_after = args.values(variables)
+            ties = profiles.TiesPart(kind, first, tie_after, fields=fields)
+        if self.orders is not None:
+            first, order_after = self.orders.values(variables)
+            orders = profiles.OrdersPart(first, order_after)
+        found = await ctx.call(
+            profiles.profile_bundles, user_ids=[user_id], tags=self.tags, ties=ties, orders=orders
+        )
+        bundle = found.get(user_id)
+        if bundle is None:
+            return {self.key: None}
+        kind = ties.kind if ties is not None else ""
+        view = _Bundle(
+            profile=bundle.profile,
+            tags=bundle.tags,
+            ties=_paged(bundle.ties, tie_after, lambda u: profiles.tie_cursor(kind, u.user_id)),
+            orders=_paged(bundle.orders, order_after, profiles.order_cursor),
+        )
+        return {self.key: render(self.outs, view)}
+
+
+def _profile(bundle: _Bundle) -> profiles.UserProfile:
+    return bundle.profile
+
+
+@dataclass(frozen=True)
+class _Bundle:
+    profile: profiles.UserProfile
+    tags: list[profiles.UserTag] | None
+    ties: Paged | None
+    orders: Paged | None
+
+
+def _paged(
+    page: Any, after: str | None, cursor: Callable[[Any], str]
+) -> tuple[Any, str | None, list[str]] | None:
+    return None if page is None else (page, after, [cursor(item) for item in page.items])
+
+
+def _node_field(connection: Field) -> Field | None:
+    """The one `edges { node }` of a connection (None when edges or node are not selected)."""
+    for edges in _fields(connection, connection.selections):
+        if edges.name == "edges":
+            for node in _fields(edges, edges.selections):
+                if node.name == "node":
+                    return node
+    return None
+
+
+def _id(field: Field, name: str, variables: Mapping[str, Any]) -> str:
+    """An ID argument as graphql-core coerces it (a string, or an integer as its digits)."""
+    value = field.argument(name, dict(variables), Undefined)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise Unsupported(f"{name}: not an ID")
+
+
+# --- products ------------------------------------------------------------------------------------
+
+PRODUCT_LEAVES: dict[str, Getter] = {
+    "sku": _attr("sku"),
+    "name": _attr("name"),
+    "price": _attr("price", _float),
+    "currency": _attr("currency"),
+    "brand": _attr("brand"),
+    "categoryPath": _attr("category_path", _strings),
+    "categoryId": _attr("category_id"),
+}
+PARTNER_LEAVES = {name: PRODUCT_LEAVES[name] for name in ("sku", "name", "price", "currency")}
+PAIR_LEAVES: dict[str, Getter] = {
+    "count": _attr("count"),
+    "support": _attr("support", _float),
+    "confidence": _attr("confidence", _float),
+    "lift": _attr("lift", _float),
+}
+
+
+def _of_product(getter: Getter) -> Getter:
+    return lambda page: getter(page.product)
+
+
+class ProductPlan:
+    """`product(sku)` with its attributes and one `boughtWith` (partners' sku, name, price, currency)."""
+
+    def __init__(self, root: Field) -> None:
+        self.key = root.key
+        self.root = root
+        self.pairs: Field | None = None
+        outs = []
+        for item in _fields(root, root.selections):
+            if item.name == "__typename":
+                outs.append(Out(item.key, _typename("Product")))
+            elif item.name in PRODUCT_LEAVES and item.selections is None and not item.node.arguments:
+                getter = PRODUCT_LEAVES[item.name]
+                outs.append(Out(item.key, _of_product(getter)))
+            elif item.name == "boughtWith" and self.pairs is None:
+                self.pairs = item
+                pair = []
+                for inner in _fields(item, item.selections):
+                    if inner.name == "__typename":
+                        pair.append(Out(inner.key, _typename("BoughtWith")))
+                    elif inner.name in PAIR_LEAVES and inner.selections is None:
+                        pair.append(Out(inner.key, PAIR_LEAVES[inner.name]))
+                    elif inner.name == "product":
+                        pair.append(
+                            Out(inner.key, _attr("product"), _leaves(inner, PARTNER_LEAVES, "Product"))
+                        )
+                    else:
+                        raise Unsupported(f"BoughtWith.{inner.name}")
+                outs.append(Out(item.key, _attr("pairs"), tuple(pair), True))
+            else:
+                raise Unsupported(f"Product.{item.name}")
+        self.outs = tuple(outs)
+
+    async def run(self, ctx: Context, variables: Mapping[str, Any]) -> dict[str, Any]:
+        sku = _id(self.root, "sku", variables)
+        first = 0
+        if self.pairs is not None:
+            first = self.pairs.argument("first", dict(variables), Undefined)
+            if first is Undefined and self.pairs.definition is not None:
+                first = self.pairs.definition.args["first"].default_value
+            if isinstance(first, bool) or not isinstance(first, int) or not 1 <= first <= products.MAX_FIRST:
+                raise Unsupported("boughtWith: first out of range")
+        page = await ctx.call(products.product_page, sku=sku, first=first)
+        return {self.key: None if page is None else render(self.outs, page)}
+
+
+# --- plans -----------------------------------------------------------------------------------------
+
+Plan = UserPlan | ProductPlan
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A plan with what the per-request checks need of its document."""
+
+    plan: Plan
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    tree: Tree
+    selected: Selection
+    defaults: dict[str, Any]  # the variables' default values
+
+
+def compile_plan(schema: GraphQLSchema, query: str, operation_name: str | None) -> Compiled:
+    """The plan of an operation, or Unsupported."""
+    document = parse(query)
+    operation = get_operation_ast(document, operation_name)
+    if operation is None or operation.operation != OperationType.QUERY or operation.directives:
+        raise Unsupported("not one query")
+    tree = tree_of(schema, document)
+    roots = _fields(None, tree.operation(operation))
+    if len(roots) != 1:
+        raise Unsupported("one root field at a time")
+    root = roots[0]
+    plan: Plan
+    if root.name == "user":
+        plan = UserPlan(root)
+    elif root.name == "product":
+        plan = ProductPlan(root)
+    else:
+        raise Unsupported(f"Query.{root.name}")
+    selected = tree.selected(operation, [*PII_FIELDS, MEMBERS])
+    defaults = {
+        v.variable.name.value: value_from_ast_untyped(v.default_value)
+        for v in operation.variable_definitions or ()
+        if v.default_value is not None
+    }
+    return Compiled(plan, document, operation, tree, selected, defaults)
+
+
+class FastPaths:
+    """Plans by (document, operation name, role), the ``capacity`` most recently used; documents found
+    Unsupported are remembered too, so they are looked at once."""
+
+    def __init__(self, schema: GraphQLSchema, max_cost: int, capacity: int = 1_000) -> None:
+        self.schema = schema
+        self.max_cost = max_cost
+        self.capacity = capacity
+        self._plans: OrderedDict[tuple[str, str | None, Role], Compiled | None] = OrderedDict()
+
+    def plan(self, query: str | None, operation_name: str | None, role: Role | None) -> Compiled | None:
+        if query is None or role is None:
+            return None
+        key = (query, operation_name, role)
+        found = self._plans.get(key)
+        if found is not None:
+            self._plans.move_to_end(key)
+        return found
+
+    def learn(self, query: str, operation_name: str | None, role: Role) -> None:
+        """After the usual path answered this document for ``role`` without an error."""
+        key = (query, operation_name, role)
+        if key in self._plans:
+            return
+        try:
+            self._plans[key] = compile_plan(self.schema, query, operation_name)
+        except Unsupported:
+            self._plans[key] = None
+        if len(self._plans) > self.capacity:
+            self._plans.popitem(last=False)
+
+    async def run(
+        self, compiled: Compiled, ctx: Context, variables: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """The answer's data; raises (Unsupported or anything) when the usual path must answer."""
+        values = {**compiled.defaults, **(variables or {})}
+        if compiled.operation.variable_definitions:  # else the cost is the document's, checked already
+            cost, _ = cost_parts(self.schema, compiled.document, compiled.operation, values)
+            if cost > self.max_cost:
+                raise Unsupported("over the cost limit: the usual path says so")
+        data = await compiled.plan.run(ctx, values)
+        audit(ctx, compiled.tree, compiled.operation, compiled.selected, data, [])
+        ctx.metrics.operations.labels("query", "ok").inc()
+        return data
