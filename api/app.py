@@ -25,6 +25,7 @@ from personagraph.api.policy import Role
 from personagraph.api.production import graphql_ide
 from personagraph.api.router import PersonaGraphQLRouter
 from personagraph.api.schema import build_schema
+from personagraph.api.shared_state import SqliteBuckets
 from personagraph.graph.audit import AuditLog
 from personagraph.graph.privacy.forget import suppression_key
 from personagraph.graph.privacy.k_anonymity import Disclosure
@@ -51,7 +52,12 @@ def create_app(
     tag_cache = TagCache()  # one per process: rule cut-offs are reused across recordEvent calls
     authenticator = authenticator or Authenticator(settings)
     disclosure = Disclosure.from_settings(settings)
-    count_budget = CountBudget(settings.privacy_count_budget) if settings.privacy_count_budget else None
+    # The limits' buckets, in the file every worker process of this server shares (api/shared_state.py).
+    limited = settings.api_rate_limit or settings.api_auth_failure_limit or settings.privacy_count_budget
+    buckets = SqliteBuckets(settings.api_state_file) if limited else None
+    count_budget = (
+        CountBudget(settings.privacy_count_budget, buckets=buckets) if settings.privacy_count_budget else None
+    )
     audit = AuditLog(settings.audit_log_path)
     forgotten_key = suppression_key(settings)
 
@@ -120,12 +126,13 @@ def create_app(
     # Outermost first: metrics (counts every answer), CORS (answers preflights, which carry no credentials,
     # and adds its headers to refusals too), auth (401s, 429s for IPs refused too often), rate limit per
     # key, body cap.
-    install_http_limits(app, settings, key=rate_limit_key)
+    install_http_limits(app, settings, key=rate_limit_key, buckets=buckets)
     app.add_middleware(
         AuthMiddleware,
         authenticator=authenticator,
         graphiql=graphql_ide(settings) is not None,
         failure_limit=settings.api_auth_failure_limit,
+        buckets=buckets,
     )
     install_cors(app, settings)
     app.add_middleware(_Wrap, wrap=metrics.middleware)

@@ -46,7 +46,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from personagraph.api.http_limits import RATE_LIMITED, client_ip, refuse
 from personagraph.api.ide import is_ide_asset, is_ide_navigation
 from personagraph.api.policy import Role
-from personagraph.api.rate_limiter import RateLimiter
+from personagraph.api.rate_limiter import Buckets, RateLimiter
 from personagraph.graph.errors import ConfigurationError
 from personagraph.graph.settings import Settings
 
@@ -314,12 +314,20 @@ class AuthMiddleware:
     limit), so keys and tokens cannot be tried at the speed of the network."""
 
     def __init__(
-        self, app: ASGIApp, authenticator: Authenticator, graphiql: bool, failure_limit: int = 0
+        self,
+        app: ASGIApp,
+        authenticator: Authenticator,
+        graphiql: bool,
+        failure_limit: int = 0,
+        buckets: Buckets | None = None,
     ) -> None:
         self.app = app
         self.authenticator = authenticator
         self.graphiql = graphiql
-        self.failures = RateLimiter(failure_limit) if failure_limit else None
+        # In ``buckets`` (the app's: the state file every worker shares) or, without, in memory.
+        self.failures = (
+            RateLimiter(failure_limit, buckets=buckets, name="auth-failures") if failure_limit else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path") in OPEN_PATHS:

@@ -11,15 +11,12 @@ since its answer cannot change.
 from __future__ import annotations
 
 import hashlib
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable
 
 import strawberry
 
 from personagraph.api.policy import ADMIN, PolicyError, Role
-from personagraph.api.rate_limiter import RateLimiter
+from personagraph.api.rate_limiter import Buckets, RateLimiter
 from personagraph.graph.privacy.k_anonymity import Disclosure
 
 
@@ -34,46 +31,37 @@ class Count:
 
 
 class CountBudget:
-    """How many different counts each key below admin is shown a day (``PERSONA_PRIVACY_COUNT_BUDGET``),
-    per process: a token bucket (api/rate_limiter.py RateLimiter) charged one per count shown, except a
-    count the key was already shown (the same question has the same answer: asking again teaches
-    nothing)."""
+    """How many different counts each key below admin is shown a day (``PERSONA_PRIVACY_COUNT_BUDGET``):
+    a token bucket (api/rate_limiter.py RateLimiter) charged one per count shown, except a count the key
+    was already shown (the same question has the same answer: asking again teaches nothing). The app keeps
+    the buckets, the questions answered and the refusals reported in the state file every worker process
+    shares (api/shared_state.py), so N workers still allow one budget; without ``buckets``, in memory."""
 
     PERIOD_S = 86_400.0
     REPORT_EVERY_S = 60.0
-    REMEMBERED = 200_000  # questions remembered across keys; the oldest are charged again when forgotten
 
-    def __init__(self, per_day: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, per_day: int, clock: Callable[[], float] | None = None, buckets: Buckets | None = None
+    ) -> None:
         self.per_day = per_day
-        self.clock = clock
-        self.limiter = RateLimiter(per_day, clock, period_s=self.PERIOD_S)
-        self._reported: dict[str, float] = {}
-        self._answered: OrderedDict[bytes, None] = OrderedDict()
-        self._lock = threading.Lock()
+        self.limiter = RateLimiter(per_day, clock, period_s=self.PERIOD_S, buckets=buckets, name="count")
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self.limiter.clock
 
     def spend(self, key: str, asked: tuple[str, ...] = ()) -> float:
         """0 when one more count may be shown to ``key`` (and it is charged, unless ``key`` was shown
         this very question before), else seconds to wait."""
-        question = hashlib.sha256("\x1f".join((key, *asked)).encode("utf-8")).digest() if asked else None
-        with self._lock:
-            if question is not None and question in self._answered:
-                self._answered.move_to_end(question)
-                return 0.0
-            wait = self.limiter.acquire(key)
-            if wait == 0 and question is not None:
-                self._answered[question] = None
-                if len(self._answered) > self.REMEMBERED:
-                    self._answered.popitem(last=False)
-            return wait
+        if not asked:
+            return self.limiter.acquire(key)
+        question = hashlib.sha256("\x1f".join((key, *asked)).encode("utf-8")).digest()
+        return self.limiter.acquire_once(key, question)
 
     def first_refusal(self, key: str) -> bool:
         """True at most once a minute per key: refusals worth an audit entry (not one per refused count,
         which a client hammering a spent budget could turn into a flood)."""
-        now = self.clock()
-        if now - self._reported.get(key, -self.REPORT_EVERY_S) < self.REPORT_EVERY_S:
-            return False
-        self._reported[key] = now
-        return True
+        return self.limiter.buckets.first_report("count", key, self.clock(), self.REPORT_EVERY_S)
 
 
 class CountBudgetError(PolicyError):

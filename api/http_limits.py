@@ -6,9 +6,9 @@ refusal is a GraphQL-shaped JSON error (``errors[0].extensions.code``) with an H
   ``MAX_JSON_DEPTH`` levels gets 400 before it is parsed (Python's json module recurses: 2 kB of
   brackets ended in RecursionError, an HTTP 500);
 - ``RateLimit``: ``PERSONA_API_RATE_LIMIT`` requests per minute per client on /graphql, a token
-  bucket per key held in memory by each process (api/rate_limiter.py; so N workers allow N times the
-  rate; use the proxy in front for a global limit). Over it: 429 with ``Retry-After``. The budget is
-  the caller's API key or token subject (api/auth.py ``rate_limit_key``), the client IP
+  bucket per key (api/rate_limiter.py) in the state file every worker process of the server shares
+  (api/shared_state.py), so N workers still allow the rate once. Over it: 429 with ``Retry-After``.
+  The budget is the caller's API key or token subject (api/auth.py ``rate_limit_key``), the client IP
   (``client_ip``) for requests without one. Requests refused for bad or missing credentials never get
   this far: api/auth.py limits them per client IP (``PERSONA_API_AUTH_FAILURE_LIMIT``) with a
   ``RateLimiter`` of its own.
@@ -27,7 +27,7 @@ from urllib.parse import parse_qs
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from personagraph.api.rate_limiter import RateLimiter
+from personagraph.api.rate_limiter import Buckets, RateLimiter
 from personagraph.graph.settings import Settings
 
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
@@ -200,8 +200,11 @@ class RateLimit:
         await self.app(scope, receive, send)
 
 
-def install_http_limits(app: FastAPI, settings: Settings, key: RequestKey = client_ip) -> None:
-    """Add the body cap and the rate limit (``app.state.rate_limiter``, None when off) to ``app``.
+def install_http_limits(
+    app: FastAPI, settings: Settings, key: RequestKey = client_ip, buckets: Buckets | None = None
+) -> None:
+    """Add the body cap and the rate limit (``app.state.rate_limiter``, None when off) to ``app``; its
+    buckets in ``buckets`` (the app's: the state file every worker shares), else in this process's memory.
 
     Call before other middleware is added, so that middleware (metrics) wraps these and counts the
     refusals (under ``route="unmatched"``: they never reach the router).
@@ -210,5 +213,5 @@ def install_http_limits(app: FastAPI, settings: Settings, key: RequestKey = clie
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
     app.state.rate_limiter = None
     if settings.api_rate_limit:
-        app.state.rate_limiter = RateLimiter(settings.api_rate_limit)
+        app.state.rate_limiter = RateLimiter(settings.api_rate_limit, buckets=buckets, name="rate")
         app.add_middleware(RateLimit, limiter=app.state.rate_limiter, key=key)

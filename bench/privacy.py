@@ -2165,6 +2165,8 @@ def main(argv: list[str] | None = None) -> int:
                 update={
                     "privacy_count_budget": budget,
                     "audit_log": workdir / f"budget-audit-{len(budget_apps)}.log",
+                    # a server of its own: a fresh budget (apps on one state file share theirs)
+                    "api_state_path": workdir / f"budget-state-{len(budget_apps)}.sqlite3",
                 }
             )
             api = Api(stack.enter_context(TestClient(create_app(copied, connection=info))), auth)

@@ -476,7 +476,8 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default PERSONA_API_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default PERSONA_API_PORT).")] = None,
     workers: Annotated[
-        int | None, typer.Option(min=1, help="Worker processes (default PERSONA_API_WORKERS).")
+        int | None,
+        typer.Option(min=1, help="Worker processes (default PERSONA_API_WORKERS, else the cores)."),
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level: debug, info, warning, error.")] = "info",
 ) -> None:

@@ -17,6 +17,11 @@ def _xdg(var: str, fallback: str) -> Path:
     return Path(os.environ.get(var) or Path.home() / fallback) / "personagraph"
 
 
+def default_workers() -> int:
+    """The machine's cores (what ``os.cpu_count`` says), at most 64: `persona serve`'s worker processes."""
+    return max(1, min(os.cpu_count() or 1, 64))
+
+
 class Settings(BaseSettings):
     """Every knob personagraph reads from the environment (prefix ``PERSONA_``)."""
 
@@ -66,7 +71,11 @@ class Settings(BaseSettings):
     timezone: str = "UTC"  # the zone behaviour hours (night browsing, ...) are counted in
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
-    api_workers: int = Field(default=1, ge=1, le=64)
+    # uvicorn worker processes of `persona serve`: the machine's cores unless told (docs/operations.md).
+    api_workers: int = Field(default_factory=lambda: default_workers(), ge=1, le=64)
+    # The state every worker shares (rate-limit and count-budget buckets, api/shared_state.py): a SQLite
+    # file on a local disk; default <data_dir>/api-state.sqlite3.
+    api_state_path: Path | None = None
 
     # Query limits (api/validation.py, docs/operations.md "Query limits"). PERSONA_ENV=production also
     # turns off introspection, field suggestions ("Did you mean ...") and GraphiQL.
@@ -77,9 +86,9 @@ class Settings(BaseSettings):
     api_max_cost: int = Field(default=50_000, ge=1)  # fields x the page sizes around them
     api_fast_path: bool = True  # profile and product pages without per-field execution (api/fast_path.py)
     api_max_body_bytes: int = Field(default=100_000, ge=1)  # request body, else 413
-    api_rate_limit: int = Field(default=600, ge=0)  # requests per minute per client and process; 0: off
-    # Refused credentials (401s) per minute per client IP and process; past it every request from that IP
-    # is answered 429 until the budget refills (api/auth.py); 0: off.
+    api_rate_limit: int = Field(default=600, ge=0)  # requests per minute per client, all workers; 0: off
+    # Refused credentials (401s) per minute per client IP (all workers); past it every request from that
+    # IP is answered 429 until the budget refills (api/auth.py); 0: off.
     api_auth_failure_limit: int = Field(default=30, ge=0)
     # Browser front-ends on other origins that may call the API (CORS, api/app.py): comma-separated or a
     # JSON list of origins such as https://crm.example.com, "*" for any; empty (the default): no CORS.
@@ -99,8 +108,8 @@ class Settings(BaseSettings):
     # ... and move by a discrete-Laplace noise of this scale in users (mean absolute move about this)
     privacy_noise: int = Field(default=16, ge=0)
     privacy_round_to: int = Field(default=10, ge=1)  # ... and are rounded to a multiple of this
-    # How many different counts one key (or token subject) below admin is shown a day, per process (the
-    # same question again is free); 0: no budget. Averaging many wordings of the same audiences defeats
+    # How many different counts one key (or token subject) below admin is shown a day, all workers together
+    # (the same question again is free); 0: no budget. Averaging many wordings of the same audiences defeats
     # the noise (bench/privacy.py); this caps the pace (docs/security.md has the measured figures).
     privacy_count_budget: int = Field(default=400, ge=0)
     audit_log: Path | None = None  # JSON lines: PII reads, exports, mutations; default data_dir
@@ -112,6 +121,10 @@ class Settings(BaseSettings):
     @property
     def audit_log_path(self) -> Path:
         return self.audit_log or self.data_dir / "audit.log"
+
+    @property
+    def api_state_file(self) -> Path:
+        return self.api_state_path or self.data_dir / "api-state.sqlite3"
 
     @field_validator("neo4j_uri")
     @classmethod

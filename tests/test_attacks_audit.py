@@ -290,12 +290,14 @@ def test_an_order_id_in_use_does_not_name_who_placed_it(
 
 
 def test_bad_credentials_are_rate_limited_per_client_ip(
-    graph: AnalysedGraph, neo4j_connection: ConnectionInfo, keys: Secured
+    graph: AnalysedGraph, neo4j_connection: ConnectionInfo, keys: Secured, tmp_path: Path
 ) -> None:
     """The attack: try keys (or tokens) as fast as the network allows; bad credentials never reached
     the rate limit, which is per key. Past the default 30 refusals a minute, an address gets 429 for
     every request, its credentials unread (a right key then tells it nothing either)."""
-    app = create_app(keys.settings, connection=neo4j_connection)  # a fresh app: its own budgets
+    # A server of its own (its own state file: the module's other apps share theirs), fresh budgets.
+    settings = keys.settings.model_copy(update={"api_state_path": tmp_path / "api-state.sqlite3"})
+    app = create_app(settings, connection=neo4j_connection)
     query = {"query": "{ __typename }"}
     with TestClient(app) as attacker, TestClient(app, client=("203.0.113.7", 40000)) as bystander:
         answers = [
