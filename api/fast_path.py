@@ -183,6 +183,7 @@ TAG_LEAVES: dict[str, Getter] = {
     "expiresAt": _attr("expires_at", _time),
     "evidence": _attr("evidence", _strings),
 }
+TAG_DETAILS = frozenset({"ruleId", "assignedAt", "expiresAt", "evidence"})  # read only when selected
 ORDER_LEAVES: dict[str, Getter] = {
     "orderId": _attr("order_id"),
     "orderedAt": _attr("ordered_at", _time),
@@ -311,6 +312,8 @@ class UserPlan:
         self.key = root.key
         self.root = root
         self.tags = False
+        self.tag_details = False  # a tag's ruleId, assignedAt, expiresAt or evidence selected
+        self.fields = profile_fields(item.name for item in _fields(root, root.selections))
         self.ties: tuple[str, PageArgs, tuple[str, ...] | None] | None = None
         self.orders: PageArgs | None = None
         outs = []
@@ -320,6 +323,8 @@ class UserPlan:
                 outs.append(out)
             elif item.name == "tags" and not item.node.arguments:
                 self.tags = True
+                details = {f.name for f in _fields(item, item.selections)} & TAG_DETAILS
+                self.tag_details = self.tag_details or bool(details)
                 outs.append(Out(item.key, _attr("tags"), _leaves(item, TAG_LEAVES, "UserTag"), True))
             elif item.name in ("friends", "followers", "following") and self.ties is None:
                 node = _node_field(item)
@@ -349,7 +354,13 @@ class UserPlan:
             first, order_after = self.orders.values(variables)
             orders = profiles.OrdersPart(first, order_after)
         found = await ctx.call(
-            profiles.profile_bundles, user_ids=[user_id], tags=self.tags, ties=ties, orders=orders
+            profiles.profile_bundles,
+            user_ids=[user_id],
+            tags=self.tags,
+            ties=ties,
+            orders=orders,
+            fields=self.fields,
+            tag_details=self.tag_details,
         )
         bundle = found.get(user_id)
         if bundle is None:

@@ -487,11 +487,15 @@ def profile_bundles(
     ties: TiesPart | None = None,
     orders: OrdersPart | None = None,
     now: datetime | None = None,
+    fields: Collection[str] | None = None,
+    tag_details: bool = True,
 ) -> dict[str, ProfileBundle]:
     """Users with their tags held now (``tags_of`` with no tier, expired left out), a page of one tie list
     (``ties_pages``) and a page of orders (``orders_pages``), in one statement; unknown ids are absent.
 
     A profile page needs all four; read apart they are four round trips (or four transactions at once).
+    ``fields``: the UserProfile fields to read of each user (None: all); ``tag_details`` False leaves a
+    tag's rule, times and evidence out (each time read is a temporal value the driver decodes in Python).
     """
     tie_params: dict[str, Any] = {"tieKind": "", "tieAfter": "", "tieLimit": 0, "tieProperties": []}
     if ties is not None:
@@ -506,10 +510,13 @@ def profile_bundles(
         }
     order_first = check_first(orders.first) if orders is not None else 0
     order_params = _order_position(orders.after if orders is not None else None)
+    user_props = user_properties(fields)
     records = store.read(
         "profiles/read/profile_bundle",
         userIds=list(user_ids),
+        userProperties=user_props,
         withTags=tags,
+        tagDetails=tag_details,
         now=utc_or_now(now),
         **tie_params,
         ordersLimit=order_first + 1 if orders is not None else 0,
@@ -526,7 +533,7 @@ def profile_bundles(
             placed = _newest_first([_order(o) for o in r["orders"]])
             order_page = _page(placed, [order_cursor(o) for o in placed], order_first, r["orderTotal"])
         found[r["userId"]] = ProfileBundle(
-            profile=UserProfile.from_node(r["user"]),
+            profile=from_values(user_props, r["user"]),
             tags=[UserTag.from_map(t) for t in r["tags"]] if tags else None,
             ties=tie_page,
             orders=order_page,

@@ -2,24 +2,29 @@
 // attributes, the tags held now, one page of one tie list and one page of orders (each part only when asked).
 // The parts answer as profile_users, profile_tags (no tier, expired left out), profile_<ties>_page and
 // profile_orders_page do, which the API's DataLoaders are primed with (api/types/profiles.py).
-// $userIds: list of str; $withTags: bool; $now: datetime (a tag whose expiresAt is before it is expired);
+// $userIds: list of str; $userProperties: list of str (the User properties to read of each);
+// $withTags: bool; $tagDetails: bool (false: a tag's ruleId, assignedAt and expiresAt null, evidence empty);
+// $now: datetime (a tag whose expiresAt is before it is expired);
 // $tieKind: 'friends', 'followers', 'following' or '' (no tie list); $tieAfter: str ('' for the first page);
 // $tieLimit: int (0 with no tie list); $tieProperties: list of str (the User properties to read of each);
 // $ordersLimit: int (0: no orders); $afterSeconds: int?, $afterMicros: int?, $afterId: str? (as in
 // profile_orders_page). Limits are one more than the page, to see whether more follow.
-// Returns userId: str, user: map (all User properties), tags: list as profile_tags', ties: list of lists
+// Returns userId: str, user: list (values of $userProperties), tags: list as profile_tags', ties: list of lists
 // (values of $tieProperties) by userId, tieTotal: int?, orders: list as profile_orders_page's, orderTotal: int?;
 // no row for unknown users.
 UNWIND $userIds AS userId
 MATCH (u:User {userId: userId})
-RETURN userId, u {.*} AS user,
+RETURN userId, [k IN $userProperties | u[k]] AS user,
   COLLECT {
     MATCH (u)-[h:HAS_TAG]->(t:Tag)
     WHERE $withTags AND (h.expiresAt IS NULL OR h.expiresAt >= $now)
     WITH h, t, coalesce(h.weight, 1.0) AS weight
     ORDER BY weight DESC, t.tagId
     RETURN {tagId: t.tagId, name: t.name, tier: t.tier, weight: weight, source: coalesce(h.source, 'manual'),
-            ruleId: h.ruleId, assignedAt: h.assignedAt, expiresAt: h.expiresAt, evidence: coalesce(h.evidence, [])}
+            ruleId: CASE WHEN $tagDetails THEN h.ruleId END,
+            assignedAt: CASE WHEN $tagDetails THEN h.assignedAt END,
+            expiresAt: CASE WHEN $tagDetails THEN h.expiresAt END,
+            evidence: CASE WHEN $tagDetails THEN coalesce(h.evidence, []) ELSE [] END}
   } AS tags,
   CASE $tieKind
     WHEN 'friends' THEN COLLECT {
