@@ -30,10 +30,12 @@ from typing import Any
 
 from graphql import (
     DocumentNode,
+    FieldNode,
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
     Undefined,
+    VariableNode,
     get_operation_ast,
     parse,
     value_from_ast_untyped,
@@ -498,6 +500,7 @@ class Compiled:
     tree: Tree
     selected: Selection
     defaults: dict[str, Any]  # the variables' default values
+    variable_cost: bool  # a page size comes from a variable: the cost is checked per request
 
 
 def compile_plan(schema: GraphQLSchema, query: str, operation_name: str | None) -> Compiled:
@@ -524,7 +527,25 @@ def compile_plan(schema: GraphQLSchema, query: str, operation_name: str | None) 
         for v in operation.variable_definitions or ()
         if v.default_value is not None
     }
-    return Compiled(plan, document, operation, tree, selected, defaults)
+    sized = any(
+        argument.name.value not in ("id", "sku") and isinstance(argument.value, VariableNode)
+        for node in _field_nodes(operation)
+        for argument in node.arguments or ()
+    )
+    return Compiled(plan, document, operation, tree, selected, defaults, sized)
+
+
+def _field_nodes(operation: OperationDefinitionNode) -> list[FieldNode]:
+    """Every field of an operation without fragments (the only kind a plan is made of)."""
+    found: list[FieldNode] = []
+    stack = [operation.selection_set]
+    while stack:
+        for selection in stack.pop().selections:
+            if isinstance(selection, FieldNode):
+                found.append(selection)
+                if selection.selection_set is not None:
+                    stack.append(selection.selection_set)
+    return found
 
 
 class FastPaths:
@@ -563,7 +584,7 @@ class FastPaths:
     ) -> dict[str, Any]:
         """The answer's data; raises (Unsupported or anything) when the usual path must answer."""
         values = {**compiled.defaults, **(variables or {})}
-        if compiled.operation.variable_definitions:  # else the cost is the document's, checked already
+        if compiled.variable_cost:  # else the cost is the document's, checked already
             cost, _ = cost_parts(self.schema, compiled.document, compiled.operation, values)
             if cost > self.max_cost:
                 raise Unsupported("over the cost limit: the usual path says so")
