@@ -143,6 +143,12 @@ NEO4J_GRAPHQL: dict[str, str] = {
 
 # (c) the raw Cypher: one statement per query, through the Python driver.
 ACTIVE = "(h.expiresAt IS NULL OR h.expiresAt > datetime())"
+# The (tag, city) pairs with how many users hold the tag now and live in the city (the members pool).
+PAIR_SIZES = (
+    "MATCH (t:Tag)<-[h:HAS_TAG]-(u:User) WHERE u.city IS NOT NULL "
+    "AND (h.expiresAt IS NULL OR h.expiresAt > datetime()) "
+    "RETURN t.tagId AS tag, u.city AS city, count(DISTINCT u) AS n ORDER BY tag, city"
+)
 RAW_CYPHER: dict[str, str] = {
     "profile": f"""
 MATCH (u:User {{userId: $id}})
@@ -206,13 +212,7 @@ def pick_pool(store: GraphStore, size: int, seed: int) -> dict[str, list[Any]]:
             "MATCH (p:Product) WHERE EXISTS { (p)-[:BOUGHT_WITH]->() } RETURN p.sku AS sku ORDER BY sku"
         )[0]
     ] or [r["sku"] for r in run("MATCH (p:Product) RETURN p.sku AS sku ORDER BY sku")[0]]
-    sized = [
-        ((r["tag"], r["city"]), r["n"])
-        for r in run(
-            f"MATCH (t:Tag)<-[h:HAS_TAG]-(u:User) WHERE u.city IS NOT NULL AND {ACTIVE} "
-            "RETURN t.tagId AS tag, u.city AS city, count(DISTINCT u) AS n ORDER BY tag, city"
-        )[0]
-    ]
+    sized = [((r["tag"], r["city"]), r["n"]) for r in run(PAIR_SIZES)[0]]
     pool = {"profile": sample(users), "audience count": sample(pairs), "cross-sell": sample(skus)}
     full = [pair for pair, n in sized if n >= MIN_MEMBERS]
     biggest = sorted(((n, pair) for pair, n in sized if n < MIN_MEMBERS), reverse=True)
@@ -839,6 +839,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--pool", type=int, default=100, help="different inputs per query")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers for personagraph")
+    parser.add_argument(
+        "--results", default="api", help="results file name under bench/results/ (api: api.json, api.md)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("neo4j").setLevel(logging.WARNING)
@@ -914,7 +917,7 @@ def main(argv: list[str] | None = None) -> int:
         "floor": floor,
         "ratios": ratios(runs, checks),
     }
-    write_results("api", result, markdown(result))
+    write_results(args.results, result, markdown(result))
     print(markdown(result))
     return 0
 

@@ -6,6 +6,9 @@
 UNWIND $rows AS row
 MATCH (u:User {userId: row.userId})
 MATCH (p:Product {sku: row.target})
+// Write-lock the user before merging its edge: two loaders folding the same user's events at once would
+// each find no edge and each create one; the second waits here, then merges into the first's edge.
+SET u.userId = u.userId
 MERGE (u)-[r:CLICKED]->(p)
 ON CREATE SET r.count = 0, r.eventKeys = [], r.hourCounts = [h IN range(0, 23) | 0]
 WITH r, row WHERE any(k IN row.keys WHERE NOT k IN r.eventKeys)

@@ -5,6 +5,9 @@
 // Returns how many edges took new keys.
 UNWIND $rows AS row
 MATCH (u:User {userId: row.userId})
+// Write-lock the user before merging its edge: two loaders folding the same user's events at once would
+// each find no edge and each create one; the second waits here, then merges into the first's edge.
+SET u.userId = u.userId
 MERGE (s:SearchTerm {term: row.target})
 MERGE (u)-[r:SEARCHED]->(s)
 ON CREATE SET r.count = 0, r.eventKeys = [], r.hourCounts = [h IN range(0, 23) | 0]
