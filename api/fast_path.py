@@ -127,14 +127,22 @@ def _fields(field: Field | None, selections: Any) -> list[Field]:
     return found
 
 
-def _leaves(field: Field, table: Mapping[str, Getter], typename: str) -> tuple[Out, ...]:
-    """Outs of a selection made only of the leaves in ``table`` (and ``__typename``)."""
+def _object(
+    field: Field,
+    typename: str,
+    leaves: Mapping[str, Getter],
+    nested: Mapping[str, Callable[[Field], Out]] = {},
+) -> tuple[Out, ...]:
+    """Outs of an object's selection: the leaves in ``leaves``, ``__typename``, and the fields ``nested``
+    makes an Out of; anything else is Unsupported."""
     outs = []
     for item in _fields(field, field.selections):
         if item.name == "__typename":
             outs.append(Out(item.key, _typename(typename)))
-        elif item.name in table and item.selections is None and not item.node.arguments:
-            outs.append(Out(item.key, table[item.name]))
+        elif item.name in leaves and item.selections is None and not item.node.arguments:
+            outs.append(Out(item.key, leaves[item.name]))
+        elif item.name in nested:
+            outs.append(nested[item.name](item))
         else:
             raise Unsupported(f"{typename}.{item.name}")
     return tuple(outs)
@@ -223,9 +231,9 @@ def _profile_out(item: Field, of: Callable[[Any], profiles.UserProfile]) -> Out 
         getter = USER_LEAVES[item.name]
         return Out(item.key, lambda v: getter(of(v)))
     if item.name == "rfm":
-        return Out(item.key, lambda v: _rfm(of(v)), _leaves(item, RFM_LEAVES, "Rfm"))
+        return Out(item.key, lambda v: _rfm(of(v)), _object(item, "Rfm", RFM_LEAVES))
     if item.name == "influence":
-        return Out(item.key, lambda v: _influence(of(v)), _leaves(item, INFLUENCE_LEAVES, "Influence"))
+        return Out(item.key, lambda v: _influence(of(v)), _object(item, "Influence", INFLUENCE_LEAVES))
     return None
 
 
@@ -238,7 +246,7 @@ def _connection_outs(field: Field, node: tuple[Out, ...], typename: str) -> tupl
         elif item.name == "totalCount":
             outs.append(Out(item.key, lambda p: p[0].total))
         elif item.name == "pageInfo":
-            outs.append(Out(item.key, _same, _leaves(item, PAGE_INFO, "PageInfo")))
+            outs.append(Out(item.key, _same, _object(item, "PageInfo", PAGE_INFO)))
         elif item.name == "edges":
             edge = []
             for inner in _fields(item, item.selections):
@@ -268,17 +276,10 @@ def _tie_user_outs(node: Field | None) -> tuple[Out, ...]:
 
 
 def _order_outs(field: Field) -> tuple[Out, ...]:
-    outs = []
-    for item in _fields(field, field.selections):
-        if item.name == "__typename":
-            outs.append(Out(item.key, _typename("Order")))
-        elif item.name in ORDER_LEAVES and item.selections is None:
-            outs.append(Out(item.key, ORDER_LEAVES[item.name]))
-        elif item.name == "lines":
-            outs.append(Out(item.key, _attr("lines"), _leaves(item, LINE_LEAVES, "OrderLine"), True))
-        else:
-            raise Unsupported(f"Order.{item.name}")
-    return tuple(outs)
+    def lines(item: Field) -> Out:
+        return Out(item.key, _attr("lines"), _object(item, "OrderLine", LINE_LEAVES), True)
+
+    return _object(field, "Order", ORDER_LEAVES, {"lines": lines})
 
 
 @dataclass(frozen=True)
@@ -327,7 +328,7 @@ class UserPlan:
                 self.tags = True
                 details = {f.name for f in _fields(item, item.selections)} & TAG_DETAILS
                 self.tag_details = self.tag_details or bool(details)
-                outs.append(Out(item.key, _attr("tags"), _leaves(item, TAG_LEAVES, "UserTag"), True))
+                outs.append(Out(item.key, _attr("tags"), _object(item, "UserTag", TAG_LEAVES), True))
             elif item.name in ("friends", "followers", "following") and self.ties is None:
                 node = _node_field(item)
                 names = [f.name for f in _fields(node, node.selections)] if node is not None else []
@@ -439,6 +440,13 @@ def _of_product(getter: Getter) -> Getter:
     return lambda page: getter(page.product)
 
 
+def _partner(item: Field) -> Out:
+    return Out(item.key, _attr("product"), _object(item, "Product", PARTNER_LEAVES))
+
+
+PAIR_OBJECTS = {"product": _partner}
+
+
 class ProductPlan:
     """`product(sku)` with its attributes and one `boughtWith` (partners' sku, name, price, currency)."""
 
@@ -455,19 +463,11 @@ class ProductPlan:
                 outs.append(Out(item.key, _of_product(getter)))
             elif item.name == "boughtWith" and self.pairs is None:
                 self.pairs = item
-                pair = []
-                for inner in _fields(item, item.selections):
-                    if inner.name == "__typename":
-                        pair.append(Out(inner.key, _typename("BoughtWith")))
-                    elif inner.name in PAIR_LEAVES and inner.selections is None:
-                        pair.append(Out(inner.key, PAIR_LEAVES[inner.name]))
-                    elif inner.name == "product":
-                        pair.append(
-                            Out(inner.key, _attr("product"), _leaves(inner, PARTNER_LEAVES, "Product"))
-                        )
-                    else:
-                        raise Unsupported(f"BoughtWith.{inner.name}")
-                outs.append(Out(item.key, _attr("pairs"), tuple(pair), True))
+                outs.append(
+                    Out(
+                        item.key, _attr("pairs"), _object(item, "BoughtWith", PAIR_LEAVES, PAIR_OBJECTS), True
+                    )
+                )
             else:
                 raise Unsupported(f"Product.{item.name}")
         self.outs = tuple(outs)
