@@ -46,8 +46,8 @@ from personagraph.api.context import Context
 from personagraph.api.cost import cost_parts
 from personagraph.api.policy import PII_FIELDS, Role
 from personagraph.api.selection import Field, Selection, Tree, tree_of
+from personagraph.api.types.look_ahead import arguments_with_defaults, page_arguments, plain_int
 from personagraph.api.types.profiles import profile_fields
-from personagraph.graph.paging import check_first
 from personagraph.graph.products import read as products
 from personagraph.graph.profiles import read as profiles
 
@@ -282,30 +282,13 @@ def _order_outs(field: Field) -> tuple[Out, ...]:
     return _object(field, "Order", ORDER_LEAVES, {"lines": lines})
 
 
-@dataclass(frozen=True)
-class PageArgs:
-    """A page's `first` and `after`, literal or from variables, with the schema's defaults."""
-
-    field: Field
-
-    def values(self, variables: Mapping[str, Any]) -> tuple[int, str | None]:
-        first = self._value("first", variables)
-        after = self._value("after", variables)
-        if (
-            isinstance(first, bool)
-            or not isinstance(first, int)
-            or not (after is None or isinstance(after, str))
-        ):
-            raise Unsupported("page arguments of other types")
-        return check_first(first), after
-
-    def _value(self, name: str, variables: Mapping[str, Any]) -> Any:
-        value = self.field.argument(name, dict(variables), Undefined)
-        if value is Undefined and self.field.definition is not None:
-            value = self.field.definition.args[name].default_value
-        if value is Undefined:
-            raise Unsupported(f"{name}: no value")
-        return value
+def _page_of(field: Field, variables: Mapping[str, Any]) -> tuple[int, str | None]:
+    """A page's (first, after), literal or from variables, with the schema's defaults (as the usual
+    path's look-ahead reads them); Unsupported when they are not a plain int and a string or null."""
+    page = page_arguments(arguments_with_defaults(field, dict(variables)))
+    if page is None:
+        raise Unsupported("page arguments of other types")
+    return page
 
 
 class UserPlan:
@@ -317,8 +300,8 @@ class UserPlan:
         self.tags = False
         self.tag_details = False  # a tag's ruleId, assignedAt, expiresAt or evidence selected
         self.fields = profile_fields(item.name for item in _fields(root, root.selections))
-        self.ties: tuple[str, PageArgs, tuple[str, ...] | None] | None = None
-        self.orders: PageArgs | None = None
+        self.ties: tuple[str, Field, tuple[str, ...] | None] | None = None
+        self.orders: Field | None = None
         outs = []
         for item in _fields(root, root.selections):
             out = _profile_out(item, _profile)
@@ -332,7 +315,7 @@ class UserPlan:
             elif item.name in ("friends", "followers", "following") and self.ties is None:
                 node = _node_field(item)
                 names = [f.name for f in _fields(node, node.selections)] if node is not None else []
-                self.ties = (item.name, PageArgs(item), profile_fields(names))
+                self.ties = (item.name, item, profile_fields(names))
                 outs.append(
                     Out(item.key, _attr("ties"), _connection_outs(item, _tie_user_outs(node), "User"))
                 )
@@ -340,7 +323,7 @@ class UserPlan:
                 node = _node_field(item)
                 inner = _order_outs(node) if node is not None else ()
                 outs.append(Out(item.key, _attr("orders"), _connection_outs(item, inner, "Order")))
-                self.orders = PageArgs(item)
+                self.orders = item
             else:
                 raise Unsupported(f"User.{item.name}")
         self.outs = tuple(outs)
@@ -350,11 +333,11 @@ class UserPlan:
         ties = orders = None
         tie_after = order_after = None
         if self.ties is not None:
-            kind, args, fields = self.ties
-            first, tie_after = args.values(variables)
+            kind, field, fields = self.ties
+            first, tie_after = _page_of(field, variables)
             ties = profiles.TiesPart(kind, first, tie_after, fields=fields)
         if self.orders is not None:
-            first, order_after = self.orders.values(variables)
+            first, order_after = _page_of(self.orders, variables)
             orders = profiles.OrdersPart(first, order_after)
         found = await ctx.call(
             profiles.profile_bundles,
@@ -476,10 +459,8 @@ class ProductPlan:
         sku = _id(self.root, "sku", variables)
         first = 0
         if self.pairs is not None:
-            first = self.pairs.argument("first", dict(variables), Undefined)
-            if first is Undefined and self.pairs.definition is not None:
-                first = self.pairs.definition.args["first"].default_value
-            if isinstance(first, bool) or not isinstance(first, int) or not 1 <= first <= products.MAX_FIRST:
+            first = plain_int(arguments_with_defaults(self.pairs, dict(variables)).get("first")) or 0
+            if not 1 <= first <= products.MAX_FIRST:  # the usual path reads others apart, or refuses them
                 raise Unsupported("boughtWith: first out of range")
         page = await ctx.call(products.product_page, sku=sku, first=first)
         return {self.key: None if page is None else render(self.outs, page)}

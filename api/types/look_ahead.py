@@ -34,11 +34,12 @@ def fields_under(info: Ctx, *path: str) -> list[Field]:
 
 
 def arguments_with_defaults(field: Field, variables: dict[str, Any] | None) -> dict[str, Any]:
-    """A selected field's arguments as given, variables put in, and the schema's defaults for the rest."""
+    """A selected field's arguments as given, variables put in, and the schema's defaults for the rest
+    (an argument whose variable was not sent counts as not given, as GraphQL says)."""
     given = field.arguments(variables)
     if field.definition is not None:
         for name, argument in field.definition.args.items():
-            if name not in given and argument.default_value is not Undefined:
+            if given.get(name, Undefined) is Undefined and argument.default_value is not Undefined:
                 given[name] = argument.default_value
     return given
 

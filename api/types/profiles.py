@@ -341,14 +341,17 @@ def profile_fields(names: Iterable[str]) -> tuple[str, ...] | None:
 TIE_LISTS = frozenset(kind.value for kind in TieList)
 
 
-def _one_page(fields: list[Field], names: frozenset[str], variables: dict[str, Any]) -> Field | None:
+def _one_page(
+    fields: list[Field], names: frozenset[str], variables: dict[str, Any]
+) -> tuple[Field, tuple[int, str | None]] | None:
     """The one paged field among ``names`` selected (however many times, under one response key) with
-    plain page arguments, or None when there is none or several to tell apart."""
+    plain page arguments, and its (first, after); None when there is none or several to tell apart."""
     chosen = [f for f in fields if f.name in names]
     if len({f.key for f in chosen}) != 1:
         return None
     pages = {page_arguments(arguments_with_defaults(f, variables)) for f in chosen}
-    return chosen[0] if len(pages) == 1 and None not in pages else None
+    page = pages.pop() if len(pages) == 1 else None
+    return None if page is None else (chosen[0], page)
 
 
 async def read_users(info: Ctx, user_ids: list[str], *path: str) -> list[profiles.UserProfile | None]:
@@ -368,25 +371,22 @@ async def read_users(info: Ctx, user_ids: list[str], *path: str) -> list[profile
             for user_id in user_ids:
                 loader().load(user_id)
     tags = any(f.name == "tags" and not f.node.arguments for f in fields)
-    tie_field = _one_page(fields, TIE_LISTS, variables)
-    order_field = _one_page(fields, frozenset({"orders"}), variables)
-    if not (tags or tie_field or order_field):
+    tie_page = _one_page(fields, TIE_LISTS, variables)
+    order_page = _one_page(fields, frozenset({"orders"}), variables)
+    if not (tags or tie_page or order_page):
         return await ctx.users().load_many(user_ids)
     ties = orders = None
     tie_key = order_key = None
-    if tie_field is not None:
-        page = page_arguments(arguments_with_defaults(tie_field, variables))
-        assert page is not None  # _one_page chose it for its plain page arguments
+    if tie_page is not None:
+        tie_field, page = tie_page
         same_key = [f for f in fields if f.key == tie_field.key]
         node_fields = tree_of_info(info._raw_info).fields_under([f.node for f in same_key], ("edges", "node"))
         tie_fields = profile_fields(f.name for f in node_fields)
         ties = profiles.TiesPart(tie_field.name, *page, fields=tie_fields)
         tie_key = (tie_field.name, *page, tie_fields)
-    if order_field is not None:
-        page = page_arguments(arguments_with_defaults(order_field, variables))
-        assert page is not None
-        orders = profiles.OrdersPart(*page)
-        order_key = page
+    if order_page is not None:
+        order_key = order_page[1]
+        orders = profiles.OrdersPart(*order_key)
     unique = list(dict.fromkeys(user_ids))
     found = await ctx.call(profiles.profile_bundles, user_ids=unique, tags=tags, ties=ties, orders=orders)
     for user_id in unique:

@@ -87,35 +87,10 @@ class UserProfile(BaseModel):
 
     @classmethod
     def from_node(cls, props: Mapping[str, Any]) -> UserProfile:
+        """From a User node's properties (``USER_PROPERTIES`` names them); userId is required."""
         return cls(
             user_id=props["userId"],
-            gender=props.get("gender"),
-            birth_year=props.get("birthYear"),
-            age_band=props.get("ageBand"),
-            occupation=props.get("occupation"),
-            education=props.get("education"),
-            income_band=props.get("incomeBand"),
-            city=props.get("city"),
-            region=props.get("region"),
-            country=props.get("country"),
-            marketing_consent=props.get("marketingConsent"),
-            personalization_opt_out=props.get("personalizationOptOut"),
-            customer_id=props.get("customerId"),
-            lifecycle=props.get("lifecycle"),
-            persona=props.get("persona"),
-            social_community=props.get("socialCommunity"),
-            rfm_r=props.get("rfmR"),
-            rfm_f=props.get("rfmF"),
-            rfm_m=props.get("rfmM"),
-            rfm_score=props.get("rfmScore"),
-            segment_run_id=props.get("segmentRunId"),
-            segment_computed_at=_native(props.get("segmentComputedAt")),
-            influence=props.get("influence"),
-            influence_rank=props.get("influenceRank"),
-            degree=props.get("degree"),
-            reach2=props.get("reach2"),
-            influence_run_id=props.get("influenceRunId"),
-            influence_computed_at=_native(props.get("influenceComputedAt")),
+            **{name: _native(props.get(prop)) for name, prop in USER_PROPERTIES.items() if name != "user_id"},
         )
 
 
@@ -402,11 +377,14 @@ def orders_pages(
     records = store.read(
         "profiles/read/profile_orders_page", userIds=list(user_ids), limit=first + 1, **_order_position(after)
     )
-    pages: dict[str, Page[OrderSummary]] = {}
-    for r in records:
-        orders = _newest_first([_order(o) for o in r["orders"]])
-        pages[r["userId"]] = _page(orders, [order_cursor(o) for o in orders], first, r["total"])
+    pages = {r["userId"]: _orders_page(r["orders"], first, r["total"]) for r in records}
     return {uid: pages.get(uid, _empty_page()) for uid in user_ids}
+
+
+def _orders_page(rows: list[Mapping[str, Any]], first: int, total: int) -> Page[OrderSummary]:
+    """A page of orders from a statement's rows (``first + 1`` of them at most), newest first."""
+    orders = _newest_first([_order(o) for o in rows])
+    return _page(orders, [order_cursor(o) for o in orders], first, total)
 
 
 # --- social ties ---------------------------------------------------------------------------------
@@ -426,21 +404,30 @@ def ties_pages(
     ``fields``: the UserProfile fields to read of each user on the pages (the others are None; every
     field when None): a page shown with ids and cities need not carry every stored property.
     """
-    statement = _TIE_STATEMENTS.get(kind)
-    if statement is None:
-        raise InvalidPageError(f"kind: must be one of {', '.join(_TIE_STATEMENTS)}, got {kind!r}")
+    statement = _tie_statement(kind)
     first = check_first(first)
     start = decode_key(kind, after)  # the userId after which the page starts
     properties = user_properties(fields)
-    pages: dict[str, Page[UserProfile]] = {}
     records = store.read(
         statement, userIds=list(user_ids), after=start, limit=first + 1, properties=properties
     )
-    for r in records:
-        users = [from_values(properties, u) for u in r["users"]]
-        cursors = [tie_cursor(kind, u.user_id) for u in users]
-        pages[r["userId"]] = _page(users, cursors, first, r["total"])
+    pages = {r["userId"]: _tie_page(kind, properties, r["users"], first, r["total"]) for r in records}
     return {uid: pages.get(uid, _empty_page()) for uid in user_ids}
+
+
+def _tie_statement(kind: TieList | str) -> str:
+    statement = _TIE_STATEMENTS.get(kind)
+    if statement is None:
+        raise InvalidPageError(f"kind: must be one of {', '.join(_TIE_STATEMENTS)}, got {kind!r}")
+    return statement
+
+
+def _tie_page(
+    kind: TieList | str, properties: Sequence[str], rows: list[Sequence[Any]], first: int, total: int
+) -> Page[UserProfile]:
+    """A page of a tie list from a statement's rows (the values of ``properties``, ``first + 1`` at most)."""
+    users = [from_values(properties, u) for u in rows]
+    return _page(users, [tie_cursor(kind, u.user_id) for u in users], first, total)
 
 
 def tie_cursor(kind: TieList | str, user_id: str) -> str:
@@ -499,8 +486,7 @@ def profile_bundles(
     """
     tie_params: dict[str, Any] = {"tieKind": "", "tieAfter": "", "tieLimit": 0, "tieProperties": []}
     if ties is not None:
-        if ties.kind not in _TIE_STATEMENTS:
-            raise InvalidPageError(f"kind: must be one of {', '.join(_TIE_STATEMENTS)}, got {ties.kind!r}")
+        _tie_statement(ties.kind)  # a kind the bundle's statement reads
         tie_first = check_first(ties.first)
         tie_params = {
             "tieKind": str(ties.kind),
@@ -524,19 +510,13 @@ def profile_bundles(
     )
     found: dict[str, ProfileBundle] = {}
     for r in records:
-        tie_page = order_page = None
-        if ties is not None:
-            users = [from_values(tie_params["tieProperties"], u) for u in r["ties"]]
-            cursors = [tie_cursor(ties.kind, u.user_id) for u in users]
-            tie_page = _page(users, cursors, tie_first, r["tieTotal"])
-        if orders is not None:
-            placed = _newest_first([_order(o) for o in r["orders"]])
-            order_page = _page(placed, [order_cursor(o) for o in placed], order_first, r["orderTotal"])
         found[r["userId"]] = ProfileBundle(
             profile=from_values(user_props, r["user"]),
             tags=[UserTag.from_map(t) for t in r["tags"]] if tags else None,
-            ties=tie_page,
-            orders=order_page,
+            ties=None
+            if ties is None
+            else _tie_page(ties.kind, tie_params["tieProperties"], r["ties"], tie_first, r["tieTotal"]),
+            orders=None if orders is None else _orders_page(r["orders"], order_first, r["orderTotal"]),
         )
     return {uid: found[uid] for uid in user_ids if uid in found}
 
