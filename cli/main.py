@@ -20,6 +20,7 @@ from rich.table import Table
 
 from personagraph.cli.audience import audience_app
 from personagraph.cli.context import open_store, operator
+from personagraph.cli.events import changes_app, events_app
 from personagraph.cli.demo import ANALYSES, DEMO_USERS, build_demo, run_analysis
 from personagraph.cli.keys import key_file, keys_app
 from personagraph.cli.output import PROGRESS_COLUMNS, CliConsole, examples, file_progress, log_handler
@@ -67,6 +68,8 @@ app.add_typer(audience_app, name="audience")
 app.add_typer(consent_app, name="consent")
 app.command("forget", epilog=FORGET_EXAMPLES)(forget_cmd)
 app.add_typer(keys_app, name="keys")
+app.add_typer(events_app, name="events")
+app.add_typer(changes_app, name="changes")
 
 
 def _print_version(value: bool) -> None:
