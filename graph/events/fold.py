@@ -28,13 +28,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from personagraph.graph.events.envelope import Envelope
-from personagraph.graph.events.journal import Entry, Outcome
 from pydantic import ValidationError
 
 from personagraph.graph.audiences.service import MembershipChange, refresh_membership
 from personagraph.graph.changes.log import NewChange, record_changes
 from personagraph.graph.entities import KINDS, fold_events
+from personagraph.graph.events.envelope import Envelope
+from personagraph.graph.events.journal import Entry, Outcome
 from personagraph.graph.ids import existing_ids
 from personagraph.graph.kinds import EventKind
 from personagraph.graph.privacy.forget import REFUSED, suppressed
