@@ -73,7 +73,9 @@ def create_app(
         )
         app.state.store = GraphStore(driver, info.database, timeout_s=settings.api_query_timeout_s)
         journal = open_journal(settings)
-        app.state.collector = EventCollector(journal, settings.events_record_wait_s)
+        app.state.collector = EventCollector(
+            journal, settings.events_record_wait_s, available=lambda: ping(driver, info.database)
+        )
         folding = None
         if settings.events_fold_in_api:
             # Every worker process starts one; the log's lock lets one fold at a time (the others take over

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +29,7 @@ from personagraph.api.auth import principal_of
 from personagraph.api.errors import ApiError
 from personagraph.api.policy import WRITERS
 from personagraph.graph.audit import AuditEntry, AuditLog
+from personagraph.graph.errors import Neo4jUnavailableError
 from personagraph.graph.events.envelope import MAX_BATCH_BYTES, Envelope, ParsedBatch, Rejection, parse_batch
 from personagraph.graph.events.journal import Appended, Journal, Outcome
 
@@ -36,6 +37,7 @@ BATCH_PATH = "/v1/batch"
 SINGLE_PATHS = {"/v1/track": "track", "/v1/identify": "identify", "/v1/page": "page"}
 COLLECTOR_PATHS = (BATCH_PATH, *SINGLE_PATHS)
 WAIT_STEP_S = 0.005  # how often a recordEvent looks for its fold's outcome
+CHECK_AFTER_S = 1.0  # ... and after how long (then every so often) it asks whether Neo4j answers
 
 
 class NotFoldedError(ApiError):
@@ -65,9 +67,10 @@ class BatchReceipt:
 class EventCollector:
     """Appends envelopes to the event log (off the event loop: each append fsyncs) and waits for folds."""
 
-    def __init__(self, journal: Journal, wait_s: float) -> None:
+    def __init__(self, journal: Journal, wait_s: float, available: Callable[[], bool] | None = None) -> None:
         self.journal = journal
         self.wait_s = wait_s
+        self.available = available  # does Neo4j answer now? (asked while a fold is awaited)
 
     async def append(self, envelopes: Sequence[Envelope]) -> list[Appended]:
         return await run_in_threadpool(self.journal.append, list(envelopes)) if envelopes else []
@@ -92,12 +95,23 @@ class EventCollector:
         return outcome
 
     async def outcome(self, offset: int) -> Outcome:
-        deadline = time.monotonic() + self.wait_s
+        """The fold's outcome of entry ``offset``, once there is one. Neo4j away: UNAVAILABLE at once
+        (the entry is durable and is folded when it is back; sending it again applies it once)."""
+        started = time.monotonic()
+        checked = started
         while True:
             found = await run_in_threadpool(self.journal.outcome, offset)
             if found is not None:
                 return found
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if self.available is not None and now - checked > CHECK_AFTER_S:
+                checked = now
+                if not await run_in_threadpool(self.available):
+                    raise Neo4jUnavailableError(
+                        f"accepted as entry {offset} of the event log, but Neo4j is unavailable; it is "
+                        "folded when Neo4j is back"
+                    )
+            if now - started > self.wait_s:
                 raise NotFoldedError(
                     f"accepted as entry {offset} of the event log, but not folded into the graph within "
                     f"{self.wait_s:g} s (is a folding worker running? docs/realtime.md); it will be"

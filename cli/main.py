@@ -576,6 +576,17 @@ def demo(
         highlight=False,
         soft_wrap=True,
     )
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    console.print(
+        "Send an event (it is folded within moments: tags, audiences, the change log), then see what it "
+        f"changed:\n  curl -s {base}/v1/batch -H 'Authorization: Bearer {token}' "
+        '-H \'content-type: application/json\' -d \'{"batch": [{"messageId": "demo-1", '
+        '"type": "track", "event": "Order Completed", "userId": "u0000001", '
+        '"properties": {"order_id": "demo-o1", "products": [{"sku": "P00001"}]}}]}\''
+        "\n  persona changes list --user u0000001   (docs/realtime.md)",
+        highlight=False,
+        soft_wrap=True,
+    )
     if serve_api:
         serve(host=None, port=None, workers=None)
 

@@ -121,7 +121,9 @@ class Settings(BaseSettings):
 
     # Real time (docs/realtime.md): the folding worker that drains the event log into the graph.
     events_fold_in_api: bool = True  # `persona serve` folds (one worker process at a time holds the lock)
-    events_fold_batch: int = Field(default=500, ge=1, le=50_000)  # entries folded in one transaction, at most
+    events_fold_batch: int = Field(
+        default=2000, ge=1, le=50_000
+    )  # entries folded in one transaction, at most
     events_fold_poll_s: float = Field(default=0.02, gt=0, le=10)  # how often an idle worker looks for more
     events_record_wait_s: float = Field(default=10.0, gt=0)  # recordEvent waits this long for its fold
     changes_keep_days: float = Field(

@@ -8,7 +8,8 @@ One fold, all or nothing (GraphStore.in_transaction):
    order placed by someone else) and the entry rejected with its reason when one fails;
 4. behaviour events and orders are written with the loader's own statements (so folding an event twice,
    or loading its file later, adds nothing);
-5. the touched users' rule tags are re-evaluated (graph/tags/engine.py, set-based per rule) and every
+5. the touched users' rule tags are re-evaluated (graph/tags/engine.py, set-based per rule; only the
+   rules that read what the batch wrote: views re-run the behaviour rules, orders the spend rules) and every
    saved audience's membership is refreshed for them only (graph/audiences/service.py);
 6. every tag, membership and profile change is recorded in the change log (graph/changes/log.py), with
    the entries that caused it;
@@ -21,6 +22,7 @@ cursor says so. The outcomes (folded or rejected, and why) go back to the journa
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -44,8 +46,16 @@ from personagraph.graph.settings import get_settings
 from personagraph.graph.store import GraphStore
 from personagraph.graph.tags.engine import TagCache, TagChange, live_as_of, refresh_tags
 from personagraph.graph.tags.rule_file import RuleSet
+from personagraph.graph.tags.rules import InputName
 
 log = logging.getLogger(__name__)
+# What each kind of entry writes, as the rule kinds name their inputs (RuleParams.reads): a batch of views
+# re-evaluates the behaviour rules of the users it touched, not their spend or loyalty.
+CHANGES: dict[str, tuple[InputName, ...]] = {
+    "event": ("events",),
+    "order": ("orders", "priced_lines", "list_prices", "categories", "brands"),
+    "profile": ("acquisitions",),
+}
 MAX_CAUSES = 20  # event ids kept on one change (a user with more events in one batch: the latest ones)
 Row = dict[str, Any]
 
@@ -58,6 +68,7 @@ class FoldReport:
     users: int = 0
     changes: range = range(0)
     last_offset: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)  # per step: where a fold's time goes
 
     @property
     def folded(self) -> int:
@@ -77,6 +88,7 @@ class _Batch:
     keys: dict[int, str] = field(default_factory=dict)  # offset -> the event's key
     new_keys: set[str] = field(default_factory=set)
     touched: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # user -> message ids
+    changed: set[InputName] = field(default_factory=set)  # what was written: the rules reading it re-run
 
     def live(self) -> Iterable[Entry]:
         return (e for e in self.entries if e.offset not in self.rejected)
@@ -134,6 +146,7 @@ class _Context:
 
 
 def _fold(store: GraphStore, entries: list[Entry], ctx: _Context) -> FoldReport:
+    clock = _Clock()
     log_id = ctx.log_id
     done = fold_cursor(store, log_id) if log_id is not None else 0
     replayed = [e for e in entries if e.offset <= done]
@@ -143,25 +156,50 @@ def _fold(store: GraphStore, entries: list[Entry], ctx: _Context) -> FoldReport:
         for entry in batch.entries:
             if entry.envelope.user_id in refused:
                 batch.reject(entry, f"userId: {REFUSED}", "SUPPRESSED")
+    clock.lap("cursor and suppression")
     profile_changes = _write_profiles(store, batch)
+    clock.lap("profiles")
     _check_references(store, batch)
+    clock.lap("references")
     _write_events(store, batch, ctx.zone)
+    clock.lap("events")
     _write_orders(store, batch)
+    clock.lap("orders")
     changes = [*profile_changes]
     users = sorted(batch.touched)
     if users:
         latest = max(e.envelope.at for e in batch.live())
         when = ctx.as_of if ctx.as_of is not None else live_as_of(store, latest, ctx.cache)
-        tag_report = refresh_tags(store, rules=ctx.rules, user_ids=users, as_of=when, cache=ctx.cache)
+        tag_report = refresh_tags(
+            store, rules=ctx.rules, user_ids=users, as_of=when, cache=ctx.cache, changed=batch.changed
+        )
         changes += [_tag_change(c, batch.touched[c.user_id]) for c in tag_report.changes]
+        clock.lap("tags")
         changes += [_membership_change(c, batch.touched[c.user_id]) for c in refresh_membership(store, users)]
+        clock.lap("audiences")
     cursors = record_changes(store, changes)
     last = entries[-1].offset
     if log_id is not None:
         store.write("events/write/fold_cursor_advance", logId=log_id, offset=last, at=datetime.now(UTC))
     outcomes = [Outcome(e.offset, "folded", {"replayed": True}) for e in replayed]
     outcomes += [_outcome(e, batch, changes) for e in batch.entries]
-    return FoldReport(outcomes=outcomes, users=len(users), changes=cursors, last_offset=last)
+    clock.lap("change log and cursor")
+    return FoldReport(
+        outcomes=outcomes, users=len(users), changes=cursors, last_offset=last, seconds=clock.seconds
+    )
+
+
+class _Clock:
+    """Seconds per named step, for FoldReport.seconds."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.seconds[step] = self.seconds.get(step, 0.0) + now - self._last
+        self._last = now
 
 
 def _write_profiles(store: GraphStore, batch: _Batch) -> list[NewChange]:
@@ -182,6 +220,7 @@ def _write_profiles(store: GraphStore, batch: _Batch) -> list[NewChange]:
             batch.reject(entry, f"acquired_via: no channel with id {row['acquiredVia']!r}", "NOT_FOUND")
             continue
         rows.append(row)
+        batch.changed.update(CHANGES["profile"])
         given[record.user_id].update(row["props"])
         batch.touched[record.user_id].append(entry.envelope.message_id)
     if not rows:
@@ -260,6 +299,7 @@ def _write_events(store: GraphStore, batch: _Batch, zone: str) -> None:
         row = record.to_row(ctx)
         by_statement[KINDS["events"].statement_for(record)].append(row)
         batch.keys[entry.offset] = row["key"]
+        batch.changed.update(CHANGES["event"])
         batch.touched[record.user_id].append(entry.envelope.message_id)
     for statement, rows in sorted(by_statement.items()):
         for r in store.write_returning(statement, rows=fold_events(rows)):
@@ -291,6 +331,7 @@ def _write_orders(store: GraphStore, batch: _Batch) -> None:
             batch.reject(entry, f"order: {error.errors()[0]['msg']}")
             continue
         rows += lines
+        batch.changed.update(CHANGES["order"])
         batch.touched[entry.envelope.user_id].append(entry.envelope.message_id)
     store.write_rows("events/write/merge_order_lines", rows)
 
