@@ -72,7 +72,7 @@ class Query:
     def audience(
         self, info: Ctx, definition: AudienceInput, purpose: Purpose = Purpose.MARKETING
     ) -> Audience:
-        return Audience.of(info, parse_definition(as_json(definition)), purpose)
+        return Audience.asked(info.context, definition, purpose)
 
     @strawberry.field(description="Saved audiences, by id.")
     async def saved_audiences(self, info: Ctx) -> list[SavedAudience]:
