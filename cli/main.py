@@ -577,13 +577,15 @@ def demo(
         soft_wrap=True,
     )
     base = f"http://{settings.api_host}:{settings.api_port}"
+    event = (
+        '{"batch": [{"messageId": "demo-1", "type": "track", "event": "Order Completed", '
+        '"userId": "u0000001", "properties": {"order_id": "demo-o1", "products": [{"sku": "P00001"}]}}]}'
+    )
     console.print(
-        "Send an event (it is folded within moments: tags, audiences, the change log), then see what it "
-        f"changed:\n  curl -s {base}/v1/batch -H 'Authorization: Bearer {token}' "
-        '-H \'content-type: application/json\' -d \'{"batch": [{"messageId": "demo-1", '
-        '"type": "track", "event": "Order Completed", "userId": "u0000001", '
-        '"properties": {"order_id": "demo-o1", "products": [{"sku": "P00001"}]}}]}\''
-        "\n  persona changes list --user u0000001   (docs/realtime.md)",
+        "Send an event (folded within moments: rule tags, saved audiences, the change log), then see what "
+        f"it changed (docs/realtime.md):\n  curl -s {base}/v1/batch -H 'content-type: application/json' \\\n"
+        f"    -H 'Authorization: Bearer {token}' \\\n    -d '{event}'\n"
+        "  persona changes list --user u0000001",
         highlight=False,
         soft_wrap=True,
     )

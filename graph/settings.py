@@ -125,7 +125,7 @@ class Settings(BaseSettings):
         default=2000, ge=1, le=50_000
     )  # entries folded in one transaction, at most
     events_fold_poll_s: float = Field(default=0.02, gt=0, le=10)  # how often an idle worker looks for more
-    events_record_wait_s: float = Field(default=10.0, gt=0)  # recordEvent waits this long for its fold
+    events_record_wait_s: float = Field(default=30.0, gt=0)  # recordEvent waits this long for its fold
     changes_keep_days: float = Field(
         default=7.0, gt=0
     )  # the change log's window (subscribers may resume in it)

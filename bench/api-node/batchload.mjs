@@ -4,7 +4,9 @@
 //   node batchload.mjs job.json out.json
 //
 // job.json: {url, clients, batch (events per request), duration (s), warmup (s), seed, timeoutMs,
-//            prefix, users: [ids], skus: [skus], events: [track event names]}.
+//            prefix, users: [ids], skus: [skus], events: [track event names], rate (events/s, optional)}.
+// With `rate`, the clients together send at most that many events a second (each paces its own share);
+// without, as fast as they are answered.
 // Each of `clients` workers sends its next batch when the last is answered (one keep-alive connection
 // each). Every event gets a new messageId (prefix + worker + counter), a user and product drawn at random
 // (seeded) and the current time. Runs for warmup + duration seconds or until SIGTERM/SIGINT, then waits
@@ -76,10 +78,19 @@ function error(code, sample) {
   if (out.errorSamples.length < 10) out.errorSamples.push({ code, sample: String(sample).slice(0, 300) });
 }
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
 async function worker(n) {
   const random = rng(job.seed * 1000 + n);
+  const everyMs = job.rate ? (1000 * job.batch * job.clients) / job.rate : 0;
+  let next = Date.now() + (everyMs * n) / job.clients;
   let counter = 0;
   while (!stopping && Date.now() < endAt) {
+    if (everyMs) {
+      const wait = next - Date.now();
+      if (wait > 0) await sleep(wait);
+      next += everyMs;
+    }
     const ids = [];
     const batch = [];
     const now = new Date().toISOString();

@@ -34,7 +34,7 @@ from personagraph.graph.events.fold import FoldReport, fold, fold_cursor
 from personagraph.graph.events.journal import Entry, FoldLock, Journal, Outcome
 from personagraph.graph.settings import Settings
 from personagraph.graph.store import GraphStore
-from personagraph.graph.tags.engine import TagCache
+from personagraph.graph.tags.engine import TagCache, live_as_of, refresh_tags
 from personagraph.graph.tags.rule_file import RuleSet
 
 log = logging.getLogger(__name__)
@@ -80,10 +80,13 @@ class FoldingWorker:
         self.lock = lock
         self.stats = WorkerStats()
         self._pruned_at = 0.0
+        self._cursor: int | None = None  # the fold cursor, known while this worker alone folds the log
 
     def fold_once(self) -> FoldReport:
         """Fold the entries waiting after the cursor (at most one batch); an empty report when none."""
-        cursor = fold_cursor(self.store, self.journal.log_id)
+        if self._cursor is None:  # read once, then kept: only the lock's holder moves it
+            self._cursor = fold_cursor(self.store, self.journal.log_id)
+        cursor = self._cursor
         self.stats.cursor = cursor
         entries = self.journal.read(cursor, self.settings.events_fold_batch)
         if not entries:
@@ -91,6 +94,7 @@ class FoldingWorker:
         try:
             report = self._fold(entries)
         except RETRYABLE:
+            self._cursor = None  # whether the failed commit happened is unknown: read it again
             raise
         except Exception as error:
             log.warning("a batch of %d entries failed (%s); folding them one by one", len(entries), error)
@@ -99,9 +103,19 @@ class FoldingWorker:
         self.stats.folded += report.folded
         self.stats.rejected += report.rejected
         self.stats.batches += 1
-        self.stats.cursor = report.last_offset
+        self.stats.cursor = self._cursor = report.last_offset
         self.stats.last_fold_at = time.time()
         return report
+
+    def warm(self) -> None:
+        """Compute what every re-evaluation reuses (the taxonomy, the rules' global values as of the
+        graph's data time) before the first event arrives, so that one is not slow."""
+        try:
+            now = datetime.now(UTC)
+            when = live_as_of(self.store, now, self.cache)
+            refresh_tags(self.store, rules=self.rules, user_ids=[], as_of=when, cache=self.cache)
+        except Exception as error:  # a cold cache is slower, not wrong
+            log.warning("could not warm the tag cache: %s", error)
 
     def _fold(self, entries: list[Entry]) -> FoldReport:
         return fold(
@@ -164,6 +178,8 @@ class FoldingWorker:
                     stop.wait(1.0)  # another process folds this log; take over when it is gone
                     continue
                 log.info("folding the event log %s", self.journal.log_id)
+                self._cursor = None
+                self.warm()
             try:
                 report = self.fold_once()
                 if time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
