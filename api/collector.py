@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,11 +35,18 @@ from personagraph.graph.errors import Neo4jUnavailableError
 from personagraph.graph.events.envelope import MAX_BATCH_BYTES, Envelope, ParsedBatch, Rejection, parse_batch
 from personagraph.graph.events.journal import Appended, Journal, Outcome
 
+log = logging.getLogger(__name__)
 BATCH_PATH = "/v1/batch"
 SINGLE_PATHS = {"/v1/track": "track", "/v1/identify": "identify", "/v1/page": "page"}
 COLLECTOR_PATHS = (BATCH_PATH, *SINGLE_PATHS)
 WAIT_STEP_S = 0.005  # how often a recordEvent looks for its fold's outcome
 CHECK_AFTER_S = 1.0  # ... and after how long (then every so often) it asks whether Neo4j answers
+
+
+class LogBusyError(ApiError):
+    """The event log could not take an append now (its write lock stayed busy, or the disk refused)."""
+
+    code = "UNAVAILABLE"
 
 
 class NotFoldedError(ApiError):
@@ -73,7 +82,17 @@ class EventCollector:
         self.available = available  # does Neo4j answer now? (asked while a fold is awaited)
 
     async def append(self, envelopes: Sequence[Envelope]) -> list[Appended]:
-        return await run_in_threadpool(self.journal.append, list(envelopes)) if envelopes else []
+        """Append to the event log off the event loop (each append fsyncs). A log too busy to take the
+        write lock within its busy timeout (or a full disk) is LogBusyError: nothing was kept, send again."""
+        if not envelopes:
+            return []
+        try:
+            return await run_in_threadpool(self.journal.append, list(envelopes))
+        except sqlite3.OperationalError as error:
+            log.warning("event log append failed: %s", error)
+            raise LogBusyError(
+                "the event log is busy; nothing of this request was kept, send it again"
+            ) from None
 
     async def receive(self, parsed: ParsedBatch) -> BatchReceipt:
         """Append a parsed batch's accepted events; the receipt of the whole batch."""
@@ -161,7 +180,12 @@ def install_collector(app: FastAPI, audit: AuditLog) -> None:
         events = _events_of(body, request.url.path)
         if isinstance(events, JSONResponse):
             return events
-        receipt = await collector.receive(parse_batch(events, received_at=datetime.now(UTC)))
+        try:
+            receipt = await collector.receive(parse_batch(events, received_at=datetime.now(UTC)))
+        except LogBusyError as error:
+            answer = _error(503, str(error), error.code)
+            answer.headers["Retry-After"] = "1"
+            return answer
         audit.record(
             AuditEntry(
                 principal.subject,

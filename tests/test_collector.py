@@ -6,6 +6,7 @@ the caps, bodies that are not JSON and events that are too big get clear errors,
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -187,3 +188,21 @@ def test_record_event_waits_for_its_fold(app_client: TestClient, keys: Secured, 
     again = gql.data(mutation, {"e": event})["recordEvent"]
     assert again == {"new": False, "eventKey": first["eventKey"]}  # the same content: once
     assert _views(graph, user, sku) == before + 1
+
+
+def test_a_busy_event_log_is_a_503_never_a_500(
+    app_client: TestClient, keys: Secured, graph: AnalysedGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An append that cannot take the log's write lock in time (32 clients fsyncing at once, a full disk)
+    keeps nothing and says so: 503 with Retry-After, and UNAVAILABLE in GraphQL; the client sends again."""
+
+    def busy(envelopes: Any) -> Any:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(app_client.app.state.collector.journal, "append", busy)  # type: ignore[attr-defined]
+    answer = _post(app_client, keys, {"batch": [_view("busy-1", _user(graph), _sku(graph))]})
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "1"
+    assert answer.json()["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+    mutation = "mutation($e: EventInput!) { recordEvent(input: $e) { new } }"
+    event = {"userId": _user(graph), "kind": "VIEW", "at": AT, "target": _sku(graph)}
+    assert as_role(app_client, keys, "service").code(mutation, {"e": event}) == "UNAVAILABLE"
