@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from personagraph.api.auth import Authenticator, AuthMiddleware, principal_of, rate_limit_key
+from personagraph.api.collector import COLLECTOR_PATHS, EventCollector, install_collector
 from personagraph.api.context import Context
 from personagraph.api.counts import CountBudget
 from personagraph.api.fast_path import FastPaths
@@ -27,6 +28,9 @@ from personagraph.api.router import PersonaGraphQLRouter
 from personagraph.api.schema import build_schema
 from personagraph.api.shared_state import SqliteBuckets
 from personagraph.graph.audit import AuditLog
+from personagraph.graph.events.envelope import MAX_BATCH_BYTES
+from personagraph.graph.events.journal import FoldLock, open_journal
+from personagraph.graph.events.worker import FoldingWorker
 from personagraph.graph.privacy.forget import suppression_key
 from personagraph.graph.privacy.k_anonymity import Disclosure
 from personagraph.graph.server.connection import (
@@ -68,9 +72,32 @@ def create_app(
             info, wait_s=settings.neo4j_connect_timeout_s, tuning=DriverTuning.for_api(settings)
         )
         app.state.store = GraphStore(driver, info.database, timeout_s=settings.api_query_timeout_s)
+        journal = open_journal(settings)
+        app.state.collector = EventCollector(
+            journal, settings.events_record_wait_s, available=lambda: ping(driver, info.database)
+        )
+        folding = None
+        if settings.events_fold_in_api:
+            # Every worker process starts one; the log's lock lets one fold at a time (the others take over
+            # when it dies). Its store has no query timeout: a fold of a big batch may take a while.
+            worker = FoldingWorker(
+                GraphStore(driver, info.database),
+                journal,
+                settings,
+                cache=tag_cache,
+                suppression_key=forgotten_key,
+                lock=FoldLock(settings.event_log_file),
+            )
+            app.state.folding_worker = worker
+            folding = worker.start()
         try:
             yield
         finally:
+            if folding is not None:
+                thread, stop = folding
+                stop.set()
+                thread.join(timeout=30)
+            journal.close()
             driver.close()
             metrics.process_exit()
 
@@ -87,6 +114,7 @@ def create_app(
             audit=audit,
             suppression_key=forgotten_key,
             count_budget=count_budget,
+            collector=request.app.state.collector,
         )
 
     app = FastAPI(title="personagraph", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
@@ -98,6 +126,7 @@ def create_app(
         fast_paths=FastPaths(schema._schema, settings.api_max_cost) if settings.api_fast_path else None,
     )
     app.include_router(router, prefix="/graphql")
+    install_collector(app, audit)
     if graphql_ide(settings) is not None:
         mount_assets(app)  # GraphiQL's page files, served from this package (api/ide.py)
 
@@ -126,7 +155,13 @@ def create_app(
     # Outermost first: metrics (counts every answer), CORS (answers preflights, which carry no credentials,
     # and adds its headers to refusals too), auth (401s, 429s for IPs refused too often), rate limit per
     # key, body cap.
-    install_http_limits(app, settings, key=rate_limit_key, buckets=buckets)
+    install_http_limits(
+        app,
+        settings,
+        key=rate_limit_key,
+        buckets=buckets,
+        body_caps=dict.fromkeys(COLLECTOR_PATHS, MAX_BATCH_BYTES),
+    )
     app.add_middleware(
         AuthMiddleware,
         authenticator=authenticator,

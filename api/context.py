@@ -19,11 +19,15 @@ from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
 from personagraph.api.auth import Principal
+from personagraph.api.collector import EventCollector
 from personagraph.api.counts import Count, CountBudget, CountBudgetError, shown_count
 from personagraph.api.metrics import Metrics
 from personagraph.api.policy import ADMIN, PolicyError, Role
 from personagraph.graph.analytics import insights
 from personagraph.graph.audit import AuditEntry, AuditLog
+from personagraph.graph.events import record as events
+from personagraph.graph.events.envelope import Envelope
+from personagraph.graph.events.journal import Outcome
 from personagraph.graph.paging import Page
 from personagraph.graph.privacy import consent
 from personagraph.graph.privacy.k_anonymity import Disclosure
@@ -47,6 +51,7 @@ class Context(BaseContext):
     audit: AuditLog
     suppression_key: bytes  # hashes forgotten users' ids (graph/privacy/forget.py)
     count_budget: CountBudget | None = None  # counts shown a day per key below admin (None: no budget)
+    collector: EventCollector | None = None  # the event log recordEvent(s) append to (api/collector.py)
     loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -87,6 +92,19 @@ class Context(BaseContext):
             return await run_in_threadpool(fn, self.store, **kwargs)
         finally:
             self.metrics.graph_seconds.labels(fn.__name__).observe(time.perf_counter() - started)
+
+    async def record(self, envelope: Envelope) -> Outcome:
+        """Record one event or order: through the event log, waiting for its fold (api/collector.py), or
+        folded at once where the app has no event log."""
+        if self.collector is not None:
+            started = time.perf_counter()
+            try:
+                return await self.collector.record(envelope)
+            finally:
+                self.metrics.graph_seconds.labels("record").observe(time.perf_counter() - started)
+        return await self.call(
+            events.fold_one, envelope=envelope, cache=self.tag_cache, suppression_key=self.suppression_key
+        )
 
     def loader(self, fn: Batch[V], ids_arg: str, missing: V, **group: Hashable) -> DataLoader[str, V]:
         """The request's DataLoader for ``fn`` with these extra arguments (one loader per combination).

@@ -1,10 +1,11 @@
 """Hot read shapes answered without graphql-core's field-by-field execution (issue 17).
 
-A profile page (`user(id)`: attributes, scores, tags, one page of one tie list, one page of orders) and a
-product with its partners (`product(sku)` with `boughtWith`) are most of what front ends ask. Through
-Strawberry each costs a few milliseconds of Python a request, a resolver call and a type check per field;
-here it is one graph/ call (the same one the resolvers make) and a walk of a plan made once per document,
-operation and role.
+A profile page (`user(id)`: attributes, scores, tags, one page of one tie list, one page of orders), a
+product with its partners (`product(sku)` with `boughtWith`) and a page of an audience's members (each
+shown as a profile page is) are most of what front ends ask. Through Strawberry each costs a few
+milliseconds of Python a request (a members page many more), a resolver call and a type check per field;
+here it is the graph/ calls the resolvers make and a walk of a plan made once per document, operation and
+role.
 
 What keeps this exactly as safe as the usual path:
 
@@ -12,11 +13,13 @@ What keeps this exactly as safe as the usual path:
   (so it parsed, validated, passed the query limits and the role matrix: all of them depend on the
   document and the role alone), and only of the shapes below: no fragments, directives or duplicate
   response keys, no field this module does not list (``Unsupported`` otherwise: the usual path keeps it);
-- per request it checks what depends on the variables (the cost, as ``CostLimit``; the ids' types), and
-  records what the usual path's extensions would (audit entries through ``access.audit``, the operation
-  metric);
+- per request it checks what depends on the variables (the cost, as ``CostLimit``; the ids' types; for a
+  members page the variables' coercion, and the definition, the k-anonymity floor and the count budget
+  through the very functions the resolvers call), and records what the usual path's extensions would
+  (audit entries through ``access.audit``, the operation metric);
 - any exception hands the request back to the usual path, which answers it, errors and all, as before
-  (these are reads: running one again changes nothing).
+  (these are reads: running one again changes nothing; a count the budget was charged for is free when
+  the same key asks it again).
 
 tests/test_api_fast_path.py asks the two paths the same documents, roles and variables and compares.
 """
@@ -26,7 +29,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphql import (
     DocumentNode,
@@ -40,14 +43,19 @@ from graphql import (
     parse,
     value_from_ast_untyped,
 )
+from graphql.execution.values import get_argument_values, get_variable_values
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.arguments import convert_arguments
 
 from personagraph.api.access import MEMBERS, audit
 from personagraph.api.context import Context
 from personagraph.api.cost import cost_parts
 from personagraph.api.policy import PII_FIELDS, Role
 from personagraph.api.selection import Field, Selection, Tree, tree_of
+from personagraph.api.types.audiences import Audience
 from personagraph.api.types.look_ahead import arguments_with_defaults, page_arguments, plain_int
 from personagraph.api.types.profiles import profile_fields
+from personagraph.graph.audiences import service
 from personagraph.graph.products import read as products
 from personagraph.graph.profiles import read as profiles
 
@@ -291,19 +299,19 @@ def _page_of(field: Field, variables: Mapping[str, Any]) -> tuple[int, str | Non
     return page
 
 
-class UserPlan:
-    """`user(id)` with attributes, scores, tags, one tie page and one orders page."""
+class UserShape:
+    """A User selection the plans answer: attributes, scores, tags, one tie page and one orders page, read
+    for any number of users by one ``profile_bundles`` call (as api/types/profiles.py ``read_users`` reads
+    them for the usual path)."""
 
-    def __init__(self, root: Field) -> None:
-        self.key = root.key
-        self.root = root
+    def __init__(self, user: Field) -> None:
         self.tags = False
         self.tag_details = False  # a tag's ruleId, assignedAt, expiresAt or evidence selected
-        self.fields = profile_fields(item.name for item in _fields(root, root.selections))
+        self.fields = profile_fields(item.name for item in _fields(user, user.selections))
         self.ties: tuple[str, Field, tuple[str, ...] | None] | None = None
         self.orders: Field | None = None
         outs = []
-        for item in _fields(root, root.selections):
+        for item in _fields(user, user.selections):
             out = _profile_out(item, _profile)
             if out is not None:
                 outs.append(out)
@@ -328,37 +336,69 @@ class UserPlan:
                 raise Unsupported(f"User.{item.name}")
         self.outs = tuple(outs)
 
-    async def run(self, ctx: Context, variables: Mapping[str, Any]) -> dict[str, Any]:
-        user_id = _id(self.root, "id", variables)
+    def parts(self, variables: Mapping[str, Any]) -> Parts:
+        """The tie and orders pages to read, from the page arguments (Unsupported for other kinds): asked
+        before anything is read, as the usual path refuses such arguments before it reads."""
         ties = orders = None
-        tie_after = order_after = None
         if self.ties is not None:
             kind, field, fields = self.ties
-            first, tie_after = _page_of(field, variables)
-            ties = profiles.TiesPart(kind, first, tie_after, fields=fields)
+            ties = profiles.TiesPart(kind, *_page_of(field, variables), fields=fields)
         if self.orders is not None:
-            first, order_after = _page_of(self.orders, variables)
-            orders = profiles.OrdersPart(first, order_after)
+            orders = profiles.OrdersPart(*_page_of(self.orders, variables))
+        return Parts(ties, orders)
+
+    async def read(self, ctx: Context, user_ids: list[str], parts: Parts) -> dict[str, _Bundle]:
+        """What the selection shows of each of ``user_ids`` (unknown ones absent), in one statement."""
+        ties, orders = parts
         found = await ctx.call(
             profiles.profile_bundles,
-            user_ids=[user_id],
+            user_ids=user_ids,
             tags=self.tags,
             ties=ties,
             orders=orders,
             fields=self.fields,
             tag_details=self.tag_details,
         )
-        bundle = found.get(user_id)
-        if bundle is None:
-            return {self.key: None}
         kind = ties.kind if ties is not None else ""
-        view = _Bundle(
-            profile=bundle.profile,
-            tags=bundle.tags,
-            ties=_paged(bundle.ties, tie_after, lambda u: profiles.tie_cursor(kind, u.user_id)),
-            orders=_paged(bundle.orders, order_after, profiles.order_cursor),
-        )
-        return {self.key: render(self.outs, view)}
+        return {
+            user_id: _Bundle(
+                profile=bundle.profile,
+                tags=bundle.tags,
+                ties=_paged(bundle.ties, parts.tie_after, lambda u: profiles.tie_cursor(kind, u.user_id)),
+                orders=_paged(bundle.orders, parts.order_after, profiles.order_cursor),
+            )
+            for user_id, bundle in found.items()
+        }
+
+
+class Parts(NamedTuple):
+    """The pages a UserShape reads besides each user (None: not selected)."""
+
+    ties: profiles.TiesPart | None
+    orders: profiles.OrdersPart | None
+
+    @property
+    def tie_after(self) -> str | None:
+        return None if self.ties is None else self.ties.after
+
+    @property
+    def order_after(self) -> str | None:
+        return None if self.orders is None else self.orders.after
+
+
+class UserPlan:
+    """`user(id)` as a UserShape."""
+
+    def __init__(self, root: Field) -> None:
+        self.key = root.key
+        self.root = root
+        self.user = UserShape(root)
+
+    async def run(self, ctx: Context, values: Mapping[str, Any], sent: Mapping[str, Any]) -> dict[str, Any]:
+        user_id = _id(self.root, "id", values)
+        found = await self.user.read(ctx, [user_id], self.user.parts(values))
+        view = found.get(user_id)
+        return {self.key: None if view is None else render(self.user.outs, view)}
 
 
 def _profile(bundle: _Bundle) -> profiles.UserProfile:
@@ -455,20 +495,87 @@ class ProductPlan:
                 raise Unsupported(f"Product.{item.name}")
         self.outs = tuple(outs)
 
-    async def run(self, ctx: Context, variables: Mapping[str, Any]) -> dict[str, Any]:
-        sku = _id(self.root, "sku", variables)
+    async def run(self, ctx: Context, values: Mapping[str, Any], sent: Mapping[str, Any]) -> dict[str, Any]:
+        sku = _id(self.root, "sku", values)
         first = 0
         if self.pairs is not None:
-            first = plain_int(arguments_with_defaults(self.pairs, dict(variables)).get("first")) or 0
+            first = plain_int(arguments_with_defaults(self.pairs, dict(values)).get("first")) or 0
             if not 1 <= first <= products.MAX_FIRST:  # the usual path reads others apart, or refuses them
                 raise Unsupported("boughtWith: first out of range")
         page = await ctx.call(products.product_page, sku=sku, first=first)
         return {self.key: None if page is None else render(self.outs, page)}
 
 
+# --- audience members ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Members:
+    """A page of members as their connection shows it (a members page has no total)."""
+
+    items: list[_Bundle]
+    has_next: bool
+    total: None = None
+
+
+class AudiencePlan:
+    """`audience(definition, purpose)` with one `members` page of users as a UserShape shows them: the
+    checks and reads of ``Query.audience`` and ``Audience.members`` (api/types/audiences.py), in their
+    order, through the same functions: the definition parsed and checked for the role (``Audience.asked``),
+    the audience's count and its conditions' counts against the k-anonymity floor and the count budget,
+    then the page of member ids (``Audience.member_ids``), then the members' profiles."""
+
+    def __init__(self, schema: GraphQLSchema, operation: OperationDefinitionNode, root: Field) -> None:
+        if root.definition is None:
+            raise Unsupported("Query.audience unknown")
+        self.schema = schema
+        self.operation = operation
+        self.key = root.key
+        self.root = root
+        selected = _fields(root, root.selections)
+        if len(selected) != 1 or selected[0].name != "members":
+            raise Unsupported("an audience with other fields than one members page")
+        self.members = selected[0]
+        node = _node_field(self.members)
+        if node is None:
+            raise Unsupported("members without their users")
+        self.user = UserShape(node)
+        self.outs = (Out(self.members.key, _same, _connection_outs(self.members, self.user.outs, "User")),)
+
+    async def run(self, ctx: Context, values: Mapping[str, Any], sent: Mapping[str, Any]) -> dict[str, Any]:
+        variables, arguments = self._arguments(sent)
+        audience = Audience.asked(ctx, arguments["definition"], arguments["purpose"])
+        first, after = _page_of(self.members, variables)
+        parts = self.user.parts(variables)
+        page = await audience.member_ids(ctx, first, after)
+        found = await self.user.read(ctx, page.users, parts)
+        members = _Members([found[user_id] for user_id in page.users if user_id in found], page.has_next)
+        paged = _paged(members, after, lambda view: service.member_cursor(view.profile.user_id))
+        return {self.key: render(self.outs, paged)}
+
+    def _arguments(self, sent: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The variables as graphql-core coerces them for execution, and ``Query.audience``'s arguments
+        as Strawberry hands them to its resolver (an AudienceInput, a Purpose); Unsupported when the
+        variables do not coerce (the usual path answers with its errors)."""
+        variables = get_variable_values(self.schema, self.operation.variable_definitions or [], dict(sent))
+        if isinstance(variables, list):
+            raise Unsupported("variables that do not coerce")
+        assert self.root.definition is not None  # __init__ checked
+        given = get_argument_values(self.root.definition, self.root.node, variables)
+        strawberry_schema = self.schema._strawberry_schema  # type: ignore[attr-defined]
+        resolver = self.root.definition.extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
+        arguments = convert_arguments(
+            given,
+            resolver.arguments,
+            scalar_registry=strawberry_schema.schema_converter.scalar_registry,
+            config=strawberry_schema.config,
+        )
+        return variables.coerced, arguments
+
+
 # --- plans -----------------------------------------------------------------------------------------
 
-Plan = UserPlan | ProductPlan
+Plan = UserPlan | ProductPlan | AudiencePlan
 
 
 @dataclass(frozen=True)
@@ -500,6 +607,8 @@ def compile_plan(schema: GraphQLSchema, query: str, operation_name: str | None) 
         plan = UserPlan(root)
     elif root.name == "product":
         plan = ProductPlan(root)
+    elif root.name == "audience":
+        plan = AudiencePlan(schema, operation, root)
     else:
         raise Unsupported(f"Query.{root.name}")
     selected = tree.selected(operation, [*PII_FIELDS, MEMBERS])
@@ -569,7 +678,7 @@ class FastPaths:
             cost, _ = cost_parts(self.schema, compiled.document, compiled.operation, values)
             if cost > self.max_cost:
                 raise Unsupported("over the cost limit: the usual path says so")
-        data = await compiled.plan.run(ctx, values)
+        data = await compiled.plan.run(ctx, values, variables or {})
         audit(ctx, compiled.tree, compiled.operation, compiled.selected, data, [])
         ctx.metrics.operations.labels("query", "ok").inc()
         return data

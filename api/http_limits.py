@@ -65,17 +65,19 @@ class BodySizeLimit:
     limit and handed on whole (it is small, by definition).
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, paths: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.paths = dict(paths or {})  # paths with a cap of their own (the event collector's batches)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        cap = self.paths.get(str(scope.get("path", "")), self.max_bytes)
         for name, value in scope.get("headers", ()):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._too_large(send)
+            if name == b"content-length" and value.isdigit() and int(value) > cap:
+                await self._too_large(send, cap)
                 return
         chunks: list[bytes] = []
         size = 0
@@ -86,8 +88,8 @@ class BodySizeLimit:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await self._too_large(send)
+            if size > cap:
+                await self._too_large(send, cap)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -95,8 +97,8 @@ class BodySizeLimit:
         body: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
         await self.app(scope, _replay([body], receive), send)
 
-    async def _too_large(self, send: Send) -> None:
-        await refuse(send, 413, f"The request body is larger than {self.max_bytes} bytes", PAYLOAD_TOO_LARGE)
+    async def _too_large(self, send: Send, cap: int) -> None:
+        await refuse(send, 413, f"The request body is larger than {cap} bytes", PAYLOAD_TOO_LARGE)
 
 
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
@@ -201,7 +203,11 @@ class RateLimit:
 
 
 def install_http_limits(
-    app: FastAPI, settings: Settings, key: RequestKey = client_ip, buckets: Buckets | None = None
+    app: FastAPI,
+    settings: Settings,
+    key: RequestKey = client_ip,
+    buckets: Buckets | None = None,
+    body_caps: Mapping[str, int] | None = None,
 ) -> None:
     """Add the body cap and the rate limit (``app.state.rate_limiter``, None when off) to ``app``; its
     buckets in ``buckets`` (the app's: the state file every worker shares), else in this process's memory.
@@ -209,8 +215,10 @@ def install_http_limits(
     Call before other middleware is added, so that middleware (metrics) wraps these and counts the
     refusals (under ``route="unmatched"``: they never reach the router).
     """
-    app.add_middleware(JsonDepthLimit)  # inside the body cap (added later: outside), which bounds it
-    app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
+    caps = dict(body_caps or {})  # paths whose body may be larger (or must be smaller) than the setting
+    # Inside the body cap (added later: outside), which bounds it.
+    app.add_middleware(JsonDepthLimit, paths=("/graphql", *caps))
+    app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes, paths=caps)
     app.state.rate_limiter = None
     if settings.api_rate_limit:
         app.state.rate_limiter = RateLimiter(settings.api_rate_limit, buckets=buckets, name="rate")

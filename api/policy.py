@@ -80,6 +80,7 @@ FIELD_ROLES: dict[tuple[str, str], frozenset[Role]] = {
     ("Mutation", "upsertUser"): WRITERS,
     ("Mutation", "recordEvent"): WRITERS,
     ("Mutation", "recordOrder"): WRITERS,
+    ("Mutation", "recordEvents"): WRITERS,
     ("Mutation", "tagUser"): WRITERS,
     ("Mutation", "untagUser"): WRITERS,
     ("Mutation", "setConsent"): WRITERS,

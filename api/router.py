@@ -14,8 +14,8 @@ Strawberry's FastAPI router already follows most of the GraphQL-over-HTTP spec
 - 400 for batched operations (a JSON array body), which the API does not accept (query limits:
   api/validation.py);
 - automatic persisted queries (api/persisted.py): a document sent once, then by its SHA-256;
-- profile and product pages answered by api/fast_path.py once the usual path has answered their
-  document for the caller's role without an error.
+- profile, product and audience-members pages answered by api/fast_path.py once the usual path has
+  answered their document for the caller's role without an error.
 
 ``tools/graphql-http-audit`` runs the ``graphql-http`` audit suite against this router
 (tests/test_graphql_http_audit.py). GraphiQL (our own page, api/ide.py: no CDN) is served to a browser's

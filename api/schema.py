@@ -15,7 +15,7 @@ from personagraph.api import types as api_types
 from personagraph.api.access import AccessControl
 from personagraph.api.context import Context
 from personagraph.api.enums import ConsentPurpose, Purpose, TagTier
-from personagraph.api.errors import ErrorCodes, QuietSchema
+from personagraph.api.errors import ApiError, ErrorCodes, QuietSchema
 from personagraph.api.inputs import AudienceInput, EventInput, OrderInput, UserInput, as_json
 from personagraph.api.metrics import OperationMetrics
 from personagraph.api.policy import ADMIN, PolicyError, check_argument, protect
@@ -42,6 +42,7 @@ from personagraph.graph.audiences.parse import parse_definition
 from personagraph.graph.audit import AuditEntry
 from personagraph.graph.errors import NotFoundError
 from personagraph.graph.events import record as events
+from personagraph.graph.events.envelope import ParsedBatch, Rejection
 from personagraph.graph.paging import check_first
 from personagraph.graph.privacy import consent, forget
 from personagraph.graph.products import read as products
@@ -71,7 +72,7 @@ class Query:
     def audience(
         self, info: Ctx, definition: AudienceInput, purpose: Purpose = Purpose.MARKETING
     ) -> Audience:
-        return Audience.of(info, parse_definition(as_json(definition)), purpose)
+        return Audience.asked(info.context, definition, purpose)
 
     @strawberry.field(description="Saved audiences, by id.")
     async def saved_audiences(self, info: Ctx) -> list[SavedAudience]:
@@ -179,6 +180,30 @@ class RecordedEvent:
     tags_updated: list[str]
 
 
+@strawberry.type(description="One event of recordEvents that was not kept, and why.")
+class EventRejection:
+    index: int = strawberry.field(description="Its place in the list, from 0.")
+    reason: str
+
+
+@strawberry.type(description="What recordEvents kept: durable in the event log, folded within moments.")
+class RecordedEvents:
+    accepted: int
+    duplicates: int = strawberry.field(description="Recorded before: acknowledged, not applied again.")
+    rejected: list[EventRejection]
+
+
+def _event_fields(input: EventInput) -> dict[str, Any]:
+    return {
+        "user_id": str(input.user_id),
+        "kind": input.kind.value,
+        "at": input.at,
+        "target": input.target,
+        "event_id": input.event_id,
+        "channel_id": str(input.channel_id) if input.channel_id else None,
+    }
+
+
 @strawberry.type(description="What recording an order changed: the user now, and their rule tags.")
 class RecordedOrder:
     user: User
@@ -239,20 +264,12 @@ class Mutation:
 
     @strawberry.mutation(
         description="Record one behaviour event: the user's behaviour edge, rule tags and saved-audience "
-        "membership are updated before this returns."
+        "membership are updated before this returns (through the event log, as /v1/batch; see recordEvents "
+        "for many at once without waiting)."
     )
     async def record_event(self, info: Ctx, input: EventInput) -> RecordedEvent:
-        done = await info.context.call(
-            events.record_event,
-            user_id=str(input.user_id),
-            kind=input.kind.value,
-            at=input.at,
-            target=input.target,
-            event_id=input.event_id,
-            channel_id=str(input.channel_id) if input.channel_id else None,
-            cache=info.context.tag_cache,
-            suppression_key=info.context.suppression_key,
-        )
+        envelope, row = events.event_envelope(**_event_fields(input))
+        done = events.recorded_event(envelope, row, await info.context.record(envelope))
         return RecordedEvent(event_key=done.event_key, new=done.new, **await _after_recording(info, done))
 
     @strawberry.mutation(
@@ -260,18 +277,44 @@ class Mutation:
         "before this returns."
     )
     async def record_order(self, info: Ctx, input: OrderInput) -> RecordedOrder:
-        done = await info.context.call(
-            events.record_order,
+        envelope = events.order_envelope(
             order_id=str(input.order_id),
             user_id=str(input.user_id),
             lines=[(str(x.sku), x.quantity, x.unit_price) for x in input.lines],
             ordered_at=input.ordered_at,
             channel_id=str(input.channel_id) if input.channel_id else None,
-            cache=info.context.tag_cache,
-            suppression_key=info.context.suppression_key,
         )
+        done = events.recorded_order(envelope, await info.context.record(envelope))
         return RecordedOrder(
             order_id=strawberry.ID(done.order_id), lines=done.lines, **await _after_recording(info, done)
+        )
+
+    @strawberry.mutation(
+        description="Record many behaviour events without waiting for them to be folded: answered once "
+        "they are durable in the event log (as POST /v1/batch). A bad event is rejected with its index "
+        "and reason and the good ones are kept; an event recorded before (same eventId, or the same "
+        "content) is counted as a duplicate and not applied again."
+    )
+    async def record_events(
+        self, info: Ctx, events_: Annotated[list[EventInput], strawberry.argument(name="events")]
+    ) -> RecordedEvents:
+        accepted = []
+        rejected = []
+        for index, one in enumerate(events_):
+            try:
+                accepted.append((index, events.event_envelope(**_event_fields(one))[0]))
+            except events.EventInputError as error:
+                rejected.append(Rejection(index, str(error)))
+        collector = info.context.collector
+        if collector is None:
+            raise ApiError(
+                "recordEvents needs the event log, which this server has not opened", "UNAVAILABLE"
+            )
+        receipt = await collector.receive(ParsedBatch(accepted, rejected))
+        return RecordedEvents(
+            accepted=receipt.accepted,
+            duplicates=receipt.duplicates,
+            rejected=[EventRejection(index=r.index, reason=r.reason) for r in receipt.rejected],
         )
 
     @strawberry.mutation(description="Give a user a tag by hand (rules never override a manual tag).")

@@ -29,7 +29,7 @@ def write_results(name: str, result: dict[str, Any], markdown: str) -> None:
 
 def private_env(workdir: Path) -> dict[str, str]:
     """PERSONA_* variables that keep what personagraph writes about itself (its audit log, its master
-    secret) in ``workdir``, not in the user's data dir. The secret is made once per work dir, so every
+    secret, its event log and shared API state) in ``workdir``, not in the user's data dir. The secret is made once per work dir, so every
     process of one bench run (server, loaders) shares it."""
     key_file = workdir / "bench-secret.key"
     if not key_file.exists():
@@ -38,6 +38,8 @@ def private_env(workdir: Path) -> dict[str, str]:
     return {
         "PERSONA_AUDIT_LOG": str(workdir / "audit.log"),
         "PERSONA_SECRET_KEY": key_file.read_text().strip(),
+        "PERSONA_EVENT_LOG_PATH": str(workdir / "events.sqlite3"),  # the event log belongs to this graph
+        "PERSONA_API_STATE_PATH": str(workdir / "api-state.sqlite3"),
     }
 
 

@@ -21,6 +21,7 @@ from rich.table import Table
 from personagraph.cli.audience import audience_app
 from personagraph.cli.context import open_store, operator
 from personagraph.cli.demo import ANALYSES, DEMO_USERS, build_demo, run_analysis
+from personagraph.cli.events import changes_app, events_app
 from personagraph.cli.keys import key_file, keys_app
 from personagraph.cli.output import PROGRESS_COLUMNS, CliConsole, examples, file_progress, log_handler
 from personagraph.cli.privacy import FORGET_EXAMPLES, consent_app, forget_cmd
@@ -67,6 +68,8 @@ app.add_typer(audience_app, name="audience")
 app.add_typer(consent_app, name="consent")
 app.command("forget", epilog=FORGET_EXAMPLES)(forget_cmd)
 app.add_typer(keys_app, name="keys")
+app.add_typer(events_app, name="events")
+app.add_typer(changes_app, name="changes")
 
 
 def _print_version(value: bool) -> None:
@@ -570,6 +573,19 @@ def demo(
         f"Open [bold]{url}[/] (GraphiQL) and try the examples in docs/queries.md, e.g.\n"
         '  { user(id: "u0000001") { id city lifecycle tags { tagId weight source } '
         "friends(first: 5) { totalCount edges { node { id city } } } } }",
+        highlight=False,
+        soft_wrap=True,
+    )
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    event = (
+        '{"batch": [{"messageId": "demo-1", "type": "track", "event": "Order Completed", '
+        '"userId": "u0000001", "properties": {"order_id": "demo-o1", "products": [{"sku": "P00001"}]}}]}'
+    )
+    console.print(
+        "Send an event (folded within moments: rule tags, saved audiences, the change log), then see what "
+        f"it changed (docs/realtime.md):\n  curl -s {base}/v1/batch -H 'content-type: application/json' \\\n"
+        f"    -H 'Authorization: Bearer {token}' \\\n    -d '{event}'\n"
+        "  persona changes list --user u0000001",
         highlight=False,
         soft_wrap=True,
     )

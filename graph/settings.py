@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     # The state every worker shares (rate-limit and count-budget buckets, api/shared_state.py): a SQLite
     # file on a local disk; default <data_dir>/api-state.sqlite3.
     api_state_path: Path | None = None
+    # The event journal (graph/events/journal.py): accepted tracking events, fsync'd before the collector
+    # answers, shared by the workers; a SQLite file on a local disk, default <data_dir>/events.sqlite3.
+    event_log_path: Path | None = None
+    # How long the journal keeps folded entries, and so remembers their messageIds for dedupe (days).
+    event_dedupe_days: float = Field(default=7.0, gt=0)
 
     # Query limits (api/validation.py, docs/operations.md "Query limits"). PERSONA_ENV=production also
     # turns off introspection, field suggestions ("Did you mean ...") and GraphiQL.
@@ -114,6 +119,17 @@ class Settings(BaseSettings):
     privacy_count_budget: int = Field(default=400, ge=0)
     audit_log: Path | None = None  # JSON lines: PII reads, exports, mutations; default data_dir
 
+    # Real time (docs/realtime.md): the folding worker that drains the event log into the graph.
+    events_fold_in_api: bool = True  # `persona serve` folds (one worker process at a time holds the lock)
+    events_fold_batch: int = Field(
+        default=2000, ge=1, le=50_000
+    )  # entries folded in one transaction, at most
+    events_fold_poll_s: float = Field(default=0.02, gt=0, le=10)  # how often an idle worker looks for more
+    events_record_wait_s: float = Field(default=30.0, gt=0)  # recordEvent waits this long for its fold
+    changes_keep_days: float = Field(
+        default=7.0, gt=0
+    )  # the change log's window (subscribers may resume in it)
+
     @property
     def api_keys_path(self) -> Path:
         return self.api_keys_file or self.data_dir / "api-keys.json"
@@ -125,6 +141,10 @@ class Settings(BaseSettings):
     @property
     def api_state_file(self) -> Path:
         return self.api_state_path or self.data_dir / "api-state.sqlite3"
+
+    @property
+    def event_log_file(self) -> Path:
+        return self.event_log_path or self.data_dir / "events.sqlite3"
 
     @field_validator("neo4j_uri")
     @classmethod

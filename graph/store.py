@@ -175,6 +175,12 @@ class GraphStore:
             total = total + self.write(name, **chunk, **params)
         return total
 
+    def in_transaction(self, name: str, work: Callable[[GraphStore], T], /) -> T:
+        """Run ``work`` with a store whose every read and write goes through one managed write transaction
+        (all or nothing; transient errors retry ``work`` whole): code written against GraphStore, such as
+        a tag refresh, then commits together with the statements around it."""
+        return self.write_transaction(name, lambda tx: work(TransactionStore(self, tx)))
+
     def run_autocommit(self, name: str, /, **params: Any) -> None:
         """Statements that manage their own transactions (CALL ... IN TRANSACTIONS, schema)."""
         with self.driver.session(database=self.database) as session:
@@ -203,6 +209,37 @@ class StoreTransaction:
     def run(self, name: str, /, **params: Any) -> None:
         """A statement whose rows, if any, are not wanted."""
         self._tx.run(cypher(name), params).consume()
+
+    def eager(self, text: str, params: dict[str, Any]) -> EagerResult:
+        """Any statement's rows, summary and keys, as the driver's execute_query gives them."""
+        result = self._tx.run(text, params)
+        keys = list(result.keys())
+        records = list(result)
+        return EagerResult(records, result.consume(), keys)
+
+
+class TransactionStore(GraphStore):
+    """A GraphStore bound to one open transaction (GraphStore.in_transaction): every statement runs in it
+    and sees the ones before; nothing is committed until the transaction is."""
+
+    def __init__(self, outer: GraphStore, tx: StoreTransaction) -> None:
+        super().__init__(outer.driver, outer.database, timeout_s=outer.timeout_s)
+        self._tx = tx
+
+    def _execute(
+        self, name: str, params: dict[str, Any], routing: RoutingControl, *, query: Query | None = None
+    ) -> EagerResult:
+        text = query.text if query is not None else cypher(name)
+        return self._tx.eager(text, params)
+
+    def write_transaction(self, name: str, work: Callable[[StoreTransaction], T], /) -> T:
+        return work(self._tx)  # already inside one: the work joins it
+
+    def run_autocommit(self, name: str, /, **params: Any) -> None:
+        raise RuntimeError(f"{name}: statements that manage their own transactions cannot run inside one")
+
+    def run_text(self, text: str) -> None:
+        raise RuntimeError("schema statements cannot run inside a transaction")
 
 
 def batched(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:

@@ -14,6 +14,7 @@ from strawberry.types import Info
 from personagraph.api.context import Context
 from personagraph.api.counts import Count
 from personagraph.api.enums import Purpose
+from personagraph.api.inputs import AudienceInput, as_json
 from personagraph.api.policy import ADMIN, PolicyError, check_attributes, protect
 from personagraph.api.types.paging import page_info
 from personagraph.api.types.profiles import (
@@ -26,7 +27,7 @@ from personagraph.api.types.profiles import (
 )
 from personagraph.graph.audiences import service
 from personagraph.graph.audiences.model import AndNode, Condition, NotNode, OrNode, kind_of
-from personagraph.graph.audiences.parse import definition_json
+from personagraph.graph.audiences.parse import definition_json, parse_definition
 from personagraph.graph.privacy.singling_out import RANK_FIELDS, SINGLING_ATTRIBUTES
 
 Ctx = Info[Context, None]
@@ -51,27 +52,32 @@ class Audience:
     counted: strawberry.Private[dict[str, asyncio.Task[service.AudienceCount]]]
 
     @staticmethod
-    def of(info: Ctx, root: Condition, purpose: Purpose) -> Audience:
+    def of(ctx: Context, root: Condition, purpose: Purpose) -> Audience:
         """The audience, once the caller's role may evaluate this definition for this purpose, as that
         role may ask it (ranks coarsened below admin: api/policy.py ``protect``)."""
-        ctx = info.context
         return Audience(
             root=protect(ctx.role, root, purpose.value, ctx.disclosure.k), purpose=purpose, counted={}
         )
+
+    @staticmethod
+    def asked(ctx: Context, definition: AudienceInput, purpose: Purpose) -> Audience:
+        """``Query.audience``: the definition as sent, parsed and checked (graph/audiences/parse.py), then
+        ``of``; api/fast_path.py calls it too, with the arguments converted as Strawberry converts them."""
+        return Audience.of(ctx, parse_definition(as_json(definition)), purpose)
 
     def _asked(self, which: str) -> tuple[str, ...]:
         """What a count answers, for its noise (graph/privacy/k_anonymity.py): same question, same noise."""
         return (definition_json(self.root), self.purpose.value, which)
 
-    async def _count(self, info: Ctx) -> service.AudienceCount:
+    async def _count(self, ctx: Context) -> service.AudienceCount:
         """One count query however many of count / excludedByConsent / members the request selects."""
         if "task" not in self.counted:
             self.counted["task"] = asyncio.ensure_future(
-                info.context.call(service.count_audience, definition=self.root, purpose=self.purpose.value)
+                ctx.call(service.count_audience, definition=self.root, purpose=self.purpose.value)
             )
         return await self.counted["task"]
 
-    async def _listable(self, info: Ctx, what: str) -> None:
+    async def _listable(self, ctx: Context, what: str) -> None:
         """Members (and look-alikes) only of audiences shown with a count, not "fewer than k", and,
         below admin, only when every condition of the definition on its own matches at least k users.
 
@@ -80,8 +86,7 @@ class Audience:
         every condition at k or over, any set a definition can make is one the lists of its conditions
         already show.
         """
-        ctx = info.context
-        n = (await self._count(info)).count
+        n = (await self._count(ctx)).count
         if ctx.count(n, *self._asked("count")).value is None:
             raise PolicyError(
                 f"{what}: this audience has fewer than {ctx.disclosure.k} members; the members of "
@@ -118,24 +123,17 @@ class Audience:
 
     @strawberry.field(description="Members the purpose may use (consent applied).")
     async def count(self, info: Ctx) -> Count:
-        n = (await self._count(info)).count
+        n = (await self._count(info.context)).count
         return info.context.count(n, *self._asked("count"))
 
     @strawberry.field(description="Users who match but are left out for lack of consent.")
     async def excluded_by_consent(self, info: Ctx) -> Count:
-        n = (await self._count(info)).excluded_by_consent
+        n = (await self._count(info.context)).excluded_by_consent
         return info.context.count(n, *self._asked("excluded"))
 
     @strawberry.field(description="Members by id, in keyset pages (stable while users are added).")
     async def members(self, info: Ctx, first: int = 50, after: str | None = None) -> UserConnection:
-        await self._listable(info, "members")
-        page = await info.context.call(
-            service.audience_members,
-            definition=self.root,
-            first=first,
-            after=after,
-            purpose=self.purpose.value,
-        )
+        page = await self.member_ids(info.context, first, after)
         loaded = await read_users(info, list(page.users), "edges", "node")
         pairs = [(uid, p) for uid, p in zip(page.users, loaded, strict=True) if p is not None]
         cursors = [service.member_cursor(uid) for uid, _ in pairs]
@@ -143,6 +141,18 @@ class Audience:
             edges=[UserEdge(cursor=c, node=User.of(p)) for c, (_, p) in zip(cursors, pairs, strict=True)],
             page_info=page_info(cursors, page.has_next, after),
             total_count=None,
+        )
+
+    async def member_ids(self, ctx: Context, first: int, after: str | None) -> service.MembersPage:
+        """A page of member ids, once the audience may be listed (``_listable``): ``members``' reads
+        before the members' profiles (api/fast_path.py reads the same)."""
+        await self._listable(ctx, "members")
+        return await ctx.call(
+            service.audience_members,
+            definition=self.root,
+            first=first,
+            after=after,
+            purpose=self.purpose.value,
         )
 
     @strawberry.field(description="Members per value of an attribute (city, ageBand, lifecycle, ...).")
@@ -168,7 +178,7 @@ class Audience:
 
     @strawberry.field(description="Users most like this audience who are not in it, with the reasons.")
     async def lookalikes(self, info: Ctx, first: int = 20) -> list[Lookalike]:
-        await self._listable(info, "lookalikes")
+        await self._listable(info.context, "lookalikes")
         found = await info.context.call(
             service.expand_lookalike, definition=self.root, first=first, purpose=self.purpose.value
         )
@@ -234,7 +244,7 @@ class SavedAudience:
 
     @strawberry.field(description="The definition evaluated now.")
     def audience(self, info: Ctx) -> Audience:
-        return Audience.of(info, self.saved.definition, Purpose(self.saved.purpose))
+        return Audience.of(info.context, self.saved.definition, Purpose(self.saved.purpose))
 
 
 def _conditions(root: Condition) -> list[Condition]:

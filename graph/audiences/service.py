@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 import logging
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from neo4j import Record
 from pydantic import BaseModel, ConfigDict
@@ -291,19 +291,44 @@ def refresh_saved_audiences(store: GraphStore, *, user_id: str | None = None) ->
             results.append(AudienceRefresh(saved.audience_id, count=members))
         else:
             member = user_id in members_among(store, saved.definition, [user_id], purpose=purpose)
-            if member:
-                store.write(
-                    "audiences/write/audience_add_members",
-                    audienceId=saved.audience_id,
-                    userIds=[user_id],
-                    stamp="",
-                )
-            else:
-                store.write(
-                    "audiences/write/audience_remove_member", audienceId=saved.audience_id, userId=user_id
-                )
+            _set_members_among(store, saved.audience_id, [user_id], {user_id} if member else set())
             results.append(AudienceRefresh(saved.audience_id, member=member))
     return results
+
+
+@dataclass(frozen=True)
+class MembershipChange:
+    """A user who entered or left a saved audience."""
+
+    audience_id: str
+    user_id: str
+    change: Literal["entered", "exited"]
+
+
+def refresh_membership(store: GraphStore, user_ids: Sequence[str]) -> list[MembershipChange]:
+    """Re-evaluate every saved audience for the given users only, after their profiles changed: per
+    audience one membership read and one write, whatever the number of users. Like a one-user refresh,
+    it does not revisit other users whose membership depends on them (friends, followers, referrals)."""
+    ids = sorted(set(user_ids))
+    changes: list[MembershipChange] = []
+    if not ids:
+        return changes
+    for saved in saved_audiences(store):
+        members = members_among(store, saved.definition, ids, purpose=_purpose(saved.purpose))
+        changes += _set_members_among(store, saved.audience_id, ids, members)
+    return changes
+
+
+def _set_members_among(
+    store: GraphStore, audience_id: str, user_ids: list[str], members: set[str]
+) -> list[MembershipChange]:
+    records = store.write_returning(
+        "audiences/write/audience_set_members_among",
+        audienceId=audience_id,
+        userIds=user_ids,
+        members=sorted(members),
+    )
+    return [MembershipChange(audience_id, r["userId"], r["change"]) for r in records]
 
 
 def members_among(

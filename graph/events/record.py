@@ -1,13 +1,16 @@
 """Record one behaviour event or one order as it happens, then re-evaluate that user's rule tags and their
 saved-audience membership at once.
 
-Rows are built by the loader's own record models and written by the loader's own catalog statements,
-so a recorded event or order is stored exactly as if it had been loaded from a file (and loading that
-file later adds nothing).
+Each becomes the collector's envelope and is folded exactly as the folding worker folds a batch of them
+(graph/events/fold.py): rows built by the loader's own record models, written by the loader's own
+catalog statements (a recorded event is stored as if loaded from a file, and loading that file later
+adds nothing), tags, membership and the change log in the same transaction. The API does the same through
+the event log (api/collector.py); this is the direct way for code that holds a store.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -16,17 +19,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from personagraph.graph.audiences.service import refresh_saved_audiences
-from personagraph.graph.entities import KINDS, fold_events
-from personagraph.graph.errors import NotFoundError, PersonaGraphError
-from personagraph.graph.ids import missing_ids
-from personagraph.graph.kinds import EventKind
-from personagraph.graph.privacy.forget import ensure_not_suppressed
+from personagraph.graph.errors import NotFoundError, PersonaGraphError, SuppressedUserError
+from personagraph.graph.events.envelope import Envelope
+from personagraph.graph.events.fold import fold
+from personagraph.graph.events.journal import Entry, Outcome
 from personagraph.graph.records import EventRecord, OrderLineRecord, RowContext
 from personagraph.graph.settings import get_settings
 from personagraph.graph.store import GraphStore
-from personagraph.graph.tags.engine import RefreshReport, TagCache, TagChange, live_as_of, refresh_tags
+from personagraph.graph.tags.engine import TagCache
 from personagraph.graph.tags.rule_file import RuleSet
+from personagraph.graph.times import utc
 
 OrderLine = tuple[str, int, float | Decimal | None]  # (sku, quantity, unit price; None = list price)
 
@@ -65,36 +67,138 @@ def _invalid(error: ValidationError, what: str) -> EventInputError:
     return EventInputError(f"{what} {where}: {first['msg']} (got {first['input']!r})")
 
 
-def _require(store: GraphStore, kind: str, keys: Sequence[str], field: str, noun: str) -> None:
-    """NotFoundError naming the first key of `keys` (in sorted order) that names no node of `kind`."""
-    missing = missing_ids(store, kind, sorted(keys))
-    if missing:
-        raise NotFoundError(f"{field}: no {noun} with id {missing[0]!r}")
+def raise_rejection(outcome: Outcome) -> None:
+    """The error a rejected fold outcome stands for (codes as the API names them); nothing when folded."""
+    if outcome.status != "rejected":
+        return
+    reason = str(outcome.detail.get("reason"))
+    code = outcome.detail.get("code")
+    if code == "NOT_FOUND":
+        raise NotFoundError(reason)
+    if code == "SUPPRESSED":
+        raise SuppressedUserError(reason, "userId")
+    raise EventInputError(reason)
 
 
-def _tag_update(report: RefreshReport) -> dict[str, tuple[str, ...]]:
-    def pick(change: str) -> tuple[str, ...]:
-        return tuple(sorted({c.tag_id for c in report.changes if c.change == change}))
-
-    return {"tags_added": pick("added"), "tags_removed": pick("removed"), "tags_updated": pick("updated")}
-
-
-def _retag(
+def fold_one(
     store: GraphStore,
+    envelope: Envelope,
+    *,
+    rules: RuleSet | str | Path | None = None,
+    as_of: datetime | None = None,
+    cache: TagCache | None = None,
+    suppression_key: bytes | None = None,
+    timezone: str | None = None,
+) -> Outcome:
+    """Fold one envelope at once, as the folding worker folds a batch of them (no event log)."""
+    report = fold(
+        store,
+        [Entry(1, envelope)],
+        log_id=None,
+        rules=rules,
+        as_of=as_of,
+        cache=cache,
+        suppression_key=suppression_key,
+        timezone=timezone,
+    )
+    return report.outcomes[0]
+
+
+def _tag_update(detail: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    return {name: tuple(detail.get(name, ())) for name in ("tags_added", "tags_removed", "tags_updated")}
+
+
+def recorded_event(envelope: Envelope, row: dict[str, Any], outcome: Outcome) -> RecordedEvent:
+    """What recording an event did, from its fold's outcome (the error it stands for when rejected)."""
+    raise_rejection(outcome)
+    assert envelope.event is not None
+    return RecordedEvent(
+        user_id=envelope.user_id,
+        kind=str(envelope.event["kind"]),
+        target=row["target"],
+        event_key=row["key"],
+        new=bool(outcome.detail.get("new")),
+        **_tag_update(outcome.detail),
+    )
+
+
+def recorded_order(envelope: Envelope, outcome: Outcome) -> RecordedOrder:
+    """What recording an order did, from its fold's outcome (the error it stands for when rejected)."""
+    raise_rejection(outcome)
+    assert envelope.order is not None
+    return RecordedOrder(
+        order_id=envelope.order["order_id"],
+        user_id=envelope.user_id,
+        lines=len(envelope.order["lines"]),
+        **_tag_update(outcome.detail),
+    )
+
+
+def event_envelope(
+    *,
     user_id: str,
-    rules: RuleSet | str | Path | None,
-    as_of: datetime | None,
-    cache: TagCache | None,
-    recorded_at: datetime,
-) -> dict[str, tuple[str, ...]]:
-    """What follows from a recorded event or order: the user's rule tags re-evaluated, then their saved-
-    audience membership refreshed (a definition may name those tags or the behaviour itself)."""
-    # Judged as of the graph's data time, like every refresh and the lifecycle tiers (the cached one,
-    # or the recorded time when later), not as of now: on historic data "now" is years after it.
-    when = as_of if as_of is not None else live_as_of(store, recorded_at, cache)
-    report = refresh_tags(store, rules=rules, user_ids=[user_id], as_of=when, cache=cache)
-    refresh_saved_audiences(store, user_id=user_id)
-    return _tag_update(report)
+    kind: str,
+    at: datetime | str,
+    target: str,
+    event_id: str | None = None,
+    channel_id: str | None = None,
+    timezone: str | None = None,
+) -> tuple[Envelope, dict[str, Any]]:
+    """One behaviour event as the collector's envelope (its message id: the event id, or the event's key,
+    so sending the same event twice records it once), with the loader's row for it."""
+    try:
+        record = EventRecord.model_validate(
+            {
+                "event_id": event_id,
+                "user_id": user_id,
+                "kind": kind,
+                "at": at,
+                "target": target,
+                "channel_id": channel_id,
+            }
+        )
+    except ValidationError as error:
+        raise _invalid(error, "event") from None
+    row = record.to_row(RowContext(timezone=timezone or get_settings().timezone))
+    assert record.at is not None
+    envelope = Envelope(
+        message_id=row["key"],
+        type="track",
+        user_id=record.user_id,
+        action="event",
+        at=utc(record.at),
+        event=record.model_dump(mode="json"),
+    )
+    return envelope, row
+
+
+def order_envelope(
+    *,
+    order_id: str,
+    user_id: str,
+    lines: Sequence[OrderLine],
+    ordered_at: datetime | str,
+    channel_id: str | None = None,
+) -> Envelope:
+    """One order as the collector's envelope (message id: the order id; its lines validated here)."""
+    rows = _order_rows(order_id, user_id, lines, ordered_at, channel_id)
+    content = hashlib.blake2b("\x1f".join(sorted(r["lineId"] for r in rows)).encode(), digest_size=12)
+    return Envelope(
+        message_id=f"order:{order_id}:{content.hexdigest()}",  # the same order again: one message
+        type="track",
+        user_id=user_id,
+        action="order",
+        at=datetime.fromtimestamp(rows[0]["orderedAt"] / 1000, UTC),
+        order={
+            "order_id": order_id,
+            "user_id": user_id,
+            "ordered_at": datetime.fromtimestamp(rows[0]["orderedAt"] / 1000, UTC).isoformat(),
+            "channel_id": channel_id,
+            "lines": [
+                {"sku": r["sku"], "quantity": r["quantity"], "unit_price": r["unitPrice"]} for r in rows
+            ],
+        },
+    )
 
 
 def record_event(
@@ -120,36 +224,25 @@ def record_event(
     as for every refresh; see ``graph.tags.engine.live_as_of``). With ``suppression_key``, a user who
     asked to be forgotten is refused (SuppressedUserError).
     """
-    try:
-        record = EventRecord.model_validate(
-            {
-                "event_id": event_id,
-                "user_id": user_id,
-                "kind": kind,
-                "at": at,
-                "target": target,
-                "channel_id": channel_id,
-            }
-        )
-    except ValidationError as error:
-        raise _invalid(error, "event") from None
-    if suppression_key is not None:
-        ensure_not_suppressed(store, suppression_key, [record.user_id])
-    _require(store, "users", [record.user_id], "user_id", "user")
-    if record.kind is not EventKind.SEARCH:
-        _require(store, "products", [record.target], "target", "product")
-    if record.channel_id:
-        _require(store, "channels", [record.channel_id], "channel_id", "channel")
-    row = record.to_row(RowContext(timezone=timezone or get_settings().timezone))
-    folded = store.write_returning(KINDS["events"].statement_for(record), rows=fold_events([row]))
-    return RecordedEvent(
-        user_id=record.user_id,
-        kind=record.kind.value,
-        target=row["target"],
-        event_key=row["key"],
-        new=folded[0]["folded"] > 0,
-        **_retag(store, record.user_id, rules, as_of, cache, record.at),
+    envelope, row = event_envelope(
+        user_id=user_id,
+        kind=kind,
+        at=at,
+        target=target,
+        event_id=event_id,
+        channel_id=channel_id,
+        timezone=timezone,
     )
+    outcome = fold_one(
+        store,
+        envelope,
+        rules=rules,
+        as_of=as_of,
+        cache=cache,
+        suppression_key=suppression_key,
+        timezone=timezone,
+    )
+    return recorded_event(envelope, row, outcome)
 
 
 def _order_rows(
@@ -201,26 +294,13 @@ def record_order(
 
     With ``suppression_key``, a user who asked to be forgotten is refused (SuppressedUserError).
     """
-    rows = _order_rows(order_id, user_id, lines, ordered_at, channel_id)
-    if suppression_key is not None:
-        ensure_not_suppressed(store, suppression_key, [user_id])
-    _require(store, "users", [user_id], "user_id", "user")
-    _require(store, "products", [r["sku"] for r in rows], "sku", "product")
-    if channel_id:
-        _require(store, "channels", [channel_id], "channel_id", "channel")
-    owners = [r["userId"] for r in store.read("tags/read/tags_order_owner", orderId=order_id)]
-    if any(owner != user_id for owner in owners):
-        # Never name the other user: the caller would learn who placed an order they may know only by id.
-        raise EventInputError(f"order_id: {order_id!r} was placed by another user; expected a new order id")
-    store.write_rows("events/write/merge_order_lines", rows)
-    return RecordedOrder(
-        order_id=order_id,
-        user_id=user_id,
-        lines=len(rows),
-        **_retag(
-            store, user_id, rules, as_of, cache, datetime.fromtimestamp(rows[0]["orderedAt"] / 1000, UTC)
-        ),
+    envelope = order_envelope(
+        order_id=order_id, user_id=user_id, lines=lines, ordered_at=ordered_at, channel_id=channel_id
     )
+    outcome = fold_one(
+        store, envelope, rules=rules, as_of=as_of, cache=cache, suppression_key=suppression_key
+    )
+    return recorded_order(envelope, outcome)
 
 
 __all__ = [
@@ -228,7 +308,12 @@ __all__ = [
     "OrderLine",
     "RecordedEvent",
     "RecordedOrder",
-    "TagChange",
+    "event_envelope",
+    "fold_one",
+    "order_envelope",
+    "raise_rejection",
     "record_event",
     "record_order",
+    "recorded_event",
+    "recorded_order",
 ]

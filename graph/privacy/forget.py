@@ -206,6 +206,7 @@ def _forget(
     search = tx.single("privacy/read/forget_search_candidates", userId=user_id)  # before their identities go
     naming = [t for t in search["terms"] if names_user(t, user_id, search["identities"], identity_key)]
     owned = tx.single("privacy/write/forget_delete_owned", userId=user_id)
+    changes = tx.single("changes/write/changes_forget_user", userId=user_id)["removed"]  # the change log's
     copies = _scrub_copies(tx, user_id, placeholder_for(subject))
     edges = tx.single("privacy/write/forget_delete_user", userId=user_id)["edges"]
     named = {"terms": 0, "searches": 0}
@@ -216,6 +217,7 @@ def _forget(
         "users": 1,
         "identities": owned["identities"],
         "consent_changes": owned["consentChanges"],
+        "logged_changes": changes,
         "search_terms": owned["searchTerms"] + named["terms"],
         "searches_naming_them": named["searches"],  # other users' searches for their id, email, phone, ...
         "customer_links": unlinked,

@@ -11,7 +11,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +23,7 @@ from personagraph.graph.ids import existing_ids, missing_ids
 from personagraph.graph.store import GraphStore
 from personagraph.graph.tags.rule_file import Rule as TagRule
 from personagraph.graph.tags.rule_file import RuleSet, TagSpec, load_rules
-from personagraph.graph.tags.rules import EvalContext, GraphInputs, Match, Prepared
+from personagraph.graph.tags.rules import EvalContext, GraphInputs, InputName, Match, Prepared
 from personagraph.graph.tags.taxonomy import upsert_tag
 from personagraph.graph.times import aware, utc
 
@@ -285,6 +285,7 @@ def refresh_tags(
     batch_size: int = 1000,
     progress: Progress | None = None,
     cache: TagCache | None = None,
+    changed: Collection[InputName] | None = None,
 ) -> RefreshReport:
     """Recompute every rule tag for all users (or the given ones) as of a time.
 
@@ -294,6 +295,8 @@ def refresh_tags(
     Users go in pages of ``batch_size``, so memory stays bounded. The rule file is the truth: tags of
     rules it no longer has are removed too. With ``user_ids`` the report lists every change, and a
     ``cache`` lets such per-user refreshes skip the global work a recent refresh already did.
+    With ``changed`` (what was just written for them: behaviour events, orders, ...), only the rules that
+    read one of those inputs are re-evaluated; the others would judge as they did.
     """
     started = time.perf_counter()
     rule_set = _rule_set(rules)
@@ -307,7 +310,8 @@ def refresh_tags(
     )
     inputs_key = (store.database, "inputs", ctx.as_of.date().isoformat())
     inputs = cache.get(inputs_key, reuse, lambda: GraphInputs.read(store, ctx.as_of))
-    plans = [_plan(store, rule, ctx, cache, reuse, known, inputs) for rule in rule_set.rules]
+    chosen = [r for r in rule_set.rules if changed is None or r.params.reads() & set(changed)]
+    plans = [_plan(store, rule, ctx, cache, reuse, known, inputs) for rule in chosen]
     for plan in plans:
         if plan.prepared.skip:  # said once per full refresh; quietly for one user's re-evaluation
             log.log(

@@ -2,7 +2,7 @@
 // $rows: list of {userId: str, target: str (sku), keys: list of str, ats: list of int (epoch milliseconds),
 //                 hours: list of int 0-23}; one row per (userId, target), keys distinct.
 // Keys already folded in are skipped, so re-loading the same events changes nothing (and writes nothing).
-// Returns how many edges took new keys.
+// Returns folded: int (how many edges took new keys), keys: list of str (the keys that were new).
 UNWIND $rows AS row
 MATCH (u:User {userId: row.userId})
 MATCH (p:Product {sku: row.target})
@@ -23,4 +23,4 @@ SET r.count = r.count + size(fresh),
     r.firstAt = reduce(m = r.firstAt, t IN ats | CASE WHEN m IS NULL OR t < m THEN t ELSE m END),
     r.lastAt = reduce(m = r.lastAt, t IN ats | CASE WHEN m IS NULL OR t > m THEN t ELSE m END),
     r.hourCounts = [h IN range(0, 23) | r.hourCounts[h] + size([i IN fresh WHERE row.hours[i] = h])]
-RETURN count(*) AS folded
+RETURN count(*) AS folded, reduce(ks = [], k IN collect([i IN fresh | row.keys[i]]) | ks + k) AS keys

@@ -133,6 +133,11 @@ class RuleParams(BaseModel):
         """Why the rule cannot be judged on this graph (an input it needs is missing), or None."""
         return inputs.lacking(self.needs)
 
+    def reads(self) -> frozenset[InputName]:
+        """What the rule's judgement depends on: a change to anything else leaves it as it was (the
+        folding worker re-evaluates only the rules that read what a batch of events changed)."""
+        return frozenset(self.needs)
+
     def prepare(self, store: GraphStore, ctx: EvalContext) -> Prepared:
         """Global values for the statement; the default needs none."""
         return Prepared()

@@ -10,6 +10,7 @@ from pydantic import Field
 from personagraph.graph.tags.rules.base import (
     EvalContext,
     GraphInputs,
+    InputName,
     Prepared,
     Row,
     RuleParams,
@@ -27,6 +28,9 @@ class NewCustomer(RuleParams):
 
     def missing(self, inputs: GraphInputs) -> str | None:
         return inputs.lacking(["acquisitions" if self.basis == "acquisition" else "orders"])
+
+    def reads(self) -> frozenset[InputName]:
+        return frozenset({"acquisitions", "orders"})
 
     def query_params(self, ctx: EvalContext) -> dict[str, Any]:
         return {"since": ctx.as_of - timedelta(days=self.days), "asOf": ctx.as_of, "basis": self.basis}

@@ -1,0 +1,151 @@
+// bench/events.py's load generator: tracking events POSTed to personagraph's collector (/v1/batch)
+// from its own Node process, every answer checked.
+//
+//   node batchload.mjs job.json out.json
+//
+// job.json: {url, clients, batch (events per request), duration (s), warmup (s), seed, timeoutMs,
+//            prefix, users: [ids], skus: [skus], events: [track event names], rate (events/s, optional)}.
+// With `rate`, the clients together send at most that many events a second (each paces its own share);
+// without, as fast as they are answered.
+// Each of `clients` workers sends its next batch when the last is answered (one keep-alive connection
+// each). Every event gets a new messageId (prefix + worker + counter), a user and product drawn at random
+// (seeded) and the current time. Runs for warmup + duration seconds or until SIGTERM/SIGINT, then waits
+// for the requests in flight and writes out.json:
+//   {requests, events: {sent, acked}, latencies (ms, measured part only), errors: {code: n},
+//    measured: {requests, acked, seconds}, acked: [messageIds], startedAt/measuredFrom/endedAt (epoch ms)}.
+// A request is an error when it is not 2xx, is not JSON, or its answer does not accept every event of
+// the batch (accepted + duplicates < batch, or any rejected); a socket error or timeout is one too.
+// With BENCH_AUTHORIZATION set (e.g. "Bearer pg_..."), every request carries it.
+import { readFileSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import { performance } from "node:perf_hooks";
+
+const job = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const outPath = process.argv[3];
+const url = new URL(job.url);
+const agent = new http.Agent({ keepAlive: true, maxSockets: job.clients, maxFreeSockets: job.clients });
+const timeoutMs = job.timeoutMs ?? 60000;
+const auth = process.env.BENCH_AUTHORIZATION;
+
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const startedAt = Date.now();
+const measuredFrom = startedAt + job.warmup * 1000;
+const endAt = measuredFrom + job.duration * 1000;
+let stopping = false;
+process.on("SIGTERM", () => (stopping = true));
+process.on("SIGINT", () => (stopping = true));
+
+const out = {
+  requests: 0,
+  events: { sent: 0, acked: 0 },
+  latencies: [],
+  errors: {},
+  errorSamples: [],
+  measured: { requests: 0, acked: 0 },
+  acked: [],
+};
+
+function post(body) {
+  return new Promise((resolve) => {
+    const headers = { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
+    if (auth) headers.authorization = auth;
+    const req = http.request(
+      { hostname: url.hostname, port: url.port, path: url.pathname, method: "POST", headers, agent },
+      (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString() }));
+      },
+    );
+    req.setTimeout(timeoutMs, () => req.destroy(new Error("timeout")));
+    req.on("error", (e) => resolve({ status: 0, text: `socket:${e.code || e.message}` }));
+    req.end(body);
+  });
+}
+
+function error(code, sample) {
+  out.errors[code] = (out.errors[code] || 0) + 1;
+  if (out.errorSamples.length < 10) out.errorSamples.push({ code, sample: String(sample).slice(0, 300) });
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function worker(n) {
+  const random = rng(job.seed * 1000 + n);
+  const everyMs = job.rate ? (1000 * job.batch * job.clients) / job.rate : 0;
+  let next = Date.now() + (everyMs * n) / job.clients;
+  let counter = 0;
+  while (!stopping && Date.now() < endAt) {
+    if (everyMs) {
+      const wait = next - Date.now();
+      if (wait > 0) await sleep(wait);
+      next += everyMs;
+    }
+    const ids = [];
+    const batch = [];
+    const now = new Date().toISOString();
+    for (let i = 0; i < job.batch; i++) {
+      const messageId = `${job.prefix}${n}-${counter++}`;
+      ids.push(messageId);
+      batch.push({
+        messageId,
+        type: "track",
+        event: job.events[Math.floor(random() * job.events.length)],
+        userId: job.users[Math.floor(random() * job.users.length)],
+        timestamp: now,
+        properties: { sku: job.skus[Math.floor(random() * job.skus.length)] },
+      });
+    }
+    const started = performance.now();
+    const sentAt = Date.now();
+    const answer = await post(JSON.stringify({ batch }));
+    const ms = performance.now() - started;
+    out.requests++;
+    out.events.sent += ids.length;
+    const measured = sentAt >= measuredFrom;
+    if (answer.status === 0) {
+      error(answer.text, answer.text);
+      continue;
+    }
+    if (answer.status < 200 || answer.status > 299) {
+      error(`HTTP ${answer.status}`, answer.text);
+      continue;
+    }
+    let body;
+    try {
+      body = JSON.parse(answer.text);
+    } catch {
+      error("not JSON", answer.text);
+      continue;
+    }
+    if ((body.rejected || []).length || body.accepted + body.duplicates < ids.length) {
+      error("not all accepted", answer.text);
+      continue;
+    }
+    out.events.acked += ids.length;
+    out.acked.push(...ids);
+    if (measured) {
+      out.latencies.push(Math.round(ms * 10) / 10);
+      out.measured.requests++;
+      out.measured.acked += ids.length;
+    }
+  }
+}
+
+await Promise.all(Array.from({ length: job.clients }, (_, n) => worker(n)));
+out.startedAt = startedAt;
+out.measuredFrom = measuredFrom;
+out.endedAt = Date.now();
+out.measured.seconds = (Math.min(out.endedAt, endAt) - measuredFrom) / 1000;
+writeFileSync(outPath, JSON.stringify(out));
+agent.destroy();

@@ -1,0 +1,368 @@
+"""Fold a micro-batch of accepted events into the graph, in one transaction with all that follows from it.
+
+One fold, all or nothing (GraphStore.in_transaction):
+
+1. entries at or below the log's fold cursor are skipped (folded before a crash lost their outcomes);
+2. profile updates (identify) are written first, so events later in the batch may name a user they made;
+3. each entry's references are checked (the user, its product, its channel; the suppression list; an
+   order placed by someone else) and the entry rejected with its reason when one fails;
+4. behaviour events and orders are written with the loader's own statements (so folding an event twice,
+   or loading its file later, adds nothing);
+5. the touched users' rule tags are re-evaluated (graph/tags/engine.py, set-based per rule; only the
+   rules that read what the batch wrote: views re-run the behaviour rules, orders the spend rules) and every
+   saved audience's membership is refreshed for them only (graph/audiences/service.py);
+6. every tag, membership and profile change is recorded in the change log (graph/changes/log.py), with
+   the entries that caused it;
+7. the log's fold cursor moves to the batch's last offset.
+
+A crash anywhere before the commit leaves nothing behind and the batch is folded again; after it, the
+cursor says so. The outcomes (folded or rejected, and why) go back to the journal after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from personagraph.graph.audiences.service import MembershipChange, refresh_membership
+from personagraph.graph.changes.log import NewChange, record_changes
+from personagraph.graph.entities import KINDS, fold_events
+from personagraph.graph.events.envelope import Envelope
+from personagraph.graph.events.journal import Entry, Outcome
+from personagraph.graph.ids import existing_ids
+from personagraph.graph.kinds import EventKind
+from personagraph.graph.privacy.forget import REFUSED, suppressed
+from personagraph.graph.profiles.write import UserInputError, user_record
+from personagraph.graph.records import EventRecord, OrderLineRecord, RowContext
+from personagraph.graph.settings import get_settings
+from personagraph.graph.store import GraphStore
+from personagraph.graph.tags.engine import TagCache, TagChange, live_as_of, refresh_tags
+from personagraph.graph.tags.rule_file import RuleSet
+from personagraph.graph.tags.rules import InputName
+
+log = logging.getLogger(__name__)
+# What each kind of entry writes, as the rule kinds name their inputs (RuleParams.reads): a batch of views
+# re-evaluates the behaviour rules of the users it touched, not their spend or loyalty.
+CHANGES: dict[str, tuple[InputName, ...]] = {
+    "event": ("events",),
+    "order": ("orders", "priced_lines", "list_prices", "categories", "brands"),
+    "profile": ("acquisitions",),
+}
+MAX_CAUSES = 20  # event ids kept on one change (a user with more events in one batch: the latest ones)
+Row = dict[str, Any]
+
+
+@dataclass
+class FoldReport:
+    """What one fold did: outcomes per entry, counts, and the change log's cursors it wrote."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    users: int = 0
+    changes: range = range(0)
+    last_offset: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)  # per step: where a fold's time goes
+
+    @property
+    def folded(self) -> int:
+        return sum(o.status == "folded" for o in self.outcomes)
+
+    @property
+    def rejected(self) -> int:
+        return sum(o.status == "rejected" for o in self.outcomes)
+
+
+@dataclass
+class _Batch:
+    """The entries of one fold, sorted into what each becomes, with the rejections found on the way."""
+
+    entries: list[Entry]
+    rejected: dict[int, tuple[str, str]] = field(default_factory=dict)  # offset -> (code, reason)
+    keys: dict[int, str] = field(default_factory=dict)  # offset -> the event's key
+    new_keys: set[str] = field(default_factory=set)
+    touched: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # user -> message ids
+    changed: set[InputName] = field(default_factory=set)  # what was written: the rules reading it re-run
+
+    def live(self) -> Iterable[Entry]:
+        return (e for e in self.entries if e.offset not in self.rejected)
+
+    def reject(self, entry: Entry, reason: str, code: str = "BAD_USER_INPUT") -> None:
+        """``code`` as the API's errors name it: NOT_FOUND, SUPPRESSED or BAD_USER_INPUT."""
+        self.rejected.setdefault(entry.offset, (code, reason))
+
+
+def fold(
+    store: GraphStore,
+    entries: Sequence[Entry],
+    *,
+    log_id: str | None,
+    rules: RuleSet | str | Path | None = None,
+    as_of: datetime | None = None,
+    cache: TagCache | None = None,
+    suppression_key: bytes | None = None,
+    timezone: str | None = None,
+) -> FoldReport:
+    """Fold ``entries`` (in offset order) in one write transaction; ``log_id`` names the log whose cursor
+    moves with them (None: no cursor, for one-off folds such as graph.events.record). Rules are judged as
+    of ``as_of`` (default: the graph's data time, or the batch's latest event when later)."""
+    entries = sorted(entries, key=lambda e: e.offset)
+    if not entries:
+        return FoldReport()
+    zone = timezone or get_settings().timezone
+    cache = cache if cache is not None else TagCache()
+    context = _Context(log_id, rules, as_of, cache, suppression_key, zone)
+    try:
+        report = store.in_transaction("events/fold", lambda tx: _fold(tx, entries, context))
+    except Exception:
+        # What the cache learnt inside the rolled-back transaction (tags it created...) is not in the graph.
+        cache.entries.clear()
+        raise
+    log.debug(
+        "folded %d entries (%d rejected) up to offset %d", report.folded, report.rejected, report.last_offset
+    )
+    return report
+
+
+def fold_cursor(store: GraphStore, log_id: str) -> int:
+    """How far the log ``log_id`` has been folded into the graph (0: not yet)."""
+    return int(store.read("events/read/fold_cursor", logId=log_id)[0]["offset"])
+
+
+@dataclass(frozen=True)
+class _Context:
+    log_id: str | None
+    rules: RuleSet | str | Path | None
+    as_of: datetime | None
+    cache: TagCache
+    suppression_key: bytes | None
+    zone: str
+
+
+def _fold(store: GraphStore, entries: list[Entry], ctx: _Context) -> FoldReport:
+    clock = _Clock()
+    log_id = ctx.log_id
+    done = fold_cursor(store, log_id) if log_id is not None else 0
+    replayed = [e for e in entries if e.offset <= done]
+    batch = _Batch([e for e in entries if e.offset > done])
+    if ctx.suppression_key is not None:
+        refused = suppressed(store, ctx.suppression_key, [e.envelope.user_id for e in batch.entries])
+        for entry in batch.entries:
+            if entry.envelope.user_id in refused:
+                batch.reject(entry, f"userId: {REFUSED}", "SUPPRESSED")
+    clock.lap("cursor and suppression")
+    profile_changes = _write_profiles(store, batch)
+    clock.lap("profiles")
+    _check_references(store, batch)
+    clock.lap("references")
+    _write_events(store, batch, ctx.zone)
+    clock.lap("events")
+    _write_orders(store, batch)
+    clock.lap("orders")
+    changes = [*profile_changes]
+    users = sorted(batch.touched)
+    if users:
+        latest = max(e.envelope.at for e in batch.live())
+        when = ctx.as_of if ctx.as_of is not None else live_as_of(store, latest, ctx.cache)
+        tag_report = refresh_tags(
+            store, rules=ctx.rules, user_ids=users, as_of=when, cache=ctx.cache, changed=batch.changed
+        )
+        changes += [_tag_change(c, batch.touched[c.user_id]) for c in tag_report.changes]
+        clock.lap("tags")
+        changes += [_membership_change(c, batch.touched[c.user_id]) for c in refresh_membership(store, users)]
+        clock.lap("audiences")
+    cursors = record_changes(store, changes)
+    last = entries[-1].offset
+    if log_id is not None:
+        store.write("events/write/fold_cursor_advance", logId=log_id, offset=last, at=datetime.now(UTC))
+    outcomes = [Outcome(e.offset, "folded", {"replayed": True}) for e in replayed]
+    outcomes += [_outcome(e, batch, changes) for e in batch.entries]
+    clock.lap("change log and cursor")
+    return FoldReport(
+        outcomes=outcomes, users=len(users), changes=cursors, last_offset=last, seconds=clock.seconds
+    )
+
+
+class _Clock:
+    """Seconds per named step, for FoldReport.seconds."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.seconds[step] = self.seconds.get(step, 0.0) + now - self._last
+        self._last = now
+
+
+def _write_profiles(store: GraphStore, batch: _Batch) -> list[NewChange]:
+    """Identify entries, in order (a later one wins): the user's attributes, created when new."""
+    rows: list[Row] = []
+    given: dict[str, set[str]] = defaultdict(set)
+    for entry in batch.live():
+        profile = entry.envelope.profile
+        if entry.envelope.action != "profile" or profile is None:
+            continue
+        try:
+            record = user_record(entry.envelope.user_id, profile["fields"])
+        except UserInputError as error:
+            batch.reject(entry, str(error))
+            continue
+        row = record.to_row(RowContext())
+        if row.get("acquiredVia") and not existing_ids(store, "channels", [row["acquiredVia"]]):
+            batch.reject(entry, f"acquired_via: no channel with id {row['acquiredVia']!r}", "NOT_FOUND")
+            continue
+        rows.append(row)
+        batch.changed.update(CHANGES["profile"])
+        given[record.user_id].update(row["props"])
+        batch.touched[record.user_id].append(entry.envelope.message_id)
+    if not rows:
+        return []
+    before = _user_props(store, sorted(given))
+    store.write_rows(KINDS["users"].statement, rows)
+    after = _user_props(store, sorted(given))
+    return [
+        NewChange(user, "profile", name, "changed", "event", _causes(batch.touched[user]))
+        for user, names in sorted(given.items())
+        for name in sorted(names)
+        if before.get(user, {}).get(name) != after.get(user, {}).get(name)
+    ]
+
+
+def _user_props(store: GraphStore, user_ids: list[str]) -> dict[str, dict[str, Any]]:
+    return {
+        r["userId"]: dict(r["props"]) for r in store.read("events/read/user_properties", userIds=user_ids)
+    }
+
+
+def _check_references(store: GraphStore, batch: _Batch) -> None:
+    """Reject entries naming a user, product or channel the graph does not hold, or an order of another."""
+    live = [e for e in batch.live() if e.envelope.action != "profile"]
+    users = existing_ids(store, "users", [e.envelope.user_id for e in live])
+    skus = existing_ids(store, "products", [sku for e in live for sku in _skus(e.envelope)])
+    channels = existing_ids(store, "channels", [c for e in live if (c := _channel(e.envelope))])
+    order_ids = [e.envelope.order["order_id"] for e in live if e.envelope.order is not None]
+    owners = (
+        {(r["orderId"], r["userId"]) for r in store.read("events/read/order_owners", orderIds=order_ids)}
+        if order_ids
+        else set()
+    )
+    placed_by = defaultdict(set)
+    for order_id, user in owners:
+        placed_by[order_id].add(user)
+    for entry in live:
+        env = entry.envelope
+        if env.user_id not in users:
+            batch.reject(entry, f"user_id: no user with id {env.user_id!r}", "NOT_FOUND")
+        elif missing := [s for s in _skus(env) if s not in skus]:
+            field_name = "target" if env.event is not None else "sku"
+            batch.reject(entry, f"{field_name}: no product with id {missing[0]!r}", "NOT_FOUND")
+        elif (channel := _channel(env)) and channel not in channels:
+            batch.reject(entry, f"channel_id: no channel with id {channel!r}", "NOT_FOUND")
+        elif env.order is not None and placed_by[env.order["order_id"]] - {env.user_id}:
+            # Never name the other user: the caller would learn who placed an order they may know by id.
+            batch.reject(entry, f"order_id: {env.order['order_id']!r} was placed by another user")
+
+
+def _skus(env: Envelope) -> list[str]:
+    if env.event is not None:
+        return [] if env.event["kind"] == EventKind.SEARCH.value else [env.event["target"]]
+    if env.order is not None:
+        return [line["sku"] for line in env.order["lines"]]
+    return []
+
+
+def _channel(env: Envelope) -> str | None:
+    found = (env.event or env.order or {}).get("channel_id")
+    return str(found) if found else None
+
+
+def _write_events(store: GraphStore, batch: _Batch, zone: str) -> None:
+    """Behaviour events, folded per statement into one row per (user, target) as the loader does."""
+    by_statement: dict[str, list[Row]] = defaultdict(list)
+    ctx = RowContext(timezone=zone)
+    for entry in batch.live():
+        if entry.envelope.event is None:
+            continue
+        try:
+            record = EventRecord.model_validate(entry.envelope.event)
+        except ValidationError as error:  # accepted by an older collector with other rules
+            batch.reject(entry, f"event: {error.errors()[0]['msg']}")
+            continue
+        row = record.to_row(ctx)
+        by_statement[KINDS["events"].statement_for(record)].append(row)
+        batch.keys[entry.offset] = row["key"]
+        batch.changed.update(CHANGES["event"])
+        batch.touched[record.user_id].append(entry.envelope.message_id)
+    for statement, rows in sorted(by_statement.items()):
+        for r in store.write_returning(statement, rows=fold_events(rows)):
+            batch.new_keys.update(r["keys"])
+
+
+def _write_orders(store: GraphStore, batch: _Batch) -> None:
+    rows: list[Row] = []
+    for entry in batch.live():
+        order = entry.envelope.order
+        if order is None:
+            continue
+        try:
+            lines = [
+                OrderLineRecord.model_validate(
+                    {
+                        "order_id": order["order_id"],
+                        "user_id": entry.envelope.user_id,
+                        "sku": line["sku"],
+                        "ordered_at": order["ordered_at"],
+                        "quantity": line.get("quantity"),
+                        "unit_price": line.get("unit_price"),
+                        "channel_id": order.get("channel_id"),
+                    }
+                ).to_row(RowContext())
+                for line in order["lines"]
+            ]
+        except ValidationError as error:
+            batch.reject(entry, f"order: {error.errors()[0]['msg']}")
+            continue
+        rows += lines
+        batch.changed.update(CHANGES["order"])
+        batch.touched[entry.envelope.user_id].append(entry.envelope.message_id)
+    store.write_rows("events/write/merge_order_lines", rows)
+
+
+def _causes(message_ids: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(message_ids))[-MAX_CAUSES:]
+
+
+def _tag_change(change: TagChange, causes: list[str]) -> NewChange:
+    return NewChange(
+        change.user_id, "tag", change.tag_id, change.change, "event", _causes(causes), change.rule_id
+    )
+
+
+def _membership_change(change: MembershipChange, causes: list[str]) -> NewChange:
+    return NewChange(change.user_id, "audience", change.audience_id, change.change, "event", _causes(causes))
+
+
+def _outcome(entry: Entry, batch: _Batch, changes: list[NewChange]) -> Outcome:
+    rejected = batch.rejected.get(entry.offset)
+    if rejected is not None:
+        return Outcome(entry.offset, "rejected", {"code": rejected[0], "reason": rejected[1]})
+    env = entry.envelope
+    mine = [c for c in changes if c.user_id == env.user_id and c.kind == "tag"]
+    detail: dict[str, Any] = {
+        f"tags_{kind}": sorted({c.subject for c in mine if c.change == kind})
+        for kind in ("added", "removed", "updated")
+    }
+    if env.event is not None:
+        detail["new"] = batch.keys.get(entry.offset) in batch.new_keys
+    return Outcome(entry.offset, "folded", detail)
+
+
+__all__ = ["FoldReport", "fold", "fold_cursor"]

@@ -1,0 +1,214 @@
+"""The folding worker: drains the event log into the graph in micro-batches, restart-safe.
+
+Each round reads the log's fold cursor from Neo4j, takes the entries after it (at most
+``PERSONA_EVENTS_FOLD_BATCH``) and folds them in one transaction that also moves the cursor
+(graph/events/fold.py). It folds whatever is waiting at once, so under load a batch holds everything
+that arrived while the last one was written (bounded by size) and an idle worker answers within
+``PERSONA_EVENTS_FOLD_POLL_S`` (bounded by time).
+
+Restart-safe: the cursor moves in the fold's own transaction, so a kill at any point either left the
+batch folded with its cursor or left nothing, and folding is idempotent besides. Neo4j unavailable:
+the batch waits and is tried again with backoff. An entry that breaks its batch for another reason (a
+poison entry) is found by folding the batch one entry at a time; it alone is rejected with the error,
+the others fold.
+
+One worker per log at a time (graph/events/journal.py FoldLock, across processes): every API process
+may run one (``PERSONA_EVENTS_FOLD_IN_API``), and `persona events fold` runs one on its own; the others
+wait on the lock and take over when its holder dies.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
+
+from personagraph.graph.changes.log import prune_changes
+from personagraph.graph.errors import QueryTimeoutError
+from personagraph.graph.events.fold import FoldReport, fold, fold_cursor
+from personagraph.graph.events.journal import Entry, FoldLock, Journal, Outcome
+from personagraph.graph.settings import Settings
+from personagraph.graph.store import GraphStore
+from personagraph.graph.tags.engine import TagCache, live_as_of, refresh_tags
+from personagraph.graph.tags.rule_file import RuleSet
+
+log = logging.getLogger(__name__)
+RETRYABLE = (ServiceUnavailable, SessionExpired, TransientError, QueryTimeoutError, OSError)
+PRUNE_EVERY_S = 60.0
+MAX_BACKOFF_S = 5.0
+
+
+@dataclass
+class WorkerStats:
+    """What the worker did since it started, for /metrics and logs."""
+
+    folded: int = 0
+    rejected: int = 0
+    batches: int = 0
+    failures: int = 0
+    cursor: int = 0
+    last_fold_at: float | None = None
+    holding_lock: bool = False
+    pruned: dict[str, int] = field(default_factory=lambda: {"entries": 0, "changes": 0})
+
+
+class FoldingWorker:
+    """Folds one journal into one graph; ``fold_once`` for a round, ``run`` until told to stop."""
+
+    def __init__(
+        self,
+        store: GraphStore,
+        journal: Journal,
+        settings: Settings,
+        *,
+        rules: RuleSet | str | Path | None = None,
+        cache: TagCache | None = None,
+        suppression_key: bytes | None = None,
+        lock: FoldLock | None = None,
+    ) -> None:
+        self.store = store
+        self.journal = journal
+        self.settings = settings
+        self.rules = rules
+        self.cache = cache if cache is not None else TagCache()
+        self.suppression_key = suppression_key
+        self.lock = lock
+        self.stats = WorkerStats()
+        self._pruned_at = 0.0
+        self._cursor: int | None = None  # the fold cursor, known while this worker alone folds the log
+
+    def fold_once(self) -> FoldReport:
+        """Fold the entries waiting after the cursor (at most one batch); an empty report when none."""
+        if self._cursor is None:  # read once, then kept: only the lock's holder moves it
+            self._cursor = fold_cursor(self.store, self.journal.log_id)
+        cursor = self._cursor
+        self.stats.cursor = cursor
+        entries = self.journal.read(cursor, self.settings.events_fold_batch)
+        if not entries:
+            return FoldReport(last_offset=cursor)
+        try:
+            report = self._fold(entries)
+        except RETRYABLE:
+            self._cursor = None  # whether the failed commit happened is unknown: read it again
+            raise
+        except Exception as error:
+            log.warning("a batch of %d entries failed (%s); folding them one by one", len(entries), error)
+            report = self._fold_one_by_one(entries)
+        self.journal.record_outcomes(report.outcomes)
+        self.stats.folded += report.folded
+        self.stats.rejected += report.rejected
+        self.stats.batches += 1
+        self.stats.cursor = self._cursor = report.last_offset
+        self.stats.last_fold_at = time.time()
+        return report
+
+    def warm(self) -> None:
+        """Compute what every re-evaluation reuses (the taxonomy, the rules' global values as of the
+        graph's data time) before the first event arrives, so that one is not slow."""
+        try:
+            now = datetime.now(UTC)
+            when = live_as_of(self.store, now, self.cache)
+            refresh_tags(self.store, rules=self.rules, user_ids=[], as_of=when, cache=self.cache)
+        except Exception as error:  # a cold cache is slower, not wrong
+            log.warning("could not warm the tag cache: %s", error)
+
+    def _fold(self, entries: list[Entry]) -> FoldReport:
+        return fold(
+            self.store,
+            entries,
+            log_id=self.journal.log_id,
+            rules=self.rules,
+            cache=self.cache,
+            suppression_key=self.suppression_key,
+            timezone=self.settings.timezone,
+        )
+
+    def _fold_one_by_one(self, entries: list[Entry]) -> FoldReport:
+        """Isolate a poison entry: each alone; one that still fails is rejected with its error and skipped."""
+        whole = FoldReport()
+        for entry in entries:
+            try:
+                one = self._fold([entry])
+            except RETRYABLE:
+                raise
+            except Exception as error:
+                log.error(
+                    "entry %d (message %s) cannot be folded: %s",
+                    entry.offset,
+                    entry.envelope.message_id,
+                    error,
+                )
+                self.store.write(
+                    "events/write/fold_cursor_advance",
+                    logId=self.journal.log_id,
+                    offset=entry.offset,
+                    at=datetime.now(UTC),
+                )
+                reason = f"could not be folded: {type(error).__name__}"
+                one = FoldReport(
+                    outcomes=[Outcome(entry.offset, "rejected", {"code": "FOLD_FAILED", "reason": reason})]
+                )
+            whole.outcomes += one.outcomes
+            whole.users += one.users
+            whole.last_offset = entry.offset
+        return whole
+
+    def prune(self) -> None:
+        """Forget folded entries older than the dedupe window and changes older than the change log's."""
+        now = datetime.now(UTC)
+        self.stats.pruned["entries"] += self.journal.prune(
+            folded_through=self.stats.cursor, older_than=now - timedelta(days=self.settings.event_dedupe_days)
+        )
+        self.stats.pruned["changes"] += prune_changes(
+            self.store, before=now - timedelta(days=self.settings.changes_keep_days)
+        )
+
+    def run(self, stop: threading.Event) -> None:
+        """Fold until ``stop`` is set: holding the lock when one is given, backing off while Neo4j is away."""
+        backoff = self.settings.events_fold_poll_s
+        while not stop.is_set():
+            if self.lock is not None and not self.stats.holding_lock:
+                self.stats.holding_lock = self.lock.try_acquire()
+                if not self.stats.holding_lock:
+                    stop.wait(1.0)  # another process folds this log; take over when it is gone
+                    continue
+                log.info("folding the event log %s", self.journal.log_id)
+                self._cursor = None
+                self.warm()
+            try:
+                report = self.fold_once()
+                if time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
+                    self._pruned_at = time.monotonic()
+                    self.prune()
+            except RETRYABLE as error:
+                self.stats.failures += 1
+                log.warning("folding paused: %s; retrying in %.1f s", error, backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+                continue
+            except Exception:
+                self.stats.failures += 1
+                log.exception("folding failed; retrying in %.1f s", MAX_BACKOFF_S)
+                stop.wait(MAX_BACKOFF_S)
+                continue
+            backoff = self.settings.events_fold_poll_s
+            if not report.outcomes:
+                stop.wait(self.settings.events_fold_poll_s)
+        if self.lock is not None and self.stats.holding_lock:
+            self.lock.release()
+            self.stats.holding_lock = False
+
+    def start(self) -> tuple[threading.Thread, threading.Event]:
+        """Run in a daemon thread; set the event to stop it."""
+        stop = threading.Event()
+        thread = threading.Thread(target=self.run, args=(stop,), name="persona-fold", daemon=True)
+        thread.start()
+        return thread, stop
+
+
+__all__ = ["FoldingWorker", "WorkerStats"]

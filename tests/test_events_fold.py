@@ -1,0 +1,216 @@
+"""The folding worker against the real Neo4j: a micro-batch folds events, orders and profile updates in one
+transaction with the tag, membership and change-log writes that follow; a crash before the commit leaves
+nothing, one after it doubles nothing; a poison entry is rejected alone; forget-me takes the change log."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from personagraph.graph.audiences.service import save_audience
+from personagraph.graph.changes.log import NewChange, changes_after, latest_cursor, record_changes
+from personagraph.graph.events import fold as fold_module
+from personagraph.graph.events import worker as worker_module
+from personagraph.graph.events.envelope import parse_batch
+from personagraph.graph.events.fold import fold, fold_cursor
+from personagraph.graph.events.journal import SqliteJournal
+from personagraph.graph.events.worker import FoldingWorker
+from personagraph.graph.privacy.forget import forget_user, suppression_key
+from personagraph.graph.settings import Settings
+from personagraph.graph.store import GraphStore
+from personagraph.graph.tags.rule_file import RuleSet
+from tests.test_tags import AS_OF, rules, shop  # noqa: F401 (fixtures)
+
+SETTINGS = Settings(secret_key="fold-test-secret-key-0123456789")
+NIGHT = ["2025-06-10T23:00:00Z", "2025-06-11T00:30:00Z", "2025-06-12T22:00:00Z"]
+
+
+def _track(message_id: str, user: str, event: str, at: str, **properties: Any) -> dict[str, Any]:
+    return {
+        "messageId": message_id,
+        "type": "track",
+        "event": event,
+        "userId": user,
+        "timestamp": at,
+        "properties": properties,
+    }
+
+
+def _journal(tmp_path: Path, events: list[dict[str, Any]]) -> SqliteJournal:
+    journal = SqliteJournal(tmp_path / "events.sqlite3")
+    parsed = parse_batch(events, received_at=datetime.now(UTC))
+    assert not parsed.rejected, parsed.rejected
+    journal.append([envelope for _, envelope in parsed.accepted])
+    return journal
+
+
+def _worker(store: GraphStore, journal: SqliteJournal, rule_set: RuleSet) -> FoldingWorker:
+    return FoldingWorker(store, journal, SETTINGS, rules=rule_set, suppression_key=suppression_key(SETTINGS))
+
+
+def _count(store: GraphStore, cypher: str, **params: Any) -> Any:
+    records, _, _ = store.driver.execute_query(cypher, params)
+    return records[0][0]
+
+
+NIGHT_EVENTS = [
+    _track("m1", "u_day", "Product Viewed", NIGHT[0], sku="H1"),
+    _track("m2", "u_day", "Product Viewed", NIGHT[1], sku="H1"),
+    _track("m3", "u_day", "Products Searched", NIGHT[2], query=" Kettle "),
+    _track("m4", "nobody", "Product Viewed", NIGHT[0], sku="H1"),
+    _track("m5", "u_day", "Product Viewed", NIGHT[0], sku="P404"),
+    {"messageId": "m6", "type": "identify", "userId": "u_fresh", "traits": {"city": "Wuhan"}},
+    _track("m7", "u_fresh", "Product Clicked", NIGHT[0], sku="V1"),
+    _track(
+        "m8",
+        "u_new",
+        "Order Completed",
+        "2025-06-25T12:00:00Z",
+        order_id="o20",
+        products=[{"sku": "H3", "quantity": 1, "price": 20.0}],
+    ),
+    _track("m9", "u_new", "Order Completed", NIGHT[0], order_id="o1", products=[{"sku": "H3"}]),
+]
+
+
+def test_a_batch_folds_with_its_tags_membership_and_changes(
+    shop: GraphStore,  # noqa: F811
+    rules: RuleSet,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    save_audience(
+        shop,
+        audience_id="night-owls",
+        name="Night owls",
+        definition={"tag": {"tagId": "night-owl"}},
+        owner="test",
+        purpose="analysis",
+    )
+    journal = _journal(tmp_path, NIGHT_EVENTS)
+    worker = _worker(shop, journal, rules)
+    report = worker.fold_once()
+    outcomes = {o.offset: o for o in report.outcomes}
+    assert [o.status for o in report.outcomes] == ["folded"] * 3 + ["rejected"] * 2 + ["folded"] * 3 + [
+        "rejected"
+    ]
+    assert outcomes[4].detail == {"code": "NOT_FOUND", "reason": "user_id: no user with id 'nobody'"}
+    assert outcomes[5].detail["reason"] == "target: no product with id 'P404'"
+    assert "placed by another user" in outcomes[9].detail["reason"]
+    assert "u_thrift" not in str(outcomes[9].detail)  # the other user is never named
+    assert outcomes[3].detail["tags_added"] == ["night-owl"] and outcomes[3].detail["new"] is True
+    assert fold_cursor(shop, journal.log_id) == 9
+    assert journal.outcome(3) == outcomes[3]  # the outcomes went back to the journal
+    assert (
+        _count(shop, "MATCH (:User {userId: 'u_fresh'})-[c:CLICKED]->(:Product {sku: 'V1'}) RETURN c.count")
+        == 1
+    )
+    assert _count(shop, "MATCH (u:User {userId: 'u_fresh'}) RETURN u.city") == "Wuhan"
+    assert (
+        _count(shop, "MATCH (:User {userId: 'u_new'})-[:PLACED]->(o:Order {orderId: 'o20'}) RETURN count(o)")
+        == 1
+    )
+
+    changes = changes_after(shop, 0, user_ids=["u_day"])
+    night = [c for c in changes if c.kind == "tag" and c.subject == "night-owl"]
+    assert [(c.change, c.cause, c.rule_id) for c in night] == [("added", "event", "night")]
+    assert set(night[0].cause_ids) == {"m1", "m2", "m3"}
+    entered = [c for c in changes if c.kind == "audience"]
+    assert [(c.subject, c.change) for c in entered] == [("night-owls", "entered")]
+    assert _count(shop, "MATCH (:User {userId: 'u_day'})-[m:IN_AUDIENCE]->(:Audience) RETURN count(m)") == 1
+    fresh = changes_after(shop, 0, user_ids=["u_fresh"], kinds=["profile"])
+    assert [(c.subject, c.change) for c in fresh] == [("city", "changed")]
+    cursors = [c.seq for c in changes_after(shop, 0, limit=10_000)]
+    assert cursors == sorted(cursors) and len(set(cursors)) == len(cursors) == latest_cursor(shop)
+
+
+def test_a_crash_before_the_commit_leaves_nothing_and_a_refold_doubles_nothing(
+    shop: GraphStore,  # noqa: F811
+    rules: RuleSet,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    journal = _journal(tmp_path, NIGHT_EVENTS[:3])
+    worker = _worker(shop, journal, rules)
+    views = "MATCH (:User {userId: 'u_day'})-[v:VIEWED]->(:Product {sku: 'H1'}) RETURN v.count"
+    before = _count(shop, views)
+
+    def crash(*args: Any, **kwargs: Any) -> range:
+        raise RuntimeError("killed before the commit")
+
+    monkeypatch.setattr(fold_module, "record_changes", crash)
+    with pytest.raises(RuntimeError):
+        fold(shop, journal.read(0, 10), log_id=journal.log_id, rules=rules)
+    assert _count(shop, views) == before and fold_cursor(shop, journal.log_id) == 0
+    assert latest_cursor(shop) == 0 and journal.outcome(1) is None
+    monkeypatch.undo()
+
+    worker.fold_once()
+    assert _count(shop, views) == before + 2 and fold_cursor(shop, journal.log_id) == 3
+    logged = latest_cursor(shop)
+    assert logged > 0
+    # Killed after the commit, before the outcomes reached the journal: the same entries again.
+    again = fold(shop, journal.read(0, 10), log_id=journal.log_id, rules=rules)
+    assert [o.detail for o in again.outcomes] == [{"replayed": True}] * 3
+    assert _count(shop, views) == before + 2 and latest_cursor(shop) == logged
+    # Without the cursor (a second log, or the same events sent again): idempotent all the same.
+    fold(shop, journal.read(0, 10), log_id=None, rules=rules)
+    assert _count(shop, views) == before + 2 and latest_cursor(shop) == logged
+
+
+def test_a_poison_entry_is_rejected_alone(
+    shop: GraphStore,  # noqa: F811
+    rules: RuleSet,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    journal = _journal(tmp_path, NIGHT_EVENTS[:3])
+    real = worker_module.fold
+
+    def poisoned(store: GraphStore, entries: Any, **kwargs: Any) -> Any:
+        if any(e.envelope.message_id == "m2" for e in entries):
+            raise ValueError("this entry breaks every batch it is in")
+        return real(store, entries, **kwargs)
+
+    monkeypatch.setattr(worker_module, "fold", poisoned)
+    report = _worker(shop, journal, rules).fold_once()
+    assert [o.status for o in report.outcomes] == ["folded", "rejected", "folded"]
+    assert report.outcomes[1].detail["code"] == "FOLD_FAILED"
+    assert fold_cursor(shop, journal.log_id) == 3
+
+
+def test_forgetting_a_user_takes_their_changes(
+    shop: GraphStore,  # noqa: F811
+    rules: RuleSet,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    journal = _journal(tmp_path, NIGHT_EVENTS[:3])
+    _worker(shop, journal, rules).fold_once()
+    assert changes_after(shop, 0, user_ids=["u_day"])
+    report = forget_user(shop, user_id="u_day", key=suppression_key(SETTINGS), actor="test")
+    assert report.removed["logged_changes"] > 0
+    assert changes_after(shop, 0, user_ids=["u_day"]) == []
+    # ... and their later events are refused, not folded.
+    later = _journal(tmp_path / "later", [_track("m10", "u_day", "Product Viewed", NIGHT[0], sku="H2")])
+    outcome = _worker(shop, later, rules).fold_once().outcomes[0]
+    assert outcome.status == "rejected" and outcome.detail["code"] == "SUPPRESSED"
+
+
+def test_cursors_are_unique_and_gap_free_under_concurrent_writers(store: GraphStore) -> None:
+    def write(n: int) -> None:
+        for i in range(10):
+            record_changes(store, [NewChange(f"u{n}", "tag", f"t{i}", "added", "manual")] * 3)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    cursors = [c.seq for c in changes_after(store, 0, limit=10_000)]
+    assert cursors == list(range(1, 121)) and latest_cursor(store) == 120
+    assert [c.seq for c in changes_after(store, 100, user_ids=["u1"])] == sorted(
+        c.seq for c in changes_after(store, 100) if c.user_id == "u1"
+    )
