@@ -71,7 +71,7 @@ class Audience:
             )
         return await self.counted["task"]
 
-    async def _listable(self, info: Ctx, what: str) -> None:
+    async def listable(self, info: Ctx, what: str) -> None:
         """Members (and look-alikes) only of audiences shown with a count, not "fewer than k", and,
         below admin, only when every condition of the definition on its own matches at least k users.
 
@@ -128,7 +128,7 @@ class Audience:
 
     @strawberry.field(description="Members by id, in keyset pages (stable while users are added).")
     async def members(self, info: Ctx, first: int = 50, after: str | None = None) -> UserConnection:
-        await self._listable(info, "members")
+        await self.listable(info, "members")
         page = await info.context.call(
             service.audience_members,
             definition=self.root,
@@ -168,7 +168,7 @@ class Audience:
 
     @strawberry.field(description="Users most like this audience who are not in it, with the reasons.")
     async def lookalikes(self, info: Ctx, first: int = 20) -> list[Lookalike]:
-        await self._listable(info, "lookalikes")
+        await self.listable(info, "lookalikes")
         found = await info.context.call(
             service.expand_lookalike, definition=self.root, first=first, purpose=self.purpose.value
         )
