@@ -30,7 +30,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -329,4 +329,4 @@ class Stream(AsyncIterator[Any]):
             self.on_close()
 
 
-__all__ = ["CapReached", "ChangeFeed", "ChangeFilter", "Lease", "Sequence", "Stream", "UserGone"]
+__all__ = ["CapReached", "ChangeFeed", "ChangeFilter", "Lease", "Stream", "UserGone"]

@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -154,7 +154,7 @@ class PersonaGraphQLRouter(GraphQLRouter[Any, None]):
         except AuthError:
             raise ConnectionRejectionError() from None
         context.reauthenticate = self.connection_auth.recheck(scope, params)
-        return UNSET
+        return cast(UnsetType, UNSET)  # a connection_ack without a payload
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         """The page for a browser's navigation whatever the query string (GraphiQL keeps its state

@@ -483,6 +483,10 @@ def test_a_revoked_key_ends_its_subscriptions(
 ) -> None:
     stored, token = KeyFile(keys.settings.api_keys_path).create("subs-revoked", Role.ADMIN)
     user = user_ids(graph)[0]
+    deadline = time.monotonic() + DEADLINE_S
+    while client.post("/graphql", json={"query": "{ __typename }"}, headers=bearer(token)).status_code != 200:
+        assert time.monotonic() < deadline  # the server re-reads the keys file once a second
+        time.sleep(0.3)
     with connected(client, token) as ws:
         ws.subscribe("r", TAGS, u=user, a=str(cursor(graph)))
         record_changes(graph.store, [tag(user, "before-revoke")])
