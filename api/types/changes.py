@@ -37,7 +37,7 @@ from personagraph.api.policy import allowed
 from personagraph.api.types.audiences import Audience
 from personagraph.api.types.profiles import USER_FIELD_READS
 from personagraph.graph.audiences import service
-from personagraph.graph.changes.log import Change
+from personagraph.graph.changes.log import Change, ChangeKind
 from personagraph.graph.errors import NotFoundError
 from personagraph.graph.ids import existing_ids
 from personagraph.graph.profiles.read import USER_PROPERTIES
@@ -91,43 +91,35 @@ AFTER = (
 )
 
 
+After = Annotated[str | None, strawberry.argument(description=AFTER)]
+
+
 @strawberry.type
 class Subscription:
     @strawberry.subscription(description="A user's tags added, removed or re-weighed.")
     async def user_tags_changed(
-        self,
-        info: Ctx,
-        user_id: strawberry.ID,
-        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+        self, info: Ctx, user_id: strawberry.ID, after: After = None
     ) -> AsyncIterator[ChangeMessage]:
-        await _user_exists(info, str(user_id))
-        return await _subscribe(info, ChangeFilter(("tag",), user_ids=(str(user_id),)), after, _all)
+        return await _user_changes(info, "tag", str(user_id), after, _all)
 
     @strawberry.subscription(
         description="A user's profile attributes changed (only those the caller's role may read)."
     )
     async def profile_changed(
-        self,
-        info: Ctx,
-        user_id: strawberry.ID,
-        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+        self, info: Ctx, user_id: strawberry.ID, after: After = None
     ) -> AsyncIterator[ChangeMessage]:
-        await _user_exists(info, str(user_id))
         role = info.context.role
 
         async def shown(batch: list[Change]) -> list[Change]:
             return [c for c in batch if any(allowed(role, "User", f) for f in fields_showing(c.subject))]
 
-        return await _subscribe(info, ChangeFilter(("profile",), user_ids=(str(user_id),)), after, shown)
+        return await _user_changes(info, "profile", str(user_id), after, shown)
 
     @strawberry.subscription(
         description="Users entering or leaving a saved audience (its members as the caller may list them)."
     )
     async def audience_membership_changed(
-        self,
-        info: Ctx,
-        audience_id: strawberry.ID,
-        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+        self, info: Ctx, audience_id: strawberry.ID, after: After = None
     ) -> AsyncIterator[ChangeMessage]:
         found = await info.context.call(service.saved_audiences, audience_ids=[str(audience_id)])
         if not found:
@@ -155,9 +147,13 @@ async def _all(batch: list[Change]) -> list[Change]:
     return batch
 
 
-async def _user_exists(info: Ctx, user_id: str) -> None:
+async def _user_changes(
+    info: Ctx, kind: ChangeKind, user_id: str, after: str | None, shown: Shown
+) -> AsyncIterator[ChangeMessage]:
+    """One user's changes of one kind, once the user exists (as ``user(id)`` would show them)."""
     if not await info.context.call(existing_ids, kind="users", ids=[user_id]):
         raise NotFoundError(f"userId: no user with id {user_id!r}")
+    return await _subscribe(info, ChangeFilter((kind,), user_ids=(user_id,)), after, shown)
 
 
 async def _subscribe(
