@@ -124,7 +124,7 @@ class Settings(BaseSettings):
     events_fold_batch: int = Field(default=500, ge=1, le=50_000)  # entries folded in one transaction, at most
     events_fold_poll_s: float = Field(default=0.02, gt=0, le=10)  # how often an idle worker looks for more
     events_record_wait_s: float = Field(default=10.0, gt=0)  # recordEvent waits this long for its fold
-    changes_keep_days: float = Field(default=7.0, gt=0)  # the change log's window (subscribers may resume in it)
+    changes_keep_days: float = Field(default=7.0, gt=0)  # the change log's window (resume within it)
     # GraphQL subscriptions over the change log (api/change_feed.py): one poller per process fans changes out.
     subscriptions_poll_s: float = Field(default=0.1, gt=0, le=10)  # how often the poller reads new changes
     subscriptions_per_connection: int = Field(default=10, ge=1)  # live subscriptions on one connection

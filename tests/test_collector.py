@@ -28,19 +28,20 @@ def app_client(graph: AnalysedGraph, neo4j_connection: ConnectionInfo, keys: Sec
 
 
 def _sku(graph: AnalysedGraph, skip: int = 0) -> str:
-    return str(one(graph, "MATCH (p:Product) RETURN p.sku AS sku ORDER BY sku SKIP $n LIMIT 1", n=skip)["sku"])
+    return str(
+        one(graph, "MATCH (p:Product) RETURN p.sku AS sku ORDER BY sku SKIP $n LIMIT 1", n=skip)["sku"]
+    )
 
 
 def _user(graph: AnalysedGraph, skip: int = 0) -> str:
-    return str(
-        one(graph, "MATCH (u:User) RETURN u.userId AS id ORDER BY id SKIP $n LIMIT 1", n=skip)["id"]
-    )
+    return str(one(graph, "MATCH (u:User) RETURN u.userId AS id ORDER BY id SKIP $n LIMIT 1", n=skip)["id"])
 
 
 def _views(graph: AnalysedGraph, user: str, sku: str) -> int:
     found = one(
         graph,
-        "OPTIONAL MATCH (:User {userId: $u})-[v:VIEWED]->(:Product {sku: $s}) RETURN coalesce(v.count, 0) AS n",
+        "OPTIONAL MATCH (:User {userId: $u})-[v:VIEWED]->(:Product {sku: $s}) "
+        "RETURN coalesce(v.count, 0) AS n",
         u=user,
         s=sku,
     )
@@ -59,7 +60,9 @@ def _view(message_id: str, user: str, sku: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _post(client: TestClient, keys: Secured, body: Any, role: str = "service", path: str = "/v1/batch") -> Any:
+def _post(
+    client: TestClient, keys: Secured, body: Any, role: str = "service", path: str = "/v1/batch"
+) -> Any:
     return client.post(path, content=json.dumps(body), headers=keys.headers(role))
 
 
@@ -112,7 +115,13 @@ def test_single_event_paths_and_the_graphql_batch(
         accepted duplicates rejected { index reason } } }"""
     events = [
         {"userId": user, "kind": "VIEW", "at": "2026-11-21T22:00:00Z", "target": sku, "eventId": "g-1"},
-        {"userId": user, "kind": "VIEW", "at": "2026-11-21T22:00:00Z", "target": "bad sku!", "eventId": "g-2"},
+        {
+            "userId": user,
+            "kind": "VIEW",
+            "at": "2026-11-21T22:00:00Z",
+            "target": "bad sku!",
+            "eventId": "g-2",
+        },
         {"userId": user, "kind": "VIEW", "at": "2026-11-21T22:00:00Z", "target": sku, "eventId": "g-1"},
     ]
     done = gql.data(mutation, {"e": events})["recordEvents"]
@@ -124,7 +133,9 @@ def test_single_event_paths_and_the_graphql_batch(
 
 
 @pytest.mark.parametrize("role", ["marketer", "analyst"])
-def test_only_writers_may_send_events(app_client: TestClient, keys: Secured, graph: AnalysedGraph, role: str) -> None:
+def test_only_writers_may_send_events(
+    app_client: TestClient, keys: Secured, graph: AnalysedGraph, role: str
+) -> None:
     answer = _post(app_client, keys, {"batch": [_view("r-1", _user(graph), _sku(graph))]}, role=role)
     assert answer.status_code == 403 and answer.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 

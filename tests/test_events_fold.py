@@ -48,7 +48,7 @@ def _journal(tmp_path: Path, events: list[dict[str, Any]]) -> SqliteJournal:
     return journal
 
 
-def _worker(store: GraphStore, journal: SqliteJournal, rules: RuleSet) -> FoldingWorker:
+def _worker(store: GraphStore, journal: SqliteJournal, rules: RuleSet) -> FoldingWorker:  # noqa: F811
     return FoldingWorker(store, journal, SETTINGS, rules=rules, suppression_key=suppression_key(SETTINGS))
 
 
@@ -104,9 +104,15 @@ def test_a_batch_folds_with_its_tags_membership_and_changes(
     assert outcomes[3].detail["tags_added"] == ["night-owl"] and outcomes[3].detail["new"] is True
     assert fold_cursor(shop, journal.log_id) == 9
     assert journal.outcome(3) == outcomes[3]  # the outcomes went back to the journal
-    assert _count(shop, "MATCH (:User {userId: 'u_fresh'})-[c:CLICKED]->(:Product {sku: 'V1'}) RETURN c.count") == 1
+    assert (
+        _count(shop, "MATCH (:User {userId: 'u_fresh'})-[c:CLICKED]->(:Product {sku: 'V1'}) RETURN c.count")
+        == 1
+    )
     assert _count(shop, "MATCH (u:User {userId: 'u_fresh'}) RETURN u.city") == "Wuhan"
-    assert _count(shop, "MATCH (:User {userId: 'u_new'})-[:PLACED]->(o:Order {orderId: 'o20'}) RETURN count(o)") == 1
+    assert (
+        _count(shop, "MATCH (:User {userId: 'u_new'})-[:PLACED]->(o:Order {orderId: 'o20'}) RETURN count(o)")
+        == 1
+    )
 
     changes = changes_after(shop, 0, user_ids=["u_day"])
     night = [c for c in changes if c.kind == "tag" and c.subject == "night-owl"]

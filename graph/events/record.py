@@ -17,12 +17,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from personagraph.graph.events.envelope import Envelope
-from personagraph.graph.events.journal import Entry, Outcome
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from personagraph.graph.errors import NotFoundError, PersonaGraphError, SuppressedUserError
+from personagraph.graph.events.envelope import Envelope
 from personagraph.graph.events.fold import fold
+from personagraph.graph.events.journal import Entry, Outcome
 from personagraph.graph.records import EventRecord, OrderLineRecord, RowContext
 from personagraph.graph.settings import get_settings
 from personagraph.graph.store import GraphStore
@@ -310,10 +310,10 @@ __all__ = [
     "RecordedOrder",
     "event_envelope",
     "fold_one",
-    "raise_rejection",
-    "recorded_event",
-    "recorded_order",
     "order_envelope",
+    "raise_rejection",
     "record_event",
     "record_order",
+    "recorded_event",
+    "recorded_order",
 ]
