@@ -172,7 +172,6 @@ def test_caps_per_connection_and_per_key_and_a_lease_is_released_even_unstarted(
 
 # This module's app (tests/conftest.py keys): a quick poller and small caps, so the caps test reaches them.
 API_SETTINGS = {
-    "events_fold_in_api": False,
     "subscriptions_poll_s": 0.02,
     "subscriptions_per_connection": 2,
     "subscriptions_per_key": 3,
