@@ -6,8 +6,11 @@
   the fields;
 - after execution: audit entries (graph/audit.py) when the operation was a mutation, read personal
   data (api/policy.py ``PII_FIELDS``; a mutation answering with some gets a ``read`` entry too) or
-  listed audience members (an export), with the number of rows. An entry's ``what`` names the root
-  fields that ran; the client's ``operationName`` is only kept as ``details.client_operation_name``.
+  listed audience members (an export), with the number of rows; a subscription gets a ``subscribe``
+  entry when it starts (strawberry runs no execution result through here for one, and subscribes
+  whatever ``result`` says: a refusal is raised instead, and is the subscription's error). An entry's
+  ``what`` names the root fields that ran; the client's ``operationName`` is only kept as
+  ``details.client_operation_name``.
 """
 
 from __future__ import annotations
@@ -42,12 +45,14 @@ class AccessControl(SchemaExtension):
                     raise PolicyError("Credentials required")
                 check_fields(context.principal.role, selected.fields)
             except PolicyError as exc:
-                ctx.result = GraphQLExecutionResult(
-                    data=None,
-                    errors=[GraphQLError(str(exc), operation, extensions={"code": exc.code})],
-                )
+                refusal = GraphQLError(str(exc), operation, extensions={"code": exc.code})
+                if operation.operation == OperationType.SUBSCRIPTION:
+                    raise refusal from None  # strawberry subscribes whatever the result: this is the answer
+                ctx.result = GraphQLExecutionResult(data=None, errors=[refusal])
                 yield
                 return
+            if operation.operation == OperationType.SUBSCRIPTION:
+                audit(context, tree, operation, selected, None, [])  # its start; messages follow for long
         yield
         if (
             selected is not None
@@ -83,6 +88,8 @@ def audit(
         )
         context.audit.record(entry)
 
+    if operation.operation == OperationType.SUBSCRIPTION:
+        record("subscribe", 0)  # what and who; the ids it watches are in no entry (personal data)
     if operation.operation == OperationType.MUTATION:
         done = [key for key, value in data.items() if value is not None]
         fields = sorted({names[key] for key in done if key in names})

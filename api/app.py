@@ -6,16 +6,21 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from personagraph.api.auth import Authenticator, AuthMiddleware, principal_of, rate_limit_key
+from personagraph.api.change_feed import ChangeFeed
 from personagraph.api.collector import COLLECTOR_PATHS, EventCollector, install_collector
+from personagraph.api.connection_auth import ConnectionAuth
 from personagraph.api.context import Context
 from personagraph.api.counts import CountBudget
 from personagraph.api.fast_path import FastPaths
@@ -27,6 +32,7 @@ from personagraph.api.production import graphql_ide
 from personagraph.api.router import PersonaGraphQLRouter
 from personagraph.api.schema import build_schema
 from personagraph.api.shared_state import SqliteBuckets
+from personagraph.api.sse import install_sse
 from personagraph.graph.audit import AuditLog
 from personagraph.graph.events.envelope import MAX_BATCH_BYTES
 from personagraph.graph.events.journal import FoldLock, open_journal
@@ -64,6 +70,8 @@ def create_app(
     )
     audit = AuditLog(settings.audit_log_path)
     forgotten_key = suppression_key(settings)
+    # Websockets, which AuthMiddleware (HTTP only) never sees: the same keys and per-IP failure budget.
+    connection_auth = ConnectionAuth(authenticator, settings.api_auth_failure_limit, buckets)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -72,6 +80,8 @@ def create_app(
             info, wait_s=settings.neo4j_connect_timeout_s, tuning=DriverTuning.for_api(settings)
         )
         app.state.store = GraphStore(driver, info.database, timeout_s=settings.api_query_timeout_s)
+        app.state.change_feed = ChangeFeed.from_settings(app.state.store, settings)  # for subscriptions
+        app.state.change_feed.start()
         journal = open_journal(settings)
         app.state.collector = EventCollector(
             journal, settings.events_record_wait_s, available=lambda: ping(driver, info.database)
@@ -93,6 +103,7 @@ def create_app(
         try:
             yield
         finally:
+            await app.state.change_feed.stop()
             if folding is not None:
                 thread, stop = folding
                 stop.set()
@@ -101,9 +112,10 @@ def create_app(
             driver.close()
             metrics.process_exit()
 
-    async def get_context(request: Request) -> Context:
-        # AuthMiddleware lets no operation through without a principal; the GraphiQL page (static
-        # HTML) is served without one, and AccessControl refuses any operation that has none.
+    async def get_context(request: HTTPConnection) -> Context:
+        # AuthMiddleware lets no HTTP operation through without a principal; the GraphiQL page (static
+        # HTML) is served without one, and AccessControl refuses any operation that has none. A websocket
+        # gets its principal at connection_init (PersonaGraphQLRouter.on_ws_connect).
         principal = principal_of(request.scope)
         return Context(
             store=request.app.state.store,
@@ -115,6 +127,7 @@ def create_app(
             suppression_key=forgotten_key,
             count_budget=count_budget,
             collector=request.app.state.collector,
+            changes=request.app.state.change_feed,
         )
 
     app = FastAPI(title="personagraph", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
@@ -124,8 +137,14 @@ def create_app(
         context_getter=get_context,
         graphql_ide=graphql_ide(settings),
         fast_paths=FastPaths(schema._schema, settings.api_max_cost) if settings.api_fast_path else None,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),  # not the legacy graphql-ws
+        connection_auth=connection_auth,
+        max_subscriptions_per_connection=None,  # our caps, coded RATE_LIMITED (api/change_feed.py)
+        connection_init_wait_timeout=timedelta(seconds=10),
+        allowed_origins=settings.api_cors_origins,  # browsers' websockets from the origins CORS allows
     )
     app.include_router(router, prefix="/graphql")
+    install_sse(app, schema, get_context, connection_auth)  # POST /graphql/stream
     install_collector(app, audit)
     if graphql_ide(settings) is not None:
         mount_assets(app)  # GraphiQL's page files, served from this package (api/ide.py)

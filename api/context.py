@@ -19,6 +19,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
 from personagraph.api.auth import Principal
+from personagraph.api.change_feed import ChangeFeed
 from personagraph.api.collector import EventCollector
 from personagraph.api.counts import Count, CountBudget, CountBudgetError, shown_count
 from personagraph.api.metrics import Metrics
@@ -52,6 +53,9 @@ class Context(BaseContext):
     suppression_key: bytes  # hashes forgotten users' ids (graph/privacy/forget.py)
     count_budget: CountBudget | None = None  # counts shown a day per key below admin (None: no budget)
     collector: EventCollector | None = None  # the event log recordEvent(s) append to (api/collector.py)
+    changes: ChangeFeed | None = None  # the change log as a live feed, for subscriptions (api/change_feed.py)
+    # A long-lived connection's credentials checked again (a subscription ends when its key is revoked).
+    reauthenticate: Callable[[], Principal] | None = None
     loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

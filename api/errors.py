@@ -152,3 +152,9 @@ class ErrorCodes(SchemaExtension):
         pre = self.execution_context.pre_execution_errors
         if pre:
             self.execution_context.pre_execution_errors = ensure_coded(pre)
+
+    def on_stream_result(self, result: Any) -> None:  # type: ignore[override]
+        """Each result a subscription streams (its first included) leaves coded too: they are sent before
+        the operation ends."""
+        if isinstance(result, ExecutionResult) and result.errors:
+            result.errors = ensure_coded(result.errors)

@@ -86,6 +86,11 @@ FIELD_ROLES: dict[tuple[str, str], frozenset[Role]] = {
     ("Mutation", "setConsent"): WRITERS,
     ("Mutation", "forgetUser"): WRITERS,
     ("Mutation", "saveAudience"): frozenset({ADMIN, SERVICE, MARKETER}),  # a definition, not personal data
+    # Subscriptions (api/types/changes.py): a user's changes for whom may look the user up (as Query.user);
+    # an audience's for whom may list its members, with the checks Audience.members makes for the role.
+    ("Subscription", "userTagsChanged"): PROFILE_READERS,
+    ("Subscription", "profileChanged"): PROFILE_READERS,
+    ("Subscription", "audienceMembershipChanged"): EVERYONE,
 }
 
 # Audience attributes a role may not filter or break down by (they would reveal a masked field).

@@ -15,7 +15,9 @@ Strawberry's FastAPI router already follows most of the GraphQL-over-HTTP spec
   api/validation.py);
 - automatic persisted queries (api/persisted.py): a document sent once, then by its SHA-256;
 - profile, product and audience-members pages answered by api/fast_path.py once the usual path has
-  answered their document for the caller's role without an error.
+  answered their document for the caller's role without an error;
+- subscriptions over graphql-transport-ws on the same path, the websocket authenticated at
+  ``connection_init`` (``on_ws_connect``, api/connection_auth.py), which AuthMiddleware (HTTP) never sees.
 
 ``tools/graphql-http-audit`` runs the ``graphql-http`` audit suite against this router
 (tests/test_graphql_http_audit.py). GraphiQL (our own page, api/ide.py: no CDN) is served to a browser's
@@ -29,7 +31,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -37,13 +39,17 @@ from graphql import GraphQLError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequestProtocol
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
+from personagraph.api.auth import AuthError
+from personagraph.api.connection_auth import ConnectionAuth
 from personagraph.api.errors import ensure_coded
 from personagraph.api.fast_path import FastPaths
 from personagraph.api.ide import is_ide_navigation, page
@@ -123,10 +129,32 @@ class PersonaGraphQLRouter(GraphQLRouter[Any, None]):
     strawberry merges into the response it builds (``create_response``).
     """
 
-    def __init__(self, *args: Any, fast_paths: FastPaths | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        fast_paths: FastPaths | None = None,
+        connection_auth: ConnectionAuth | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.persisted = PersistedQueries()  # documents sent once, run by their hash after
         self.fast_paths = fast_paths  # hot read shapes without per-field execution (api/fast_path.py)
+        self.connection_auth = connection_auth  # who opens a websocket (none: every websocket is refused)
+
+    async def on_ws_connect(self, context: Any) -> UnsetType | dict[str, object] | None:
+        """graphql-transport-ws ``connection_init``: the websocket's caller, from the upgrade request's
+        headers or the payload (api/connection_auth.py); without valid credentials strawberry closes the
+        socket with 4403 and no operation runs (a ``subscribe`` before the ack gets 4401)."""
+        if self.connection_auth is None:
+            raise ConnectionRejectionError()
+        scope = context.request.scope
+        params = context.connection_params if isinstance(context.connection_params, dict) else None
+        try:
+            context.principal = self.connection_auth.principal(scope, params)
+        except AuthError:
+            raise ConnectionRejectionError() from None
+        context.reauthenticate = self.connection_auth.recheck(scope, params)
+        return cast(UnsetType, UNSET)  # a connection_ack without a payload
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         """The page for a browser's navigation whatever the query string (GraphiQL keeps its state

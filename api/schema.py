@@ -34,6 +34,7 @@ from personagraph.api.types import (
     bought_with_first,
     read_users,
 )
+from personagraph.api.types.changes import Subscription
 from personagraph.api.validation import limit_extensions
 from personagraph.graph.analytics import insights
 from personagraph.graph.analytics.attribution import channel_stats
@@ -448,6 +449,7 @@ def build_schema(settings: Settings | None = None) -> QuietSchema:
     return QuietSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             OperationMetrics,
             ErrorCodes,

@@ -12,7 +12,7 @@ same audience gets fresh noise. Each key below admin is shown at most ``privacy_
 *different* counts a day per process (a question already answered is free). Below admin, influence
 ranks are coarsened to buckets of k ranks and ids, exact scores and one user's ties are refused
 (graph/privacy/singling_out.py); member lists are refused unless the audience *and every condition of
-its definition on its own* are shown at k or over (api/types/audiences.py ``_listable``, charged like
+its definition on its own* are shown at k or over (api/types/audiences.py ``listable``, charged like
 counts); marketers may not use tie conditions at all.
 
 The attacker reads the code: the noise law (``noise_pmf``, checked against Disclosure's own draws),

@@ -129,6 +129,11 @@ class Settings(BaseSettings):
     changes_keep_days: float = Field(
         default=7.0, gt=0
     )  # the change log's window (subscribers may resume in it)
+    # GraphQL subscriptions over the change log (api/change_feed.py): one poller per process fans changes out.
+    subscriptions_poll_s: float = Field(default=0.1, gt=0, le=10)  # how often the poller reads new changes
+    subscriptions_per_connection: int = Field(default=10, ge=1)  # live subscriptions on one connection
+    subscriptions_per_key: int = Field(default=100, ge=1)  # ... and per key (or token subject), per process
+    subscriptions_queue: int = Field(default=1000, ge=1)  # changes buffered per subscriber before it re-reads
 
     @property
     def api_keys_path(self) -> Path:

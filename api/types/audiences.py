@@ -77,7 +77,7 @@ class Audience:
             )
         return await self.counted["task"]
 
-    async def _listable(self, ctx: Context, what: str) -> None:
+    async def listable(self, ctx: Context, what: str) -> None:
         """Members (and look-alikes) only of audiences shown with a count, not "fewer than k", and,
         below admin, only when every condition of the definition on its own matches at least k users.
 
@@ -144,9 +144,9 @@ class Audience:
         )
 
     async def member_ids(self, ctx: Context, first: int, after: str | None) -> service.MembersPage:
-        """A page of member ids, once the audience may be listed (``_listable``): ``members``' reads
+        """A page of member ids, once the audience may be listed (``listable``): ``members``' reads
         before the members' profiles (api/fast_path.py reads the same)."""
-        await self._listable(ctx, "members")
+        await self.listable(ctx, "members")
         return await ctx.call(
             service.audience_members,
             definition=self.root,
@@ -178,7 +178,7 @@ class Audience:
 
     @strawberry.field(description="Users most like this audience who are not in it, with the reasons.")
     async def lookalikes(self, info: Ctx, first: int = 20) -> list[Lookalike]:
-        await self._listable(info.context, "lookalikes")
+        await self.listable(info.context, "lookalikes")
         found = await info.context.call(
             service.expand_lookalike, definition=self.root, first=first, purpose=self.purpose.value
         )

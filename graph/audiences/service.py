@@ -339,9 +339,28 @@ def members_among(
     purpose: Purpose = Purpose.MARKETING,
 ) -> set[str]:
     """Which of the given users are members the purpose may use (one predicate per given user)."""
+    return {
+        r["userId"] for r in _membership(store, definition, user_ids, purpose) if r["member"] and r["allowed"]
+    }
+
+
+def allowed_among(
+    store: GraphStore,
+    definition: DefinitionInput,
+    user_ids: list[str],
+    *,
+    purpose: Purpose = Purpose.MARKETING,
+) -> set[str]:
+    """Which of the given users the purpose may use (their consent, as member lists apply it), members
+    or not: a change of their membership may be shown for that purpose (api/types/changes.py)."""
+    return {r["userId"] for r in _membership(store, definition, user_ids, purpose) if r["allowed"]}
+
+
+def _membership(
+    store: GraphStore, definition: DefinitionInput, user_ids: list[str], purpose: Purpose
+) -> list[Record]:
     statement = membership_statement(_definition(definition), _purpose(purpose))
-    records = _read(store, statement, ids=user_ids)
-    return {r["userId"] for r in records if r["member"] and r["allowed"]}
+    return _read(store, statement, ids=user_ids)
 
 
 def expand_lookalike(
