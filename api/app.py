@@ -43,6 +43,7 @@ from personagraph.graph.server.connection import (
 from personagraph.graph.settings import Settings, get_settings
 from personagraph.graph.store import GraphStore
 from personagraph.graph.tags.engine import TagCache
+from personagraph.graph.webhooks.dispatcher import run_in_background
 
 
 def create_app(
@@ -88,9 +89,14 @@ def create_app(
             )
             app.state.folding_worker = worker
             folding = worker.start()
+        # One dispatcher per machine (a file lock) sends the change log to webhooks (graph/webhooks/).
+        webhooks = GraphStore(driver, info.database)
+        stop_webhooks = run_in_background(webhooks, settings) if settings.webhooks_in_api else None
         try:
             yield
         finally:
+            if stop_webhooks is not None:
+                stop_webhooks()
             if folding is not None:
                 thread, stop = folding
                 stop.set()
@@ -113,6 +119,7 @@ def create_app(
             suppression_key=forgotten_key,
             count_budget=count_budget,
             collector=request.app.state.collector,
+            settings=settings,
         )
 
     app = FastAPI(title="personagraph", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)

@@ -33,6 +33,7 @@ from personagraph.graph.privacy import consent
 from personagraph.graph.privacy.k_anonymity import Disclosure
 from personagraph.graph.products import read as products
 from personagraph.graph.profiles import read as profiles
+from personagraph.graph.settings import Settings
 from personagraph.graph.store import GraphStore
 from personagraph.graph.tags.engine import TagCache
 
@@ -52,6 +53,7 @@ class Context(BaseContext):
     suppression_key: bytes  # hashes forgotten users' ids (graph/privacy/forget.py)
     count_budget: CountBudget | None = None  # counts shown a day per key below admin (None: no budget)
     collector: EventCollector | None = None  # the event log recordEvent(s) append to (api/collector.py)
+    settings: Settings | None = None  # the server's (webhooks sign and check URLs with them)
     loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,6 +40,7 @@ from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
 
 from personagraph.graph.changes.log import Change, changes_after, latest_cursor
 from personagraph.graph.errors import QueryTimeoutError
+from personagraph.graph.file_lock import FileLock
 from personagraph.graph.settings import Settings
 from personagraph.graph.store import GraphStore
 from personagraph.graph.webhooks.model import Delivery, Message, Webhook, message_of
@@ -256,6 +257,20 @@ class Dispatcher:
         self.client.close()
 
 
+def run_in_background(store: GraphStore, settings: Settings) -> Callable[[], None]:
+    """Start a dispatcher in a daemon thread that dispatches while it holds this machine's lock (waiting
+    for it otherwise); the function that stops it (api/app.py's lifespan)."""
+    dispatcher = Dispatcher(store, settings, lock=FileLock(lock_path(settings)))
+    thread, stop = dispatcher.start()
+
+    def halt() -> None:
+        stop.set()
+        thread.join(timeout=30)
+        dispatcher.close()
+
+    return halt
+
+
 def _new(hook: Webhook, message: Message) -> Delivery:
     """A delivery not yet attempted."""
     return Delivery(
@@ -278,4 +293,4 @@ def _after(delivery: Delivery, attempt: Attempt, schedule: Sequence[float]) -> D
     return delivery.attempted(attempt.status, attempt.error, retry_in=retry_in)
 
 
-__all__ = ["DispatchStats", "Dispatcher", "lock_path"]
+__all__ = ["DispatchStats", "Dispatcher", "lock_path", "run_in_background"]
