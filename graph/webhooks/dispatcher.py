@@ -33,14 +33,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
 
 import httpx
-from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
 
 from personagraph.graph.changes.log import Change, changes_after, latest_cursor
-from personagraph.graph.errors import QueryTimeoutError
 from personagraph.graph.file_lock import FileLock
+from personagraph.graph.rounds import Lock, Rounds
 from personagraph.graph.settings import Settings
 from personagraph.graph.store import GraphStore
 from personagraph.graph.webhooks.model import Delivery, Message, Webhook, message_of
@@ -49,18 +47,9 @@ from personagraph.graph.webhooks.send import Attempt, http_client, send
 from personagraph.graph.webhooks.signing import secret_bytes
 
 log = logging.getLogger(__name__)
-RETRYABLE = (ServiceUnavailable, SessionExpired, TransientError, QueryTimeoutError, OSError)
 PRUNE_EVERY_S = 60.0
 PRUNE_BATCH = 10_000
-MAX_BACKOFF_S = 5.0
 MAX_THREADS = 8
-
-
-class Lock(Protocol):
-    """A lock held across processes (graph/file_lock.py ``FileLock``)."""
-
-    def try_acquire(self) -> bool: ...
-    def release(self) -> None: ...
 
 
 def lock_path(settings: Settings) -> Path:
@@ -75,9 +64,7 @@ class DispatchStats:
     delivered: int = 0
     failed_attempts: int = 0
     dead: int = 0
-    rounds: int = 0
-    failures: int = 0
-    holding_lock: bool = False
+    rounds_run: int = 0
     pruned: int = 0
     last_round_at: float | None = None
 
@@ -96,6 +83,7 @@ class Dispatcher:
         self.store = store
         self.settings = settings
         self.lock = lock
+        self.rounds = Rounds("webhooks", settings.webhooks_poll_s, lock)
         self.client = client or http_client(settings)
         self.stats = DispatchStats()
         self._stats_lock = threading.Lock()
@@ -112,7 +100,7 @@ class Dispatcher:
         else:
             with ThreadPoolExecutor(min(MAX_THREADS, len(hooks)), thread_name_prefix="persona-hook") as pool:
                 done = list(pool.map(lambda hook: self._step(hook, latest), hooks))
-        self.stats.rounds += 1
+        self.stats.rounds_run += 1
         self.stats.last_round_at = time.time()
         return sum(done)
 
@@ -205,53 +193,20 @@ class Dispatcher:
                 return removed
 
     def run(self, stop: threading.Event) -> None:
-        """Dispatch until ``stop`` is set: holding the lock when one is given, backing off while Neo4j is
-        away."""
-        backoff = self.settings.webhooks_poll_s
-        while not stop.is_set():
-            if not self._hold_lock():
-                stop.wait(1.0)  # another process dispatches; take over when it is gone
-                continue
-            try:
-                handled = self.dispatch_once()
-                if time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
-                    self._pruned_at = time.monotonic()
-                    self.prune()
-            except RETRYABLE as error:
-                self.stats.failures += 1
-                log.warning("webhooks paused: %s; retrying in %.1f s", error, backoff)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_S)
-                continue
-            except Exception:
-                self.stats.failures += 1
-                log.exception("webhook dispatch failed; retrying in %.1f s", MAX_BACKOFF_S)
-                stop.wait(MAX_BACKOFF_S)
-                continue
-            backoff = self.settings.webhooks_poll_s
-            if not handled:
-                stop.wait(self.settings.webhooks_poll_s)
-        self._release_lock()
-
-    def _hold_lock(self) -> bool:
-        if self.lock is None or self.stats.holding_lock:
-            return True
-        self.stats.holding_lock = self.lock.try_acquire()
-        if self.stats.holding_lock:
-            log.info("dispatching webhooks")
-        return self.stats.holding_lock
-
-    def _release_lock(self) -> None:
-        if self.lock is not None and self.stats.holding_lock:
-            self.lock.release()
-            self.stats.holding_lock = False
+        """Dispatch until ``stop`` is set: while holding the lock when there is one, backing off while
+        Neo4j is away (graph/rounds.py)."""
+        self.rounds.run(self._round, stop)
 
     def start(self) -> tuple[threading.Thread, threading.Event]:
         """Run in a daemon thread; set the event to stop it."""
-        stop = threading.Event()
-        thread = threading.Thread(target=self.run, args=(stop,), name="persona-webhooks", daemon=True)
-        thread.start()
-        return thread, stop
+        return self.rounds.start(self._round, "persona-webhooks")
+
+    def _round(self) -> bool:
+        handled = self.dispatch_once()
+        if time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
+            self._pruned_at = time.monotonic()
+            self.prune()
+        return handled > 0
 
     def close(self) -> None:
         self.client.close()
