@@ -38,7 +38,7 @@ import httpx
 
 from personagraph.graph.changes.log import Change, changes_after, latest_cursor
 from personagraph.graph.file_lock import FileLock
-from personagraph.graph.rounds import Lock, Rounds
+from personagraph.graph.rounds import RETRYABLE, Lock, Rounds
 from personagraph.graph.settings import Settings
 from personagraph.graph.store import GraphStore
 from personagraph.graph.webhooks.model import Delivery, Message, Webhook, message_of
@@ -96,13 +96,24 @@ class Dispatcher:
         if not hooks:
             return 0
         if len(hooks) == 1:
-            done = [self._step(hooks[0], latest)]
+            done = [self._step_alone(hooks[0], latest)]
         else:
             with ThreadPoolExecutor(min(MAX_THREADS, len(hooks)), thread_name_prefix="persona-hook") as pool:
-                done = list(pool.map(lambda hook: self._step(hook, latest), hooks))
+                done = list(pool.map(lambda hook: self._step_alone(hook, latest), hooks))
         self.stats.rounds_run += 1
         self.stats.last_round_at = time.time()
         return sum(done)
+
+    def _step_alone(self, hook: Webhook, latest: int) -> int:
+        """``_step``, where an unexpected error holds back this webhook only (logged; tried next round);
+        Neo4j being away stops the round (graph/rounds.py backs off)."""
+        try:
+            return self._step(hook, latest)
+        except RETRYABLE:
+            raise
+        except Exception:
+            log.exception("webhook %s: dispatch failed; tried again next round", hook.webhook_id)
+            return 0
 
     def _step(self, hook: Webhook, latest: int) -> int:
         """Deliver what this webhook is due: its retry first, then changes after its cursor."""
