@@ -7,28 +7,26 @@ Without it each of `persona serve --workers N`'s processes kept its own buckets,
 its rate and N times its count budget. Every change is one ``BEGIN IMMEDIATE`` transaction (the
 database's write lock: no two processes read the same bucket and both take its last token), in WAL
 mode with ``synchronous=NORMAL`` (a commit writes to the log without waiting for the disk; a power cut
-may lose the last moments of spending, never corrupt the file) and a busy timeout. Each thread has its
-own connection (the event loop and the worker threads both call in). Times are wall-clock seconds
-(``time.time``), the one clock every process shares and that survives a restart, so a restart no longer
-refills the budgets. Rows of full buckets and of spent reports are the same as no row and are deleted
-every minute; the answered questions are capped at ``REMEMBERED``, the oldest forgotten first.
+may lose the last moments of spending, never corrupt the file) and a busy timeout, as
+graph/sqlite_file.py opens it. Each thread has its own connection (the event loop and the worker
+threads both call in). Times are wall-clock seconds (``time.time``), the one clock every process
+shares and that survives a restart, so a restart no longer refills the budgets. Rows of full buckets
+and of spent reports are the same as no row and are deleted every minute; the answered questions are
+capped at ``REMEMBERED``, the oldest forgotten first.
 
 The file must be on a local disk (WAL needs shared memory between the processes: not NFS).
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from personagraph.api.rate_limiter import REMEMBERED, SWEEP_S, full_at, refill
-
-BUSY_TIMEOUT_S = 10.0
+from personagraph.graph.sqlite_file import BUSY_TIMEOUT_S, SqliteFile
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS bucket (name TEXT NOT NULL, key TEXT NOT NULL, tokens REAL NOT NULL, "
@@ -50,10 +48,8 @@ class SqliteBuckets:
         self.path = path
         self.clock: Callable[[], float] = time.time
         self.remembered = remembered
-        self.busy_timeout_s = busy_timeout_s
-        self._local = threading.local()
+        self._file = SqliteFile(path, synchronous="NORMAL", busy_timeout_s=busy_timeout_s)
         self._swept: float | None = None
-        path.parent.mkdir(parents=True, exist_ok=True)
         with self._write() as db:  # at start, so an unusable file stops the app before it serves
             for statement in SCHEMA:
                 db.execute(statement)
@@ -135,27 +131,12 @@ class SqliteBuckets:
 
     @contextmanager
     def _write(self, now: float | None = None) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE``: the write lock first, waiting up to the busy
-        timeout), committed at the end, rolled back on an error; every minute it sweeps first."""
-        db = self._connection()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        """One write transaction (graph/sqlite_file.py ``SqliteFile.write``: the write lock first,
+        waiting up to the busy timeout); every minute it sweeps first."""
+        with self._file.write() as db:
             if now is not None and (self._swept is None or now - self._swept >= SWEEP_S):
                 self._sweep(db, now)
             yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     def _connection(self) -> sqlite3.Connection:
-        """This thread's connection (opened again in a forked child: connections do not survive a fork)."""
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None or self._local.pid != os.getpid():
-            db = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
-            db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
-            if db.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
-                raise RuntimeError(f"{self.path}: SQLite refused WAL mode (is it on a local disk?)")
-            db.execute("PRAGMA synchronous = NORMAL")
-            self._local.db, self._local.pid = db, os.getpid()
-        return db
+        return self._file.connection()

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     # The state every worker shares (rate-limit and count-budget buckets, api/shared_state.py): a SQLite
     # file on a local disk; default <data_dir>/api-state.sqlite3.
     api_state_path: Path | None = None
+    # The event journal (graph/events/journal.py): accepted tracking events, fsync'd before the collector
+    # answers, shared by the workers; a SQLite file on a local disk, default <data_dir>/events.sqlite3.
+    event_log_path: Path | None = None
+    # How long the journal keeps folded entries, and so remembers their messageIds for dedupe (days).
+    event_dedupe_days: float = Field(default=7.0, gt=0)
 
     # Query limits (api/validation.py, docs/operations.md "Query limits"). PERSONA_ENV=production also
     # turns off introspection, field suggestions ("Did you mean ...") and GraphiQL.
@@ -145,6 +150,10 @@ class Settings(BaseSettings):
     @property
     def api_state_file(self) -> Path:
         return self.api_state_path or self.data_dir / "api-state.sqlite3"
+
+    @property
+    def event_log_file(self) -> Path:
+        return self.event_log_path or self.data_dir / "events.sqlite3"
 
     @field_validator("neo4j_uri")
     @classmethod

@@ -29,8 +29,9 @@ class UserInputError(PersonaGraphError):
 _USERS = KINDS["users"]
 
 
-def _user_record(user_id: str, fields: Mapping[str, Any]) -> UserRecord:
-    """The loader's own validation of one users.csv row; errors name every failing column."""
+def user_record(user_id: str, fields: Mapping[str, Any]) -> UserRecord:
+    """The loader's own validation of one users.csv row; errors name every failing column (upsert_user and
+    the collector's identify events, graph/events/envelope.py, both validate with it)."""
     unknown = sorted(set(fields) - set(_USERS.columns))
     if unknown:
         raise UserInputError(
@@ -77,7 +78,7 @@ def upsert_user(
     ``suppression_key``, a user who asked to be forgotten is refused (SuppressedUserError). The user's
     saved-audience membership is refreshed before this returns (a definition may filter on any field).
     """
-    record = _user_record(user_id, fields)
+    record = user_record(user_id, fields)
     if suppression_key is not None:
         ensure_not_suppressed(store, suppression_key, [record.user_id])
     row = record.to_row(RowContext())
@@ -90,4 +91,4 @@ def upsert_user(
     return profile
 
 
-__all__ = ["UserInputError", "upsert_user"]
+__all__ = ["UserInputError", "upsert_user", "user_record"]
