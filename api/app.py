@@ -85,7 +85,7 @@ def create_app(
                 settings,
                 cache=tag_cache,
                 suppression_key=forgotten_key,
-                lock=FoldLock(journal),
+                lock=FoldLock(settings.event_log_file),
             )
             app.state.folding_worker = worker
             folding = worker.start()

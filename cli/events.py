@@ -68,7 +68,11 @@ def fold_cmd(
     try:
         with open_store(settings) as store:
             worker = FoldingWorker(
-                store, journal, settings, suppression_key=suppression_key(settings), lock=FoldLock(journal)
+                store,
+                journal,
+                settings,
+                suppression_key=suppression_key(settings),
+                lock=FoldLock(settings.event_log_file),
             )
             if once:
                 _fold_waiting(worker)

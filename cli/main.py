@@ -20,8 +20,8 @@ from rich.table import Table
 
 from personagraph.cli.audience import audience_app
 from personagraph.cli.context import open_store, operator
-from personagraph.cli.events import changes_app, events_app
 from personagraph.cli.demo import ANALYSES, DEMO_USERS, build_demo, run_analysis
+from personagraph.cli.events import changes_app, events_app
 from personagraph.cli.keys import key_file, keys_app
 from personagraph.cli.output import PROGRESS_COLUMNS, CliConsole, examples, file_progress, log_handler
 from personagraph.cli.privacy import FORGET_EXAMPLES, consent_app, forget_cmd
