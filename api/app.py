@@ -49,6 +49,7 @@ from personagraph.graph.server.connection import (
 from personagraph.graph.settings import Settings, get_settings
 from personagraph.graph.store import GraphStore
 from personagraph.graph.tags.engine import TagCache
+from personagraph.graph.webhooks.dispatcher import run_in_background
 
 
 def create_app(
@@ -100,10 +101,15 @@ def create_app(
             )
             app.state.folding_worker = worker
             folding = worker.start()
+        # One dispatcher per machine (a file lock) sends the change log to webhooks (graph/webhooks/).
+        webhooks = GraphStore(driver, info.database)
+        stop_webhooks = run_in_background(webhooks, settings) if settings.webhooks_in_api else None
         try:
             yield
         finally:
             await app.state.change_feed.stop()
+            if stop_webhooks is not None:
+                stop_webhooks()
             if folding is not None:
                 thread, stop = folding
                 stop.set()
@@ -128,6 +134,7 @@ def create_app(
             count_budget=count_budget,
             collector=request.app.state.collector,
             changes=request.app.state.change_feed,
+            settings=settings,
         )
 
     app = FastAPI(title="personagraph", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)

@@ -34,6 +34,7 @@ from personagraph.graph.privacy import consent
 from personagraph.graph.privacy.k_anonymity import Disclosure
 from personagraph.graph.products import read as products
 from personagraph.graph.profiles import read as profiles
+from personagraph.graph.settings import Settings
 from personagraph.graph.store import GraphStore
 from personagraph.graph.tags.engine import TagCache
 
@@ -56,6 +57,7 @@ class Context(BaseContext):
     changes: ChangeFeed | None = None  # the change log as a live feed, for subscriptions (api/change_feed.py)
     # A long-lived connection's credentials checked again (a subscription ends when its key is revoked).
     reauthenticate: Callable[[], Principal] | None = None
+    settings: Settings | None = None  # the server's (webhooks sign and check URLs with them)
     loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -91,6 +91,12 @@ FIELD_ROLES: dict[tuple[str, str], frozenset[Role]] = {
     ("Subscription", "userTagsChanged"): PROFILE_READERS,
     ("Subscription", "profileChanged"): PROFILE_READERS,
     ("Subscription", "audienceMembershipChanged"): EVERYONE,
+    # Webhooks: where the graph's changes go, signed with secrets only admins see (docs/realtime.md).
+    ("Query", "webhooks"): frozenset({ADMIN}),
+    ("Query", "webhookDeliveries"): frozenset({ADMIN}),
+    ("Mutation", "registerWebhook"): frozenset({ADMIN}),
+    ("Mutation", "removeWebhook"): frozenset({ADMIN}),
+    ("Mutation", "retryWebhookDelivery"): frozenset({ADMIN}),
 }
 
 # Audience attributes a role may not filter or break down by (they would reveal a masked field).

@@ -35,6 +35,7 @@ from personagraph.api.types import (
     read_users,
 )
 from personagraph.api.types.changes import Subscription
+from personagraph.api.types.webhooks import WebhookMutations, WebhookQueries
 from personagraph.api.validation import limit_extensions
 from personagraph.graph.analytics import insights
 from personagraph.graph.analytics.attribution import channel_stats
@@ -56,7 +57,7 @@ Ctx = Info[Context, None]
 
 
 @strawberry.type
-class Query:
+class Query(WebhookQueries):
     @strawberry.field(description="One user's profile, or null when no user has this id.")
     async def user(self, info: Ctx, id: strawberry.ID) -> User | None:
         found = (await read_users(info, [str(id)]))[0]
@@ -252,7 +253,7 @@ async def _after_recording(info: Ctx, done: events.RecordedEvent | events.Record
 
 
 @strawberry.type
-class Mutation:
+class Mutation(WebhookMutations):
     @strawberry.mutation(description="Create a user or update the given fields of one.")
     async def upsert_user(self, info: Ctx, input: UserInput) -> User:
         found = await info.context.call(

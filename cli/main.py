@@ -26,6 +26,7 @@ from personagraph.cli.keys import key_file, keys_app
 from personagraph.cli.output import PROGRESS_COLUMNS, CliConsole, examples, file_progress, log_handler
 from personagraph.cli.privacy import FORGET_EXAMPLES, consent_app, forget_cmd
 from personagraph.cli.tags import as_of_option, tags_app
+from personagraph.cli.webhooks import webhooks_app
 from personagraph.graph.as_of import AsOf
 from personagraph.graph.audit import AuditEntry, AuditLog
 from personagraph.graph.errors import Neo4jAuthError, Neo4jUnavailableError, PersonaGraphError
@@ -70,6 +71,7 @@ app.command("forget", epilog=FORGET_EXAMPLES)(forget_cmd)
 app.add_typer(keys_app, name="keys")
 app.add_typer(events_app, name="events")
 app.add_typer(changes_app, name="changes")
+app.add_typer(webhooks_app, name="webhooks")
 
 
 def _print_version(value: bool) -> None:

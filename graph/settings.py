@@ -135,6 +135,19 @@ class Settings(BaseSettings):
     subscriptions_per_key: int = Field(default=100, ge=1)  # ... and per key (or token subject), per process
     subscriptions_queue: int = Field(default=1000, ge=1)  # changes buffered per subscriber before it re-reads
 
+    # Webhooks (docs/realtime.md, "Webhooks"): the dispatcher that pushes the change log to registered URLs.
+    # `persona serve` dispatches (one process per machine at a time holds the lock).
+    webhooks_in_api: bool = True
+    # Waits before each retry of a failed delivery (comma-separated seconds); past the last: dead-lettered.
+    webhooks_retry_s: Annotated[tuple[float, ...], NoDecode] = (5.0, 30.0, 120.0, 600.0, 3600.0)
+    webhooks_timeout_s: float = Field(default=10.0, gt=0, le=120)  # one POST, connect to answer
+    webhooks_poll_s: float = Field(default=0.2, gt=0, le=60)  # how often an idle dispatcher reads the log
+    webhooks_batch: int = Field(default=100, ge=1, le=10_000)  # changes read per webhook per round, at most
+    # Delivered deliveries are kept this long (dead letters: until re-sent or their webhook is removed).
+    webhooks_keep_days: float = Field(default=7.0, gt=0)
+    # Loopback, private and link-local targets: refused outside development unless this allows them.
+    webhooks_allow_private: bool = False
+
     @property
     def api_keys_path(self) -> Path:
         return self.api_keys_file or self.data_dir / "api-keys.json"
@@ -211,6 +224,22 @@ class Settings(BaseSettings):
                     )
             origins.append(origin)
         return tuple(origins)
+
+    @field_validator("webhooks_retry_s", mode="before")
+    @classmethod
+    def _retry_schedule(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(float(v) for v in value.split(",") if v.strip())
+        return value
+
+    @field_validator("webhooks_retry_s")
+    @classmethod
+    def _retry_waits(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(not 0 <= wait <= 86_400 for wait in value) or len(value) > 20:
+            raise ValueError(
+                f"expected at most 20 waits of 0 to 86400 seconds, such as 5,30,120; got {value}"
+            )
+        return value
 
     @field_validator("neo4j_plugins", mode="before")
     @classmethod

@@ -193,6 +193,30 @@ def _save(**fields: str | None) -> Variables:
     return variables
 
 
+REGISTER_WEBHOOK = (
+    "mutation($url: String!, $a: [ID!], $t: [ID!]) { registerWebhook(url: $url, events: [TAG_ADDED], "
+    "audienceIds: $a, tagIds: $t) { webhook { id } } }"
+)
+# A filter id stored on the webhook (stripped), read back by the field the test names.
+WEBHOOK_IDS = Stored(
+    _trimmed,
+    "MATCH (w:Webhook) WHERE $v IN CASE $field WHEN 'audienceIds' THEN w.audienceIds ELSE w.tagIds END "
+    "RETURN count(*) AS n",
+)
+
+
+def _webhook(**fields: None) -> Variables:
+    """registerWebhook's variables with the payload in the one field given (a list for the filters)."""
+
+    def variables(k: Known, p: str) -> dict[str, Any]:
+        given: dict[str, Any] = {"url": "http://127.0.0.1:9/injection", "a": None, "t": None}
+        for name in fields:
+            given[{"url": "url", "audienceIds": "a", "tagIds": "t"}[name]] = p if name == "url" else [p]
+        return given
+
+    return variables
+
+
 SLOTS: dict[str, list[Variant]] = {
     # Queries.
     "Query.user(id)": [Variant("query($v: ID!) { user(id: $v) { id city } }", lambda k, p: {"v": p})],
@@ -330,6 +354,21 @@ SLOTS: dict[str, list[Variant]] = {
     "Mutation.saveAudience(id)": [Variant(SAVE, _save(id=None), AUDIENCE_ID)],
     "Mutation.saveAudience(name)": [Variant(SAVE, _save(name=None), AUDIENCE_TEXT)],
     "Mutation.saveAudience(owner)": [Variant(SAVE, _save(owner=None), AUDIENCE_TEXT)],
+    # Webhooks (admin only): ids are looked up; filters are stored on the webhook, URLs refused unless URLs.
+    "Query.webhookDeliveries(webhookId)": [
+        Variant("query($v: ID) { webhookDeliveries(webhookId: $v) { id } }", lambda k, p: {"v": p})
+    ],
+    "Mutation.removeWebhook(id)": [
+        Variant("mutation($v: ID!) { removeWebhook(id: $v) }", lambda k, p: {"v": p})
+    ],
+    "Mutation.retryWebhookDelivery(id)": [
+        Variant("mutation($v: ID!) { retryWebhookDelivery(id: $v) { id } }", lambda k, p: {"v": p})
+    ],
+    "Mutation.registerWebhook(url)": [Variant(REGISTER_WEBHOOK, _webhook(url=None))],
+    "Mutation.registerWebhook(audienceIds)": [
+        Variant(REGISTER_WEBHOOK, _webhook(audienceIds=None), WEBHOOK_IDS)
+    ],
+    "Mutation.registerWebhook(tagIds)": [Variant(REGISTER_WEBHOOK, _webhook(tagIds=None), WEBHOOK_IDS)],
     # Last: it creates users whose ids are the payloads, which the look-ups above must not find.
     "UserInput.id": [Variant(UPSERT, lambda k, p: {"input": {"id": p, "city": "Injection"}}, NEW_USER)],
 }
@@ -496,6 +535,7 @@ def check_errors(body: dict[str, Any], payload: str) -> list[str]:
 
 
 ANALYSED_USERS = 100  # the users of this module's graph (tests/conftest.py's graph fixture)
+API_SETTINGS = {"webhooks_in_api": False}  # webhooks registered here are not sent to (no deliveries)
 
 
 @pytest.fixture(scope="module")
@@ -528,6 +568,7 @@ def _node_of(store: GraphStore, label_key: str, value: str) -> set[str]:
         "audiences": "MATCH (n:Audience) RETURN elementId(n) AS id",
         # What every recorded event moves (docs/realtime.md): the change log's sequence, the fold cursor.
         "bookkeeping": "MATCH (n) WHERE n:ChangeSequence OR n:FoldCursor RETURN elementId(n) AS id",
+        "webhooks": "MATCH (n:Webhook) RETURN elementId(n) AS id",
     }
     records, _, _ = store.driver.execute_query(queries[label_key], v=value, database_=store.database)
     return {r["id"] for r in records}
@@ -629,6 +670,7 @@ def test_payloads_in_mutation_arguments_write_only_their_entity(
                 _node_of(graph.store, "user", known.user)
                 | _node_of(graph.store, "audiences", "")
                 | _node_of(graph.store, "bookkeeping", "")
+                | _node_of(graph.store, "webhooks", "")
             ),
             stored=variant.stored,
             field=coordinate.rpartition(".")[2].partition("(")[2].rstrip(")")

@@ -126,7 +126,9 @@ class Subscription:
             raise NotFoundError(f"audienceId: no saved audience with id {str(audience_id)!r}")
         saved = found[0]
         audience = Audience.of(info, saved.definition, Purpose(saved.purpose))  # the role's checks ...
-        await audience.listable(info.context, "audienceMembershipChanged")  # ... and the floors, before any id
+        await audience.listable(
+            info.context, "audienceMembershipChanged"
+        )  # ... and the floors, before any id
 
         async def shown(batch: list[Change]) -> list[Change]:
             users = sorted({c.user_id for c in batch if c.change != "exited"})

@@ -26,7 +26,6 @@ The file must be on a local disk (WAL and flock need it: not NFS).
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import sqlite3
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from personagraph.graph.events.envelope import Envelope
+from personagraph.graph.file_lock import FileLock
 from personagraph.graph.settings import Settings
 from personagraph.graph.sqlite_file import SqliteFile
 
@@ -203,39 +203,13 @@ def open_journal(settings: Settings) -> Journal:
     return SqliteJournal(settings.event_log_file)
 
 
-class FoldLock:
-    """At most one folding worker per journal, across processes: an exclusive, non-blocking flock on
-    ``<journal path>.fold.lock``. The operating system releases it when the holder's process ends, even
-    by kill -9, so a dead worker never keeps the others out."""
+class FoldLock(FileLock):
+    """At most one folding worker per journal, across processes: the file lock (graph/file_lock.py) on
+    ``<journal path>.fold.lock``, which the operating system releases when its holder dies, even by kill -9,
+    so a dead worker never keeps the others out."""
 
     def __init__(self, journal_path: Path) -> None:
-        self.path = journal_path.with_name(journal_path.name + ".fold.lock")
-        self._fd: int | None = None
-
-    def try_acquire(self) -> bool:
-        """True when this object now holds the lock (or already did); False when another holds it."""
-        if self._fd is not None:
-            return True
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        self._fd = fd
-        return True
-
-    def release(self) -> None:
-        """Let another worker fold (nothing happens when this object does not hold the lock)."""
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
+        super().__init__(journal_path.with_name(journal_path.name + ".fold.lock"))
 
 
 def _create_private(path: Path) -> None:

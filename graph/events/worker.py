@@ -26,21 +26,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
-
 from personagraph.graph.changes.log import prune_changes
-from personagraph.graph.errors import QueryTimeoutError
 from personagraph.graph.events.fold import FoldReport, fold, fold_cursor
 from personagraph.graph.events.journal import Entry, FoldLock, Journal, Outcome
+from personagraph.graph.rounds import RETRYABLE, Rounds
 from personagraph.graph.settings import Settings
 from personagraph.graph.store import GraphStore
 from personagraph.graph.tags.engine import TagCache, live_as_of, refresh_tags
 from personagraph.graph.tags.rule_file import RuleSet
 
 log = logging.getLogger(__name__)
-RETRYABLE = (ServiceUnavailable, SessionExpired, TransientError, QueryTimeoutError, OSError)
 PRUNE_EVERY_S = 60.0
-MAX_BACKOFF_S = 5.0
 
 
 @dataclass
@@ -50,10 +46,8 @@ class WorkerStats:
     folded: int = 0
     rejected: int = 0
     batches: int = 0
-    failures: int = 0
     cursor: int = 0
     last_fold_at: float | None = None
-    holding_lock: bool = False
     pruned: dict[str, int] = field(default_factory=lambda: {"entries": 0, "changes": 0})
 
 
@@ -78,6 +72,7 @@ class FoldingWorker:
         self.cache = cache if cache is not None else TagCache()
         self.suppression_key = suppression_key
         self.lock = lock
+        self.rounds = Rounds("folding", settings.events_fold_poll_s, lock, on_acquire=self._took_over)
         self.stats = WorkerStats()
         self._pruned_at = 0.0
         self._cursor: int | None = None  # the fold cursor, known while this worker alone folds the log
@@ -106,6 +101,11 @@ class FoldingWorker:
         self.stats.cursor = self._cursor = report.last_offset
         self.stats.last_fold_at = time.time()
         return report
+
+    def _took_over(self) -> None:
+        """This process now folds the log: read the cursor afresh, and warm the tag cache."""
+        self._cursor = None
+        self.warm()
 
     def warm(self) -> None:
         """Compute what every re-evaluation reuses (the taxonomy, the rules' global values as of the
@@ -169,46 +169,20 @@ class FoldingWorker:
         )
 
     def run(self, stop: threading.Event) -> None:
-        """Fold until ``stop`` is set: holding the lock when one is given, backing off while Neo4j is away."""
-        backoff = self.settings.events_fold_poll_s
-        while not stop.is_set():
-            if self.lock is not None and not self.stats.holding_lock:
-                self.stats.holding_lock = self.lock.try_acquire()
-                if not self.stats.holding_lock:
-                    stop.wait(1.0)  # another process folds this log; take over when it is gone
-                    continue
-                log.info("folding the event log %s", self.journal.log_id)
-                self._cursor = None
-                self.warm()
-            try:
-                report = self.fold_once()
-                if time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
-                    self._pruned_at = time.monotonic()
-                    self.prune()
-            except RETRYABLE as error:
-                self.stats.failures += 1
-                log.warning("folding paused: %s; retrying in %.1f s", error, backoff)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_S)
-                continue
-            except Exception:
-                self.stats.failures += 1
-                log.exception("folding failed; retrying in %.1f s", MAX_BACKOFF_S)
-                stop.wait(MAX_BACKOFF_S)
-                continue
-            backoff = self.settings.events_fold_poll_s
-            if not report.outcomes:
-                stop.wait(self.settings.events_fold_poll_s)
-        if self.lock is not None and self.stats.holding_lock:
-            self.lock.release()
-            self.stats.holding_lock = False
+        """Fold until ``stop`` is set: while holding the lock when one is given, backing off while Neo4j is
+        away (graph/rounds.py)."""
+        self.rounds.run(self._round, stop)
 
     def start(self) -> tuple[threading.Thread, threading.Event]:
         """Run in a daemon thread; set the event to stop it."""
-        stop = threading.Event()
-        thread = threading.Thread(target=self.run, args=(stop,), name="persona-fold", daemon=True)
-        thread.start()
-        return thread, stop
+        return self.rounds.start(self._round, "persona-fold")
+
+    def _round(self) -> bool:
+        report = self.fold_once()
+        if time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
+            self._pruned_at = time.monotonic()
+            self.prune()
+        return bool(report.outcomes)
 
 
 __all__ = ["FoldingWorker", "WorkerStats"]

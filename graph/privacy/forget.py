@@ -207,6 +207,7 @@ def _forget(
     naming = [t for t in search["terms"] if names_user(t, user_id, search["identities"], identity_key)]
     owned = tx.single("privacy/write/forget_delete_owned", userId=user_id)
     changes = tx.single("changes/write/changes_forget_user", userId=user_id)["removed"]  # the change log's
+    deliveries = tx.single("webhooks/write/deliveries_forget_user", userId=user_id)["removed"]  # webhooks'
     copies = _scrub_copies(tx, user_id, placeholder_for(subject))
     edges = tx.single("privacy/write/forget_delete_user", userId=user_id)["edges"]
     named = {"terms": 0, "searches": 0}
@@ -218,6 +219,7 @@ def _forget(
         "identities": owned["identities"],
         "consent_changes": owned["consentChanges"],
         "logged_changes": changes,
+        "webhook_deliveries": deliveries,
         "search_terms": owned["searchTerms"] + named["terms"],
         "searches_naming_them": named["searches"],  # other users' searches for their id, email, phone, ...
         "customer_links": unlinked,
