@@ -125,7 +125,9 @@ class Subscription:
         if not found:
             raise NotFoundError(f"audienceId: no saved audience with id {str(audience_id)!r}")
         saved = found[0]
-        audience = Audience.of(info, saved.definition, Purpose(saved.purpose))  # the role's checks ...
+        audience = Audience.of(
+            info.context, saved.definition, Purpose(saved.purpose)
+        )  # the role's checks ...
         await audience.listable(
             info.context, "audienceMembershipChanged"
         )  # ... and the floors, before any id
