@@ -373,6 +373,34 @@ SLOTS: dict[str, list[Variant]] = {
     "UserInput.id": [Variant(UPSERT, lambda k, p: {"input": {"id": p, "city": "Injection"}}, NEW_USER)],
 }
 
+# Subscriptions, over SSE (POST /graphql/stream): no user, saved audience or cursor has a payload for its
+# id, so each stream must end at once with a coded error, the graph unchanged. The `after` slots name a
+# real user, or the audience test_payloads_in_subscription_arguments_change_nothing saves first.
+SUBSCRIBED_AUDIENCE = "inj-subscribed"
+SUBSCRIPTION_SLOTS: dict[str, Variant] = {
+    "Subscription.userTagsChanged(userId)": Variant(
+        "subscription($v: ID!) { userTagsChanged(userId: $v) { cursor } }", lambda k, p: {"v": p}
+    ),
+    "Subscription.userTagsChanged(after)": Variant(
+        "subscription($u: ID!, $v: String) { userTagsChanged(userId: $u, after: $v) { cursor } }",
+        lambda k, p: {"u": k.user, "v": p},
+    ),
+    "Subscription.profileChanged(userId)": Variant(
+        "subscription($v: ID!) { profileChanged(userId: $v) { cursor } }", lambda k, p: {"v": p}
+    ),
+    "Subscription.profileChanged(after)": Variant(
+        "subscription($u: ID!, $v: String) { profileChanged(userId: $u, after: $v) { cursor } }",
+        lambda k, p: {"u": k.user, "v": p},
+    ),
+    "Subscription.audienceMembershipChanged(audienceId)": Variant(
+        "subscription($v: ID!) { audienceMembershipChanged(audienceId: $v) { cursor } }", lambda k, p: {"v": p}
+    ),
+    "Subscription.audienceMembershipChanged(after)": Variant(
+        "subscription($a: ID!, $v: String) { audienceMembershipChanged(audienceId: $a, after: $v) { cursor } }",
+        lambda k, p: {"a": SUBSCRIBED_AUDIENCE, "v": p},
+    ),
+}
+
 # Every string inside an audience definition: the payload in one place, the rest valid.
 DEFINITION_SLOTS: dict[str, Callable[[Known, str], dict[str, Any]]] = {
     "TagConditionInput.tagId": lambda k, p: {"tag": {"tagId": p}},
@@ -517,6 +545,27 @@ def post(client: TestClient, operation: str, variables: dict[str, Any]) -> dict[
     return body
 
 
+def subscribe(client: TestClient, operation: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """One subscription over SSE that must end by itself: its first message (the error expected)."""
+    response = client.post(
+        "/graphql/stream",
+        content=json.dumps({"query": operation, "variables": variables}),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 200, response.text[:2000]
+    text = response.text.replace("\r\n", "\n")
+    events = [block.split("\n") for block in text.split("\n\n") if block.strip()]
+    named = [
+        (lines[0].removeprefix("event:").strip(), "".join(x.removeprefix("data:").strip() for x in lines[1:]))
+        for lines in events
+        if lines[0].startswith("event:")
+    ]
+    assert [name for name, _ in named] == ["next", "complete"], repr(response.text[:2000])
+    body: dict[str, Any] = json.loads(named[0][1])
+    assert body.get("errors"), f"the subscription was accepted: {body}"
+    return body
+
+
 def check_errors(body: dict[str, Any], payload: str) -> list[str]:
     """Problems with the errors of an answer: a code other than a validation one, or trace text."""
     problems = []
@@ -600,7 +649,7 @@ def schema_string_slots() -> set[str]:
 
 
 def test_every_string_argument_and_input_field_is_covered() -> None:
-    covered = set(SLOTS) | set(DEFINITION_SLOTS)
+    covered = set(SLOTS) | set(DEFINITION_SLOTS) | set(SUBSCRIPTION_SLOTS)
     assert covered == schema_string_slots(), (
         f"not covered: {sorted(schema_string_slots() - covered)}; "
         f"no longer in the schema: {sorted(covered - schema_string_slots())}"
@@ -616,13 +665,14 @@ def _run_batch(
     allowed: Callable[[], set[str]] | None,
     stored: Stored | None = None,
     field: str = "",
+    send: Callable[[TestClient, str, dict[str, Any]], dict[str, Any]] = post,
 ) -> None:
     """Send (operation, variables, payload) triples; ``allowed`` None means a read (nothing may change)."""
     before = snapshot(store)
     problems: list[str] = []
     written = 0
     for operation, variables, payload in operations:
-        body = post(client, operation, variables)
+        body = send(client, operation, variables)
         problems += [f"{payload[:40]!r}: {p}" for p in check_errors(body, payload)]
         value = stored.normalise(payload) if stored else ""
         if stored and value and not body.get("errors"):
@@ -653,6 +703,21 @@ def test_payloads_in_query_arguments_change_nothing(
 ) -> None:
     operations = [(v.operation, v.variables(known, p), p) for v in SLOTS[coordinate] for p in PAYLOADS]
     _run_batch(client, graph.store, known, operations, allowed=None)
+
+
+@pytest.mark.parametrize("coordinate", list(SUBSCRIPTION_SLOTS))
+def test_payloads_in_subscription_arguments_change_nothing(
+    coordinate: str, client: TestClient, graph: AnalysedGraph, known: Known
+) -> None:
+    saved = post(
+        client,
+        SAVE,
+        {"id": SUBSCRIBED_AUDIENCE, "name": "n", "owner": "o", "d": {"tag": {"tagId": known.tag}}},
+    )
+    assert not saved.get("errors"), saved
+    variant = SUBSCRIPTION_SLOTS[coordinate]
+    operations = [(variant.operation, variant.variables(known, p), p) for p in PAYLOADS]
+    _run_batch(client, graph.store, known, operations, allowed=None, send=subscribe)
 
 
 @pytest.mark.parametrize("coordinate", WRITES)

@@ -200,7 +200,8 @@ def _still_authenticated(ctx: Context) -> None:
 
 def _cursor(after: str, latest: int) -> int:
     if not CURSOR.fullmatch(after):
-        raise ApiError(f"after: {after[:40]!r} is not a cursor; pass a message's `cursor` (digits)")
+        # Not echoed: a cut-off echo of what the caller sent only confuses (and could be anything).
+        raise ApiError("after: not a cursor; pass a message's `cursor` (digits only)")
     cursor = int(after)
     if cursor > latest:
         raise ApiError(f"after: no change has cursor {cursor} yet (the latest is {latest})")
