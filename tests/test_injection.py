@@ -393,10 +393,12 @@ SUBSCRIPTION_SLOTS: dict[str, Variant] = {
         lambda k, p: {"u": k.user, "v": p},
     ),
     "Subscription.audienceMembershipChanged(audienceId)": Variant(
-        "subscription($v: ID!) { audienceMembershipChanged(audienceId: $v) { cursor } }", lambda k, p: {"v": p}
+        "subscription($v: ID!) { audienceMembershipChanged(audienceId: $v) { cursor } }",
+        lambda k, p: {"v": p},
     ),
     "Subscription.audienceMembershipChanged(after)": Variant(
-        "subscription($a: ID!, $v: String) { audienceMembershipChanged(audienceId: $a, after: $v) { cursor } }",
+        "subscription($a: ID!, $v: String) {\n"
+        "  audienceMembershipChanged(audienceId: $a, after: $v) { cursor }\n}",
         lambda k, p: {"a": SUBSCRIBED_AUDIENCE, "v": p},
     ),
 }
