@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from personagraph.graph.audiences.parse import parse_definition
+from personagraph.graph.audiences.reads import AudienceReads, reads
 from personagraph.graph.audiences.service import save_audience
 from personagraph.graph.changes.log import NewChange, changes_after, latest_cursor, record_changes
 from personagraph.graph.events import fold as fold_module
@@ -125,6 +127,62 @@ def test_a_batch_folds_with_its_tags_membership_and_changes(
     assert [(c.subject, c.change) for c in fresh] == [("city", "changed")]
     cursors = [c.seq for c in changes_after(shop, 0, limit=10_000)]
     assert cursors == sorted(cursors) and len(set(cursors)) == len(cursors) == latest_cursor(shop)
+
+
+def test_an_audience_reads_its_own_tags_and_actions_not_those_of_the_users_it_names() -> None:
+    root = parse_definition(
+        {
+            "and": [
+                {"tag": {"tagId": "vip"}},
+                {"not": {"or": [{"behavior": {"action": "bought", "brand": "B"}}, {"tag": {"tagId": "t2"}}]}},
+                {"friends": {"atLeast": 2, "who": {"tag": {"tagId": "friend-tag"}}}},
+                {"attribute": {"field": "city", "op": "eq", "value": "Wuhan"}},
+            ]
+        }
+    )
+    assert reads(root) == AudienceReads(frozenset({"vip", "t2"}), frozenset({"bought"}))
+
+
+def test_each_audience_is_refreshed_for_the_users_whose_changes_it_reads(
+    shop: GraphStore,  # noqa: F811
+    rules: RuleSet,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A fold re-evaluates an audience only for users whose changes it reads (graph/audiences/reads.py):
+    behaviour actions, tags (also under a `not`) and identifies; each of these must still move members."""
+    audiences = {
+        "viewers-h1": {"behavior": {"action": "viewed", "sku": "H1", "minCount": 3}},  # 2 before
+        "clickers-v1": {"behavior": {"action": "clicked", "sku": "V1"}},
+        "in-wuhan": {"attribute": {"field": "city", "op": "eq", "value": "Wuhan"}},
+        "no-night-owls": {"not": {"tag": {"tagId": "night-owl"}}},
+    }
+    for audience_id, definition in audiences.items():
+        save_audience(
+            shop,
+            audience_id=audience_id,
+            name=audience_id,
+            definition=definition,
+            owner="t",
+            purpose="analysis",
+        )
+    assert _count(
+        shop,
+        "MATCH (:User {userId: 'u_day'})-[:IN_AUDIENCE]->(a:Audience {audienceId: 'no-night-owls'}) "
+        "RETURN count(a)",
+    )
+    journal = _journal(tmp_path, NIGHT_EVENTS)
+    _worker(shop, journal, rules).fold_once()
+    moved = {
+        (c.user_id, c.subject, c.change)
+        for c in changes_after(shop, 0, user_ids=["u_day", "u_fresh", "u_new"], kinds=["audience"])
+    }
+    assert moved == {
+        ("u_day", "viewers-h1", "entered"),  # its views
+        ("u_day", "no-night-owls", "exited"),  # the night-owl tag its night views earned
+        ("u_fresh", "clickers-v1", "entered"),  # its click
+        ("u_fresh", "in-wuhan", "entered"),  # its identify
+        ("u_fresh", "no-night-owls", "entered"),  # new: every audience judges it
+    }
 
 
 def test_a_crash_before_the_commit_leaves_nothing_and_a_refold_doubles_nothing(

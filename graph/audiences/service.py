@@ -25,6 +25,7 @@ from personagraph.graph.audiences.compile import (
 )
 from personagraph.graph.audiences.model import AudienceError, Condition, definition_tag_ids
 from personagraph.graph.audiences.parse import definition_json, parse_definition
+from personagraph.graph.audiences.reads import Touched, reads
 from personagraph.graph.errors import NotFoundError
 from personagraph.graph.ids import existing_ids
 from personagraph.graph.kinds import PURPOSES, Purpose
@@ -305,17 +306,26 @@ class MembershipChange:
     change: Literal["entered", "exited"]
 
 
-def refresh_membership(store: GraphStore, user_ids: Sequence[str]) -> list[MembershipChange]:
+def refresh_membership(
+    store: GraphStore, user_ids: Sequence[str], *, touched: Touched | None = None
+) -> list[MembershipChange]:
     """Re-evaluate every saved audience for the given users only, after their profiles changed: per
     audience one membership read and one write, whatever the number of users. Like a one-user refresh,
-    it does not revisit other users whose membership depends on them (friends, followers, referrals)."""
+    it does not revisit other users whose membership depends on them (friends, followers, referrals).
+
+    With ``touched`` (what a fold changed, per user), an audience is re-evaluated only for the users whose
+    changes it reads (graph/audiences/reads.py), and skipped when there are none."""
     ids = sorted(set(user_ids))
     changes: list[MembershipChange] = []
     if not ids:
         return changes
     for saved in saved_audiences(store):
-        members = members_among(store, saved.definition, ids, purpose=_purpose(saved.purpose))
-        changes += _set_members_among(store, saved.audience_id, ids, members)
+        root = _definition(saved.definition)
+        among = ids if touched is None else sorted(touched.users_for(reads(root)) & set(ids))
+        if not among:
+            continue
+        members = members_among(store, root, among, purpose=_purpose(saved.purpose))
+        changes += _set_members_among(store, saved.audience_id, among, members)
     return changes
 
 

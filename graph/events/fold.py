@@ -10,7 +10,8 @@ One fold, all or nothing (GraphStore.in_transaction):
    or loading its file later, adds nothing);
 5. the touched users' rule tags are re-evaluated (graph/tags/engine.py, set-based per rule; only the
    rules that read what the batch wrote: views re-run the behaviour rules, orders the spend rules) and every
-   saved audience's membership is refreshed for them only (graph/audiences/service.py);
+   saved audience's membership is refreshed for those of them whose changes it reads: its tags, its
+   behaviour actions, or any identify (graph/audiences/reads.py);
 6. every tag, membership and profile change is recorded in the change log (graph/changes/log.py), with
    the entries that caused it;
 7. the log's fold cursor moves to the batch's last offset.
@@ -32,6 +33,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from personagraph.graph.audiences.reads import ACTION_OF_EVENT, BOUGHT, Touched
 from personagraph.graph.audiences.service import MembershipChange, refresh_membership
 from personagraph.graph.changes.log import NewChange, record_changes
 from personagraph.graph.entities import KINDS, fold_events
@@ -89,6 +91,8 @@ class _Batch:
     new_keys: set[str] = field(default_factory=set)
     touched: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # user -> message ids
     changed: set[InputName] = field(default_factory=set)  # what was written: the rules reading it re-run
+    profiled: set[str] = field(default_factory=set)  # users identified: every saved audience re-evaluated
+    acted: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # action -> users
 
     def live(self) -> Iterable[Entry]:
         return (e for e in self.entries if e.offset not in self.rejected)
@@ -175,7 +179,14 @@ def _fold(store: GraphStore, entries: list[Entry], ctx: _Context) -> FoldReport:
         )
         changes += [_tag_change(c, batch.touched[c.user_id]) for c in tag_report.changes]
         clock.lap("tags")
-        changes += [_membership_change(c, batch.touched[c.user_id]) for c in refresh_membership(store, users)]
+        tagged: dict[str, set[str]] = defaultdict(set)
+        for c in tag_report.changes:
+            tagged[c.tag_id].add(c.user_id)
+        touched = Touched(batch.profiled, batch.acted, tagged)
+        changes += [
+            _membership_change(c, batch.touched[c.user_id])
+            for c in refresh_membership(store, users, touched=touched)
+        ]
         clock.lap("audiences")
     cursors = record_changes(store, changes)
     last = entries[-1].offset
@@ -221,6 +232,7 @@ def _write_profiles(store: GraphStore, batch: _Batch) -> list[NewChange]:
             continue
         rows.append(row)
         batch.changed.update(CHANGES["profile"])
+        batch.profiled.add(record.user_id)
         given[record.user_id].update(row["props"])
         batch.touched[record.user_id].append(entry.envelope.message_id)
     if not rows:
@@ -300,6 +312,8 @@ def _write_events(store: GraphStore, batch: _Batch, zone: str) -> None:
         by_statement[KINDS["events"].statement_for(record)].append(row)
         batch.keys[entry.offset] = row["key"]
         batch.changed.update(CHANGES["event"])
+        if record.kind in ACTION_OF_EVENT:
+            batch.acted[ACTION_OF_EVENT[record.kind]].add(record.user_id)
         batch.touched[record.user_id].append(entry.envelope.message_id)
     for statement, rows in sorted(by_statement.items()):
         for r in store.write_returning(statement, rows=fold_events(rows)):
@@ -332,6 +346,7 @@ def _write_orders(store: GraphStore, batch: _Batch) -> None:
             continue
         rows += lines
         batch.changed.update(CHANGES["order"])
+        batch.acted[BOUGHT].add(entry.envelope.user_id)
         batch.touched[entry.envelope.user_id].append(entry.envelope.message_id)
     store.write_rows("events/write/merge_order_lines", rows)
 
