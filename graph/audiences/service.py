@@ -335,8 +335,7 @@ def _set_members_among(
     records = store.write_returning(
         "audiences/write/audience_set_members_among",
         audienceId=audience_id,
-        userIds=user_ids,
-        members=sorted(members),
+        rows=[{"userId": user, "member": user in members} for user in user_ids],
     )
     return [MembershipChange(audience_id, r["userId"], r["change"]) for r in records]
 
