@@ -7,7 +7,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sqlite3
 import stat
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -52,6 +55,54 @@ def test_duplicates_in_the_log_or_twice_in_one_call_are_flagged_with_the_first_o
     assert [e.envelope.message_id for e in journal.read(0, 10)] == ["a", "b", "c"]
     assert journal.read(0, 10)[0].envelope.user_id == "u1"  # the first one stays
     assert journal.last_offset() == 3  # a duplicate uses up no offset
+
+
+def test_appends_from_many_threads_at_once_are_group_committed_without_loss_or_doubles(
+    journal: SqliteJournal,
+) -> None:
+    """Threads that append while another commits share the next transaction; each still gets its own
+    answer: its envelopes' offsets, or the duplicate flag when another thread's call had the id first."""
+    commits = 0
+    write = journal._file.write
+
+    def counted_write():  # type: ignore[no-untyped-def]
+        nonlocal commits
+        commits += 1
+        return write()
+
+    journal._file.write = counted_write  # type: ignore[method-assign]
+    start = threading.Barrier(16)
+
+    def one(i: int) -> list[Appended]:
+        start.wait()
+        return journal.append([view(f"t{i}"), view(f"shared-{i % 4}")])
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(one, range(16)))
+    firsts = [a for answer in answers for a in answer if not a.duplicate]
+    assert sorted(a.offset for a in firsts) == list(range(1, 21))  # 16 own + 4 shared ids, each once
+    for i, answer in enumerate(answers):
+        assert [a.index for a in answer] == [0, 1]
+        assert journal.read(answer[0].offset - 1, 1)[0].envelope.message_id == f"t{i}"
+        assert journal.read(answer[1].offset - 1, 1)[0].envelope.message_id == f"shared-{i % 4}"
+    assert sum(a.duplicate for answer in answers for a in answer) == 12
+    assert commits < 16  # at least two calls shared a transaction
+
+
+def test_a_failed_group_commit_reaches_every_caller_in_it_and_the_next_append_works(
+    journal: SqliteJournal,
+) -> None:
+    broken = journal._append
+
+    def fail(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise sqlite3.OperationalError("disk I/O error")
+
+    journal._append = fail  # type: ignore[method-assign]
+    with pytest.raises(sqlite3.OperationalError):
+        journal.append([view("lost")])
+    journal._append = broken  # type: ignore[method-assign]
+    assert journal.append([view("kept")]) == [Appended(0, 1, False)]
+    assert [e.envelope.message_id for e in journal.read(0, 10)] == ["kept"]
 
 
 def test_entries_are_durable_across_a_reopen(tmp_path: Path) -> None:

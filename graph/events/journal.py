@@ -29,10 +29,11 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -116,14 +117,32 @@ class Journal(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass
+class _Pending:
+    """One append call waiting for the group commit that takes it."""
+
+    envelopes: Sequence[Envelope]
+    received_at: float
+    done: bool = False
+    appended: list[Appended] = field(default_factory=list)
+    error: BaseException | None = None
+
+
 class SqliteJournal:
-    """The ``Journal`` in one SQLite file, shared by the processes (and threads) of one machine."""
+    """The ``Journal`` in one SQLite file, shared by the processes (and threads) of one machine.
+
+    Appends are group-committed: while one thread of a process commits, the appends that arrive meanwhile
+    queue, and the next of them commits them all in one transaction, one fsync for the lot. Each caller
+    still returns only once its own envelopes are durable (or with the error that kept them out)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.clock: Callable[[], float] = time.time  # when an entry is received (tests move it)
         self._file = SqliteFile(path, synchronous="FULL")
         _create_private(path)
+        self._group = threading.Condition()
+        self._queue: list[_Pending] = []
+        self._committing = False
         with self._file.write() as db:  # at start, so an unusable file stops the app before it serves
             for statement in SCHEMA:
                 db.execute(statement)
@@ -131,9 +150,39 @@ class SqliteJournal:
             self.log_id: str = db.execute("SELECT value FROM meta WHERE key = 'log_id'").fetchone()[0]
 
     def append(self, envelopes: Sequence[Envelope]) -> list[Appended]:
-        received_at = self.clock()
-        with self._file.write() as db:
-            return [self._append(db, index, e, received_at) for index, e in enumerate(envelopes)]
+        mine = _Pending(envelopes, self.clock())
+        with self._group:
+            self._queue.append(mine)
+            while self._committing and not mine.done:
+                self._group.wait()
+            if not mine.done:  # nobody is committing: this thread commits everything queued
+                self._committing = True
+                group, self._queue = self._queue, []
+        if not mine.done:
+            try:
+                self._commit(group)
+            finally:
+                with self._group:
+                    self._committing = False
+                    self._group.notify_all()
+        if mine.error is not None:
+            raise mine.error
+        return mine.appended
+
+    def _commit(self, group: list[_Pending]) -> None:
+        """One transaction for every queued append (in arrival order); each learns its result or error."""
+        try:
+            with self._file.write() as db:
+                appended = [
+                    [self._append(db, index, e, p.received_at) for index, e in enumerate(p.envelopes)]
+                    for p in group
+                ]
+        except BaseException as error:
+            for pending in group:
+                pending.error, pending.done = error, True
+            return
+        for pending, result in zip(group, appended, strict=True):
+            pending.appended, pending.done = result, True
 
     @staticmethod
     def _append(db: sqlite3.Connection, index: int, envelope: Envelope, received_at: float) -> Appended:
