@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,6 +71,19 @@ class SqliteFile:
             db.close()
         self._local = threading.local()
 
+    def _journal_mode_wal(self, db: sqlite3.Connection) -> str:
+        """Turn the file to WAL (a no-op once it is). SQLite answers "database is locked" at once, busy
+        timeout or not, when another process is turning a new file to WAL at the same moment (as the
+        workers of `persona serve` do at start): retried until the busy timeout."""
+        deadline = time.monotonic() + self.busy_timeout_s
+        while True:
+            try:
+                return str(db.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.005)
+
     def _open(self) -> sqlite3.Connection:
         # check_same_thread=False only so that close() may close every thread's connection; each
         # connection is used by the thread that opened it alone.
@@ -77,7 +91,7 @@ class SqliteFile:
             self.path, timeout=self.busy_timeout_s, isolation_level=None, check_same_thread=False
         )
         db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
-        if db.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
+        if self._journal_mode_wal(db) != "wal":
             db.close()
             raise RuntimeError(f"{self.path}: SQLite refused WAL mode (is it on a local disk?)")
         db.execute(f"PRAGMA synchronous = {self.synchronous}")

@@ -56,3 +56,16 @@ def hold_fold_lock(path: str, holding: Any) -> None:
     assert lock.try_acquire()
     holding.set()
     threading.Event().wait()  # never set: the parent kills this process
+
+
+def open_fresh_journals(folder: str, me: int, count: int, ready: Any) -> int:
+    """Open ``count`` new journals (events-0 ... in ``folder``) and append to each, as the other processes
+    do with the same ones (uvicorn's workers at start): how many it did (a refusal raises)."""
+    ready.wait()
+    opened = 0
+    for i in range(count):
+        journal = SqliteJournal(Path(folder) / f"events-{i}.sqlite3")
+        journal.append([view(f"p{me}-{i}")])
+        journal.close()
+        opened += 1
+    return opened

@@ -25,7 +25,13 @@ from personagraph.graph.events.journal import (
     open_journal,
 )
 from personagraph.graph.settings import Settings
-from tests.journal_processes import append_views, hold_fold_lock, try_fold_lock, view
+from tests.journal_processes import (
+    append_views,
+    hold_fold_lock,
+    open_fresh_journals,
+    try_fold_lock,
+    view,
+)
 from tests.state_processes import in_processes
 
 DAY = 86_400.0
@@ -215,6 +221,13 @@ def test_two_processes_appending_at_once_lose_nothing_and_share_no_offset(tmp_pa
     duplicates = [(m, o) for m, o, duplicate in results if duplicate]
     assert sorted(m for m, _ in duplicates) == sorted(shared)  # each shared one: once new, once a duplicate
     assert set(duplicates) <= set(appended)  # a duplicate names the offset the other process got
+
+
+def test_processes_opening_a_new_journal_at_once_all_open_it(tmp_path: Path) -> None:
+    """uvicorn starts its workers together, each opening the event log: the first to turn a new file to
+    WAL holds a lock the others must wait for, not fail on ("database is locked" stopped a start)."""
+    assert in_processes(open_fresh_journals, [(str(tmp_path), me, 100) for me in range(4)]) == [100] * 4
+    assert all(SqliteJournal(tmp_path / f"events-{i}.sqlite3").last_offset() == 4 for i in range(100))
 
 
 def test_the_fold_lock_is_exclusive_within_and_across_processes(tmp_path: Path) -> None:

@@ -296,7 +296,8 @@ def refresh_tags(
     rules it no longer has are removed too. With ``user_ids`` the report lists every change, and a
     ``cache`` lets such per-user refreshes skip the global work a recent refresh already did.
     With ``changed`` (what was just written for them: behaviour events, orders, ...), only the rules that
-    read one of those inputs are re-evaluated; the others would judge as they did.
+    read one of those inputs are re-evaluated; the others would judge as they did; and the tags of rules
+    the file no longer has are left to the next full refresh.
     """
     started = time.perf_counter()
     rule_set = _rule_set(rules)
@@ -325,7 +326,14 @@ def refresh_tags(
     rule_ids = [r.id for r in rule_set.rules]
     for batch in _user_batches(store, user_ids, batch_size):
         changes = _refresh_batch(store, plans, batch, ctx)
-        for r in store.write_returning("tags/write/tags_remove_stale_rules", userIds=batch, ruleIds=rule_ids):
+        # A dropped rule is the rule file's change, not the batch's: re-evaluations after new events
+        # (``changed``) leave its tags to the next full refresh.
+        stale = (
+            []
+            if changed is not None
+            else store.write_returning("tags/write/tags_remove_stale_rules", userIds=batch, ruleIds=rule_ids)
+        )
+        for r in stale:
             report.stale_removed += 1
             changes.append(TagChange(r["userId"], r["tagId"], r["ruleId"], "removed"))
         if user_ids is not None:
