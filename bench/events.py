@@ -141,12 +141,19 @@ def drive(job: dict[str, Any], workdir: Path, name: str, authorization: str) -> 
     return out
 
 
-def drain(store: GraphStore, journal: SqliteJournal, timeout_s: float = 900.0) -> float:
-    """Wait until the folding worker has folded the whole log; the moment it had (time.time())."""
+def drain(
+    store: GraphStore, journal: SqliteJournal, timeout_s: float = 900.0, stall_s: float = 120.0
+) -> float:
+    """Wait until the folding worker has folded the whole log; the moment it had (time.time()). Fails when
+    the cursor stops moving for ``stall_s`` (a dead server: see personagraph.log in the work folder)."""
     deadline = time.monotonic() + timeout_s
-    while fold_cursor(store, journal.log_id) < journal.last_offset():
-        if time.monotonic() > deadline:
-            raise RuntimeError("the folding worker did not catch up")
+    moved, last = time.monotonic(), -1
+    while (cursor := fold_cursor(store, journal.log_id)) < journal.last_offset():
+        now = time.monotonic()
+        if cursor != last:
+            moved, last = now, cursor
+        if now > deadline or now - moved > stall_s:
+            raise RuntimeError(f"the folding worker did not catch up (fold cursor {cursor})")
         time.sleep(0.05)
     return time.time()
 
