@@ -93,7 +93,6 @@ def population(store: GraphStore, users: int, seed: int) -> tuple[list[str], lis
 def baseline(store: GraphStore, users: list[str], skus: list[str], count: int, seed: int) -> dict[str, Any]:
     """``count`` events folded with merge_events_* in batches of BASELINE_BATCH: events/s."""
     random_ = random.Random(seed)
-    ctx = RowContext()
     now = dt.datetime.now(dt.UTC)
     records = [
         EventRecord(
@@ -105,20 +104,26 @@ def baseline(store: GraphStore, users: list[str], skus: list[str], count: int, s
         )
         for i in range(count)
     ]
-    started = time.perf_counter()
-    for lo in range(0, count, BASELINE_BATCH):
-        by_statement: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for record in records[lo : lo + BASELINE_BATCH]:
-            by_statement[ENTITY_KINDS["events"].statement_for(record)].append(record.to_row(ctx))
-        for statement, rows in sorted(by_statement.items()):
-            store.write_returning(statement, rows=fold_events(rows))
-    seconds = time.perf_counter() - started
+    seconds = merge_with_loader(store, records, BASELINE_BATCH)
     return {
         "events": count,
         "batch": BASELINE_BATCH,
         "seconds": round(seconds, 2),
         "events_s": count / seconds,
     }
+
+
+def merge_with_loader(store: GraphStore, records: list[EventRecord], batch: int) -> float:
+    """``records`` through the loader's merge_events_* statements (UNWIND), ``batch`` at a time: seconds."""
+    ctx = RowContext()
+    started = time.perf_counter()
+    for lo in range(0, len(records), batch):
+        by_statement: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for record in records[lo : lo + batch]:
+            by_statement[ENTITY_KINDS["events"].statement_for(record)].append(record.to_row(ctx))
+        for statement, rows in sorted(by_statement.items()):
+            store.write_returning(statement, rows=fold_events(rows))
+    return time.perf_counter() - started
 
 
 # --- one collector run -------------------------------------------------------------------------------

@@ -35,15 +35,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench.audiences import KINDS, load  # noqa: E402
 from bench.common import machine, write_results  # noqa: E402
-from bench.events import TRACK_EVENTS, population  # noqa: E402
+from bench.events import TRACK_EVENTS, merge_with_loader, population  # noqa: E402
 from bench.ingest import dataset, fresh_neo4j  # noqa: E402
 from personagraph.graph.audiences.service import save_audience  # noqa: E402
-from personagraph.graph.entities import KINDS as ENTITY_KINDS  # noqa: E402
-from personagraph.graph.entities import fold_events  # noqa: E402
 from personagraph.graph.events.envelope import parse_event  # noqa: E402
 from personagraph.graph.events.fold import fold  # noqa: E402
 from personagraph.graph.events.journal import Entry  # noqa: E402
-from personagraph.graph.records import EventRecord, RowContext  # noqa: E402
+from personagraph.graph.records import EventRecord  # noqa: E402
 from personagraph.graph.server.connection import open_driver  # noqa: E402
 from personagraph.graph.settings import Settings  # noqa: E402
 from personagraph.graph.store import GraphStore, TransactionStore  # noqa: E402
@@ -107,7 +105,6 @@ def events(users: list[str], skus: list[str], count: int, seed: int, prefix: str
 
 def run_baseline(store: GraphStore, raw: list[dict[str, Any]], batch: int) -> float:
     """The events' rows through the loader's statements only: seconds."""
-    ctx = RowContext()
     records = [
         EventRecord(
             event_id=e["messageId"],
@@ -118,14 +115,7 @@ def run_baseline(store: GraphStore, raw: list[dict[str, Any]], batch: int) -> fl
         )
         for e in raw
     ]
-    started = time.perf_counter()
-    for lo in range(0, len(records), batch):
-        by_statement: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for record in records[lo : lo + batch]:
-            by_statement[ENTITY_KINDS["events"].statement_for(record)].append(record.to_row(ctx))
-        for statement, rows in sorted(by_statement.items()):
-            store.write_returning(statement, rows=fold_events(rows))
-    return time.perf_counter() - started
+    return merge_with_loader(store, records, batch)
 
 
 def run_fold(

@@ -17,26 +17,16 @@
 // the batch (accepted + duplicates < batch, or any rejected); a socket error or timeout is one too.
 // With BENCH_AUTHORIZATION set (e.g. "Bearer pg_..."), every request carries it.
 import { readFileSync, writeFileSync } from "node:fs";
-import http from "node:http";
 import { performance } from "node:perf_hooks";
+import { poster, rng } from "./client.mjs";
 
 const job = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const outPath = process.argv[3];
-const url = new URL(job.url);
-const agent = new http.Agent({ keepAlive: true, maxSockets: job.clients, maxFreeSockets: job.clients });
-const timeoutMs = job.timeoutMs ?? 60000;
-const auth = process.env.BENCH_AUTHORIZATION;
-
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const post = poster(job.url, {
+  clients: job.clients,
+  timeoutMs: job.timeoutMs,
+  authorization: process.env.BENCH_AUTHORIZATION,
+});
 
 const startedAt = Date.now();
 const measuredFrom = startedAt + job.warmup * 1000;
@@ -54,24 +44,6 @@ const out = {
   measured: { requests: 0, acked: 0 },
   acked: [],
 };
-
-function post(body) {
-  return new Promise((resolve) => {
-    const headers = { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
-    if (auth) headers.authorization = auth;
-    const req = http.request(
-      { hostname: url.hostname, port: url.port, path: url.pathname, method: "POST", headers, agent },
-      (res) => {
-        const chunks = [];
-        res.on("data", (c) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString() }));
-      },
-    );
-    req.setTimeout(timeoutMs, () => req.destroy(new Error("timeout")));
-    req.on("error", (e) => resolve({ status: 0, text: `socket:${e.code || e.message}` }));
-    req.end(body);
-  });
-}
 
 function error(code, sample) {
   out.errors[code] = (out.errors[code] || 0) + 1;
@@ -114,7 +86,7 @@ async function worker(n) {
     out.events.sent += ids.length;
     const measured = sentAt >= measuredFrom;
     if (answer.status === 0) {
-      error(answer.text, answer.text);
+      error(`socket:${answer.error}`, answer.error);
       continue;
     }
     if (answer.status < 200 || answer.status > 299) {
@@ -148,4 +120,4 @@ out.measuredFrom = measuredFrom;
 out.endedAt = Date.now();
 out.measured.seconds = (Math.min(out.endedAt, endAt) - measuredFrom) / 1000;
 writeFileSync(outPath, JSON.stringify(out));
-agent.destroy();
+post.close();

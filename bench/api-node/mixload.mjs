@@ -19,28 +19,16 @@
 // With BENCH_AUTHORIZATION set (e.g. "Bearer pg_..."), every request carries it as its Authorization
 // header: personagraph answers 401 to requests without credentials.
 import { writeFileSync, readFileSync } from "node:fs";
-import http from "node:http";
 import { performance } from "node:perf_hooks";
+import { poster, rng } from "./client.mjs";
 
 const job = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const outPath = process.argv[3];
-const url = new URL(job.url);
-const agent = new http.Agent({ keepAlive: true, maxSockets: job.clients, maxFreeSockets: job.clients });
-const timeoutMs = job.timeoutMs ?? 60000;
-const auth = process.env.BENCH_AUTHORIZATION;
-const authorization = auth ? { authorization: auth } : {};
-
-// mulberry32: a small seeded PRNG, so the sequence of operations is reproducible per worker
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const post = poster(job.url, {
+  clients: job.clients,
+  timeoutMs: job.timeoutMs,
+  authorization: process.env.BENCH_AUTHORIZATION,
+});
 
 const ops = Object.keys(job.mix).filter((op) => job.mix[op] > 0);
 const total = ops.reduce((s, op) => s + job.mix[op], 0);
@@ -77,35 +65,6 @@ function build(op, random) {
     eventId,
   };
   return { body: JSON.stringify({ query: e.query, variables: { e: input } }), eventId };
-}
-
-function post(body) {
-  return new Promise((resolve) => {
-    const req = http.request(
-      {
-        agent,
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname,
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          accept: "application/json",
-          "content-length": Buffer.byteLength(body),
-          ...authorization,
-        },
-      },
-      (res) => {
-        const chunks = [];
-        res.on("data", (c) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString() }));
-        res.on("error", (err) => resolve({ status: 0, error: err.code || err.message }));
-      },
-    );
-    req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error("timeout"), { code: "TIMEOUT" })));
-    req.on("error", (err) => resolve({ status: 0, error: err.code || err.message }));
-    req.end(body);
-  });
 }
 
 // The error code of one response, or null when it is a success.
@@ -170,7 +129,7 @@ async function worker(index) {
 
 await Promise.all(Array.from({ length: job.clients }, (_, i) => worker(i)));
 const endedAt = Date.now();
-agent.destroy();
+post.close();
 writeFileSync(
   outPath,
   JSON.stringify({ startedAt, measuredFrom, endedAt, ops: stats, events, errorSamples, timeline }),
