@@ -30,6 +30,7 @@ from personagraph.graph.server.connection import ConnectionInfo
 from personagraph.graph.store import GraphStore
 from tests.api_support import AnalysedGraph, Secured
 from tests.test_fuzz_api import TRACE_MARKERS
+from tests.test_subscriptions import sse_event
 
 PAYLOADS: list[str] = [
     "'",
@@ -555,15 +556,11 @@ def subscribe(client: TestClient, operation: str, variables: dict[str, Any]) -> 
         headers={"content-type": "application/json"},
     )
     assert response.status_code == 200, response.text[:2000]
-    text = response.text.replace("\r\n", "\n")
-    events = [block.split("\n") for block in text.split("\n\n") if block.strip()]
-    named = [
-        (lines[0].removeprefix("event:").strip(), "".join(x.removeprefix("data:").strip() for x in lines[1:]))
-        for lines in events
-        if lines[0].startswith("event:")
-    ]
-    assert [name for name, _ in named] == ["next", "complete"], repr(response.text[:2000])
-    body: dict[str, Any] = json.loads(named[0][1])
+    lines = iter(response.text.splitlines())
+    first, second = sse_event(lines), sse_event(lines)
+    rest = [line for line in lines if line and not line.startswith(":")]  # nothing after complete
+    assert (first[0], second[0], rest) == ("next", "complete", []), repr(response.text[:2000])
+    body: dict[str, Any] = json.loads(first[1])
     assert body.get("errors"), f"the subscription was accepted: {body}"
     return body
 

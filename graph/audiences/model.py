@@ -440,13 +440,15 @@ def kind_of(node: Condition) -> str:
     return kind
 
 
-def conditions(root: Condition) -> Iterator[Condition]:
-    """Every condition of a tree, the root and the sub-conditions at any depth (each once)."""
+def conditions(root: Condition, *, own: bool = False) -> Iterator[Condition]:
+    """Every condition of a tree, the root and the sub-conditions at any depth (each once). With ``own``,
+    only those on the user judged: not the conditions on the friends, followers or referrers it names."""
     stack: list[Condition] = [root]
     while stack:
         node = stack.pop()
         yield node
-        stack.extend(node.children())
+        if not (own and isinstance(node, FriendsNode | FollowersNode | ReferralHopsNode)):
+            stack.extend(node.children())
 
 
 def definition_tag_ids(root: Condition) -> set[str]:

@@ -12,14 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from personagraph.graph.audiences.model import (
-    AndNode,
-    BehaviorNode,
-    Condition,
-    NotNode,
-    OrNode,
-    TagNode,
-)
+from personagraph.graph.audiences.model import BehaviorNode, Condition, TagNode, conditions
 from personagraph.graph.kinds import EventKind
 
 # The behaviour action an audience names, for each event kind a fold writes ("bought": an order).
@@ -43,18 +36,11 @@ class AudienceReads:
 
 def reads(root: Condition) -> AudienceReads:
     """What ``root`` reads of the user it judges (not of the friends, followers or referrers it names)."""
-    tags: set[str] = set()
-    actions: set[str] = set()
-    pending: list[Condition] = [root]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, AndNode | OrNode | NotNode):
-            pending += node.children()
-        elif isinstance(node, TagNode):
-            tags.add(node.tag.tagId)
-        elif isinstance(node, BehaviorNode):
-            actions.add(node.behavior.action)
-    return AudienceReads(frozenset(tags), frozenset(actions))
+    own = list(conditions(root, own=True))
+    return AudienceReads(
+        frozenset(node.tag.tagId for node in own if isinstance(node, TagNode)),
+        frozenset(node.behavior.action for node in own if isinstance(node, BehaviorNode)),
+    )
 
 
 @dataclass
