@@ -23,6 +23,7 @@ from personagraph.api.collector import COLLECTOR_PATHS, EventCollector, install_
 from personagraph.api.connection_auth import ConnectionAuth
 from personagraph.api.context import Context
 from personagraph.api.counts import CountBudget
+from personagraph.api.fast_entry import FastEntry
 from personagraph.api.fast_path import FastPaths
 from personagraph.api.http_limits import install_http_limits
 from personagraph.api.ide import mount_assets
@@ -180,7 +181,9 @@ def create_app(
 
     # Outermost first: metrics (counts every answer), CORS (answers preflights, which carry no credentials,
     # and adds its headers to refusals too), auth (401s, 429s for IPs refused too often), rate limit per
-    # key, body cap.
+    # key, body cap, JSON depth cap, then the fast path's entry (POSTs it has a plan for, before routing).
+    if router.fast_paths is not None:
+        app.add_middleware(FastEntry, router=router, context_getter=get_context)
     install_http_limits(
         app,
         settings,

@@ -477,12 +477,14 @@ class ProductPlan:
         self.key = root.key
         self.root = root
         self.pairs: Field | None = None
+        self.details = False  # brand or categories selected: the read with the category walk
         outs = []
         for item in _fields(root, root.selections):
             if item.name == "__typename":
                 outs.append(Out(item.key, _typename("Product")))
             elif item.name in PRODUCT_LEAVES and item.selections is None and not item.node.arguments:
                 getter = PRODUCT_LEAVES[item.name]
+                self.details = self.details or item.name not in PARTNER_LEAVES
                 outs.append(Out(item.key, _of_product(getter)))
             elif item.name == "boughtWith" and self.pairs is None:
                 self.pairs = item
@@ -502,7 +504,7 @@ class ProductPlan:
             first = plain_int(arguments_with_defaults(self.pairs, dict(values)).get("first")) or 0
             if not 1 <= first <= products.MAX_FIRST:  # the usual path reads others apart, or refuses them
                 raise Unsupported("boughtWith: first out of range")
-        page = await ctx.call(products.product_page, sku=sku, first=first)
+        page = await ctx.call(products.product_page, sku=sku, first=first, details=self.details)
         return {self.key: None if page is None else render(self.outs, page)}
 
 

@@ -15,7 +15,8 @@ Strawberry's FastAPI router already follows most of the GraphQL-over-HTTP spec
   api/validation.py);
 - automatic persisted queries (api/persisted.py): a document sent once, then by its SHA-256;
 - profile, product and audience-members pages answered by api/fast_path.py once the usual path has
-  answered their document for the caller's role without an error;
+  answered their document for the caller's role without an error (POSTs mostly before they reach this
+  router: api/fast_entry.py);
 - subscriptions over graphql-transport-ws on the same path, the websocket authenticated at
   ``connection_init`` (``on_ws_connect``, api/connection_auth.py), which AuthMiddleware (HTTP) never sees.
 
@@ -57,6 +58,7 @@ from personagraph.api.persisted import PersistedQueries, PersistedQueryError
 
 log = logging.getLogger(__name__)
 LEARN = object()  # the fast path has no plan yet: an answer without errors may give it one
+TRIED = "fast_path_tried"  # in a request's scope state: api/fast_entry.py ran the fast path already
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
 _SUPPORTED = (GRAPHQL_RESPONSE_JSON, APPLICATION_JSON)
@@ -247,7 +249,8 @@ class PersonaGraphQLRouter(GraphQLRouter[Any, None]):
             if isinstance(request_data, GraphQLRequestData):
                 query = self.persisted.resolve(request_data.query, request_data.extensions)
                 request_data = replace(request_data, query=query)
-                fast = await self._fast(request_adapter.method, request_data, context)
+                if not request.scope.get("state", {}).get(TRIED):
+                    fast = await self._fast(request_adapter.method, request_data, context)
             result: ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult
             if isinstance(fast, ExecutionResult):
                 result = fast

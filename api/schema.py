@@ -32,6 +32,7 @@ from personagraph.api.types import (
     Tag,
     User,
     bought_with_first,
+    needs_details,
     read_users,
 )
 from personagraph.api.types.changes import Subscription
@@ -88,7 +89,8 @@ class Query(WebhookQueries):
     @strawberry.field(description="One product, or null when no product has this sku.")
     async def product(self, info: Ctx, sku: strawberry.ID) -> Product | None:
         first = bought_with_first(info)
-        page = await info.context.call(products.product_page, sku=str(sku), first=first)
+        details = needs_details(info)
+        page = await info.context.call(products.product_page, sku=str(sku), first=first, details=details)
         return Product.of_page(page, first) if page else None
 
     @strawberry.field(

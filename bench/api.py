@@ -27,7 +27,8 @@ Contenders: (a) personagraph (`uvicorn --factory personagraph.api.app:create_app
 (b) @neo4j/graphql on Apollo Server standalone (bench/api-node/server.mjs, one Node process) with
 equivalent type definitions, both driven over HTTP by autocannon in a separate Node process
 (bench/api-node/loadgen.mjs); (c) the same answer as one Cypher statement through the Python driver
-from threads in this process (no HTTP). Each runs at 1, 8 and 32 concurrent clients for --duration
+from threads in this process (no HTTP), as an auto-commit read (``raw_read``: RUN and PULL in one round
+trip, the cheapest way the driver reads, and the way personagraph's graph/store.py reads). Each runs at 1, 8 and 32 concurrent clients for --duration
 seconds after a warm-up. Before timing, all three are asked every input of the pool and their
 answers compared (recorded in the results). Last, the floor: `{ __typename }` against personagraph at
 1 client, what any of its requests costs before its own work (HTTP, authentication, the GraphQL
@@ -75,7 +76,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from neo4j import Driver, RoutingControl  # noqa: E402 - after the path setup
+from neo4j import READ_ACCESS, Driver, Query, Record  # noqa: E402 - after the path setup
 
 from bench.audiences import KINDS, load  # noqa: E402 - after the path setup
 from bench.common import AUTH_ENV, api_credentials, machine, write_results  # noqa: E402
@@ -367,10 +368,14 @@ def from_neo4j_graphql(query: str, data: dict[str, Any]) -> dict[str, Any] | Non
     }
 
 
+def raw_read(driver: Driver, query: str, params: dict[str, Any]) -> list[Record]:
+    """The raw Cypher of ``query`` as an auto-commit read."""
+    with driver.session(database="neo4j", default_access_mode=READ_ACCESS) as session:
+        return list(session.run(Query(RAW_CYPHER[query]), params))
+
+
 def raw_answer(driver: Driver, query: str, params: dict[str, Any]) -> dict[str, Any] | None:
-    records, _, _ = driver.execute_query(
-        RAW_CYPHER[query], params, database_="neo4j", routing_=RoutingControl.READ
-    )
+    records = raw_read(driver, query, params)
     return dict(records[0]) if records else None
 
 
@@ -531,7 +536,7 @@ def drive_raw(
             p = params[next(counter) % len(params)]
             t0 = time.perf_counter()
             try:
-                driver.execute_query(RAW_CYPHER[query], p, database_="neo4j", routing_=RoutingControl.READ)
+                raw_read(driver, query, p)
             except Exception:  # counted, like a failed HTTP request
                 errors[i] += 1
                 continue
@@ -700,7 +705,7 @@ def markdown(result: dict[str, Any]) -> str:
         "the access-control walk included; admin sees exact counts). "
         f"**{NEO}**: @neo4j/graphql {v['@neo4j/graphql']} on @apollo/server {v['@apollo/server']} standalone, "
         f"one Node process. **{RAW}**: the same answer as one Cypher statement through the Python driver "
-        f"(neo4j {v['python neo4j']}) from 1/8/32 threads in the bench process, no HTTP.",
+        f"(neo4j {v['python neo4j']}, an auto-commit read) from 1/8/32 threads in the bench process, no HTTP.",
         "",
         "Queries: **profile**, a user with tags, 20 friends with the total and the 10 newest orders; "
         "**audience count**, users with a tag AND in a city (purpose ANALYSIS); **cross-sell**, a product "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -10,14 +11,28 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Protocol, TypeVar
 
-from neo4j import Driver, EagerResult, ManagedTransaction, Query, Record, RoutingControl, unit_of_work
-from neo4j.exceptions import Neo4jError
+from neo4j import (
+    READ_ACCESS,
+    Driver,
+    EagerResult,
+    ManagedTransaction,
+    Query,
+    Record,
+    RoutingControl,
+    unit_of_work,
+)
+from neo4j.exceptions import DriverError, Neo4jError
 
 from personagraph.graph.catalog import cypher
 from personagraph.graph.errors import QueryTimeoutError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# A read that fails with an error the driver calls retryable (a cluster member going away, a database
+# not yet available) runs again, up to this many times in all, after a short, growing, jittered pause.
+READ_ATTEMPTS = 4
+READ_RETRY_PAUSE_S = 0.05
 
 # What Neo4j 5 answers when a transaction outlives its timeout (the server's, or the one we send) ...
 TIMED_OUT = frozenset(
@@ -81,19 +96,39 @@ class GraphStore:
         return Query(cypher(name), timeout=self.timeout_s)
 
     def read(self, name: str, /, **params: Any) -> list[Record]:
-        """Run a catalog statement in a read transaction (routable to cluster secondaries)."""
-        records, _, _ = self._execute(name, params, RoutingControl.READ)
-        return records
+        """Run a catalog statement as a read (routable to cluster secondaries; see ``_read``)."""
+        return self._read(name, self._query(name), params)
 
     def read_statement(self, statement: CompiledStatement, /, **params: Any) -> list[Record]:
-        """Run a compiled statement (an audience's) like a catalog read: in a read transaction (routable
-        to cluster secondaries), with this store's timeout and its QueryTimeoutError (``statement.name``
-        in logs). ``params`` are added to the statement's own (paging values)."""
+        """Run a compiled statement (an audience's) like a catalog read: routable to cluster secondaries,
+        with this store's timeout and its QueryTimeoutError (``statement.name`` in logs). ``params`` are
+        added to the statement's own (paging values)."""
         query = Query(statement.text, timeout=self.timeout_s)
-        records, _, _ = self._execute(
-            statement.name, {**statement.params, **params}, RoutingControl.READ, query=query
-        )
-        return records
+        return self._read(statement.name, query, {**statement.params, **params})
+
+    def _read(self, name: str, query: Query, params: dict[str, Any]) -> list[Record]:
+        """One statement in an auto-commit read transaction: RUN and PULL in one round trip, where a
+        managed transaction (``execute_query``) adds BEGIN and COMMIT, about a third more of the driver's
+        CPU and wall time on a short read (bench/results/api.md). It shares ``execute_query``'s bookmark
+        manager, so a read still sees every write this driver made before it (causal consistency in a
+        cluster). Reads change nothing, so a retryable failure (``is_retryable``) runs it again, as a
+        managed transaction would."""
+        with self._timed(name):
+            for attempt in range(1, READ_ATTEMPTS + 1):
+                try:
+                    with self.driver.session(
+                        database=self.database,
+                        default_access_mode=READ_ACCESS,
+                        bookmark_manager=self.driver.execute_query_bookmark_manager,
+                    ) as session:
+                        return list(session.run(query, params))
+                except (DriverError, Neo4jError) as exc:
+                    if attempt == READ_ATTEMPTS or not exc.is_retryable():
+                        raise
+                    pause = READ_RETRY_PAUSE_S * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
+                    log.info("%s: %s; reading again in %.2f s", name, exc, pause)
+                    time.sleep(pause)
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     def write(self, name: str, /, **params: Any) -> WriteCounts:
         """Run a catalog statement in a managed write transaction (transient errors retry)."""
@@ -231,6 +266,9 @@ class TransactionStore(GraphStore):
     ) -> EagerResult:
         text = query.text if query is not None else cypher(name)
         return self._tx.eager(text, params)
+
+    def _read(self, name: str, query: Query, params: dict[str, Any]) -> list[Record]:
+        return self._tx.eager(query.text, params).records  # in the transaction, seeing its writes
 
     def write_transaction(self, name: str, work: Callable[[StoreTransaction], T], /) -> T:
         return work(self._tx)  # already inside one: the work joins it

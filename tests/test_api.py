@@ -452,6 +452,28 @@ def test_a_product_and_its_partners_are_one_read(
         assert made == {"product_page": 1}, (query, made)
 
 
+def test_a_cross_sell_box_reads_no_details_a_product_page_does(gql: GraphQL, graph: AnalysedGraph) -> None:
+    """The product field skips the category walk only when none of brand, categories or community is
+    selected; asked for, they are there, in a fragment too."""
+    sku = one(graph, "MATCH (p:Product)-[:BOUGHT_WITH]->() RETURN p.sku AS sku ORDER BY sku LIMIT 1")["sku"]
+    box = "query($sku: ID!) { product(sku: $sku) { sku name boughtWith(first: 3) { lift product { sku } } } }"
+    page = (
+        "query($sku: ID!) { product(sku: $sku) { sku name ...D boughtWith(first: 3) { lift product { sku } } } }"
+        " fragment D on Product { brand categoryPath categoryId }"
+    )
+    lean, full = gql.data(box, {"sku": sku})["product"], gql.data(page, {"sku": sku})["product"]
+    assert lean == {k: full[k] for k in ("sku", "name", "boughtWith")} and lean["boughtWith"]
+    stored = one(
+        graph,
+        "MATCH (p:Product {sku: $sku})-[:IN_CATEGORY]->(c) OPTIONAL MATCH (p)-[:OF_BRAND]->(b) "
+        "RETURN c.categoryId AS category, b.name AS brand",
+        sku=sku,
+    )
+    assert (full["categoryId"], full["brand"]) == (stored["category"], stored["brand"]) and full[
+        "categoryPath"
+    ]
+
+
 @strawberry.type
 class _Probe:
     found: str

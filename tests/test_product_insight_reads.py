@@ -139,6 +139,23 @@ def test_get_products_keeps_input_order_and_reads_brand_category_and_community(s
     assert get_products(shop, skus=[]) == {}
 
 
+def test_a_product_page_without_details_has_the_same_partners_and_no_category_walk(shop: GraphStore) -> None:
+    full = products.product_page(shop, sku="P22", first=5)
+    lean = products.product_page(shop, sku="P22", first=5, details=False)
+    assert full is not None and lean is not None and full.pairs
+    assert (full.complete, lean.complete) == (True, False)
+    assert lean.pairs == full.pairs
+    assert lean.product == products.ProductInfo(
+        sku="P22", name=full.product.name, price=full.product.price, currency=full.product.currency
+    )
+    assert full.product.category_path  # what the lean read leaves out is there to leave out
+    assert products.product_page(shop, sku="nope", first=5, details=False) is None
+    # without partners there is nothing to skip: the details are read
+    assert products.product_page(shop, sku="P22", first=0, details=False) == full.model_copy(
+        update={"pairs": []}
+    )
+
+
 def test_cross_sell_for_a_product_follows_its_edges(shop: GraphStore) -> None:
     edges = _edges(shop)
     result = cross_sell(shop, sku="P22")

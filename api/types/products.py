@@ -27,7 +27,7 @@ class Product:
 
     @staticmethod
     def of_page(page: products.ProductPage, first: int) -> Product:
-        return Product(info=page.product, complete=True, prefetched={first: page.pairs})
+        return Product(info=page.product, complete=page.complete, prefetched={first: page.pairs})
 
     async def _full(self, info: Ctx) -> products.ProductInfo:
         """The whole record: a partner product read with a pair carries only a few fields."""
@@ -79,6 +79,15 @@ class Product:
             page = await info.context.call(products.product_page, sku=self.info.sku, first=first)
             pairs = page.pairs if page else []
         return [BoughtWith.of(p) for p in pairs]
+
+
+PAGE_FIELDS = frozenset({"sku", "name", "price", "currency", "boughtWith", "__typename"})
+
+
+def needs_details(info: Ctx) -> bool:
+    """Whether the product's own selection asks more than ``products.PARTIAL_FIELDS`` and its partners
+    (a cross-sell box does not: its read skips the category walk)."""
+    return any(name not in PAGE_FIELDS for name, _ in direct_fields(info))
 
 
 def bought_with_first(info: Ctx) -> int:

@@ -118,37 +118,37 @@ class ProductPair(BaseModel):
 
 
 class ProductPage(BaseModel):
-    """A product and its strongest co-purchase partners, read together."""
+    """A product and its strongest co-purchase partners, read together; ``complete`` False when only
+    ``PARTIAL_FIELDS`` of the product were read (``product_page(details=False)``)."""
 
     model_config = ConfigDict(frozen=True)
 
     product: ProductInfo
     pairs: list[ProductPair]
+    complete: bool = True
 
 
 PARTIAL_FIELDS = frozenset({"sku", "name", "price", "currency"})  # what a pair's product carries
 
 
-def product_page(store: GraphStore, *, sku: str, first: int = 0) -> ProductPage | None:
+def product_page(store: GraphStore, *, sku: str, first: int = 0, details: bool = True) -> ProductPage | None:
     """One product and (``first`` > 0) its partners by lift, in one read; None for an unknown sku.
 
     Partners carry only ``PARTIAL_FIELDS``; brand, categories and community of a partner need
-    ``get_products``. ``first`` is 0..100.
+    ``get_products``. ``first`` is 0..100. With ``details=False`` (and ``first`` > 0) the product too
+    carries only ``PARTIAL_FIELDS`` (a cross-sell box's read: no category walk), ``complete`` False.
     """
     if isinstance(first, bool) or not 0 <= first <= MAX_FIRST:
         raise ProductInputError(f"first must be between 0 and {MAX_FIRST}, got {first}")
-    records = store.read("products/read/product_page", sku=sku, first=first)
+    lean = not details and first > 0
+    statement = "products/read/product_partners" if lean else "products/read/product_page"
+    records = store.read(statement, sku=sku, first=first)
     if not records:
         return None
     row = records[0]
     pairs = [
         ProductPair(
-            product=ProductInfo(
-                sku=x["sku"],
-                name=x["name"],
-                price=float(x["price"]) if x["price"] is not None else None,
-                currency=x["currency"],
-            ),
+            product=_partial(x),
             count=int(x["count"]),
             support=float(x["support"]),
             confidence=float(x["confidence"]),
@@ -156,7 +156,20 @@ def product_page(store: GraphStore, *, sku: str, first: int = 0) -> ProductPage 
         )
         for x in row["pairs"]
     ]
+    if lean:
+        return ProductPage(product=_partial(row), pairs=pairs, complete=False)
     return ProductPage(product=ProductInfo.from_record(row), pairs=pairs)
+
+
+def _partial(row: Mapping[str, Any]) -> ProductInfo:
+    """A product of ``PARTIAL_FIELDS`` only (a partner, or a product read without its details)."""
+    price = row["price"]
+    return ProductInfo(
+        sku=row["sku"],
+        name=row["name"],
+        price=float(price) if price is not None else None,
+        currency=row["currency"],
+    )
 
 
 def cross_sell(

@@ -87,11 +87,15 @@ class UserProfile(BaseModel):
 
     @classmethod
     def from_node(cls, props: Mapping[str, Any]) -> UserProfile:
-        """From a User node's properties (``USER_PROPERTIES`` names them); userId is required."""
-        return cls(
-            user_id=props["userId"],
-            **{name: _native(props.get(prop)) for name, prop in USER_PROPERTIES.items() if name != "user_id"},
-        )
+        """From a User node's properties (``USER_PROPERTIES`` names them); userId is required. Only the
+        properties present are looked at: a friend on a profile page is read with its id alone."""
+        values = {
+            name: _native(value)
+            for prop, value in props.items()
+            if value is not None and (name := _FIELD_OF_PROPERTY.get(prop)) is not None
+        }
+        values["user_id"] = props["userId"]
+        return cls(**values)
 
 
 # Each UserProfile field's node property; a page of users can read only the ones its caller shows.
@@ -125,6 +129,9 @@ USER_PROPERTIES: dict[str, str] = {
     "influence_run_id": "influenceRunId",
     "influence_computed_at": "influenceComputedAt",
 }
+
+
+_FIELD_OF_PROPERTY = {prop: name for name, prop in USER_PROPERTIES.items()}
 
 
 def user_properties(fields: Collection[str] | None) -> list[str]:
