@@ -99,6 +99,7 @@ def create_app(
                 cache=tag_cache,
                 suppression_key=forgotten_key,
                 lock=FoldLock(settings.event_log_file),
+                on_outcomes=app.state.collector.folded,  # its recordEvents need not wait for the next look
             )
             app.state.folding_worker = worker
             folding = worker.start()

@@ -14,6 +14,7 @@ The GraphQL mutations recordEvent, recordOrder and recordEvents go through the s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sqlite3
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 BATCH_PATH = "/v1/batch"
 SINGLE_PATHS = {"/v1/track": "track", "/v1/identify": "identify", "/v1/page": "page"}
 COLLECTOR_PATHS = (BATCH_PATH, *SINGLE_PATHS)
-WAIT_STEP_S = 0.005  # how often a recordEvent looks for its fold's outcome
+WAIT_STEP_S = 0.005  # how often the awaited fold outcomes are looked up (at once after a fold here)
 CHECK_AFTER_S = 1.0  # ... and after how long (then every so often) it asks whether Neo4j answers
 
 
@@ -80,6 +81,18 @@ class EventCollector:
         self.journal = journal
         self.wait_s = wait_s
         self.available = available  # does Neo4j answer now? (asked while a fold is awaited)
+        # The outcomes awaited in this process, by log offset: one poller looks them all up at once.
+        self._waiting: dict[int, list[asyncio.Future[Outcome]]] = {}
+        self._poller: asyncio.Task[None] | None = None
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def folded(self) -> None:
+        """A fold in this process recorded outcomes (the folding worker's thread calls this): look now,
+        not at the next step."""
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(wake.set)
 
     async def append(self, envelopes: Sequence[Envelope]) -> list[Appended]:
         """Append to the event log off the event loop (each append fsyncs). A log too busy to take the
@@ -117,25 +130,60 @@ class EventCollector:
         """The fold's outcome of entry ``offset``, once there is one. Neo4j away: UNAVAILABLE at once
         (the entry is durable and is folded when it is back; sending it again applies it once)."""
         started = time.monotonic()
-        checked = started
         while True:
-            found = await run_in_threadpool(self.journal.outcome, offset)
-            if found is not None:
-                return found
-            now = time.monotonic()
-            if self.available is not None and now - checked > CHECK_AFTER_S:
-                checked = now
-                if not await run_in_threadpool(self.available):
-                    raise Neo4jUnavailableError(
-                        f"accepted as entry {offset} of the event log, but Neo4j is unavailable; it is "
-                        "folded when Neo4j is back"
-                    )
-            if now - started > self.wait_s:
+            remaining = self.wait_s - (time.monotonic() - started)
+            if remaining <= 0:
                 raise NotFoldedError(
                     f"accepted as entry {offset} of the event log, but not folded into the graph within "
                     f"{self.wait_s:g} s (is a folding worker running? docs/realtime.md); it will be"
                 )
-            await asyncio.sleep(WAIT_STEP_S)
+            try:
+                return await asyncio.wait_for(self._awaited(offset), min(CHECK_AFTER_S, remaining))
+            except TimeoutError:
+                pass
+            if self.available is not None and not await run_in_threadpool(self.available):
+                raise Neo4jUnavailableError(
+                    f"accepted as entry {offset} of the event log, but Neo4j is unavailable; it is "
+                    "folded when Neo4j is back"
+                )
+
+    async def _awaited(self, offset: int) -> Outcome:
+        """Wait for ``offset``'s outcome with every other awaited one: a single poller per process reads
+        them all from the log in one lookup every ``WAIT_STEP_S``, at once when a fold in this process
+        says it recorded some (``folded``), instead of a thread hop per waiting request per step."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Outcome] = loop.create_future()
+        self._waiting.setdefault(offset, []).append(future)
+        if self._poller is None or self._poller.done():
+            self._loop, self._wake = loop, asyncio.Event()
+            self._poller = loop.create_task(self._poll(), name="fold-outcomes")
+        try:
+            return await future
+        finally:
+            waiters = self._waiting.get(offset)
+            if waiters is not None and future in waiters:
+                waiters.remove(future)
+                if not waiters:
+                    del self._waiting[offset]
+
+    async def _poll(self) -> None:
+        wake = self._wake
+        assert wake is not None
+        while self._waiting:
+            wake.clear()
+            try:
+                found = await run_in_threadpool(self.journal.outcomes, sorted(self._waiting))
+            except Exception as error:  # the log unreadable for a moment: the waiters time out as before
+                log.warning("reading fold outcomes failed: %s", error)
+                found = {}
+            for offset, outcome in found.items():
+                for future in self._waiting.pop(offset, []):
+                    if not future.done():
+                        future.set_result(outcome)
+            if not self._waiting:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), WAIT_STEP_S)
 
 
 def _error(status: int, message: str, code: str) -> JSONResponse:

@@ -27,11 +27,13 @@ are written to the audit log too. All clients share the one key, hence one rate-
     .venv/bin/python bench/load.py              # 100k users, 32 clients, 2 minutes
     .venv/bin/python bench/load.py --quick      # 5k users, ~20 s: a smoke run
     .venv/bin/python bench/load.py --clients 8 --duration 60 --workers 2
+    .venv/bin/python bench/load.py --workers 2 --fold-process   # events folded by `persona events fold`
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -47,6 +49,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +68,7 @@ from bench.api import (  # noqa: E402 - after the path setup
     versions,
 )
 from bench.audiences import KINDS, load  # noqa: E402
-from bench.common import machine, write_results  # noqa: E402
+from bench.common import machine, private_env, write_results  # noqa: E402
 from bench.ingest import dataset, fresh_neo4j  # noqa: E402
 from personagraph.graph.analytics.copurchase import run_copurchase  # noqa: E402
 from personagraph.graph.server.connection import ConnectionInfo, open_driver  # noqa: E402
@@ -326,6 +329,34 @@ def code_digest() -> str:
     return digest.hexdigest()[:16]
 
 
+@contextlib.contextmanager
+def fold_process(info: ConnectionInfo, workdir: Path) -> Iterator[None]:
+    """`persona events fold` in a process of its own beside the server (--fold-process), whose workers
+    then do not fold (PERSONA_EVENTS_FOLD_IN_API=0, set before the server starts)."""
+    env = {
+        **os.environ,
+        **private_env(workdir),
+        "PERSONA_NEO4J_URI": info.uri,
+        "PERSONA_NEO4J_USER": info.user,
+        "PERSONA_NEO4J_PASSWORD": info.password,
+        "PERSONA_NEO4J_DATABASE": info.database,
+    }
+    persona = Path(sys.executable).parent / "persona"
+    with (workdir / "fold.log").open("wb") as out:
+        proc = subprocess.Popen(
+            [str(persona), "events", "fold"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+        try:
+            yield
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
 def no_rate_limit(per_minute: int) -> None:
     """The API's per-client rate limit (PERSONA_API_RATE_LIMIT, 600 a minute by default) for the server
     the bench starts (bench.api.personagraph_server passes this process's environment on). Every
@@ -395,6 +426,7 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"Machine: {result['machine']}; Neo4j {result['neo4j_version']}; Node {v['node']}. "
         f"personagraph served by uvicorn {v['python uvicorn']}, {result['workers']} worker(s), "
+        f"events folded {result.get('fold', 'in the API')}, "
         f"strawberry-graphql {v['python strawberry-graphql']}, on loopback; its per-client rate limit "
         f"(PERSONA_API_RATE_LIMIT) {result['rate_limit_per_minute'] or 'off'} (all bench clients share "
         "one API key); credentials required as in production: every request sends an admin API key, so "
@@ -494,7 +526,12 @@ def run_load(
     }
     port = free_port()
     job["url"] = f"http://127.0.0.1:{port}/graphql"
-    with personagraph_server(info, port, args.workers, workdir) as authorization, LoadSampler() as sampler:
+    folding = fold_process(info, workdir) if args.fold_process else contextlib.nullcontext()
+    with (
+        personagraph_server(info, port, args.workers, workdir) as authorization,
+        folding,
+        LoadSampler() as sampler,
+    ):
         probes = [] if args.cold else probe_events(job["url"], job["event"], authorization)
         log.info("driving %d clients for %.0f s (+%.0f s warm-up)", args.clients, args.duration, args.warmup)
         proc, out_file = start_mixload(job, workdir, "load", authorization)
@@ -548,11 +585,18 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="no single recordEvents before the load: its first writes meet the cold tag cache together",
     )
+    parser.add_argument(
+        "--fold-process",
+        action="store_true",
+        help="fold events in `persona events fold`, a process of its own, not in the API's worker processes",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("neo4j").setLevel(logging.WARNING)
     if args.quick:
         args.users, args.duration, args.warmup = 5_000, 15.0, 5.0
+    if args.fold_process:
+        os.environ["PERSONA_EVENTS_FOLD_IN_API"] = "0"  # the server the bench starts passes it on
     npm_install()
     no_rate_limit(args.rate_limit)
     data = dataset(args.users, args.seed)
@@ -578,6 +622,7 @@ def main(argv: list[str] | None = None) -> int:
         "duration_s": args.duration,
         "warmup_s": args.warmup,
         "workers": args.workers,
+        "fold": "in `persona events fold`, its own process" if args.fold_process else "in the API",
         "mix": MIX,
         "rate_limit_per_minute": args.rate_limit,
         "code_digest": code_digest(),

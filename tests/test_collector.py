@@ -9,11 +9,13 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from personagraph.api import collector as collector_module
 from personagraph.api.policy import Role
 from personagraph.graph.server.connection import ConnectionInfo
 from tests.api_support import AnalysedGraph, GraphQL, Secured, as_role, one
@@ -188,6 +190,30 @@ def test_record_event_waits_for_its_fold(app_client: TestClient, keys: Secured, 
     again = gql.data(mutation, {"e": event})["recordEvent"]
     assert again == {"new": False, "eventKey": first["eventKey"]}  # the same content: once
     assert _views(graph, user, sku) == before + 1
+
+
+def test_record_events_waiting_together_are_answered_when_their_fold_is_done(
+    app_client: TestClient, keys: Secured, graph: AnalysedGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """recordEvents waiting at once share one look-up of their outcomes, and the folding worker in this
+    process wakes it when it has recorded them: with the periodic look-up an hour apart, they are still
+    answered (without the wake-up they would run out of time: NOT_FOLDED_YET)."""
+    monkeypatch.setattr(collector_module, "WAIT_STEP_S", 3600.0)
+    monkeypatch.setattr(app_client.app.state.collector, "wait_s", 15.0)  # type: ignore[attr-defined]
+    gql: GraphQL = as_role(app_client, keys, "service")
+    mutation = """mutation($e: EventInput!) { recordEvent(input: $e) { new eventKey } }"""
+    pairs = [(_user(graph, 10 + i), _sku(graph, 10 + i)) for i in range(5)]
+    before = [_views(graph, user, sku) for user, sku in pairs]
+
+    def record(pair: tuple[str, str]) -> Any:
+        event = {"userId": pair[0], "kind": "VIEW", "at": AT, "target": pair[1]}
+        return gql.data(mutation, {"e": event})["recordEvent"]
+
+    with ThreadPoolExecutor(max_workers=len(pairs)) as pool:
+        answers = list(pool.map(record, pairs))
+    assert [a["new"] for a in answers] == [True] * len(pairs)
+    assert len({a["eventKey"] for a in answers}) == len(pairs)
+    assert [_views(graph, user, sku) for user, sku in pairs] == [n + 1 for n in before]
 
 
 def test_a_busy_event_log_is_a_503_never_a_500(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -64,6 +65,7 @@ class FoldingWorker:
         cache: TagCache | None = None,
         suppression_key: bytes | None = None,
         lock: FoldLock | None = None,
+        on_outcomes: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.journal = journal
@@ -72,6 +74,7 @@ class FoldingWorker:
         self.cache = cache if cache is not None else TagCache()
         self.suppression_key = suppression_key
         self.lock = lock
+        self.on_outcomes = on_outcomes  # told after each fold's outcomes are in the log (recordEvent waits)
         self.rounds = Rounds("folding", settings.events_fold_poll_s, lock, on_acquire=self._took_over)
         self.stats = WorkerStats()
         self._pruned_at = 0.0
@@ -95,6 +98,8 @@ class FoldingWorker:
             log.warning("a batch of %d entries failed (%s); folding them one by one", len(entries), error)
             report = self._fold_one_by_one(entries)
         self.journal.record_outcomes(report.outcomes)
+        if self.on_outcomes is not None and report.outcomes:
+            self.on_outcomes()
         self.stats.folded += report.folded
         self.stats.rejected += report.rejected
         self.stats.batches += 1
