@@ -20,7 +20,6 @@ request: status 200, ``{"data": ...}``, the negotiated media type with ``charset
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,11 +29,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.http.parse_content_type import parse_content_type
 
 from personagraph.api.auth import principal_of
+from personagraph.api.http_limits import replay
 from personagraph.api.persisted import PersistedQueryError
-from personagraph.api.router import APPLICATION_JSON, TRIED, PersonaGraphQLRouter, negotiate_media_type
-
-log = logging.getLogger(__name__)
-_UTF8 = frozenset({"utf-8", "utf8"})
+from personagraph.api.router import (
+    APPLICATION_JSON,
+    TRIED,
+    PersonaGraphQLRouter,
+    is_utf8,
+    negotiate_media_type,
+)
 
 
 class _Route:
@@ -72,7 +75,7 @@ class FastEntry:
         message = await receive()  # JsonDepthLimit, outside, hands on the whole body in one message
         answer = await self._answer(scope, message)
         if answer is None:
-            await self.app(scope, _replay(message, receive), send)
+            await self.app(scope, replay([message], receive), send)
             return
         body, media_type = answer
         scope["route"] = self.route
@@ -100,7 +103,7 @@ class FastEntry:
         if media_type is None or content_type is None:
             return None
         kind, params = parse_content_type(content_type)
-        if kind.lower() != APPLICATION_JSON or params.get("charset", "utf-8").lower() not in _UTF8:
+        if kind.lower() != APPLICATION_JSON or not is_utf8(params):
             return None
         try:
             request = orjson.loads(message.get("body", b""))
@@ -128,21 +131,5 @@ class FastEntry:
             return None  # the router answers, and may learn a plan from its answer
         context = await self.context_getter(HTTPConnection(scope))
         scope.setdefault("state", {})[TRIED] = True  # from here on, the router does not try again
-        try:
-            data = await fast_paths.run(compiled, context, variables)
-        except Exception as exc:  # the usual path answers, errors and all
-            log.debug("fast path handed a request back: %r", exc)
-            context.metrics.fast_path.labels("handed_back").inc()
-            return None
-        context.metrics.fast_path.labels("answered").inc()
-        return self.router.encode_json({"data": data}), media_type
-
-
-def _replay(message: Message, receive: Receive) -> Receive:
-    """``receive`` that gives ``message`` first, then what ``receive`` gives."""
-    pending = [message]
-
-    async def replay() -> Message:
-        return pending.pop() if pending else await receive()
-
-    return replay
+        data = await fast_paths.answer(compiled, context, variables)
+        return None if data is None else (self.router.encode_json({"data": data}), media_type)

@@ -84,7 +84,7 @@ class BodySizeLimit:
         while True:
             message = await receive()
             if message["type"] != "http.request":  # the client went away
-                await self.app(scope, _replay([message], receive), send)
+                await self.app(scope, replay([message], receive), send)
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
@@ -95,7 +95,7 @@ class BodySizeLimit:
             if not message.get("more_body", False):
                 break
         body: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-        await self.app(scope, _replay([body], receive), send)
+        await self.app(scope, replay([body], receive), send)
 
     async def _too_large(self, send: Send, cap: int) -> None:
         await refuse(send, 413, f"The request body is larger than {cap} bytes", PAYLOAD_TOO_LARGE)
@@ -144,7 +144,7 @@ class JsonDepthLimit:
         while True:
             message = await receive()
             if message["type"] != "http.request":  # the client went away
-                await self.app(scope, _replay([message], receive), send)
+                await self.app(scope, replay([message], receive), send)
                 return
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
@@ -156,14 +156,16 @@ class JsonDepthLimit:
             )
             return
         whole: Message = {"type": "http.request", "body": body, "more_body": False}
-        await self.app(scope, _replay([whole], receive), send)
+        await self.app(scope, replay([whole], receive), send)
 
 
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    async def replay() -> Message:
+def replay(messages: list[Message], receive: Receive) -> Receive:
+    """``receive`` that gives ``messages`` first (a body already read), then what ``receive`` gives."""
+
+    async def next_message() -> Message:
         return messages.pop(0) if messages else await receive()
 
-    return replay
+    return next_message
 
 
 class RateLimit:

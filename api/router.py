@@ -65,6 +65,11 @@ _SUPPORTED = (GRAPHQL_RESPONSE_JSON, APPLICATION_JSON)
 _UTF8 = frozenset({"utf-8", "utf8"})
 
 
+def is_utf8(params: dict[str, str]) -> bool:
+    """Whether a ``Content-Type``'s parameters say UTF-8 (no charset: JSON's default, UTF-8)."""
+    return params.get("charset", "utf-8").lower() in _UTF8
+
+
 def negotiate_media_type(accept: str | None) -> str | None:
     """The response media type for an ``Accept`` header, or None when nothing supported is acceptable.
 
@@ -214,7 +219,7 @@ class PersonaGraphQLRouter(GraphQLRouter[Any, None]):
             multipart = self.multipart_uploads_enabled and media_type.lower() == "multipart/form-data"
             if media_type.lower() != APPLICATION_JSON and not multipart:
                 raise HTTPException(415, "POST requests must use Content-Type: application/json")
-            if params.get("charset", "utf-8").lower() not in _UTF8:
+            if not is_utf8(params):
                 raise HTTPException(415, "POST request bodies must be encoded in UTF-8")
         parsed = await super().parse_http_body(request)
         for data in parsed if isinstance(parsed, list) else [parsed]:
@@ -297,14 +302,8 @@ class PersonaGraphQLRouter(GraphQLRouter[Any, None]):
         compiled = self.fast_paths.plan(request_data.query, request_data.operation_name, principal.role)
         if compiled is None:
             return LEARN
-        try:
-            data = await self.fast_paths.run(compiled, context, request_data.variables)
-        except Exception as exc:  # the usual path answers, errors and all
-            log.debug("fast path handed a request back: %r", exc)
-            context.metrics.fast_path.labels("handed_back").inc()
-            return None
-        context.metrics.fast_path.labels("answered").inc()
-        return ExecutionResult(data=data, errors=None)
+        data = await self.fast_paths.answer(compiled, context, request_data.variables)
+        return None if data is None else ExecutionResult(data=data, errors=None)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         """GraphQL spec 7.1.2 and GraphQL-over-HTTP: no ``data`` entry when execution never started."""

@@ -597,6 +597,16 @@ def server(
                 proc.wait()
 
 
+def persona_neo4j_env(info: ConnectionInfo) -> dict[str, str]:
+    """The PERSONA_NEO4J_* variables that point a personagraph process at ``info``."""
+    return {
+        "PERSONA_NEO4J_URI": info.uri,
+        "PERSONA_NEO4J_USER": info.user,
+        "PERSONA_NEO4J_PASSWORD": info.password,
+        "PERSONA_NEO4J_DATABASE": info.database,
+    }
+
+
 @contextmanager
 def personagraph_server(info: ConnectionInfo, port: int, workers: int, workdir: Path) -> Iterator[str]:
     """personagraph under uvicorn, as served in production: credentials required. Yields the
@@ -606,10 +616,7 @@ def personagraph_server(info: ConnectionInfo, port: int, workers: int, workdir: 
     env = {
         **os.environ,
         **credentials,
-        "PERSONA_NEO4J_URI": info.uri,
-        "PERSONA_NEO4J_USER": info.user,
-        "PERSONA_NEO4J_PASSWORD": info.password,
-        "PERSONA_NEO4J_DATABASE": info.database,
+        **persona_neo4j_env(info),
         # One load generator on 127.0.0.1 is one client to the per-client rate limit: switch it off
         # (the limit is a production guard, measured on its own in tests/test_api_limits.py).
         "PERSONA_API_RATE_LIMIT": os.environ.get("PERSONA_API_RATE_LIMIT", "0"),

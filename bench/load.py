@@ -63,6 +63,7 @@ from bench.api import (  # noqa: E402 - after the path setup
     body,
     node_env,
     npm_install,
+    persona_neo4j_env,
     personagraph_server,
     pick_pool,
     versions,
@@ -336,10 +337,7 @@ def fold_process(info: ConnectionInfo, workdir: Path) -> Iterator[None]:
     env = {
         **os.environ,
         **private_env(workdir),
-        "PERSONA_NEO4J_URI": info.uri,
-        "PERSONA_NEO4J_USER": info.user,
-        "PERSONA_NEO4J_PASSWORD": info.password,
-        "PERSONA_NEO4J_DATABASE": info.database,
+        **persona_neo4j_env(info),
     }
     persona = Path(sys.executable).parent / "persona"
     with (workdir / "fold.log").open("wb") as out:

@@ -81,7 +81,7 @@ class Product:
         return [BoughtWith.of(p) for p in pairs]
 
 
-PAGE_FIELDS = frozenset({"sku", "name", "price", "currency", "boughtWith", "__typename"})
+PAGE_FIELDS = products.PARTIAL_FIELDS | {"boughtWith", "__typename"}  # GraphQL names as the graph's
 
 
 def needs_details(info: Ctx) -> bool:
