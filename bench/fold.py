@@ -45,7 +45,7 @@ from personagraph.graph.records import EventRecord  # noqa: E402
 from personagraph.graph.server.connection import open_driver  # noqa: E402
 from personagraph.graph.settings import Settings  # noqa: E402
 from personagraph.graph.store import GraphStore, TransactionStore  # noqa: E402
-from personagraph.graph.tags.engine import TagCache  # noqa: E402
+from personagraph.graph.tags.engine import TagCache, live_as_of, refresh_tags  # noqa: E402
 
 log = logging.getLogger("bench.fold")
 AUDIENCES: list[dict[str, Any]] = [  # saved audiences of the kinds marketers keep
@@ -71,8 +71,10 @@ STATEMENT_SECONDS: dict[str, float] = defaultdict(float)
 
 
 def time_statements() -> None:
-    """Seconds per statement inside folds: wrap the transaction-bound store's one way to run Cypher."""
+    """Seconds per statement inside folds: wrap the transaction-bound store's two ways to run Cypher (its
+    writes and its reads)."""
     execute = TransactionStore._execute
+    read = TransactionStore._read
 
     def timed(
         self: TransactionStore, name: str, params: dict[str, Any], routing: Any, *, query: Any = None
@@ -84,7 +86,22 @@ def time_statements() -> None:
             label = query.name if query is not None and getattr(query, "name", None) else name
             STATEMENT_SECONDS[label] += time.perf_counter() - started
 
+    def timed_read(self: TransactionStore, name: str, query: Any, params: dict[str, Any]) -> Any:
+        started = time.perf_counter()
+        try:
+            return read(self, name, query, params)
+        finally:
+            label = query.name if getattr(query, "name", None) else name
+            STATEMENT_SECONDS[label] += time.perf_counter() - started
+
     TransactionStore._execute = timed  # type: ignore[method-assign]
+    TransactionStore._read = timed_read  # type: ignore[method-assign]
+
+
+def warm(store: GraphStore, cache: TagCache) -> None:
+    """Fill the tag cache before timing, as the folding worker does when it starts (FoldingWorker.warm)."""
+    when = live_as_of(store, dt.datetime.now(dt.UTC), cache)
+    refresh_tags(store, user_ids=[], as_of=when, cache=cache)
 
 
 def events(users: list[str], skus: list[str], count: int, seed: int, prefix: str) -> list[dict[str, Any]]:
@@ -199,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
                 store, audience_id=f"bench-{i}", name=f"bench {i}", definition=definition, owner="bench"
             )
         cache = TagCache()
+        warm(store, cache)
         time_statements()
         base_s = fold_s = 0.0
         steps: dict[str, float] = defaultdict(float)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from personagraph.graph.audiences.parse import parse_definition
-from personagraph.graph.audiences.reads import AudienceReads, reads
+from personagraph.graph.audiences.reads import ActionRead, AudienceReads, ProductFacts, Touched, reads
 from personagraph.graph.audiences.service import save_audience
 from personagraph.graph.changes.log import NewChange, changes_after, latest_cursor, record_changes
 from personagraph.graph.events import fold as fold_module
@@ -140,7 +140,41 @@ def test_an_audience_reads_its_own_tags_and_actions_not_those_of_the_users_it_na
             ]
         }
     )
-    assert reads(root) == AudienceReads(frozenset({"vip", "t2"}), frozenset({"bought"}))
+    assert reads(root) == AudienceReads(
+        frozenset({"vip", "t2"}), frozenset({ActionRead("bought", brand="B")})
+    )
+
+
+def test_a_behaviour_condition_on_a_brand_or_category_is_touched_only_by_events_on_it() -> None:
+    facts = {
+        "H1": ProductFacts(frozenset({"kasa"}), frozenset({"Home", "Home/Kitchen"})),
+        "V1": ProductFacts(frozenset({"voltra"}), frozenset({"Vehicles", "Vehicles/E-bikes"})),
+    }
+    asked: list[list[str]] = []
+
+    def describe(skus: Any) -> dict[str, ProductFacts]:
+        asked.append(sorted(skus))
+        return {s: facts[s] for s in skus if s in facts}
+
+    touched = Touched(
+        profiles={"u_id"},
+        actions={"viewed": {"u_h": {"H1"}, "u_v": {"V1"}, "u_x": {"X9"}}, "clicked": {"u_c": {"V1"}}},
+        tags={"vip": {"u_t"}},
+        describe=describe,
+    )
+
+    def users(definition: dict[str, Any]) -> set[str]:
+        return touched.users_for(reads(parse_definition(definition)))
+
+    assert users({"behavior": {"action": "viewed", "sku": "V1"}}) == {"u_id", "u_v"}
+    assert asked == []  # a sku is known without looking anything up
+    # A product the graph does not describe (X9) may match anything: re-evaluated to be safe.
+    assert users({"behavior": {"action": "viewed", "brand": "Kasa"}}) == {"u_id", "u_h", "u_x"}
+    assert users({"behavior": {"action": "viewed", "category": "Vehicles"}}) == {"u_id", "u_v", "u_x"}
+    assert users({"behavior": {"action": "clicked", "category": "Home"}}) == {"u_id"}
+    liked = {"behavior": {"action": "liked", "brand": "Kasa"}}
+    assert users({"or": [{"tag": {"tagId": "vip"}}, liked]}) == {"u_id", "u_t"}
+    assert asked == [["H1", "V1", "X9"]]  # each product looked up once, whatever the audiences
 
 
 def test_each_audience_is_refreshed_for_the_users_whose_changes_it_reads(
@@ -155,6 +189,8 @@ def test_each_audience_is_refreshed_for_the_users_whose_changes_it_reads(
         "clickers-v1": {"behavior": {"action": "clicked", "sku": "V1"}},
         "in-wuhan": {"attribute": {"field": "city", "op": "eq", "value": "Wuhan"}},
         "no-night-owls": {"not": {"tag": {"tagId": "night-owl"}}},
+        "kasa-fans": {"behavior": {"action": "viewed", "brand": "Kasa", "minCount": 6}},  # 4 before
+        "vehicle-clickers": {"behavior": {"action": "clicked", "category": "Vehicles"}},
     }
     for audience_id, definition in audiences.items():
         save_audience(
@@ -180,6 +216,8 @@ def test_each_audience_is_refreshed_for_the_users_whose_changes_it_reads(
         ("u_day", "viewers-h1", "entered"),  # its views
         ("u_day", "no-night-owls", "exited"),  # the night-owl tag its night views earned
         ("u_fresh", "clickers-v1", "entered"),  # its click
+        ("u_day", "kasa-fans", "entered"),  # its views of a Kasa product
+        ("u_fresh", "vehicle-clickers", "entered"),  # its click on an e-bike: a subcategory of Vehicles
         ("u_fresh", "in-wuhan", "entered"),  # its identify
         ("u_fresh", "no-night-owls", "entered"),  # new: every audience judges it
     }
@@ -272,3 +310,30 @@ def test_cursors_are_unique_and_gap_free_under_concurrent_writers(store: GraphSt
     assert [c.seq for c in changes_after(store, 100, user_ids=["u1"])] == sorted(
         c.seq for c in changes_after(store, 100) if c.user_id == "u1"
     )
+
+
+def test_the_worker_renews_its_tag_cache_before_a_fold_meets_it_expired(
+    shop: GraphStore,  # noqa: F811
+    rules: RuleSet,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    journal = _journal(tmp_path, NIGHT_EVENTS[:2])
+    worker = _worker(shop, journal, rules)
+    worker.cache.ttl_s = 60.0
+    worker.warm()
+    before = dict(worker.cache.entries)
+    assert len(before) > 3  # the data time, the taxonomy, the inputs and the rules' global values
+    assert worker._warmed_at is not None
+    worker._warmed_at -= 31.0  # past half the ttl: the next round starts a renewal beside the folds
+    assert worker._round()
+    assert worker._renewing is not None
+    worker._renewing.join(60)
+    after = worker.cache.entries
+    assert set(before) <= set(after)  # (and what the round's fold computed)
+    assert all(after[key][0] > before[key][0] for key in before)  # each entry lives longer now
+    rule_values = [key for key in before if key[1] != "data_time"]  # the fold moved the data time
+    assert [after[key][1] for key in rule_values] == [before[key][1] for key in rule_values]
+    # Not due again until half the ttl has passed once more.
+    renewal = worker._renewing
+    worker._round()
+    assert worker._renewing is renewal

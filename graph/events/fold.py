@@ -25,15 +25,15 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 
-from personagraph.graph.audiences.reads import ACTION_OF_EVENT, BOUGHT, Touched
+from personagraph.graph.audiences.reads import ACTION_OF_EVENT, BOUGHT, ProductFacts, Touched
 from personagraph.graph.audiences.service import MembershipChange, refresh_membership
 from personagraph.graph.changes.log import NewChange, record_changes
 from personagraph.graph.entities import KINDS, fold_events
@@ -92,7 +92,10 @@ class _Batch:
     touched: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # user -> message ids
     changed: set[InputName] = field(default_factory=set)  # what was written: the rules reading it re-run
     profiled: set[str] = field(default_factory=set)  # users identified: every saved audience re-evaluated
-    acted: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # action -> users
+    # action -> user -> the skus of their new events of it: the saved audiences that read them re-run
+    acted: dict[str, dict[str, set[str]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(set))
+    )
 
     def live(self) -> Iterable[Entry]:
         return (e for e in self.entries if e.offset not in self.rejected)
@@ -175,14 +178,22 @@ def _fold(store: GraphStore, entries: list[Entry], ctx: _Context) -> FoldReport:
         latest = max(e.envelope.at for e in batch.live())
         when = ctx.as_of if ctx.as_of is not None else live_as_of(store, latest, ctx.cache)
         tag_report = refresh_tags(
-            store, rules=ctx.rules, user_ids=users, as_of=when, cache=ctx.cache, changed=batch.changed
+            store,
+            rules=ctx.rules,
+            user_ids=users,
+            as_of=when,
+            cache=ctx.cache,
+            changed=batch.changed,
+            known_users=True,  # each touched user was checked above, or made by an identify
         )
         changes += [_tag_change(c, batch.touched[c.user_id]) for c in tag_report.changes]
         clock.lap("tags")
         tagged: dict[str, set[str]] = defaultdict(set)
         for c in tag_report.changes:
             tagged[c.tag_id].add(c.user_id)
-        touched = Touched(batch.profiled, batch.acted, tagged)
+        touched = Touched(
+            batch.profiled, batch.acted, tagged, describe=lambda skus: _product_facts(store, skus, ctx.cache)
+        )
         changes += [
             _membership_change(c, batch.touched[c.user_id])
             for c in refresh_membership(store, users, touched=touched)
@@ -193,7 +204,11 @@ def _fold(store: GraphStore, entries: list[Entry], ctx: _Context) -> FoldReport:
     if log_id is not None:
         store.write("events/write/fold_cursor_advance", logId=log_id, offset=last, at=datetime.now(UTC))
     outcomes = [Outcome(e.offset, "folded", {"replayed": True}) for e in replayed]
-    outcomes += [_outcome(e, batch, changes) for e in batch.entries]
+    tag_changes: dict[str, list[NewChange]] = defaultdict(list)
+    for change in changes:
+        if change.kind == "tag":
+            tag_changes[change.user_id].append(change)
+    outcomes += [_outcome(e, batch, tag_changes.get(e.envelope.user_id, [])) for e in batch.entries]
     clock.lap("change log and cursor")
     return FoldReport(
         outcomes=outcomes, users=len(users), changes=cursors, last_offset=last, seconds=clock.seconds
@@ -313,7 +328,7 @@ def _write_events(store: GraphStore, batch: _Batch, zone: str) -> None:
         batch.keys[entry.offset] = row["key"]
         batch.changed.update(CHANGES["event"])
         if record.kind in ACTION_OF_EVENT:
-            batch.acted[ACTION_OF_EVENT[record.kind]].add(record.user_id)
+            batch.acted[ACTION_OF_EVENT[record.kind]][record.user_id].add(record.target)
         batch.touched[record.user_id].append(entry.envelope.message_id)
     for statement, rows in sorted(by_statement.items()):
         for r in store.write_returning(statement, rows=fold_events(rows)):
@@ -346,9 +361,24 @@ def _write_orders(store: GraphStore, batch: _Batch) -> None:
             continue
         rows += lines
         batch.changed.update(CHANGES["order"])
-        batch.acted[BOUGHT].add(entry.envelope.user_id)
+        batch.acted[BOUGHT][entry.envelope.user_id].update(line["sku"] for line in lines)
         batch.touched[entry.envelope.user_id].append(entry.envelope.message_id)
     store.write_rows("events/write/merge_order_lines", rows)
+
+
+def _product_facts(
+    store: GraphStore, skus: Collection[str], cache: TagCache
+) -> dict[str, ProductFacts | None]:
+    """The brands and categories of products, kept for the cache's ttl: they change only with a product load,
+    and a fold would otherwise read them for every product its events name."""
+
+    def read(missing: list[str]) -> dict[str, ProductFacts]:
+        return {
+            r["sku"]: ProductFacts(frozenset(r["brands"]), frozenset(r["categories"]))
+            for r in store.read("products/read/product_facts", skus=missing)
+        }
+
+    return cast(dict[str, ProductFacts | None], cache.get_many(f"{store.database}:product", skus, read))
 
 
 def _causes(message_ids: list[str]) -> tuple[str, ...]:
@@ -365,16 +395,17 @@ def _membership_change(change: MembershipChange, causes: list[str]) -> NewChange
     return NewChange(change.user_id, "audience", change.audience_id, change.change, "event", _causes(causes))
 
 
-def _outcome(entry: Entry, batch: _Batch, changes: list[NewChange]) -> Outcome:
+def _outcome(entry: Entry, batch: _Batch, mine: list[NewChange]) -> Outcome:
+    """``mine``: the tag changes of the entry's user in this fold."""
     rejected = batch.rejected.get(entry.offset)
     if rejected is not None:
         return Outcome(entry.offset, "rejected", {"code": rejected[0], "reason": rejected[1]})
     env = entry.envelope
-    mine = [c for c in changes if c.user_id == env.user_id and c.kind == "tag"]
-    detail: dict[str, Any] = {
-        f"tags_{kind}": sorted({c.subject for c in mine if c.change == kind})
-        for kind in ("added", "removed", "updated")
-    }
+    detail: dict[str, Any] = {"tags_added": [], "tags_removed": [], "tags_updated": []}
+    for change in mine:
+        detail[f"tags_{change.change}"].append(change.subject)
+    for key in detail if mine else ():
+        detail[key] = sorted(set(detail[key]))
     if env.event is not None:
         detail["new"] = batch.keys.get(entry.offset) in batch.new_keys
     return Outcome(entry.offset, "folded", detail)

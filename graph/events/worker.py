@@ -38,6 +38,7 @@ from personagraph.graph.tags.rule_file import RuleSet
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY_S = 60.0
+RENEW_AFTER = 0.5  # of the tag cache's ttl: renewed beside the folds, so no fold meets it expired
 
 
 @dataclass
@@ -78,6 +79,8 @@ class FoldingWorker:
         self.rounds = Rounds("folding", settings.events_fold_poll_s, lock, on_acquire=self._took_over)
         self.stats = WorkerStats()
         self._pruned_at = 0.0
+        self._warmed_at: float | None = None  # when the tag cache was last filled (None: not yet)
+        self._renewing: threading.Thread | None = None
         self._cursor: int | None = None  # the fold cursor, known while this worker alone folds the log
 
     def fold_once(self) -> FoldReport:
@@ -115,12 +118,39 @@ class FoldingWorker:
     def warm(self) -> None:
         """Compute what every re-evaluation reuses (the taxonomy, the rules' global values as of the
         graph's data time) before the first event arrives, so that one is not slow."""
+        self._fill(self.cache)
+
+    def renew_cache(self) -> None:
+        """Compute the tag cache's entries afresh into a new cache and adopt them: the folds meanwhile go
+        on with the current ones. A fold that met an expired entry would compute it inside its transaction
+        (the rules' cut-offs read every user: seconds at 100k users), and every event waiting behind it
+        would be that much later."""
+        renewed = TagCache(ttl_s=self.cache.ttl_s)
+        if self._fill(renewed):
+            self.cache.adopt(renewed)
+
+    def _fill(self, cache: TagCache) -> bool:
+        self._warmed_at = time.monotonic()
         try:
-            now = datetime.now(UTC)
-            when = live_as_of(self.store, now, self.cache)
-            refresh_tags(self.store, rules=self.rules, user_ids=[], as_of=when, cache=self.cache)
+            when = live_as_of(self.store, datetime.now(UTC), cache)
+            refresh_tags(self.store, rules=self.rules, user_ids=[], as_of=when, cache=cache)
         except Exception as error:  # a cold cache is slower, not wrong
-            log.warning("could not warm the tag cache: %s", error)
+            log.warning("could not fill the tag cache: %s", error)
+            return False
+        return True
+
+    def _renew_when_due(self) -> None:
+        """Start a renewal in its own thread once half the cache's ttl has passed since the last fill (or
+        since the first round, when the folds filled it themselves)."""
+        if self._warmed_at is None:
+            self._warmed_at = time.monotonic()
+        if time.monotonic() - self._warmed_at < self.cache.ttl_s * RENEW_AFTER:
+            return
+        if self._renewing is not None and self._renewing.is_alive():
+            return
+        self._warmed_at = time.monotonic()
+        self._renewing = threading.Thread(target=self.renew_cache, name="persona-tag-cache", daemon=True)
+        self._renewing.start()
 
     def _fold(self, entries: list[Entry]) -> FoldReport:
         return fold(
@@ -184,6 +214,7 @@ class FoldingWorker:
 
     def _round(self) -> bool:
         report = self.fold_once()
+        self._renew_when_due()
         if time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
             self._pruned_at = time.monotonic()
             self.prune()

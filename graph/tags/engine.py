@@ -11,7 +11,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -68,6 +68,27 @@ class TagCache:
             computed = compute()
             self.entries[key] = (time.monotonic() + self.ttl_s, computed)
             return computed
+
+    def get_many(
+        self, kind: str, keys: Collection[str], compute: Callable[[list[str]], Mapping[str, object]]
+    ) -> dict[str, object]:
+        """The values of many keys of one ``kind`` (per product, ...): the missing or expired ones computed
+        together by one call; a key ``compute`` leaves out is remembered as None."""
+        now = time.monotonic()
+        wanted = {key: (kind, key) for key in keys}
+        missing = sorted(
+            k for k, entry in wanted.items() if (hit := self.entries.get(entry)) is None or hit[0] <= now
+        )
+        if missing:
+            found = compute(missing)
+            for key in missing:
+                self.entries[wanted[key]] = (now + self.ttl_s, found.get(key))
+        return {key: self.entries[entry][1] for key, entry in wanted.items()}
+
+    def adopt(self, renewed: TagCache) -> None:
+        """Take every entry ``renewed`` computed: a renewal done beside this cache's readers, so they never
+        meet an expired entry (graph/events/worker.py renews its cache before the ttl runs out)."""
+        self.entries.update(renewed.entries)
 
 
 @dataclass(frozen=True)
@@ -207,13 +228,16 @@ def _plan(
     return _Plan(rule, prepared, report, set(known))
 
 
-def _user_batches(store: GraphStore, user_ids: Sequence[str] | None, size: int) -> Iterator[list[str]]:
-    """All users in id order, one page at a time; or the given users, which must exist."""
+def _user_batches(
+    store: GraphStore, user_ids: Sequence[str] | None, size: int, known: bool = False
+) -> Iterator[list[str]]:
+    """All users in id order, one page at a time; or the given users, which must exist (checked unless
+    ``known``)."""
     if user_ids is not None:
         wanted = list(dict.fromkeys(user_ids))
         for lo in range(0, len(wanted), size):
             batch = wanted[lo : lo + size]
-            missing = missing_ids(store, "users", batch)
+            missing = [] if known else missing_ids(store, "users", batch)
             if missing:
                 raise NotFoundError(f"user_ids: no user with id {missing[0]!r} ({len(missing)} unknown)")
             yield batch
@@ -286,6 +310,7 @@ def refresh_tags(
     progress: Progress | None = None,
     cache: TagCache | None = None,
     changed: Collection[InputName] | None = None,
+    known_users: bool = False,
 ) -> RefreshReport:
     """Recompute every rule tag for all users (or the given ones) as of a time.
 
@@ -297,7 +322,8 @@ def refresh_tags(
     ``cache`` lets such per-user refreshes skip the global work a recent refresh already did.
     With ``changed`` (what was just written for them: behaviour events, orders, ...), only the rules that
     read one of those inputs are re-evaluated; the others would judge as they did; and the tags of rules
-    the file no longer has are left to the next full refresh.
+    the file no longer has are left to the next full refresh. ``known_users``: the caller has checked that
+    every one of ``user_ids`` exists (the folding worker), so they are not looked up again.
     """
     started = time.perf_counter()
     rule_set = _rule_set(rules)
@@ -324,7 +350,7 @@ def refresh_tags(
             )
     report = RefreshReport(as_of=ctx.as_of, as_of_basis=when.basis, rules=[p.report for p in plans])
     rule_ids = [r.id for r in rule_set.rules]
-    for batch in _user_batches(store, user_ids, batch_size):
+    for batch in _user_batches(store, user_ids, batch_size, known_users):
         changes = _refresh_batch(store, plans, batch, ctx)
         # A dropped rule is the rule file's change, not the batch's: re-evaluations after new events
         # (``changed``) leave its tags to the next full refresh.
