@@ -337,3 +337,80 @@ def test_the_worker_renews_its_tag_cache_before_a_fold_meets_it_expired(
     renewal = worker._renewing
     worker._round()
     assert worker._renewing is renewal
+
+
+def test_the_worker_reads_the_next_batch_while_one_folds_and_tops_it_up(
+    shop: GraphStore,  # noqa: F811
+    rules: RuleSet,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    views = [_track(f"v{i}", "u_day", "Product Viewed", NIGHT[i % 3], sku="H1") for i in range(6)]
+    journal = _journal(tmp_path, views[:4])
+    settings = SETTINGS.model_copy(update={"events_fold_batch": 3})
+    worker = FoldingWorker(shop, journal, settings, rules=rules, suppression_key=suppression_key(settings))
+    edge = "MATCH (:User {userId: 'u_day'})-[v:VIEWED]->(:Product {sku: 'H1'}) RETURN v.count"
+    before = _count(shop, edge)
+
+    first = worker.fold_once()
+    assert [o.offset for o in first.outcomes] == [1, 2, 3]
+    assert worker._ahead is not None and worker._ahead[0] == 3  # entry 4, read while 1-3 folded
+    parsed = parse_batch(views[4:], received_at=datetime.now(UTC))
+    journal.append([envelope for _, envelope in parsed.accepted])  # 5 and 6 arrive meanwhile
+    second = worker.fold_once()
+    assert [o.offset for o in second.outcomes] == [4, 5, 6]  # what was read ahead, topped up to the batch
+    assert all(o.status == "folded" and o.detail["new"] for o in second.outcomes)
+    assert _count(shop, edge) == before + 6 and fold_cursor(shop, journal.log_id) == 6
+    assert worker.fold_once().outcomes == []  # the read-ahead of nothing is not kept
+
+
+def test_a_batch_read_ahead_is_dropped_when_the_fold_before_it_failed(
+    shop: GraphStore,  # noqa: F811
+    rules: RuleSet,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from neo4j.exceptions import ServiceUnavailable
+
+    journal = _journal(
+        tmp_path, [_track(f"w{i}", "u_day", "Product Viewed", NIGHT[0], sku="H2") for i in range(4)]
+    )
+    settings = SETTINGS.model_copy(update={"events_fold_batch": 2})
+    worker = FoldingWorker(shop, journal, settings, rules=rules, suppression_key=suppression_key(settings))
+    real = worker_module.fold
+
+    def unavailable(store: GraphStore, entries: Any, **kwargs: Any) -> Any:
+        raise ServiceUnavailable("Neo4j went away before the commit")
+
+    monkeypatch.setattr(worker_module, "fold", unavailable)
+    with pytest.raises(ServiceUnavailable):
+        worker.fold_once()
+    monkeypatch.setattr(worker_module, "fold", real)
+    # The cursor did not move: entries 1-2 again, not the 3-4 read ahead.
+    assert [o.offset for o in worker.fold_once().outcomes] == [1, 2]
+    assert [o.offset for o in worker.fold_once().outcomes] == [3, 4]
+    assert fold_cursor(shop, journal.log_id) == 4
+
+
+def test_an_order_in_a_batch_of_views_re_runs_the_spend_rules_for_its_buyer_only(
+    shop: GraphStore,  # noqa: F811
+    rules: RuleSet,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[tuple[tuple[str, ...], frozenset[str]]] = []
+    real = fold_module.refresh_tags
+
+    def spy(store: GraphStore, **kwargs: Any) -> Any:
+        calls.append((tuple(kwargs["user_ids"]), frozenset(kwargs["changed"])))
+        return real(store, **kwargs)
+
+    monkeypatch.setattr(fold_module, "refresh_tags", spy)
+    journal = _journal(
+        tmp_path, [NIGHT_EVENTS[0], NIGHT_EVENTS[1], NIGHT_EVENTS[7]]
+    )  # u_day views, u_new buys
+    report = _worker(shop, journal, rules).fold_once()
+    assert [o.status for o in report.outcomes] == ["folded"] * 3
+    assert sorted(calls) == [
+        (("u_day",), frozenset({"events"})),
+        (("u_new",), frozenset(fold_module.CHANGES["order"])),
+    ]

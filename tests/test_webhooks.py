@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -57,6 +57,7 @@ class Received:
     answered: int
     payload: dict[str, Any] | None
     error: str | None
+    at: float = field(default_factory=time.time)  # when it came (bench/events_faults.py: recovery times)
 
     @property
     def id(self) -> str:

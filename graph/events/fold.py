@@ -8,8 +8,9 @@ One fold, all or nothing (GraphStore.in_transaction):
    order placed by someone else) and the entry rejected with its reason when one fails;
 4. behaviour events and orders are written with the loader's own statements (so folding an event twice,
    or loading its file later, adds nothing);
-5. the touched users' rule tags are re-evaluated (graph/tags/engine.py, set-based per rule; only the
-   rules that read what the batch wrote: views re-run the behaviour rules, orders the spend rules) and every
+5. the touched users' rule tags are re-evaluated (graph/tags/engine.py, set-based per rule; for each user
+   only the rules that read what the batch wrote for them: their views re-run the behaviour rules, their
+   orders the spend rules) and every
    saved audience's membership is refreshed for those of them whose changes it reads: its tags, its
    behaviour actions, or any identify (graph/audiences/reads.py);
 6. every tag, membership and profile change is recorded in the change log (graph/changes/log.py), with
@@ -25,7 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,7 +91,9 @@ class _Batch:
     keys: dict[int, str] = field(default_factory=dict)  # offset -> the event's key
     new_keys: set[str] = field(default_factory=set)
     touched: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # user -> message ids
-    changed: set[InputName] = field(default_factory=set)  # what was written: the rules reading it re-run
+    # user -> what was written for them: the rules reading it re-run for that user (an order in a batch of
+    # views re-runs the spend rules for its buyer only)
+    changed: dict[str, set[InputName]] = field(default_factory=lambda: defaultdict(set))
     profiled: set[str] = field(default_factory=set)  # users identified: every saved audience re-evaluated
     # action -> user -> the skus of their new events of it: the saved audiences that read them re-run
     acted: dict[str, dict[str, set[str]]] = field(
@@ -105,6 +108,32 @@ class _Batch:
         self.rejected.setdefault(entry.offset, (code, reason))
 
 
+@dataclass(frozen=True)
+class PreparedEvent:
+    """A behaviour entry as the loader's statement takes it, or why it cannot be: what folding it needs
+    that the graph has no part in, so it can be computed before the fold (the folding worker prepares the
+    next batch while one folds)."""
+
+    record: EventRecord | None
+    row: Row | None
+    statement: str
+    error: str | None = None
+
+
+def prepare_events(entries: Iterable[Entry], timezone: str) -> dict[int, PreparedEvent]:
+    """The prepared behaviour events of ``entries``, by offset (hours of day in ``timezone``)."""
+    ctx = RowContext(timezone=timezone)
+    return {e.offset: _prepare_event(e.envelope.event, ctx) for e in entries if e.envelope.event is not None}
+
+
+def _prepare_event(event: dict[str, Any], ctx: RowContext) -> PreparedEvent:
+    try:
+        record = EventRecord.model_validate(event)
+    except ValidationError as error:  # accepted by an older collector with other rules
+        return PreparedEvent(None, None, "", f"event: {error.errors()[0]['msg']}")
+    return PreparedEvent(record, record.to_row(ctx), KINDS["events"].statement_for(record))
+
+
 def fold(
     store: GraphStore,
     entries: Sequence[Entry],
@@ -115,16 +144,18 @@ def fold(
     cache: TagCache | None = None,
     suppression_key: bytes | None = None,
     timezone: str | None = None,
+    prepared: Mapping[int, PreparedEvent] | None = None,
 ) -> FoldReport:
     """Fold ``entries`` (in offset order) in one write transaction; ``log_id`` names the log whose cursor
     moves with them (None: no cursor, for one-off folds such as graph.events.record). Rules are judged as
-    of ``as_of`` (default: the graph's data time, or the batch's latest event when later)."""
+    of ``as_of`` (default: the graph's data time, or the batch's latest event when later). ``prepared``:
+    the entries' behaviour events as :func:`prepare_events` made them (the others are prepared here)."""
     entries = sorted(entries, key=lambda e: e.offset)
     if not entries:
         return FoldReport()
     zone = timezone or get_settings().timezone
     cache = cache if cache is not None else TagCache()
-    context = _Context(log_id, rules, as_of, cache, suppression_key, zone)
+    context = _Context(log_id, rules, as_of, cache, suppression_key, zone, prepared or {})
     try:
         report = store.in_transaction("events/fold", lambda tx: _fold(tx, entries, context))
     except Exception:
@@ -150,6 +181,7 @@ class _Context:
     cache: TagCache
     suppression_key: bytes | None
     zone: str
+    prepared: Mapping[int, PreparedEvent]
 
 
 def _fold(store: GraphStore, entries: list[Entry], ctx: _Context) -> FoldReport:
@@ -168,7 +200,7 @@ def _fold(store: GraphStore, entries: list[Entry], ctx: _Context) -> FoldReport:
     clock.lap("profiles")
     _check_references(store, batch)
     clock.lap("references")
-    _write_events(store, batch, ctx.zone)
+    _write_events(store, batch, ctx)
     clock.lap("events")
     _write_orders(store, batch)
     clock.lap("orders")
@@ -177,19 +209,11 @@ def _fold(store: GraphStore, entries: list[Entry], ctx: _Context) -> FoldReport:
     if users:
         latest = max(e.envelope.at for e in batch.live())
         when = ctx.as_of if ctx.as_of is not None else live_as_of(store, latest, ctx.cache)
-        tag_report = refresh_tags(
-            store,
-            rules=ctx.rules,
-            user_ids=users,
-            as_of=when,
-            cache=ctx.cache,
-            changed=batch.changed,
-            known_users=True,  # each touched user was checked above, or made by an identify
-        )
-        changes += [_tag_change(c, batch.touched[c.user_id]) for c in tag_report.changes]
+        retagged = _refresh_tags(store, batch, ctx, when)
+        changes += [_tag_change(c, batch.touched[c.user_id]) for c in retagged]
         clock.lap("tags")
         tagged: dict[str, set[str]] = defaultdict(set)
-        for c in tag_report.changes:
+        for c in retagged:
             tagged[c.tag_id].add(c.user_id)
         touched = Touched(
             batch.profiled, batch.acted, tagged, describe=lambda skus: _product_facts(store, skus, ctx.cache)
@@ -213,6 +237,26 @@ def _fold(store: GraphStore, entries: list[Entry], ctx: _Context) -> FoldReport:
     return FoldReport(
         outcomes=outcomes, users=len(users), changes=cursors, last_offset=last, seconds=clock.seconds
     )
+
+
+def _refresh_tags(store: GraphStore, batch: _Batch, ctx: _Context, when: datetime) -> list[TagChange]:
+    """Re-evaluate the rule tags of the touched users: each group of users whose entries wrote the same
+    inputs (views only; orders; ...) against the rules reading those."""
+    groups: dict[frozenset[InputName], list[str]] = defaultdict(list)
+    for user in sorted(batch.touched):
+        groups[frozenset(batch.changed[user])].append(user)
+    changes: list[TagChange] = []
+    for changed, users in sorted(groups.items(), key=lambda group: sorted(group[0])):
+        changes += refresh_tags(
+            store,
+            rules=ctx.rules,
+            user_ids=users,
+            as_of=when,
+            cache=ctx.cache,
+            changed=changed,
+            known_users=True,  # each touched user was checked above, or made by an identify
+        ).changes
+    return changes
 
 
 class _Clock:
@@ -246,7 +290,7 @@ def _write_profiles(store: GraphStore, batch: _Batch) -> list[NewChange]:
             batch.reject(entry, f"acquired_via: no channel with id {row['acquiredVia']!r}", "NOT_FOUND")
             continue
         rows.append(row)
-        batch.changed.update(CHANGES["profile"])
+        batch.changed[record.user_id].update(CHANGES["profile"])
         batch.profiled.add(record.user_id)
         given[record.user_id].update(row["props"])
         batch.touched[record.user_id].append(entry.envelope.message_id)
@@ -272,18 +316,19 @@ def _user_props(store: GraphStore, user_ids: list[str]) -> dict[str, dict[str, A
 def _check_references(store: GraphStore, batch: _Batch) -> None:
     """Reject entries naming a user, product or channel the graph does not hold, or an order of another."""
     live = [e for e in batch.live() if e.envelope.action != "profile"]
-    users = existing_ids(store, "users", [e.envelope.user_id for e in live])
-    skus = existing_ids(store, "products", [sku for e in live for sku in _skus(e.envelope)])
-    channels = existing_ids(store, "channels", [c for e in live if (c := _channel(e.envelope))])
-    order_ids = [e.envelope.order["order_id"] for e in live if e.envelope.order is not None]
-    owners = (
-        {(r["orderId"], r["userId"]) for r in store.read("events/read/order_owners", orderIds=order_ids)}
-        if order_ids
-        else set()
-    )
-    placed_by = defaultdict(set)
-    for order_id, user in owners:
-        placed_by[order_id].add(user)
+    if not live:
+        return
+    found = store.read(
+        "events/read/fold_references",
+        userIds=sorted({e.envelope.user_id for e in live}),
+        skus=sorted({sku for e in live for sku in _skus(e.envelope)}),
+        channelIds=sorted({c for e in live if (c := _channel(e.envelope))}),
+        orderIds=sorted({e.envelope.order["order_id"] for e in live if e.envelope.order is not None}),
+    )[0]
+    users, skus, channels = set(found["users"]), set(found["skus"]), set(found["channels"])
+    placed_by: dict[str, set[str]] = defaultdict(set)
+    for owner in found["owners"]:
+        placed_by[owner["orderId"]].add(owner["userId"])
     for entry in live:
         env = entry.envelope
         if env.user_id not in users:
@@ -311,22 +356,22 @@ def _channel(env: Envelope) -> str | None:
     return str(found) if found else None
 
 
-def _write_events(store: GraphStore, batch: _Batch, zone: str) -> None:
+def _write_events(store: GraphStore, batch: _Batch, fold_ctx: _Context) -> None:
     """Behaviour events, folded per statement into one row per (user, target) as the loader does."""
     by_statement: dict[str, list[Row]] = defaultdict(list)
-    ctx = RowContext(timezone=zone)
+    ctx = RowContext(timezone=fold_ctx.zone)
     for entry in batch.live():
         if entry.envelope.event is None:
             continue
-        try:
-            record = EventRecord.model_validate(entry.envelope.event)
-        except ValidationError as error:  # accepted by an older collector with other rules
-            batch.reject(entry, f"event: {error.errors()[0]['msg']}")
+        found = fold_ctx.prepared.get(entry.offset) or _prepare_event(entry.envelope.event, ctx)
+        if found.error is not None:
+            batch.reject(entry, found.error)
             continue
-        row = record.to_row(ctx)
-        by_statement[KINDS["events"].statement_for(record)].append(row)
+        record, row = found.record, found.row
+        assert record is not None and row is not None
+        by_statement[found.statement].append(row)
         batch.keys[entry.offset] = row["key"]
-        batch.changed.update(CHANGES["event"])
+        batch.changed[record.user_id].update(CHANGES["event"])
         if record.kind in ACTION_OF_EVENT:
             batch.acted[ACTION_OF_EVENT[record.kind]][record.user_id].add(record.target)
         batch.touched[record.user_id].append(entry.envelope.message_id)
@@ -360,7 +405,7 @@ def _write_orders(store: GraphStore, batch: _Batch) -> None:
             batch.reject(entry, f"order: {error.errors()[0]['msg']}")
             continue
         rows += lines
-        batch.changed.update(CHANGES["order"])
+        batch.changed[entry.envelope.user_id].update(CHANGES["order"])
         batch.acted[BOUGHT][entry.envelope.user_id].update(line["sku"] for line in lines)
         batch.touched[entry.envelope.user_id].append(entry.envelope.message_id)
     store.write_rows("events/write/merge_order_lines", rows)
@@ -411,4 +456,4 @@ def _outcome(entry: Entry, batch: _Batch, mine: list[NewChange]) -> Outcome:
     return Outcome(entry.offset, "folded", detail)
 
 
-__all__ = ["FoldReport", "fold", "fold_cursor"]
+__all__ = ["FoldReport", "PreparedEvent", "fold", "fold_cursor", "prepare_events"]

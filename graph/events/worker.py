@@ -4,7 +4,9 @@ Each round reads the log's fold cursor from Neo4j, takes the entries after it (a
 ``PERSONA_EVENTS_FOLD_BATCH``) and folds them in one transaction that also moves the cursor
 (graph/events/fold.py). It folds whatever is waiting at once, so under load a batch holds everything
 that arrived while the last one was written (bounded by size) and an idle worker answers within
-``PERSONA_EVENTS_FOLD_POLL_S`` (bounded by time).
+``PERSONA_EVENTS_FOLD_POLL_S`` (bounded by time). While a batch folds, a thread reads the next one from the
+log and prepares its rows (graph/events/fold.py ``prepare_events``): the Python work that needs no graph
+overlaps Neo4j's; the next round tops that batch up with what arrived meanwhile.
 
 Restart-safe: the cursor moves in the fold's own transaction, so a kill at any point either left the
 batch folded with its cursor or left nothing, and folding is idempotent besides. Neo4j unavailable:
@@ -23,12 +25,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from personagraph.graph.changes.log import prune_changes
-from personagraph.graph.events.fold import FoldReport, fold, fold_cursor
+from personagraph.graph.events.fold import FoldReport, PreparedEvent, fold, fold_cursor, prepare_events
 from personagraph.graph.events.journal import Entry, FoldLock, Journal, Outcome
 from personagraph.graph.rounds import RETRYABLE, Rounds
 from personagraph.graph.settings import Settings
@@ -38,6 +41,7 @@ from personagraph.graph.tags.rule_file import RuleSet
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY_S = 60.0
+Prepared = tuple[list[Entry], dict[int, PreparedEvent]]
 RENEW_AFTER = 0.5  # of the tag cache's ttl: renewed beside the folds, so no fold meets it expired
 
 
@@ -81,6 +85,8 @@ class FoldingWorker:
         self._pruned_at = 0.0
         self._warmed_at: float | None = None  # when the tag cache was last filled (None: not yet)
         self._renewing: threading.Thread | None = None
+        self._ahead: tuple[int, Future[Prepared]] | None = None  # (after which offset, the next batch)
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="persona-fold-ahead")
         self._cursor: int | None = None  # the fold cursor, known while this worker alone folds the log
 
     def fold_once(self) -> FoldReport:
@@ -89,17 +95,18 @@ class FoldingWorker:
             self._cursor = fold_cursor(self.store, self.journal.log_id)
         cursor = self._cursor
         self.stats.cursor = cursor
-        entries = self.journal.read(cursor, self.settings.events_fold_batch)
+        entries, prepared = self._next_batch(cursor)
         if not entries:
             return FoldReport(last_offset=cursor)
+        self._ahead = (entries[-1].offset, self._reader.submit(self._read, entries[-1].offset))
         try:
-            report = self._fold(entries)
+            report = self._fold(entries, prepared)
         except RETRYABLE:
             self._cursor = None  # whether the failed commit happened is unknown: read it again
             raise
         except Exception as error:
             log.warning("a batch of %d entries failed (%s); folding them one by one", len(entries), error)
-            report = self._fold_one_by_one(entries)
+            report = self._fold_one_by_one(entries, prepared)
         self.journal.record_outcomes(report.outcomes)
         if self.on_outcomes is not None and report.outcomes:
             self.on_outcomes()
@@ -109,6 +116,24 @@ class FoldingWorker:
         self.stats.cursor = self._cursor = report.last_offset
         self.stats.last_fold_at = time.time()
         return report
+
+    def _read(self, after: int, limit: int | None = None) -> Prepared:
+        entries = self.journal.read(after, limit or self.settings.events_fold_batch)
+        return entries, prepare_events(entries, self.settings.timezone)
+
+    def _next_batch(self, cursor: int) -> Prepared:
+        """The entries after ``cursor``: the batch read ahead during the last fold when it starts there,
+        topped up with what arrived since; else read now."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == cursor:
+            entries, prepared = ahead[1].result()
+            room = self.settings.events_fold_batch - len(entries)
+            if entries and room > 0:
+                more, more_prepared = self._read(entries[-1].offset, room)
+                entries, prepared = entries + more, {**prepared, **more_prepared}
+            if entries:
+                return entries, prepared
+        return self._read(cursor)
 
     def _took_over(self) -> None:
         """This process now folds the log: read the cursor afresh, and warm the tag cache."""
@@ -152,7 +177,7 @@ class FoldingWorker:
         self._renewing = threading.Thread(target=self.renew_cache, name="persona-tag-cache", daemon=True)
         self._renewing.start()
 
-    def _fold(self, entries: list[Entry]) -> FoldReport:
+    def _fold(self, entries: list[Entry], prepared: dict[int, PreparedEvent] | None = None) -> FoldReport:
         return fold(
             self.store,
             entries,
@@ -161,14 +186,15 @@ class FoldingWorker:
             cache=self.cache,
             suppression_key=self.suppression_key,
             timezone=self.settings.timezone,
+            prepared=prepared,
         )
 
-    def _fold_one_by_one(self, entries: list[Entry]) -> FoldReport:
+    def _fold_one_by_one(self, entries: list[Entry], prepared: dict[int, PreparedEvent]) -> FoldReport:
         """Isolate a poison entry: each alone; one that still fails is rejected with its error and skipped."""
         whole = FoldReport()
         for entry in entries:
             try:
-                one = self._fold([entry])
+                one = self._fold([entry], prepared)
             except RETRYABLE:
                 raise
             except Exception as error:
