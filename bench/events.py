@@ -34,9 +34,11 @@ test suite.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import logging
+import os
 import random
 import subprocess
 import sys
@@ -55,7 +57,7 @@ from bench.api import NODE_DIR, node_env, npm_install, personagraph_server  # no
 from bench.audiences import KINDS, load  # noqa: E402
 from bench.common import machine, write_results  # noqa: E402
 from bench.ingest import dataset, fresh_neo4j  # noqa: E402
-from bench.load import percentile  # noqa: E402
+from bench.load import fold_process, percentile  # noqa: E402
 from personagraph.graph.entities import KINDS as ENTITY_KINDS  # noqa: E402
 from personagraph.graph.entities import fold_events  # noqa: E402
 from personagraph.graph.events.fold import fold_cursor  # noqa: E402
@@ -320,7 +322,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"# Event collector benchmark ({result['users']:,} users, {result['date']})",
         "",
         f"Machine: {result['machine']}; Neo4j {result['neo4j_version']}; personagraph with "
-        f"{result['workers']} uvicorn workers and its folding worker; {result['duration_s']:.0f} s per run "
+        f"{result['workers']} uvicorn workers, events folded {result.get('fold', 'in the API')}; "
+        f"{result['duration_s']:.0f} s per run "
         f"after {result['warmup_s']:.0f} s warm-up. One run; bench/events.py says how each figure is taken.",
         "",
         f"Baseline: the loader's merge_events_* statements from the bench process, batches of "
@@ -391,7 +394,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-events", type=int, default=50_000)
     parser.add_argument("--fresh-rate", type=float, default=TARGET_BATCH_100, help="events/s while probing")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--fold-process",
+        action="store_true",
+        help="fold in `persona events fold`, a process of its own, not in the API (results: events-fold-process)",
+    )
     args = parser.parse_args(argv)
+    if args.fold_process:
+        os.environ["PERSONA_EVENTS_FOLD_IN_API"] = "0"  # the server the bench starts passes it on
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("neo4j").setLevel(logging.WARNING)
     if args.quick:
@@ -405,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         workdir = Path(tmp)
         result = measure(info, args, data, workdir, prefix)
-    write_results("events", result, markdown(result))
+    write_results("events-fold-process" if args.fold_process else "events", result, markdown(result))
     print(markdown(result))
     return 0
 
@@ -432,7 +442,8 @@ def measure(
         "events": list(TRACK_EVENTS),
     }
     runs = []
-    with personagraph_server(info, port, args.workers, workdir) as authorization:
+    folding = fold_process(info, workdir) if args.fold_process else contextlib.nullcontext()
+    with personagraph_server(info, port, args.workers, workdir) as authorization, folding:
         journal = SqliteJournal(workdir / "events.sqlite3")
         for batch in (int(b) for b in args.batches.split(",")):
             for clients in (int(c) for c in args.clients.split(",")):
@@ -452,6 +463,7 @@ def measure(
         "machine": machine(),
         "neo4j_version": Settings().neo4j_version,
         "workers": args.workers,
+        "fold": "in `persona events fold`, its own process" if args.fold_process else "in the API",
         "duration_s": args.duration,
         "warmup_s": args.warmup,
         "load_seconds": load_seconds,

@@ -98,8 +98,10 @@ def load_people(store: GraphStore, folder: Path) -> None:
     assert all(r.rejected == 0 for r in reports), [r.as_dict() for r in reports]
     # What a rule, segments and personas would have written.
     store.write(
-        "tags/write/tags_apply_rule",
+        "tags/write/tags_set_rule",
         rows=[{"userId": "u02", "tagId": "night_owl", "weight": 0.4, "evidence": ["orders at 2am"]}],
+        userIds=["u02"],
+        keep={"u02": ["night_owl"]},
         ruleId="night-orders",
         asOf=NOW,
         expiresAt=None,

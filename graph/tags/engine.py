@@ -1,7 +1,7 @@
 """Rule tags: evaluate every rule for users in bounded batches and make their HAS_TAG edges agree.
 
-Per batch of users and per rule, one read finds who matches (with weight and evidence), one write
-upserts those edges and one write removes the rule's edges from users it no longer matches. Only
+Per batch of users and per rule, one read finds who matches (with weight and evidence) and one write
+upserts those edges and removes the rule's edges from users it no longer matches. Only
 edges with ``source: 'rule'`` and this rule's ``ruleId`` are ever changed: manual and model tags stay.
 """
 
@@ -270,7 +270,7 @@ def _evaluate(
 def _apply(
     store: GraphStore, plan: _Plan, batch: list[str], matches: dict[tuple[str, str], Match], ctx: EvalContext
 ) -> list[TagChange]:
-    """Upsert the matched edges, then drop this rule's edges the batch's users no longer earn."""
+    """Upsert the matched edges, drop the rule's edges the batch's users no longer earn: one statement."""
     rule = plan.rule
     rows = [
         {"userId": user, "tagId": tag, "weight": m.weight, "evidence": m.evidence}
@@ -280,20 +280,21 @@ def _apply(
     # a past moment (a replay of history, `--as-of latest`) still confirms the tag today.
     valid_from = max(ctx.as_of, datetime.now(UTC))
     expires = valid_from + timedelta(days=rule.ttl_days) if rule.ttl_days is not None else None
-    changes: list[TagChange] = []
-    if rows:
-        for r in store.write_returning(
-            "tags/write/tags_apply_rule", rows=rows, ruleId=rule.id, asOf=ctx.as_of, expiresAt=expires
-        ):
-            if r["added"] or r["changed"]:
-                changes.append(
-                    TagChange(r["userId"], r["tagId"], rule.id, "added" if r["added"] else "updated")
-                )
     keep: dict[str, list[str]] = {}
     for user, tag in matches:
         keep.setdefault(user, []).append(tag)
-    for r in store.write_returning("tags/write/tags_remove_rule", userIds=batch, ruleId=rule.id, keep=keep):
-        changes.append(TagChange(r["userId"], r["tagId"], rule.id, "removed"))
+    changes = [
+        TagChange(r["userId"], r["tagId"], rule.id, r["change"])
+        for r in store.write_returning(
+            "tags/write/tags_set_rule",
+            rows=rows,
+            userIds=batch,
+            keep=keep,
+            ruleId=rule.id,
+            asOf=ctx.as_of,
+            expiresAt=expires,
+        )
+    ]
     plan.report.matched += len(rows)
     for change in changes:
         setattr(plan.report, change.change, getattr(plan.report, change.change) + 1)
