@@ -100,6 +100,7 @@ def create_app(
                 suppression_key=forgotten_key,
                 lock=FoldLock(settings.event_log_file),
                 on_outcomes=app.state.collector.folded,  # its recordEvents need not wait for the next look
+                on_fold=metrics.folded,
             )
             app.state.folding_worker = worker
             folding = worker.start()

@@ -102,6 +102,19 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.fold_seconds = Histogram(
+            "persona_fold_seconds",
+            "One fold of the event log into the graph (graph/events/worker.py), from reading its batch to "
+            "its outcomes in the log.",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.folded_entries = Counter(
+            "persona_fold_entries_total",
+            "Event log entries folded, by outcome (folded or rejected).",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.in_progress = Gauge(
             "persona_http_requests_in_progress",
             "HTTP requests being answered now (all workers).",
@@ -117,6 +130,12 @@ class Metrics:
         combined = CollectorRegistry()
         multiprocess.MultiProcessCollector(combined, path=str(folder))  # type: ignore[no-untyped-call]
         return Response(generate_latest(combined), media_type=CONTENT_TYPE)
+
+    def folded(self, folded: int, rejected: int, seconds: float) -> None:
+        """One fold done by this process's folding worker (FoldingWorker ``on_fold``)."""
+        self.fold_seconds.observe(seconds)
+        self.folded_entries.labels("folded").inc(folded)
+        self.folded_entries.labels("rejected").inc(rejected)
 
     def process_exit(self) -> None:
         """A worker stopping: its live gauge values leave the sums (counters and histograms stay)."""

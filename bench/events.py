@@ -294,6 +294,42 @@ class Freshness:
 # --- checks and report -------------------------------------------------------------------------------
 
 
+def fold_metrics(base_url: str, authorization: str) -> dict[str, float]:
+    """The folding worker's histogram from /metrics (every worker's, added up): bucket bound -> count,
+    and 'count' and 'sum'."""
+    request = urllib.request.Request(f"{base_url}/metrics", headers={"authorization": authorization})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        text = response.read().decode()
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        name, _, value = line.rpartition(" ")
+        if name.startswith('persona_fold_seconds_bucket{le="'):
+            found[name.split('"')[1]] = float(value)
+        elif name in ("persona_fold_seconds_count", "persona_fold_seconds_sum"):
+            found[name.rsplit("_", 1)[1]] = float(value)
+    return found
+
+
+def fold_spread(before: dict[str, float], after: dict[str, float]) -> dict[str, Any]:
+    """The folds between two scrapes: how many, their mean seconds, and how many took over 1 s and 2.5 s."""
+    n = after.get("count", 0) - before.get("count", 0)
+
+    def over(bound: str) -> float:
+        return n - (after.get(bound, 0) - before.get(bound, 0))
+
+    total = after.get("sum", 0) - before.get("sum", 0)
+    return {"folds": n, "mean_s": total / n if n else None, "over_1s": over("1.0"), "over_2_5s": over("2.5")}
+
+
+def _folds(folds: dict[str, Any] | None) -> str:
+    if not folds or not folds["folds"]:
+        return ""
+    return (
+        f"Meanwhile the worker folded {folds['folds']:,.0f} times, {folds['mean_s']:.2f} s a fold on average; "
+        f"{folds['over_1s']:,.0f} took over 1 s, {folds['over_2_5s']:,.0f} over 2.5 s."
+    )
+
+
 def verify(store: GraphStore, acked: list[str], prefix: str) -> dict[str, Any]:
     """Every acknowledged messageId stored exactly once (as an event key of a behaviour edge)."""
     stored: Counter[str] = Counter()
@@ -347,7 +383,7 @@ def markdown(result: dict[str, Any]) -> str:
         f"{result['paced']['folded_s']:,.0f}/s, requests p99 {_n(result['paced']['p99_ms'], 1)} ms): "
         "collector answer to the rule tag visible in a GraphQL read: "
         f"p50 {_n(fresh['p50_s'], 2)} s, p95 {_n(fresh['p95_s'], 2)} s, p99 {_n(fresh['p99_s'], 2)} s over "
-        f"{fresh['probes']} probes ({fresh['missed']} missed).",
+        f"{fresh['probes']} probes ({fresh['missed']} missed). {_folds(result['paced'].get('folds'))}",
         "",
         f"Stored exactly once: {checks['found']:,} of {checks['acknowledged']:,} acknowledged events found, "
         f"{checks['missing']} missing, {checks['doubled']} doubled, {checks['edges_count_mismatch']} edges "
@@ -451,7 +487,9 @@ def measure(
         best = max((r["folded_s"] for r in runs if r["batch"] == 100), default=args.fresh_rate)
         rate = min(args.fresh_rate, 0.8 * best)
         fresh = Freshness(f"http://127.0.0.1:{port}", authorization, skus, prefix)
+        folds_before = fold_metrics(f"http://127.0.0.1:{port}", authorization)
         paced = run_one(store, journal, job, 100, 8, workdir, authorization, fresh, rate)
+        paced["folds"] = fold_spread(folds_before, fold_metrics(f"http://127.0.0.1:{port}", authorization))
         journal.close()
     acked = [i for r in [*runs, paced] for i in r.pop("acked_ids")]
     checks = verify(store, acked, prefix)

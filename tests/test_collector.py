@@ -192,6 +192,29 @@ def test_record_event_waits_for_its_fold(app_client: TestClient, keys: Secured, 
     assert _views(graph, user, sku) == before + 1
 
 
+def _fold_metrics(client: TestClient, keys: Secured) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for line in client.get("/metrics", headers=keys.headers("admin")).text.splitlines():
+        name, _, value = line.rpartition(" ")
+        if name in ("persona_fold_seconds_count", 'persona_fold_entries_total{outcome="folded"}'):
+            found[name] = float(value)
+    return found
+
+
+def test_folds_are_counted_and_timed_in_the_metrics(
+    app_client: TestClient, keys: Secured, graph: AnalysedGraph
+) -> None:
+    before = _fold_metrics(app_client, keys)
+    gql: GraphQL = as_role(app_client, keys, "service")
+    user, sku = _user(graph, 7), _sku(graph, 7)
+    event = {"userId": user, "kind": "CLICK", "at": AT, "target": sku}
+    gql.data("mutation($e: EventInput!) { recordEvent(input: $e) { new } }", {"e": event})
+    after = _fold_metrics(app_client, keys)
+    assert after["persona_fold_seconds_count"] >= before.get("persona_fold_seconds_count", 0) + 1
+    folded = 'persona_fold_entries_total{outcome="folded"}'
+    assert after[folded] >= before.get(folded, 0) + 1
+
+
 def test_record_events_waiting_together_are_answered_when_their_fold_is_done(
     app_client: TestClient, keys: Secured, graph: AnalysedGraph, monkeypatch: pytest.MonkeyPatch
 ) -> None:

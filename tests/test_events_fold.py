@@ -24,6 +24,7 @@ from personagraph.graph.events.worker import FoldingWorker
 from personagraph.graph.privacy.forget import forget_user, suppression_key
 from personagraph.graph.settings import Settings
 from personagraph.graph.store import GraphStore
+from personagraph.graph.tags.engine import TagCache
 from personagraph.graph.tags.rule_file import RuleSet
 from tests.test_tags import AS_OF, rules, shop  # noqa: F401 (fixtures)
 
@@ -414,3 +415,26 @@ def test_an_order_in_a_batch_of_views_re_runs_the_spend_rules_for_its_buyer_only
         (("u_day",), frozenset({"events"})),
         (("u_new",), frozenset(fold_module.CHANGES["order"])),
     ]
+
+
+def test_a_rehearsal_runs_a_whole_fold_and_leaves_nothing(
+    shop: GraphStore,  # noqa: F811
+    rules: RuleSet,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    everything = "MATCH (n) OPTIONAL MATCH (n)-[r]->() RETURN count(DISTINCT n) * 1000000 + count(r)"
+    before, cursor = _count(shop, everything), latest_cursor(shop)
+    evaluated: list[tuple[str, ...]] = []
+    real = fold_module.refresh_tags
+
+    def spy(store: GraphStore, **kwargs: Any) -> Any:
+        evaluated.append(tuple(kwargs["user_ids"]))
+        return real(store, **kwargs)
+
+    monkeypatch.setattr(fold_module, "refresh_tags", spy)
+    cache = TagCache()
+    fold_module.rehearse(shop, rules=rules, suppression_key=suppression_key(SETTINGS), cache=cache)
+    assert evaluated == [(fold_module.REHEARSAL_USER,)]  # identified, viewed and bought: every rule
+    assert _count(shop, everything) == before and latest_cursor(shop) == cursor
+    assert not _count(shop, "MATCH (u:User {userId: $id}) RETURN count(u)", id=fold_module.REHEARSAL_USER)
+    assert cache.entries == {}  # the worker's cache is read, never written

@@ -31,7 +31,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from personagraph.graph.changes.log import prune_changes
-from personagraph.graph.events.fold import FoldReport, PreparedEvent, fold, fold_cursor, prepare_events
+from personagraph.graph.events.fold import (
+    FoldReport,
+    PreparedEvent,
+    fold,
+    fold_cursor,
+    prepare_events,
+    rehearse,
+)
 from personagraph.graph.events.journal import Entry, FoldLock, Journal, Outcome
 from personagraph.graph.rounds import RETRYABLE, Rounds
 from personagraph.graph.settings import Settings
@@ -71,6 +78,7 @@ class FoldingWorker:
         suppression_key: bytes | None = None,
         lock: FoldLock | None = None,
         on_outcomes: Callable[[], None] | None = None,
+        on_fold: Callable[[int, int, float], None] | None = None,
     ) -> None:
         self.store = store
         self.journal = journal
@@ -80,6 +88,7 @@ class FoldingWorker:
         self.suppression_key = suppression_key
         self.lock = lock
         self.on_outcomes = on_outcomes  # told after each fold's outcomes are in the log (recordEvent waits)
+        self.on_fold = on_fold  # told each fold's entries folded and rejected, and its seconds (metrics)
         self.rounds = Rounds("folding", settings.events_fold_poll_s, lock, on_acquire=self._took_over)
         self.stats = WorkerStats()
         self._pruned_at = 0.0
@@ -95,6 +104,7 @@ class FoldingWorker:
             self._cursor = fold_cursor(self.store, self.journal.log_id)
         cursor = self._cursor
         self.stats.cursor = cursor
+        started = time.perf_counter()
         entries, prepared = self._next_batch(cursor)
         if not entries:
             return FoldReport(last_offset=cursor)
@@ -110,6 +120,8 @@ class FoldingWorker:
         self.journal.record_outcomes(report.outcomes)
         if self.on_outcomes is not None and report.outcomes:
             self.on_outcomes()
+        if self.on_fold is not None:
+            self.on_fold(report.folded, report.rejected, time.perf_counter() - started)
         self.stats.folded += report.folded
         self.stats.rejected += report.rejected
         self.stats.batches += 1
@@ -142,8 +154,19 @@ class FoldingWorker:
 
     def warm(self) -> None:
         """Compute what every re-evaluation reuses (the taxonomy, the rules' global values as of the
-        graph's data time) before the first event arrives, so that one is not slow."""
+        graph's data time) and rehearse a fold (graph/events/fold.py ``rehearse``: Neo4j plans its
+        statements) before the first event arrives, so that one is not slow."""
         self._fill(self.cache)
+        try:
+            rehearse(
+                self.store,
+                rules=self.rules,
+                suppression_key=self.suppression_key,
+                timezone=self.settings.timezone,
+                cache=self.cache,
+            )
+        except Exception as error:  # an unplanned fold is slower, not wrong
+            log.warning("could not rehearse a fold: %s", error)
 
     def renew_cache(self) -> None:
         """Compute the tag cache's entries afresh into a new cache and adopt them: the folds meanwhile go
