@@ -621,6 +621,10 @@ def personagraph_server(info: ConnectionInfo, port: int, workers: int, workdir: 
         # (the limit is a production guard, measured on its own in tests/test_api_limits.py).
         "PERSONA_API_RATE_LIMIT": os.environ.get("PERSONA_API_RATE_LIMIT", "0"),
     }
+    if workers > 1:  # as `persona serve --workers N` runs: /metrics adds up every worker's values
+        folder = workdir / f"metrics-{port}"
+        folder.mkdir(exist_ok=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
     cmd = [
         sys.executable, "-m", "uvicorn", "--factory", "personagraph.api.app:create_app",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),

@@ -20,8 +20,11 @@ of this Neo4j here. Ratio = sustained folded/s with batches of 100 / baseline.
 Freshness, at a sustained rate: 8 clients send batches of 100 paced to --fresh-rate events/s (2,000, the
 target) or, when the fold measured less in the batch-100 runs, to 80 % of the best rate it sustained
 (a faster offered rate only grows a queue, and freshness with it); once a second a new user is identified
-and places an order (one batch of two events); the time from the collector's answer until a GraphQL read
-of that user shows the rule tag `new-customer` (rule tags re-evaluated by the fold): p50/p95/p99.
+and places an order (one batch of two events); the time from the collector's answer until (a) a GraphQL
+read of that user shows the rule tag `new-customer` (rule tags re-evaluated by the fold), (b) the message
+of their entry into a saved audience of that tag reaches an `audienceMembershipChanged` subscription over
+server-sent events, (c) the webhook delivery of that entry reaches a receiver on 127.0.0.1 (its signature
+verified): p50/p95/p99.
 
 Afterwards every acknowledged messageId is looked up in Neo4j (eventKeys of behaviour edges): it must be
 there exactly once. Results: bench/results/events.json and bench/results/events.md. Not part of the
@@ -50,28 +53,34 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.api import NODE_DIR, node_env, npm_install, personagraph_server  # noqa: E402
 from bench.audiences import KINDS, load  # noqa: E402
-from bench.common import machine, write_results  # noqa: E402
+from bench.common import machine, private_env, write_results  # noqa: E402
 from bench.ingest import dataset, fresh_neo4j  # noqa: E402
 from bench.load import fold_process, percentile  # noqa: E402
+from personagraph.graph.audiences.service import save_audience  # noqa: E402
 from personagraph.graph.entities import KINDS as ENTITY_KINDS  # noqa: E402
 from personagraph.graph.entities import fold_events  # noqa: E402
 from personagraph.graph.events.fold import fold_cursor  # noqa: E402
 from personagraph.graph.events.journal import SqliteJournal  # noqa: E402
+from personagraph.graph.kinds import Purpose  # noqa: E402
 from personagraph.graph.records import EventRecord, RowContext  # noqa: E402
 from personagraph.graph.server.connection import ConnectionInfo, open_driver  # noqa: E402
 from personagraph.graph.server.local import free_port  # noqa: E402
 from personagraph.graph.settings import Settings  # noqa: E402
 from personagraph.graph.store import GraphStore  # noqa: E402
+from personagraph.graph.webhooks.registry import register_webhook  # noqa: E402
 
 log = logging.getLogger("bench.events")
 TRACK_EVENTS = {"Product Viewed": "view", "Product Clicked": "click", "Product Liked": "like"}
 BASELINE_BATCH = 500
 FRESH_TAG = "new-customer"
+FRESH_AUDIENCE = "bench-fresh"  # saved audience of FRESH_TAG: its entries are pushed (subscription, webhook)
 TARGET_BATCH_100 = 2000.0  # events/s sustained with batches of 100
 TARGET_BATCH_1 = 300.0  # events/s with batches of 1
 TARGET_RATIO = 0.7  # x the baseline
@@ -219,6 +228,7 @@ class Freshness:
         self.base_url, self.authorization, self.skus, self.prefix = base_url, authorization, skus, prefix
         self.seconds: list[float] = []
         self.missed = 0
+        self.answered: dict[str, float] = {}  # probe user -> when the collector answered (time.time())
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -253,6 +263,7 @@ class Freshness:
         ]
         self._post("/v1/batch", {"batch": batch})
         answered = time.perf_counter()
+        self.answered[user] = time.time()
         query = {"query": "query($id: ID!) { user(id: $id) { tags { tagId } } }", "variables": {"id": user}}
         while time.perf_counter() - answered < 30:
             data = self._post("/graphql", query).get("data") or {}
@@ -291,6 +302,69 @@ class Freshness:
         }
 
 
+class Pushed:
+    """When each probe user's entry into the saved audience FRESH_AUDIENCE (the rule tag FRESH_TAG) reached
+    (b) a GraphQL subscription over server-sent events (``audienceMembershipChanged``, admin key) and (c) a
+    webhook (Standard Webhooks, verified with the standardwebhooks package by tests/test_webhooks.py's
+    receiver): seconds from the collector's answer (Freshness.answered)."""
+
+    QUERY = "subscription($a: ID!) { audienceMembershipChanged(audienceId: $a) { userId change } }"
+
+    def __init__(self, base_url: str, authorization: str, store: GraphStore, settings: Settings) -> None:
+        from tests.test_webhooks import Receiver  # here: only this run needs it
+
+        self.base_url, self.authorization = base_url, authorization
+        self.streamed: dict[str, float] = {}
+        self.receiver = Receiver()
+        self.receiver.start()
+        hook = register_webhook(
+            store,
+            settings,
+            url=self.receiver.url("/fresh"),
+            events=["audience.entered"],
+            audience_ids=[FRESH_AUDIENCE],
+            created_by="bench",
+        )
+        self.receiver.secrets["/fresh"] = hook.secret
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+        self._thread.start()
+
+    def _listen(self) -> None:
+        body = {"query": self.QUERY, "variables": {"a": FRESH_AUDIENCE}}
+        headers = {"authorization": self.authorization, "accept": "text/event-stream"}
+        with (
+            httpx.Client(timeout=httpx.Timeout(10.0, read=None)) as client,
+            client.stream("POST", f"{self.base_url}/graphql/stream", json=body, headers=headers) as answer,
+        ):
+            for line in answer.iter_lines():
+                if self._stop.is_set():
+                    return
+                if line.startswith("data:"):
+                    data = (json.loads(line[5:]).get("data") or {}).get("audienceMembershipChanged") or {}
+                    if data.get("change") == "ENTERED":
+                        self.streamed.setdefault(data["userId"], time.time())
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.receiver.stop()
+
+    def summary(self, answered: dict[str, float]) -> dict[str, Any]:
+        hooked: dict[str, float] = {}
+        for r in self.receiver.accepted("/fresh"):
+            if r.payload is not None:
+                hooked.setdefault(r.payload["data"]["userId"], r.at)
+        found = {}
+        for name, seen in (("subscription", self.streamed), ("webhook", hooked)):
+            seconds = sorted(seen[u] - t for u, t in answered.items() if u in seen)
+            found[name] = {
+                "probes": len(answered),
+                "missed": len(answered) - len(seconds),
+                **{f"p{p}_s": percentile(seconds, p) for p in (50, 95, 99)},
+            }
+        return found
+
+
 # --- checks and report -------------------------------------------------------------------------------
 
 
@@ -319,6 +393,21 @@ def fold_spread(before: dict[str, float], after: dict[str, float]) -> dict[str, 
 
     total = after.get("sum", 0) - before.get("sum", 0)
     return {"folds": n, "mean_s": total / n if n else None, "over_1s": over("1.0"), "over_2_5s": over("2.5")}
+
+
+def _pushed(pushed: dict[str, Any] | None) -> str:
+    """The same probes' entry into the saved audience of their tag, pushed (Pushed.summary)."""
+    if not pushed:
+        return ""
+    what = {"subscription": "the subscription message (SSE)", "webhook": "the webhook delivery"}
+    return (
+        " ".join(
+            f"To {what[name]}: p50 {_n(got['p50_s'], 2)} s, p95 {_n(got['p95_s'], 2)} s, "
+            f"p99 {_n(got['p99_s'], 2)} s ({got['missed']} missed)."
+            for name, got in pushed.items()
+        )
+        + " "
+    )
 
 
 def _folds(folds: dict[str, Any] | None) -> str:
@@ -383,7 +472,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"{result['paced']['folded_s']:,.0f}/s, requests p99 {_n(result['paced']['p99_ms'], 1)} ms): "
         "collector answer to the rule tag visible in a GraphQL read: "
         f"p50 {_n(fresh['p50_s'], 2)} s, p95 {_n(fresh['p95_s'], 2)} s, p99 {_n(fresh['p99_s'], 2)} s over "
-        f"{fresh['probes']} probes ({fresh['missed']} missed). {_folds(result['paced'].get('folds'))}",
+        f"{fresh['probes']} probes ({fresh['missed']} missed). {_pushed(fresh.get('pushed'))}"
+        f"{_folds(result['paced'].get('folds'))}",
         "",
         f"Stored exactly once: {checks['found']:,} of {checks['acknowledged']:,} acknowledged events found, "
         f"{checks['missing']} missing, {checks['doubled']} doubled, {checks['edges_count_mismatch']} edges "
@@ -412,6 +502,11 @@ def targets(runs: list[dict[str, Any]], base: float, fresh: dict[str, Any]) -> l
          "met": best1 >= TARGET_BATCH_1},
         {"what": f"freshness p95 <= {TARGET_FRESH_P95_S} s (GraphQL read)", "measured": f"{_n(p95, 2)} s",
          "met": p95 is not None and p95 <= TARGET_FRESH_P95_S},
+        *[
+            {"what": f"freshness p95 <= {TARGET_FRESH_P95_S} s ({name})", "measured": f"{_n(got['p95_s'], 2)} s",
+             "met": got["p95_s"] is not None and got["p95_s"] <= TARGET_FRESH_P95_S and not got["missed"]}
+            for name, got in fresh.get("pushed", {}).items()
+        ],
     ]  # fmt: skip
 
 
@@ -438,6 +533,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.fold_process:
         os.environ["PERSONA_EVENTS_FOLD_IN_API"] = "0"  # the server the bench starts passes it on
+    os.environ["PERSONA_WEBHOOKS_ALLOW_PRIVATE"] = "true"  # the freshness webhook's receiver is on 127.0.0.1
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("neo4j").setLevel(logging.WARNING)
     if args.quick:
@@ -487,14 +583,29 @@ def measure(
         best = max((r["folded_s"] for r in runs if r["batch"] == 100), default=args.fresh_rate)
         rate = min(args.fresh_rate, 0.8 * best)
         fresh = Freshness(f"http://127.0.0.1:{port}", authorization, skus, prefix)
+        save_audience(
+            store,
+            audience_id=FRESH_AUDIENCE,
+            name="new customers (freshness probes)",
+            definition={"tag": {"tagId": FRESH_TAG}},
+            owner="bench",
+            purpose=Purpose.ANALYSIS,
+        )
+        settings = Settings(
+            secret_key=private_env(workdir)["PERSONA_SECRET_KEY"], webhooks_allow_private=True
+        )
+        pushed = Pushed(f"http://127.0.0.1:{port}", authorization, store, settings)
         folds_before = fold_metrics(f"http://127.0.0.1:{port}", authorization)
         paced = run_one(store, journal, job, 100, 8, workdir, authorization, fresh, rate)
         paced["folds"] = fold_spread(folds_before, fold_metrics(f"http://127.0.0.1:{port}", authorization))
+        time.sleep(5)  # the last probes' pushed messages
+        pushed.stop()
         journal.close()
     acked = [i for r in [*runs, paced] for i in r.pop("acked_ids")]
     checks = verify(store, acked, prefix)
     driver.close()
     freshness = fresh.summary()
+    freshness["pushed"] = pushed.summary(fresh.answered)
     return {
         "users": args.users,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
