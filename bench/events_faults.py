@@ -328,35 +328,26 @@ def run(args: argparse.Namespace, info: Any, local: Any, data: Path, workdir: Pa
     progress = Progress(store, journal.log_id, receiver).start()
     marks: dict[str, float] = {"start": time.time()}
     senders.start()
+    # Each fault: what the log says, the marks of its start and end, how it starts, how long, how it ends.
+    faults = [
+        ("kill -9 of the API", "api_killed", "api_restarted", api.kill, args.pause, api.start),
+        ("kill -9 of the folding worker", "worker_killed", "worker_restarted", folder.kill, args.pause, folder.start),
+        (f"Neo4j stopped for {args.neo4j_down:.0f} s", "neo4j_stopped", "neo4j_started", local.stop,
+         args.neo4j_down, local.start),
+        (f"webhook receiver down for {args.receiver_down:.0f} s", "receiver_down", "receiver_up", receiver.stop,
+         args.receiver_down, receiver.start),
+    ]  # fmt: skip
     try:
         time.sleep(args.before)
-        log.info("kill -9 of the API")
-        marks["api_killed"] = time.time()
-        api.kill()
-        time.sleep(args.pause)
-        api.start()
-        marks["api_restarted"] = time.time()
-        time.sleep(args.between)
-        log.info("kill -9 of the folding worker")
-        marks["worker_killed"] = time.time()
-        folder.kill()
-        time.sleep(args.pause)
-        folder.start()
-        marks["worker_restarted"] = time.time()
-        time.sleep(args.between)
-        log.info("Neo4j stopped for %.0f s", args.neo4j_down)
-        marks["neo4j_stopped"] = time.time()
-        local.stop()
-        time.sleep(args.neo4j_down)
-        local.start()
-        marks["neo4j_started"] = time.time()
-        time.sleep(args.between)
-        log.info("webhook receiver down for %.0f s", args.receiver_down)
-        marks["receiver_down"] = time.time()
-        receiver.stop()
-        time.sleep(args.receiver_down)
-        receiver.start()
-        marks["receiver_up"] = time.time()
+        for n, (what, down, up, begin, lasting, end) in enumerate(faults):
+            if n:
+                time.sleep(args.between)
+            log.info(what)
+            marks[down] = time.time()
+            begin()
+            time.sleep(lasting)
+            end()
+            marks[up] = time.time()
         time.sleep(args.after)
     finally:
         senders.stop()

@@ -55,6 +55,19 @@ def _worker(store: GraphStore, journal: SqliteJournal, rule_set: RuleSet) -> Fol
     return FoldingWorker(store, journal, SETTINGS, rules=rule_set, suppression_key=suppression_key(SETTINGS))
 
 
+def _refreshes(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """The arguments of every tag refresh the fold makes from now on (it still refreshes)."""
+    calls: list[dict[str, Any]] = []
+    real = fold_module.refresh_tags
+
+    def spy(store: GraphStore, **kwargs: Any) -> Any:
+        calls.append(kwargs)
+        return real(store, **kwargs)
+
+    monkeypatch.setattr(fold_module, "refresh_tags", spy)
+    return calls
+
+
 def _count(store: GraphStore, cypher: str, **params: Any) -> Any:
     records, _, _ = store.driver.execute_query(cypher, params)
     return records[0][0]
@@ -398,20 +411,13 @@ def test_an_order_in_a_batch_of_views_re_runs_the_spend_rules_for_its_buyer_only
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    calls: list[tuple[tuple[str, ...], frozenset[str]]] = []
-    real = fold_module.refresh_tags
-
-    def spy(store: GraphStore, **kwargs: Any) -> Any:
-        calls.append((tuple(kwargs["user_ids"]), frozenset(kwargs["changed"])))
-        return real(store, **kwargs)
-
-    monkeypatch.setattr(fold_module, "refresh_tags", spy)
+    calls = _refreshes(monkeypatch)
     journal = _journal(
         tmp_path, [NIGHT_EVENTS[0], NIGHT_EVENTS[1], NIGHT_EVENTS[7]]
     )  # u_day views, u_new buys
     report = _worker(shop, journal, rules).fold_once()
     assert [o.status for o in report.outcomes] == ["folded"] * 3
-    assert sorted(calls) == [
+    assert sorted((tuple(c["user_ids"]), frozenset(c["changed"])) for c in calls) == [
         (("u_day",), frozenset({"events"})),
         (("u_new",), frozenset(fold_module.CHANGES["order"])),
     ]
@@ -424,17 +430,12 @@ def test_a_rehearsal_runs_a_whole_fold_and_leaves_nothing(
 ) -> None:
     everything = "MATCH (n) OPTIONAL MATCH (n)-[r]->() RETURN count(DISTINCT n) * 1000000 + count(r)"
     before, cursor = _count(shop, everything), latest_cursor(shop)
-    evaluated: list[tuple[str, ...]] = []
-    real = fold_module.refresh_tags
-
-    def spy(store: GraphStore, **kwargs: Any) -> Any:
-        evaluated.append(tuple(kwargs["user_ids"]))
-        return real(store, **kwargs)
-
-    monkeypatch.setattr(fold_module, "refresh_tags", spy)
+    calls = _refreshes(monkeypatch)
     cache = TagCache()
     fold_module.rehearse(shop, rules=rules, suppression_key=suppression_key(SETTINGS), cache=cache)
-    assert evaluated == [(fold_module.REHEARSAL_USER,)]  # identified, viewed and bought: every rule
+    assert [tuple(c["user_ids"]) for c in calls] == [
+        (fold_module.REHEARSAL_USER,)
+    ]  # identified, viewed and bought: every rule
     assert _count(shop, everything) == before and latest_cursor(shop) == cursor
     assert not _count(shop, "MATCH (u:User {userId: $id}) RETURN count(u)", id=fold_module.REHEARSAL_USER)
     assert cache.entries == {}  # the worker's cache is read, never written

@@ -189,14 +189,13 @@ class FoldingWorker:
 
     def _renew_when_due(self) -> None:
         """Start a renewal in its own thread once half the cache's ttl has passed since the last fill (or
-        since the first round, when the folds filled it themselves)."""
+        since the first round, when the folds filled it themselves); the renewal's fill resets the clock."""
         if self._warmed_at is None:
             self._warmed_at = time.monotonic()
         if time.monotonic() - self._warmed_at < self.cache.ttl_s * RENEW_AFTER:
             return
         if self._renewing is not None and self._renewing.is_alive():
             return
-        self._warmed_at = time.monotonic()
         self._renewing = threading.Thread(target=self.renew_cache, name="persona-tag-cache", daemon=True)
         self._renewing.start()
 
