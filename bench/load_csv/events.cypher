@@ -1,4 +1,5 @@
-// Baseline: events folded into one edge per user and target with eventKeys, as merge_events_*.cypher.
+// Baseline: events folded into one edge per user and target with eventKeys, and the user's eventHours, as
+// merge_events_*.cypher.
 // $url: file:/// URL of events.csv.
 LOAD CSV WITH HEADERS FROM $url AS row
 CALL (row) {
@@ -14,11 +15,12 @@ CALL (row) {
     MERGE (t:SearchTerm {term: toLower(trim(row.target))})
     MERGE (u)-[r:SEARCHED]->(t)
     ON CREATE SET r.count = 0, r.eventKeys = [], r.hourCounts = [h IN range(0, 23) | 0]
-    WITH r, key, at WHERE NOT key IN r.eventKeys
+    WITH u, r, key, at WHERE NOT key IN r.eventKeys
     SET r.count = r.count + 1, r.eventKeys = r.eventKeys + key,
         r.firstAt = CASE WHEN r.firstAt IS NULL OR at < r.firstAt THEN at ELSE r.firstAt END,
         r.lastAt = CASE WHEN r.lastAt IS NULL OR at > r.lastAt THEN at ELSE r.lastAt END,
-        r.hourCounts = [h IN range(0, 23) | r.hourCounts[h] + CASE WHEN h = at.hour THEN 1 ELSE 0 END]
+        r.hourCounts = [h IN range(0, 23) | r.hourCounts[h] + CASE WHEN h = at.hour THEN 1 ELSE 0 END],
+        u.eventHours = [h IN range(0, 23) | coalesce(u.eventHours[h], 0) + CASE WHEN h = at.hour THEN 1 ELSE 0 END]
   }
   CALL (u, row, kind, at, key) {
     WITH u, row, kind, at, key WHERE kind <> 'search'
@@ -27,10 +29,11 @@ CALL (row) {
       CASE kind WHEN 'view' THEN 'VIEWED' WHEN 'click' THEN 'CLICKED' WHEN 'like' THEN 'LIKED'
                 WHEN 'comment' THEN 'COMMENTED' ELSE 'SHARED' END,
       {}, {count: 0, eventKeys: [], hourCounts: [h IN range(0, 23) | 0]}, p, {}) YIELD rel
-    WITH rel AS r, key, at WHERE NOT key IN r.eventKeys
+    WITH u, rel AS r, key, at WHERE NOT key IN r.eventKeys
     SET r.count = r.count + 1, r.eventKeys = r.eventKeys + key,
         r.firstAt = CASE WHEN r.firstAt IS NULL OR at < r.firstAt THEN at ELSE r.firstAt END,
         r.lastAt = CASE WHEN r.lastAt IS NULL OR at > r.lastAt THEN at ELSE r.lastAt END,
-        r.hourCounts = [h IN range(0, 23) | r.hourCounts[h] + CASE WHEN h = at.hour THEN 1 ELSE 0 END]
+        r.hourCounts = [h IN range(0, 23) | r.hourCounts[h] + CASE WHEN h = at.hour THEN 1 ELSE 0 END],
+        u.eventHours = [h IN range(0, 23) | coalesce(u.eventHours[h], 0) + CASE WHEN h = at.hour THEN 1 ELSE 0 END]
   }
 } IN TRANSACTIONS OF 1000 ROWS

@@ -2,6 +2,8 @@
 // $rows: list of {userId: str, target: str (sku), keys: list of str, ats: list of int (epoch milliseconds),
 //                 hours: list of int 0-23}; one row per (userId, target), keys distinct.
 // Keys already folded in are skipped, so re-loading the same events changes nothing (and writes nothing).
+// The user's eventHours (their behaviour events per hour of day over every behaviour edge, V007) take the
+// same new events.
 // Returns folded: int (how many edges took new keys), keys: list of str (the keys that were new).
 UNWIND $rows AS row
 MATCH (u:User {userId: row.userId})
@@ -11,16 +13,18 @@ MATCH (p:Product {sku: row.target})
 SET u.userId = u.userId
 MERGE (u)-[r:CLICKED]->(p)
 ON CREATE SET r.count = 0, r.eventKeys = [], r.hourCounts = [h IN range(0, 23) | 0]
-WITH r, row WHERE any(k IN row.keys WHERE NOT k IN r.eventKeys)
+WITH u, r, row WHERE any(k IN row.keys WHERE NOT k IN r.eventKeys)
 // Write-lock the edge, then read its keys again: a second loader folding the same events at the same time
 // waits here and then finds them folded in (reading them only before the lock, both would add them).
 SET r.count = r.count
-WITH r, row, [i IN range(0, size(row.keys) - 1) WHERE NOT row.keys[i] IN r.eventKeys] AS fresh
+WITH u, r, row, [i IN range(0, size(row.keys) - 1) WHERE NOT row.keys[i] IN r.eventKeys] AS fresh
 WHERE size(fresh) > 0
-WITH r, row, fresh, [i IN fresh | datetime({epochMillis: row.ats[i]})] AS ats
+WITH u, r, row, fresh, [i IN fresh | datetime({epochMillis: row.ats[i]})] AS ats,
+     [h IN range(0, 23) | size([i IN fresh WHERE row.hours[i] = h])] AS added
 SET r.count = r.count + size(fresh),
     r.eventKeys = r.eventKeys + [i IN fresh | row.keys[i]],
     r.firstAt = reduce(m = r.firstAt, t IN ats | CASE WHEN m IS NULL OR t < m THEN t ELSE m END),
     r.lastAt = reduce(m = r.lastAt, t IN ats | CASE WHEN m IS NULL OR t > m THEN t ELSE m END),
-    r.hourCounts = [h IN range(0, 23) | r.hourCounts[h] + size([i IN fresh WHERE row.hours[i] = h])]
+    r.hourCounts = [h IN range(0, 23) | r.hourCounts[h] + added[h]],
+    u.eventHours = [h IN range(0, 23) | coalesce(u.eventHours[h], 0) + added[h]]
 RETURN count(*) AS folded, reduce(ks = [], k IN collect([i IN fresh | row.keys[i]]) | ks + k) AS keys

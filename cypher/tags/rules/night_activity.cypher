@@ -3,14 +3,13 @@
 // $minEvents: int; $threshold: float 0-1; $maxEvidence: int.
 // Returns userId, total: int, night: int, top: list of {kind: str, target: str, count: int}
 // (the edges with the most night events, most first).
+// The shares come from the user's eventHours (V007: their events per hour over every behaviour edge), so
+// only the users who qualify have their edges read, for the evidence.
 UNWIND $userIds AS uid
 MATCH (u:User {userId: uid})
-CALL (u) {
-  MATCH (u)-[r:VIEWED|CLICKED|LIKED|COMMENTED|SHARED|SEARCHED]->()
-  RETURN sum(r.count) AS total,
-         sum(reduce(s = 0, h IN $nightHours | s + coalesce(r.hourCounts[h], 0))) AS night
-}
-WITH u, total, night
+WITH u, coalesce(u.eventHours, []) AS hours
+WITH u, reduce(s = 0, n IN hours | s + n) AS total,
+     reduce(s = 0, h IN $nightHours | s + coalesce(hours[h], 0)) AS night
 WHERE total >= $minEvents AND total > 0 AND toFloat(night) / total >= $threshold
 CALL (u) {
   MATCH (u)-[r:VIEWED|CLICKED|LIKED|COMMENTED|SHARED|SEARCHED]->(x)
