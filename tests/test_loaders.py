@@ -13,7 +13,7 @@ from personagraph.graph.records import RowContext, hash_identity
 from personagraph.graph.store import GraphStore
 from personagraph.loaders.pipeline import FileReport, LoadOptions, load_dataset, load_file
 from personagraph.loaders.readers import UnusableInputError
-from tests.graph_support import event_hours_drift
+from tests.graph_support import behaviour_totals_drift
 
 FILES = {
     "channels.csv": "channel_id,name,kind\nweb,Web, ONLINE \napp,App,online\n",
@@ -145,36 +145,42 @@ def test_events_fold_into_counted_edges(store: GraphStore, dataset: Path, tmp_pa
     assert _one(store, "MATCH ()-[r:CLICKED]->() RETURN r.count") == 1
 
 
-def test_users_keep_their_behaviour_hours(store: GraphStore, dataset: Path, tmp_path: Path) -> None:
-    """u.eventHours (what the night_activity rule reads) is the sum of the user's behaviour edges' hours
-    after a load, a reload and new events on an edge the user has."""
+def test_users_keep_their_behaviour_totals(store: GraphStore, dataset: Path, tmp_path: Path) -> None:
+    """u.eventHours (what the night_activity rule reads) is the sum of the user's behaviour edges' hours,
+    u.lastEventAt (what the graph's data time reads) their latest, after a load, a reload and new events
+    on an edge the user has."""
+    from personagraph.graph.as_of import data_time
+
     load_dataset(store, dataset, options=_options(tmp_path))
     late = "MATCH (u:User {userId:'u1'}) RETURN u.eventHours[23]"
     before = _one(store, late)
     assert isinstance(before, int) and before >= 2  # u1 viewed P1 twice at 23:00
     extra = tmp_path / "more_events.csv"
     extra.write_text(
-        "user_id,kind,at,target\nu1,view,2025-06-03T23:30:00Z,P1\nu1,search,2025-06-03T09:00:00Z,bikes\n"
+        "user_id,kind,at,target\nu1,view,2029-06-03T23:30:00Z,P1\nu1,search,2029-06-03T09:00:00Z,bikes\n"
     )
     for _ in range(2):
         load_file(store, extra, kind="events", options=_options(tmp_path))
     assert _one(store, late) == before + 1
-    assert event_hours_drift(store) == []
+    assert behaviour_totals_drift(store) == []
+    known = data_time(store)
+    assert known is not None and known.at.isoformat() == "2029-06-03T23:30:00+00:00"
 
 
-def test_the_migration_computes_behaviour_hours_for_a_graph_loaded_before_it(
+def test_the_migrations_compute_behaviour_totals_for_a_graph_loaded_before_them(
     store: GraphStore, dataset: Path, tmp_path: Path
 ) -> None:
     from personagraph.graph.server.migrations import migrations
 
     load_dataset(store, dataset, options=_options(tmp_path))
-    store.driver.execute_query("MATCH (u:User) REMOVE u.eventHours")
-    assert event_hours_drift(store) != []
-    (hours,) = [m for m in migrations() if m.name == "user_event_hours"]
+    store.driver.execute_query("MATCH (u:User) REMOVE u.eventHours, u.lastEventAt")
+    assert behaviour_totals_drift(store) != []
+    totals = [m for m in migrations() if m.name in ("user_event_hours", "user_last_event")]
+    assert len(totals) == 2
     for _ in range(2):  # idempotent
-        for statement in hours.statements:
+        for statement in (s for m in totals for s in m.statements):
             store.run_text(statement)
-        assert event_hours_drift(store) == []
+        assert behaviour_totals_drift(store) == []
 
 
 def test_loading_twice_changes_nothing(store: GraphStore, dataset: Path, tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from personagraph.graph.errors import ConfigurationError
 from personagraph.graph.records import RowContext, hash_identity
 from personagraph.graph.store import GraphStore
-from tests.graph_support import event_hours_drift
+from tests.graph_support import behaviour_totals_drift
 
 PHONE = "86 138 0013 4521"  # one of the 10,000 numbers of the 138-0013 block
 
@@ -341,7 +341,7 @@ def test_forget_leaves_no_derived_audience_ids_nor_search_text_naming_them(
     )
     assert stale == [{"id": "u0000099"}, {"id": "u0000100"}]
     # Their searches for her are gone from the hours the night rule reads too.
-    assert event_hours_drift(store) == []
+    assert behaviour_totals_drift(store) == []
 
 
 def test_reloads_after_a_forget_keep_nothing_of_them_in_private_rejects(

@@ -1,5 +1,5 @@
-// Baseline: events folded into one edge per user and target with eventKeys, and the user's eventHours, as
-// merge_events_*.cypher.
+// Baseline: events folded into one edge per user and target with eventKeys, and the user's eventHours and
+// lastEventAt, as merge_events_*.cypher.
 // $url: file:/// URL of events.csv.
 LOAD CSV WITH HEADERS FROM $url AS row
 CALL (row) {
@@ -20,7 +20,8 @@ CALL (row) {
         r.firstAt = CASE WHEN r.firstAt IS NULL OR at < r.firstAt THEN at ELSE r.firstAt END,
         r.lastAt = CASE WHEN r.lastAt IS NULL OR at > r.lastAt THEN at ELSE r.lastAt END,
         r.hourCounts = [h IN range(0, 23) | r.hourCounts[h] + CASE WHEN h = at.hour THEN 1 ELSE 0 END],
-        u.eventHours = [h IN range(0, 23) | coalesce(u.eventHours[h], 0) + CASE WHEN h = at.hour THEN 1 ELSE 0 END]
+        u.eventHours = [h IN range(0, 23) | coalesce(u.eventHours[h], 0) + CASE WHEN h = at.hour THEN 1 ELSE 0 END],
+        u.lastEventAt = CASE WHEN u.lastEventAt IS NULL OR at > u.lastEventAt THEN at ELSE u.lastEventAt END
   }
   CALL (u, row, kind, at, key) {
     WITH u, row, kind, at, key WHERE kind <> 'search'
@@ -34,6 +35,7 @@ CALL (row) {
         r.firstAt = CASE WHEN r.firstAt IS NULL OR at < r.firstAt THEN at ELSE r.firstAt END,
         r.lastAt = CASE WHEN r.lastAt IS NULL OR at > r.lastAt THEN at ELSE r.lastAt END,
         r.hourCounts = [h IN range(0, 23) | r.hourCounts[h] + CASE WHEN h = at.hour THEN 1 ELSE 0 END],
-        u.eventHours = [h IN range(0, 23) | coalesce(u.eventHours[h], 0) + CASE WHEN h = at.hour THEN 1 ELSE 0 END]
+        u.eventHours = [h IN range(0, 23) | coalesce(u.eventHours[h], 0) + CASE WHEN h = at.hour THEN 1 ELSE 0 END],
+        u.lastEventAt = CASE WHEN u.lastEventAt IS NULL OR at > u.lastEventAt THEN at ELSE u.lastEventAt END
   }
 } IN TRANSACTIONS OF 1000 ROWS
