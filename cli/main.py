@@ -591,6 +591,15 @@ def demo(
         highlight=False,
         soft_wrap=True,
     )
+    watch = '{"query": "subscription { userTagsChanged(userId: \\"u0000001\\") { cursor subject change } }"}'
+    console.print(
+        "Or watch the user's tags change as the event is folded (a GraphQL subscription over server-sent "
+        f"events; start it first, in another terminal):\n  curl -N {base}/graphql/stream "
+        "-H 'content-type: application/json' -H 'accept: text/event-stream' \\\n"
+        f"    -H 'Authorization: Bearer {token}' \\\n    -d '{watch}'",
+        highlight=False,
+        soft_wrap=True,
+    )
     if serve_api:
         serve(host=None, port=None, workers=None)
 
