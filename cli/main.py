@@ -579,22 +579,24 @@ def demo(
         soft_wrap=True,
     )
     base = f"http://{settings.api_host}:{settings.api_port}"
-    event = (
-        '{"batch": [{"messageId": "demo-1", "type": "track", "event": "Order Completed", '
-        '"userId": "u0000001", "properties": {"order_id": "demo-o1", "products": [{"sku": "P00001"}]}}]}'
+    event = (  # a profile update (a change in the log, a message to the subscription) and an order
+        '{"batch": [{"messageId": "demo-1", "type": "identify", "userId": "u0000001", '
+        '"traits": {"city": "Hangzhou"}}, {"messageId": "demo-2", "type": "track", '
+        '"event": "Order Completed", "userId": "u0000001", '
+        '"properties": {"order_id": "demo-o1", "products": [{"sku": "P00001"}]}}]}'
     )
     console.print(
-        "Send an event (folded within moments: rule tags, saved audiences, the change log), then see what "
+        "Send events (folded within moments: rule tags, saved audiences, the change log), then see what "
         f"it changed (docs/realtime.md):\n  curl -s {base}/v1/batch -H 'content-type: application/json' \\\n"
         f"    -H 'Authorization: Bearer {token}' \\\n    -d '{event}'\n"
         "  persona changes list --user u0000001",
         highlight=False,
         soft_wrap=True,
     )
-    watch = '{"query": "subscription { userTagsChanged(userId: \\"u0000001\\") { cursor subject change } }"}'
+    watch = '{"query": "subscription { profileChanged(userId: \\"u0000001\\") { cursor subject change } }"}'
     console.print(
-        "Or watch the user's tags change as the event is folded (a GraphQL subscription over server-sent "
-        f"events; start it first, in another terminal):\n  curl -N {base}/graphql/stream "
+        "Or watch the user's profile change as the events are folded (a GraphQL subscription over "
+        f"server-sent events; start it first, in another terminal):\n  curl -N {base}/graphql/stream "
         "-H 'content-type: application/json' -H 'accept: text/event-stream' \\\n"
         f"    -H 'Authorization: Bearer {token}' \\\n    -d '{watch}'",
         highlight=False,
