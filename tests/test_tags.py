@@ -221,7 +221,7 @@ def test_refresh_is_idempotent_keeps_manual_tags_and_follows_behaviour(
 
 def test_record_event_retags_that_user_at_once_and_nobody_else(shop: GraphStore, rules: RuleSet) -> None:
     refresh_tags(shop, rules=rules, as_of=AS_OF)
-    shop.driver.execute_query(  # as forgetting what they viewed would: the edges and their hours go
+    shop.driver.execute_query(  # u_owl's views and clicks gone, with what they added to u_owl's totals
         "MATCH (u:User {userId: 'u_owl'})-[r:VIEWED|CLICKED]->() "
         "SET u.eventHours = [h IN range(0, 23) | u.eventHours[h] - r.hourCounts[h]] DELETE r "
         "WITH DISTINCT u OPTIONAL MATCH (u)-[e:VIEWED|CLICKED|LIKED|COMMENTED|SHARED|SEARCHED]->() "
