@@ -118,10 +118,10 @@ class FoldingWorker:
             log.warning("a batch of %d entries failed (%s); folding them one by one", len(entries), error)
             report = self._fold_one_by_one(entries, prepared)
         self.journal.record_outcomes(report.outcomes)
+        if self.on_fold is not None:  # counted before anyone waiting for this fold is woken
+            self.on_fold(report.folded, report.rejected, time.perf_counter() - started)
         if self.on_outcomes is not None and report.outcomes:
             self.on_outcomes()
-        if self.on_fold is not None:
-            self.on_fold(report.folded, report.rejected, time.perf_counter() - started)
         self.stats.folded += report.folded
         self.stats.rejected += report.rejected
         self.stats.batches += 1
