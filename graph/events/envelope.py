@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -114,6 +115,11 @@ Type = Literal["track", "identify", "page"]
 Action = Literal["event", "order", "profile"]
 _TYPES: tuple[Type, ...] = ("track", "identify", "page")
 _KEY: TypeAdapter[str] = TypeAdapter(Key)
+# orjson would write datetimes, dataclasses and subclasses of JSON's types itself; the standard encoder
+# refuses them, and so must the size check
+_JSON_TYPES_ONLY = (
+    orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
 
 
 class EnvelopeError(PersonaGraphError):
@@ -225,13 +231,24 @@ def _payload(
 
 def _check_size(raw: dict[str, Any]) -> None:
     try:
-        size = len(json.dumps(raw, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        size = _json_size(raw)
     except UnicodeEncodeError:
         raise EnvelopeError("event: holds text that is not Unicode (a lone surrogate)") from None
     except (TypeError, ValueError, RecursionError):
         raise EnvelopeError("event: not JSON-encodable, or nested too deep") from None
     if size > MAX_EVENT_BYTES:
         raise EnvelopeError(f"event: {size} bytes as JSON; expected at most {MAX_EVENT_BYTES}")
+
+
+def _json_size(raw: dict[str, Any]) -> int:
+    """Bytes of ``raw`` as compact UTF-8 JSON. orjson writes what the standard encoder would (without
+    ASCII escapes, no spaces) an order of magnitude faster; what it refuses (an integer past 64 bits, a
+    lone surrogate, deep nesting, a value JSON has no type for) the standard encoder measures, or says why
+    it cannot."""
+    try:
+        return len(orjson.dumps(raw, option=_JSON_TYPES_ONLY))
+    except orjson.JSONEncodeError:
+        return len(json.dumps(raw, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
 def _message_id(value: Any) -> str:

@@ -4,9 +4,10 @@ Each round reads the log's fold cursor from Neo4j, takes the entries after it (a
 ``PERSONA_EVENTS_FOLD_BATCH``) and folds them in one transaction that also moves the cursor
 (graph/events/fold.py). It folds whatever is waiting at once, so under load a batch holds everything
 that arrived while the last one was written (bounded by size) and an idle worker answers within
-``PERSONA_EVENTS_FOLD_POLL_S`` (bounded by time). While a batch folds, a thread reads the next one from the
-log and prepares its rows (graph/events/fold.py ``prepare_events``): the Python work that needs no graph
-overlaps Neo4j's; the next round tops that batch up with what arrived meanwhile.
+``PERSONA_EVENTS_FOLD_POLL_S`` (bounded by time). While a batch folds, a thread records the last one's
+outcomes in the log and reads the next one and prepares its rows (graph/events/fold.py ``prepare_events``):
+the Python and SQLite work that needs no graph overlaps Neo4j's; the next round tops that batch up with what
+arrived meanwhile.
 
 Restart-safe: the cursor moves in the fold's own transaction, so a kill at any point either left the
 batch folded with its cursor or left nothing, and folding is idempotent besides. Neo4j unavailable:
@@ -97,6 +98,7 @@ class FoldingWorker:
         self._ahead: tuple[int, Future[Prepared]] | None = None  # (after which offset, the next batch)
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="persona-fold-ahead")
         self._cursor: int | None = None  # the fold cursor, known while this worker alone folds the log
+        self._recording: Future[None] | None = None  # the last fold's outcomes, on their way to the log
 
     def fold_once(self) -> FoldReport:
         """Fold the entries waiting after the cursor (at most one batch); an empty report when none."""
@@ -107,6 +109,7 @@ class FoldingWorker:
         started = time.perf_counter()
         entries, prepared = self._next_batch(cursor)
         if not entries:
+            self.settle()  # nothing waits: the last fold's outcomes are in the log before this answers
             return FoldReport(last_offset=cursor)
         self._ahead = (entries[-1].offset, self._reader.submit(self._read, entries[-1].offset))
         try:
@@ -117,17 +120,29 @@ class FoldingWorker:
         except Exception as error:
             log.warning("a batch of %d entries failed (%s); folding them one by one", len(entries), error)
             report = self._fold_one_by_one(entries, prepared)
-        self.journal.record_outcomes(report.outcomes)
-        if self.on_fold is not None:  # counted before anyone waiting for this fold is woken
-            self.on_fold(report.folded, report.rejected, time.perf_counter() - started)
-        if self.on_outcomes is not None and report.outcomes:
-            self.on_outcomes()
+        # The outcomes go to the log in the reader's thread, beside the next fold (they only inform the
+        # collector: the cursor moved in the fold's own transaction); one fold's at most are on their way.
+        self.settle()
+        self._recording = self._reader.submit(self._record, report, started)
         self.stats.folded += report.folded
         self.stats.rejected += report.rejected
         self.stats.batches += 1
         self.stats.cursor = self._cursor = report.last_offset
         self.stats.last_fold_at = time.time()
         return report
+
+    def _record(self, report: FoldReport, started: float) -> None:
+        self.journal.record_outcomes(report.outcomes)
+        if self.on_fold is not None:  # counted before anyone waiting for this fold is woken
+            self.on_fold(report.folded, report.rejected, time.perf_counter() - started)
+        if self.on_outcomes is not None and report.outcomes:
+            self.on_outcomes()
+
+    def settle(self) -> None:
+        """Wait until the last fold's outcomes are in the log (raising what kept them out)."""
+        recording, self._recording = self._recording, None
+        if recording is not None:
+            recording.result()
 
     def _read(self, after: int, limit: int | None = None) -> Prepared:
         entries = self.journal.read(after, limit or self.settings.events_fold_batch)
@@ -253,12 +268,18 @@ class FoldingWorker:
 
     def run(self, stop: threading.Event) -> None:
         """Fold until ``stop`` is set: while holding the lock when one is given, backing off while Neo4j is
-        away (graph/rounds.py)."""
-        self.rounds.run(self._round, stop)
+        away (graph/rounds.py); the last fold's outcomes are in the log when it returns."""
+        try:
+            self.rounds.run(self._round, stop)
+        finally:
+            self.settle()
 
     def start(self) -> tuple[threading.Thread, threading.Event]:
         """Run in a daemon thread; set the event to stop it."""
-        return self.rounds.start(self._round, "persona-fold")
+        stop = threading.Event()
+        thread = threading.Thread(target=self.run, args=(stop,), name="persona-fold", daemon=True)
+        thread.start()
+        return thread, stop
 
     def _round(self) -> bool:
         report = self.fold_once()

@@ -13,8 +13,9 @@ WITH u, reduce(s = 0, n IN hours | s + n) AS total,
 WHERE total >= $minEvents AND total > 0 AND toFloat(night) / total >= $threshold
 CALL (u) {
   MATCH (u)-[r:VIEWED|CLICKED|LIKED|COMMENTED|SHARED|SEARCHED]->(x)
-  WITH type(r) AS kind, coalesce(x.sku, x.term) AS target,
-       reduce(s = 0, h IN $nightHours | s + coalesce(r.hourCounts[h], 0)) AS count
+  WITH type(r) AS kind, coalesce(x.sku, x.term) AS target, r.hourCounts AS edgeHours  // read once: an
+  // element read in an expression reads the whole property again (a third of this statement's time)
+  WITH kind, target, reduce(s = 0, h IN $nightHours | s + coalesce(edgeHours[h], 0)) AS count
   WHERE count > 0
   WITH kind, target, count
   ORDER BY count DESC, kind, target
