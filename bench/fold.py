@@ -105,15 +105,17 @@ def warm(store: GraphStore, cache: TagCache) -> None:
 
 
 def events(users: list[str], skus: list[str], count: int, seed: int, prefix: str) -> list[dict[str, Any]]:
+    """Tracking events of random users and products, each at a time drawn from the last 24 hours (as
+    bench/events.py sends them: a shop's traffic comes at every hour)."""
     rng = random.Random(seed)
-    now = dt.datetime.now(dt.UTC).isoformat()
+    now = dt.datetime.now(dt.UTC)
     return [
         {
             "type": "track",
             "messageId": f"{prefix}{i}",
             "userId": rng.choice(users),
             "event": rng.choice(list(TRACK_EVENTS)),
-            "timestamp": now,
+            "timestamp": (now - dt.timedelta(seconds=rng.uniform(0, 24 * 3600))).isoformat(),
             "properties": {"product_id": rng.choice(skus)},
         }
         for i in range(count)

@@ -9,7 +9,9 @@
 // without, as fast as they are answered.
 // Each of `clients` workers sends its next batch when the last is answered (one keep-alive connection
 // each). Every event gets a new messageId (prefix + worker + counter), a user and product drawn at random
-// (seeded) and the current time. Runs for warmup + duration seconds or until SIGTERM/SIGINT, then waits
+// (seeded) and a time drawn from the 24 hours before it is sent (a shop's traffic comes at every hour of
+// the day: stamped all with the moment of the run, a run at night made every user a night owl, and the
+// result depended on the hour the bench ran). Runs for warmup + duration seconds or until SIGTERM/SIGINT, then waits
 // for the requests in flight and writes out.json:
 //   {requests, events: {sent, acked}, latencies (ms, measured part only), errors: {code: n},
 //    measured: {requests, acked, seconds}, acked: [messageIds], startedAt/measuredFrom/endedAt (epoch ms)}.
@@ -21,6 +23,7 @@ import { performance } from "node:perf_hooks";
 import { poster, rng } from "./client.mjs";
 
 const job = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const DAY_MS = 24 * 3600 * 1000;
 const outPath = process.argv[3];
 const post = poster(job.url, {
   clients: job.clients,
@@ -65,7 +68,7 @@ async function worker(n) {
     }
     const ids = [];
     const batch = [];
-    const now = new Date().toISOString();
+    const now = Date.now();
     for (let i = 0; i < job.batch; i++) {
       const messageId = `${job.prefix}${n}-${counter++}`;
       ids.push(messageId);
@@ -74,7 +77,7 @@ async function worker(n) {
         type: "track",
         event: job.events[Math.floor(random() * job.events.length)],
         userId: job.users[Math.floor(random() * job.users.length)],
-        timestamp: now,
+        timestamp: new Date(now - Math.floor(random() * DAY_MS)).toISOString(),
         properties: { sku: job.skus[Math.floor(random() * job.skus.length)] },
       });
     }
