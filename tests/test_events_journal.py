@@ -98,15 +98,15 @@ def test_appends_from_many_threads_at_once_are_group_committed_without_loss_or_d
 def test_a_failed_group_commit_reaches_every_caller_in_it_and_the_next_append_works(
     journal: SqliteJournal,
 ) -> None:
-    broken = journal._append
+    real = journal._insert
 
     def fail(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise sqlite3.OperationalError("disk I/O error")
 
-    journal._append = fail  # type: ignore[method-assign]
+    journal._insert = fail  # type: ignore[method-assign]
     with pytest.raises(sqlite3.OperationalError):
         journal.append([view("lost")])
-    journal._append = broken  # type: ignore[method-assign]
+    journal._insert = real  # type: ignore[method-assign]
     assert journal.append([view("kept")]) == [Appended(0, 1, False)]
     assert [e.envelope.message_id for e in journal.read(0, 10)] == ["kept"]
 

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from personagraph.graph.events.envelope import Envelope
 from personagraph.graph.file_lock import FileLock
@@ -49,7 +49,8 @@ SCHEMA = (
     "status TEXT, detail TEXT)",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
 )
-_CHUNK = 500  # offsets per IN (...) list, well under SQLite's limit of bound parameters
+_CHUNK = 500  # values per IN (...) list, well under SQLite's limit of bound parameters
+T = TypeVar("T")
 
 Status = Literal["folded", "rejected"]
 
@@ -173,10 +174,7 @@ class SqliteJournal:
         """One transaction for every queued append (in arrival order); each learns its result or error."""
         try:
             with self._file.write() as db:
-                appended = [
-                    [self._append(db, index, e, p.received_at) for index, e in enumerate(p.envelopes)]
-                    for p in group
-                ]
+                appended = self._insert(db, group)
         except BaseException as error:
             for pending in group:
                 pending.error, pending.done = error, True
@@ -185,16 +183,48 @@ class SqliteJournal:
             pending.appended, pending.done = result, True
 
     @staticmethod
-    def _append(db: sqlite3.Connection, index: int, envelope: Envelope, received_at: float) -> Appended:
-        # Looked up first (under the write lock): an INSERT OR IGNORE would use up an offset when ignored.
-        row = db.execute("SELECT offset FROM entries WHERE message_id = ?", (envelope.message_id,)).fetchone()
-        if row is not None:
-            return Appended(index, row[0], duplicate=True)
-        cursor = db.execute(
-            "INSERT INTO entries (message_id, user_id, received_at, body) VALUES (?, ?, ?, ?)",
-            (envelope.message_id, envelope.user_id, received_at, envelope.model_dump_json()),
+    def _insert(db: sqlite3.Connection, group: Sequence[_Pending]) -> list[list[Appended]]:
+        """Every queued append's envelopes, in arrival order, inside the caller's write transaction: the
+        messageIds already in the log looked up together, then the new entries inserted together with the
+        offsets that follow the highest ever given (AUTOINCREMENT's own rule; under the write lock nobody
+        else takes one meanwhile). Looking up first, an ignored duplicate uses up no offset."""
+        known: dict[str, int] = {}
+        wanted = sorted({e.message_id for pending in group for e in pending.envelopes})
+        for chunk in _chunks(wanted):
+            marks = ", ".join("?" * len(chunk))
+            found = db.execute(f"SELECT message_id, offset FROM entries WHERE message_id IN ({marks})", chunk)
+            known.update(found)
+        offset = db.execute(
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'entries'), 0), "
+            "coalesce((SELECT max(offset) FROM entries), 0))"
+        ).fetchone()[0]
+        rows: list[tuple[int, str, str, float, str]] = []
+        answers: list[list[Appended]] = []
+        for pending in group:
+            mine: list[Appended] = []
+            for index, envelope in enumerate(pending.envelopes):
+                earlier = known.get(envelope.message_id)
+                if earlier is not None:  # in the log, or earlier in this transaction
+                    mine.append(Appended(index, earlier, duplicate=True))
+                    continue
+                offset += 1
+                known[envelope.message_id] = offset
+                rows.append(
+                    (
+                        offset,
+                        envelope.message_id,
+                        envelope.user_id,
+                        pending.received_at,
+                        envelope.model_dump_json(),
+                    )
+                )
+                mine.append(Appended(index, offset, duplicate=False))
+            answers.append(mine)
+        db.executemany(
+            "INSERT INTO entries (offset, message_id, user_id, received_at, body) VALUES (?, ?, ?, ?, ?)",
+            rows,
         )
-        return Appended(index, cursor.lastrowid, duplicate=False)
+        return answers
 
     def read(self, after: int, limit: int) -> list[Entry]:
         rows = self._file.connection().execute(
@@ -267,7 +297,7 @@ def _create_private(path: Path) -> None:
     os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
 
 
-def _chunks(values: Sequence[int]) -> Iterator[Sequence[int]]:
+def _chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
 
