@@ -13,7 +13,8 @@ wants every change type; its receiver (tests/test_webhooks.py Receiver, on 127.0
 signature with the standardwebhooks package.
 
 Senders: --clients threads, each posting batches of --batch new Product Viewed / Clicked / Liked events
-(new messageIds), paced to --rate events/s together; the first sender's batches also identify a new user
+(new messageIds, times drawn from the 24 hours before, as bench/events.py sends them), paced to --rate
+events/s together; the first sender's batches also identify a new user
 and place their first order (tag, audience and profile changes for the webhook). A batch that is not acknowledged (refused, timed out,
 an error status) is sent again with the same messageIds until it is: what a tracking SDK does, and what the
 collector's dedupe by messageId is for.
@@ -57,7 +58,7 @@ sys.path.insert(0, str(ROOT))
 from bench.api import persona_neo4j_env  # noqa: E402
 from bench.audiences import KINDS, load  # noqa: E402
 from bench.common import api_credentials, machine, write_results  # noqa: E402
-from bench.events import TRACK_EVENTS, population, verify  # noqa: E402
+from bench.events import DAY_S, TRACK_EVENTS, population, verify  # noqa: E402
 from bench.fold import AUDIENCES  # noqa: E402
 from bench.ingest import dataset, fresh_neo4j  # noqa: E402
 from personagraph.graph.audiences.service import save_audience  # noqa: E402
@@ -141,14 +142,16 @@ class Senders:
         due = time.monotonic()
         n = 0
         while not self._stop.is_set():
-            now = dt.datetime.now(dt.UTC).isoformat()
+            moment = dt.datetime.now(dt.UTC)
+            now = moment.isoformat()
             batch = [
                 {
                     "type": "track",
                     "messageId": f"{self.prefix}{k}-{n}-{j}",
                     "userId": rng.choice(self.users),
                     "event": rng.choice(list(TRACK_EVENTS)),
-                    "timestamp": now,
+                    # from the day before, as bench/events.py: at night, all stamped now made night owls
+                    "timestamp": (moment - dt.timedelta(seconds=rng.uniform(0, DAY_S))).isoformat(),
                     "properties": {"product_id": rng.choice(self.skus)},
                 }
                 for j in range(self.args.batch)
