@@ -4,6 +4,7 @@ nothing, one after it doubles nothing; a poison entry is rejected alone; forget-
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -375,6 +376,36 @@ def test_the_worker_reads_the_next_batch_while_one_folds_and_tops_it_up(
     assert all(o.status == "folded" and o.detail["new"] for o in second.outcomes)
     assert _count(shop, edge) == before + 6 and fold_cursor(shop, journal.log_id) == 6
     assert worker.fold_once().outcomes == []  # the read-ahead of nothing is not kept
+
+
+def test_outcomes_the_log_refuses_are_logged_and_the_folds_go_on(
+    shop: GraphStore,  # noqa: F811
+    rules: RuleSet,  # noqa: F811
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A fold's outcomes are recorded beside the next fold: when the log refuses them, the entries stay
+    folded (no outcome: a recordEvent waiting for one answers NOT_FOLDED_YET) and the next folds go on."""
+    journal = _journal(
+        tmp_path, [_track(f"o{i}", "u_day", "Product Viewed", NIGHT[0], sku="H2") for i in range(4)]
+    )
+    settings = SETTINGS.model_copy(update={"events_fold_batch": 2})
+    worker = FoldingWorker(shop, journal, settings, rules=rules, suppression_key=suppression_key(settings))
+    real, calls = journal.record_outcomes, []
+
+    def refused_once(outcomes: Any) -> None:
+        calls.append(len(outcomes))
+        if len(calls) == 1:
+            raise sqlite3.OperationalError("disk I/O error")
+        real(outcomes)
+
+    journal.record_outcomes = refused_once  # type: ignore[method-assign]
+    assert [o.offset for o in worker.fold_once().outcomes] == [1, 2]
+    assert [o.offset for o in worker.fold_once().outcomes] == [3, 4]
+    assert worker.fold_once().outcomes == []  # idle: the last outcomes settled
+    assert calls == [2, 2] and fold_cursor(shop, journal.log_id) == 4
+    assert journal.outcomes([1, 2, 3, 4]).keys() == {3, 4}
+    assert "could not record a fold's outcomes" in caplog.text
 
 
 def test_a_batch_read_ahead_is_dropped_when_the_fold_before_it_failed(

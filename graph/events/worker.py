@@ -120,15 +120,15 @@ class FoldingWorker:
         except Exception as error:
             log.warning("a batch of %d entries failed (%s); folding them one by one", len(entries), error)
             report = self._fold_one_by_one(entries, prepared)
-        # The outcomes go to the log in the reader's thread, beside the next fold (they only inform the
-        # collector: the cursor moved in the fold's own transaction); one fold's at most are on their way.
-        self.settle()
-        self._recording = self._reader.submit(self._record, report, started)
         self.stats.folded += report.folded
         self.stats.rejected += report.rejected
         self.stats.batches += 1
         self.stats.cursor = self._cursor = report.last_offset
         self.stats.last_fold_at = time.time()
+        # The outcomes go to the log in the reader's thread, beside the next fold (they only inform the
+        # collector: the cursor moved in the fold's own transaction); the last fold's are in by now.
+        earlier, self._recording = self._recording, self._reader.submit(self._record, report, started)
+        _settled(earlier)
         return report
 
     def _record(self, report: FoldReport, started: float) -> None:
@@ -139,10 +139,9 @@ class FoldingWorker:
             self.on_outcomes()
 
     def settle(self) -> None:
-        """Wait until the last fold's outcomes are in the log (raising what kept them out)."""
+        """Wait until the last fold's outcomes are in the log."""
         recording, self._recording = self._recording, None
-        if recording is not None:
-            recording.result()
+        _settled(recording)
 
     def _read(self, after: int, limit: int | None = None) -> Prepared:
         entries = self.journal.read(after, limit or self.settings.events_fold_batch)
@@ -288,6 +287,18 @@ class FoldingWorker:
             self._pruned_at = time.monotonic()
             self.prune()
         return bool(report.outcomes)
+
+
+def _settled(recording: Future[None] | None) -> None:
+    """Wait for a fold's outcomes to reach the log. One that cannot is logged, not raised: its entries are
+    folded (the cursor moved with them), and the folds after it go on; only a recordEvent waiting for one of
+    them goes without its answer (NOT_FOLDED_YET)."""
+    if recording is None:
+        return
+    try:
+        recording.result()
+    except Exception:
+        log.exception("could not record a fold's outcomes in the event log; its entries are folded")
 
 
 __all__ = ["FoldingWorker", "WorkerStats"]
