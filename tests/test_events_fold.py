@@ -120,7 +120,8 @@ def test_a_batch_folds_with_its_tags_membership_and_changes(
     assert "u_thrift" not in str(outcomes[9].detail)  # the other user is never named
     assert outcomes[3].detail["tags_added"] == ["night-owl"] and outcomes[3].detail["new"] is True
     assert fold_cursor(shop, journal.log_id) == 9
-    assert journal.outcome(3) == outcomes[3]  # the outcomes went back to the journal
+    worker.settle()  # the outcomes go back to the journal beside the next fold: wait for them
+    assert journal.outcome(3) == outcomes[3]
     assert (
         _count(shop, "MATCH (:User {userId: 'u_fresh'})-[c:CLICKED]->(:Product {sku: 'V1'}) RETURN c.count")
         == 1
