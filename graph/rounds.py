@@ -42,6 +42,7 @@ class Rounds:
     failures: int = 0
     holding_lock: bool = False
     on_acquire: Callable[[], None] | None = None  # called each time this process takes the lock
+    on_stop: Callable[[], None] | None = None  # called once ``run`` is told to stop, before the lock goes
 
     def run(self, one_round: Callable[[], bool], stop: threading.Event) -> None:
         """Call ``one_round`` (True when it did something) until ``stop`` is set, as the module says."""
@@ -66,6 +67,8 @@ class Rounds:
             backoff = self.poll_s
             if not busy:
                 stop.wait(self.poll_s)
+        if self.on_stop is not None:
+            self.on_stop()
         self._release_lock()
 
     def start(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,12 @@ def _journal(tmp_path: Path, events: list[dict[str, Any]]) -> SqliteJournal:
     return journal
 
 
-def _worker(store: GraphStore, journal: SqliteJournal, rule_set: RuleSet) -> FoldingWorker:
-    return FoldingWorker(store, journal, SETTINGS, rules=rule_set, suppression_key=suppression_key(SETTINGS))
+def _worker(
+    store: GraphStore, journal: SqliteJournal, rule_set: RuleSet, batch: int | None = None
+) -> FoldingWorker:
+    """A folding worker as the tests' settings make it; ``batch``: at most that many entries a fold."""
+    settings = SETTINGS if batch is None else SETTINGS.model_copy(update={"events_fold_batch": batch})
+    return FoldingWorker(store, journal, settings, rules=rule_set, suppression_key=suppression_key(settings))
 
 
 def _refreshes(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
@@ -362,8 +367,7 @@ def test_the_worker_reads_the_next_batch_while_one_folds_and_tops_it_up(
 ) -> None:
     views = [_track(f"v{i}", "u_day", "Product Viewed", NIGHT[i % 3], sku="H1") for i in range(6)]
     journal = _journal(tmp_path, views[:4])
-    settings = SETTINGS.model_copy(update={"events_fold_batch": 3})
-    worker = FoldingWorker(shop, journal, settings, rules=rules, suppression_key=suppression_key(settings))
+    worker = _worker(shop, journal, rules, batch=3)
     edge = "MATCH (:User {userId: 'u_day'})-[v:VIEWED]->(:Product {sku: 'H1'}) RETURN v.count"
     before = _count(shop, edge)
 
@@ -390,8 +394,7 @@ def test_outcomes_the_log_refuses_are_logged_and_the_folds_go_on(
     journal = _journal(
         tmp_path, [_track(f"o{i}", "u_day", "Product Viewed", NIGHT[0], sku="H2") for i in range(4)]
     )
-    settings = SETTINGS.model_copy(update={"events_fold_batch": 2})
-    worker = FoldingWorker(shop, journal, settings, rules=rules, suppression_key=suppression_key(settings))
+    worker = _worker(shop, journal, rules, batch=2)
     real, calls = journal.record_outcomes, []
 
     def refused_once(outcomes: Any) -> None:
@@ -409,6 +412,34 @@ def test_outcomes_the_log_refuses_are_logged_and_the_folds_go_on(
     assert "could not record a fold's outcomes" in caplog.text
 
 
+def test_a_stopped_worker_has_its_last_outcomes_in_the_log(
+    shop: GraphStore,  # noqa: F811
+    rules: RuleSet,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The outcomes are recorded beside the next fold; a worker told to stop waits for the last ones (a slow
+    log here) before its thread ends."""
+    journal = _journal(
+        tmp_path, [_track(f"s{i}", "u_day", "Product Viewed", NIGHT[0], sku="H2") for i in range(2)]
+    )
+    real = journal.record_outcomes
+
+    def slow(outcomes: Any) -> None:
+        time.sleep(0.5)
+        real(outcomes)
+
+    journal.record_outcomes = slow  # type: ignore[method-assign]
+    worker = _worker(shop, journal, rules)
+    thread, stop = worker.start()
+    deadline = time.monotonic() + 30
+    while worker.stats.batches == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    stop.set()
+    thread.join(timeout=30)
+    assert worker.stats.batches == 1 and not thread.is_alive()
+    assert journal.outcomes([1, 2]).keys() == {1, 2}
+
+
 def test_a_batch_read_ahead_is_dropped_when_the_fold_before_it_failed(
     shop: GraphStore,  # noqa: F811
     rules: RuleSet,  # noqa: F811
@@ -420,8 +451,7 @@ def test_a_batch_read_ahead_is_dropped_when_the_fold_before_it_failed(
     journal = _journal(
         tmp_path, [_track(f"w{i}", "u_day", "Product Viewed", NIGHT[0], sku="H2") for i in range(4)]
     )
-    settings = SETTINGS.model_copy(update={"events_fold_batch": 2})
-    worker = FoldingWorker(shop, journal, settings, rules=rules, suppression_key=suppression_key(settings))
+    worker = _worker(shop, journal, rules, batch=2)
     real = worker_module.fold
 
     def unavailable(store: GraphStore, entries: Any, **kwargs: Any) -> Any:

@@ -194,10 +194,7 @@ class SqliteJournal:
             marks = ", ".join("?" * len(chunk))
             found = db.execute(f"SELECT message_id, offset FROM entries WHERE message_id IN ({marks})", chunk)
             known.update(found)
-        offset = db.execute(
-            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'entries'), 0), "
-            "coalesce((SELECT max(offset) FROM entries), 0))"
-        ).fetchone()[0]
+        offset = _highest_offset(db)
         rows: list[tuple[int, str, str, float, str]] = []
         answers: list[list[Appended]] = []
         for pending in group:
@@ -257,13 +254,7 @@ class SqliteJournal:
         return found
 
     def last_offset(self) -> int:
-        # sqlite_sequence keeps the highest offset ever given, also once its entry is pruned.
-        row = (
-            self._file.connection()
-            .execute("SELECT seq FROM sqlite_sequence WHERE name = 'entries'")
-            .fetchone()
-        )
-        return 0 if row is None else int(row[0])
+        return _highest_offset(self._file.connection())
 
     def prune(self, *, folded_through: int, older_than: datetime) -> int:
         with self._file.write() as db:
@@ -295,6 +286,13 @@ def _create_private(path: Path) -> None:
     """Create the file owner-only before SQLite opens it (SQLite gives its -wal and -shm files the
     database file's mode): the journal holds personal data."""
     os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+
+
+def _highest_offset(db: sqlite3.Connection) -> int:
+    """The highest offset ever given (0: none yet). sqlite_sequence keeps it, also once its entry is
+    pruned, and AUTOINCREMENT takes the next offset after it, also for a row inserted with its own."""
+    row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'entries'").fetchone()
+    return 0 if row is None else int(row[0])
 
 
 def _chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:

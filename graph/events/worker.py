@@ -90,7 +90,9 @@ class FoldingWorker:
         self.lock = lock
         self.on_outcomes = on_outcomes  # told after each fold's outcomes are in the log (recordEvent waits)
         self.on_fold = on_fold  # told each fold's entries folded and rejected, and its seconds (metrics)
-        self.rounds = Rounds("folding", settings.events_fold_poll_s, lock, on_acquire=self._took_over)
+        self.rounds = Rounds(
+            "folding", settings.events_fold_poll_s, lock, on_acquire=self._took_over, on_stop=self.settle
+        )
         self.stats = WorkerStats()
         self._pruned_at = 0.0
         self._warmed_at: float | None = None  # when the tag cache was last filled (None: not yet)
@@ -268,17 +270,11 @@ class FoldingWorker:
     def run(self, stop: threading.Event) -> None:
         """Fold until ``stop`` is set: while holding the lock when one is given, backing off while Neo4j is
         away (graph/rounds.py); the last fold's outcomes are in the log when it returns."""
-        try:
-            self.rounds.run(self._round, stop)
-        finally:
-            self.settle()
+        self.rounds.run(self._round, stop)
 
     def start(self) -> tuple[threading.Thread, threading.Event]:
         """Run in a daemon thread; set the event to stop it."""
-        stop = threading.Event()
-        thread = threading.Thread(target=self.run, args=(stop,), name="persona-fold", daemon=True)
-        thread.start()
-        return thread, stop
+        return self.rounds.start(self._round, "persona-fold")
 
     def _round(self) -> bool:
         report = self.fold_once()
