@@ -30,7 +30,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from graphql import (
     DocumentNode,
@@ -121,6 +121,10 @@ def _attr(name: str, convert: Callable[[Any], Any] = _same) -> Getter:
 
 def _typename(name: str) -> Getter:
     return lambda _: name
+
+
+def _item(key: str) -> Getter:
+    return lambda found: found[key]
 
 
 def _fields(field: Field | None, selections: Any) -> list[Field]:
@@ -523,12 +527,24 @@ class _Members:
     total: None = None
 
 
+COUNT_LEAVES: dict[str, Getter] = {
+    "value": _attr("value"),
+    "fewerThan": _attr("fewer_than"),
+    "exact": _attr("exact"),
+}
+# Audience fields answered with a Count, and which count each shows (``Audience.shown``).
+AUDIENCE_COUNTS: dict[str, Literal["count", "excluded"]] = {"count": "count", "excludedByConsent": "excluded"}
+
+
 class AudiencePlan:
-    """`audience(definition, purpose)` with one `members` page of users as a UserShape shows them: the
-    checks and reads of ``Query.audience`` and ``Audience.members`` (api/types/audiences.py), in their
-    order, through the same functions: the definition parsed and checked for the role (``Audience.asked``),
-    the audience's count and its conditions' counts against the k-anonymity floor and the count budget,
-    then the page of member ids (``Audience.member_ids``), then the members' profiles."""
+    """`audience(definition, purpose)` with any of `count`, `excludedByConsent` (each a Count) and one
+    `members` page of users as a UserShape shows them: the checks and reads of ``Query.audience``,
+    ``Audience.count``, ``Audience.excluded_by_consent`` and ``Audience.members``
+    (api/types/audiences.py), through the same functions: the definition parsed and checked for the role
+    (``Audience.asked``); the counts, from one count query, each shown as the caller may see it
+    (``Audience.shown``: the k-anonymity floor and the count budget); then for members the audience's
+    and its conditions' counts against the floor, the page of member ids (``Audience.member_ids``) and
+    the members' profiles."""
 
     def __init__(self, schema: GraphQLSchema, operation: OperationDefinitionNode, root: Field) -> None:
         if root.definition is None:
@@ -537,26 +553,41 @@ class AudiencePlan:
         self.operation = operation
         self.key = root.key
         self.root = root
-        selected = _fields(root, root.selections)
-        if len(selected) != 1 or selected[0].name != "members":
-            raise Unsupported("an audience with other fields than one members page")
-        self.members = selected[0]
-        node = _node_field(self.members)
-        if node is None:
-            raise Unsupported("members without their users")
-        self.user = UserShape(node)
-        self.outs = (Out(self.members.key, _same, _connection_outs(self.members, self.user.outs, "User")),)
+        self.counts: list[tuple[str, Literal["count", "excluded"]]] = []  # response key, which count
+        self.members: Field | None = None
+        self.user: UserShape | None = None
+        outs = []
+        for item in _fields(root, root.selections):
+            if item.name in AUDIENCE_COUNTS and not item.node.arguments:
+                self.counts.append((item.key, AUDIENCE_COUNTS[item.name]))
+                outs.append(Out(item.key, _item(item.key), _object(item, "Count", COUNT_LEAVES)))
+            elif item.name == "members" and self.members is None:
+                node = _node_field(item)
+                if node is None:
+                    raise Unsupported("members without their users")
+                self.members, self.user = item, UserShape(node)
+                inner = _connection_outs(item, self.user.outs, "User")
+                outs.append(Out(item.key, _item(item.key), inner))
+            else:
+                raise Unsupported(f"Audience.{item.name}")
+        self.outs = tuple(outs)
 
     async def run(self, ctx: Context, values: Mapping[str, Any], sent: Mapping[str, Any]) -> dict[str, Any]:
         variables, arguments = self._arguments(sent)
         audience = Audience.asked(ctx, arguments["definition"], arguments["purpose"])
-        first, after = _page_of(self.members, variables)
-        parts = self.user.parts(variables)
-        page = await audience.member_ids(ctx, first, after)
-        found = await self.user.read(ctx, page.users, parts)
-        members = _Members([found[user_id] for user_id in page.users if user_id in found], page.has_next)
-        paged = _paged(members, after, lambda view: service.member_cursor(view.profile.user_id))
-        return {self.key: render(self.outs, paged)}
+        found: dict[str, Any] = {}
+        for key, which in self.counts:
+            found[key] = await audience.shown(ctx, which)
+        if self.members is not None and self.user is not None:
+            first, after = _page_of(self.members, variables)
+            parts = self.user.parts(variables)
+            page = await audience.member_ids(ctx, first, after)
+            read = await self.user.read(ctx, page.users, parts)
+            members = _Members([read[user_id] for user_id in page.users if user_id in read], page.has_next)
+            found[self.members.key] = _paged(
+                members, after, lambda view: service.member_cursor(view.profile.user_id)
+            )
+        return {self.key: render(self.outs, found)}
 
     def _arguments(self, sent: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """The variables as graphql-core coerces them for execution, and ``Query.audience``'s arguments

@@ -95,6 +95,9 @@ QUERIES = ("profile", "audience count", "cross-sell", MEMBERS)
 PAGE, PAGE_FRIENDS = 50, 5  # the members page: members, and friends shown per member
 MIN_MEMBERS = PAGE  # members page: pool inputs with at least this many members, where the graph has enough
 OURS, NEO, RAW = "personagraph", "neo4j-graphql", "raw-cypher"
+# The raw Cypher behind the thinnest Python HTTP server (bench/bare_http.py), at 1 client: the least a
+# Python server's p50 can be here, so what the p50 target asks of the HTTP hop is visible.
+BARE = "bare-http"
 CONTENDERS = (OURS, NEO, RAW)
 FLOOR = "{ __typename }"  # the cheapest operation: what any request costs before its own work
 RPS_TARGET = 1.0  # personagraph req/s >= this x @neo4j/graphql, each query and level
@@ -634,6 +637,20 @@ def personagraph_server(info: ConnectionInfo, port: int, workers: int, workdir: 
         yield authorization
 
 
+@contextmanager
+def bare_http_server(info: ConnectionInfo, port: int, workdir: Path) -> Iterator[None]:
+    """bench/bare_http.py (the raw Cypher behind a plain ASGI app) under the same uvicorn, 1 worker."""
+    queries = workdir / "bare-http-queries.json"
+    queries.write_text(json.dumps(RAW_CYPHER))
+    env = {**os.environ, **persona_neo4j_env(info), "BARE_HTTP_QUERIES": str(queries)}
+    cmd = [
+        sys.executable, "-m", "uvicorn", "--factory", "bench.bare_http:create_app",
+        "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    with server(BARE, cmd, env, ROOT, (f"http://127.0.0.1:{port}/", "{}"), workdir):
+        yield
+
+
 def neo4j_graphql_server(info: ConnectionInfo, port: int, workdir: Path) -> Any:
     env = {
         **os.environ,
@@ -683,10 +700,12 @@ def ratios(runs: dict[str, Any], checks: dict[str, Any]) -> dict[str, Any]:
         one = str(CLIENTS[0])
         p50 = round(ours[one]["p50_ms"] / raw[one]["p50_ms"], 3) if ours[one]["p50_ms"] else None
         clean = checks[query][OURS] == "ok" and not any(ours[str(c)]["errors"] for c in CLIENTS)
+        bare = by.get(BARE, {}).get(one)
         out[query] = {
             "available": True,
             "rps_vs_neo4j_graphql": rps,
             "p50_vs_raw_1_client": p50,
+            "bare_http_p50_vs_raw_1_client": round(bare["p50_ms"] / raw[one]["p50_ms"], 3) if bare else None,
             "rps_target_met": clean and all(r is not None and r >= RPS_TARGET for r in rps.values()),
             "p50_target_met": clean and p50 is not None and p50 <= P50_TARGET,
         }
@@ -742,8 +761,16 @@ def markdown(result: dict[str, Any]) -> str:
     ]
     for query, by in result["runs"].items():
         for clients in CLIENTS:
-            for contender in CONTENDERS:
+            for contender in (*CONTENDERS, BARE):
                 run = by.get(contender, {}).get(str(clients))
+                if contender == BARE:
+                    if run is not None:
+                        ratio = r[query].get("bare_http_p50_vs_raw_1_client")
+                        lines.append(
+                            f"| {query} | {BARE} | {clients} | {run['rps']:,.1f} | {_ms(run['p50_ms'])} | "
+                            f"{_ms(run['p99_ms'])} | {run['errors']} | | {'' if ratio is None else f'{ratio:.2f}'} |"
+                        )
+                    continue
                 if run is None:
                     lines.append(f"| {query} | {contender} | {clients} | - | - | - | - | not run | |")
                     continue
@@ -757,6 +784,16 @@ def markdown(result: dict[str, Any]) -> str:
                     f"| {query} | {contender} | {clients} | {run['rps']:,.1f} | {_ms(run['p50_ms'])} | "
                     f"{_ms(run['p99_ms'])} | {run['errors']} | {rps_ratio} | {p50_ratio} |"
                 )
+    bare_floor = result.get("bare_floor")
+    if bare_floor:
+        lines += [
+            "",
+            f"{BARE}: the raw Cypher behind the thinnest Python HTTP server (bench/bare_http.py: a plain ASGI "
+            "app under the same uvicorn, the async driver, orjson; no GraphQL, no credentials, no checks), "
+            f"at 1 client; its last column is its p50 over {RAW}'s: the least any Python GraphQL server's "
+            f"can be on this machine. Its HTTP hop alone (no Neo4j): p50 {_ms(bare_floor['p50_ms'])} ms, "
+            f"{bare_floor['rps']:,.1f} req/s.",
+        ]
     floor = result.get("floor")
     if floor:
         lines += [
@@ -826,12 +863,18 @@ def bench(
             for c in bodies
         }
         once[RAW] = partial(drive_raw, driver, query, params)
+        if BARE in urls:
+            bare = [json.dumps({"query": query, "params": p}) for p in params]
+            once[BARE] = partial(drive_http, urls[BARE], bare, workdir=workdir)
+            contenders.append(BARE)
         for contender in contenders:
             log.info("%s: warming up %s", query, contender)
             once[contender](8, args.warmup)
         runs[query] = {c: {} for c in contenders}
         for clients in CLIENTS:
             for contender in contenders:  # interleaved, so drift hits all alike
+                if contender == BARE and clients != CLIENTS[0]:
+                    continue
                 load_before = os.getloadavg()[0]
                 result = once[contender](clients, args.duration)
                 result["loadavg_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
@@ -887,6 +930,9 @@ def main(argv: list[str] | None = None) -> int:
         urls = {OURS: f"http://127.0.0.1:{ours_port}/graphql", NEO: f"http://127.0.0.1:{neo_port}/"}
         with ExitStack() as servers:
             servers.enter_context(neo4j_graphql_server(info, neo_port, workdir))
+            bare_port = free_port()
+            servers.enter_context(bare_http_server(info, bare_port, workdir))
+            urls[BARE] = f"http://127.0.0.1:{bare_port}/"
             ours_down, ours_authorization = None, None
             try:
                 ours_authorization = servers.enter_context(
@@ -897,6 +943,8 @@ def main(argv: list[str] | None = None) -> int:
                 log.warning("personagraph did not start, not timed: %s", ours_down)
             checks, runs = bench(info, urls, pool, args, workdir, ours_down, ours_authorization)
             floor = None
+            log.info("bare floor: the HTTP hop alone through the thinnest Python server, at 1 client")
+            bare_floor = drive_http(urls[BARE], ["{}"], 1, args.duration, workdir=workdir)
             if ours_authorization is not None:
                 log.info("floor: the least a personagraph request costs, at 1 client")
                 floor = drive_http(
@@ -931,6 +979,7 @@ def main(argv: list[str] | None = None) -> int:
         "checks": checks,
         "runs": runs,
         "floor": floor,
+        "bare_floor": bare_floor,
         "ratios": ratios(runs, checks),
     }
     write_results(args.results, result, markdown(result))

@@ -7,6 +7,7 @@ learned for one role asked by another, variables that would break a limit once t
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -83,6 +84,22 @@ MEMBERS_PLAIN = (
     f"audience(definition: $d, purpose: $p) {{ members(first: $n, after: $after) {{ {PAGE_INFO} "
     "edges { cursor node { id city lifecycle rfm { score } influence { rank } tags { tagId weight } "
     "orders(first: 1) { totalCount edges { cursor } } } } } } }"
+)
+# bench/api.py's audience count (PERSONAGRAPH["audience count"]), verbatim.
+BENCH_COUNT = (
+    "query Count($definition: AudienceInput!) { "
+    "audience(definition: $definition, purpose: ANALYSIS) { count { value } } }"
+)
+# Both counts with every Count field, aliased, in the order the usual path does not resolve them.
+COUNTS = (
+    "query Counts($d: AudienceInput!, $p: Purpose = MARKETING) { audience(definition: $d, purpose: $p) { "
+    "excluded: excludedByConsent { __typename exact value fewerThan } count { value fewerThan exact } } }"
+)
+# A count beside a members page: the fields a marketer's builder shows together.
+COUNT_AND_MEMBERS = (
+    "query Sized($d: AudienceInput!, $p: Purpose = MARKETING, $n: Int = 4) { "
+    "audience(definition: $d, purpose: $p) { members(first: $n) { edges { node { id city } } } "
+    "size: count { value exact } } }"
 )
 WIDE_AUDIENCE = {"attribute": {"field": "country", "op": "eq", "value": "CN"}}  # most of the users
 BOTH_WIDE = {
@@ -372,3 +389,53 @@ def test_later_members_pages_answer_alike(
             assert got == _asked_and_audited(usual, usual_keys, role, MEMBERS_PLAIN, bad), (role, bad)
             assert "errors" in got[0][1], bad
         assert _answered_as(client, keys) - answered_before == pages > 3  # the pages; each refusal went back
+
+
+def test_audience_counts_answer_alike_for_every_role(
+    client: TestClient, keys: Secured, usual: TestClient, usual_keys: Secured, ids: dict[str, Any]
+) -> None:
+    """bench/api.py's audience count, both counts with every field, a count beside a members page: every
+    role, every definition (under the k floor, padded, not the role's to use, bad): the same bodies
+    (the same noise and floor below admin) and the same audit entries."""
+    tag_and_city = {
+        "and": [
+            {"tag": {"tagId": ids["tag"]}},
+            {"attribute": {"field": "city", "op": "eq", "value": ids["city"]}},
+        ]
+    }
+    cases: list[Case] = [("bench's audience count", BENCH_COUNT, {"definition": tag_and_city})]
+    for name, definition in DEFINITIONS.items():
+        cases.append((f"{name}: counts for marketing", COUNTS, {"d": definition}))
+        cases.append((f"{name}: counts for analysis", COUNTS, {"d": definition, "p": "ANALYSIS"}))
+        cases.append((f"{name}: a count and members", COUNT_AND_MEMBERS, {"d": definition}))
+    answered_before = _answered_as(client, keys)
+    planned, fast_answers = _ask_both_ways(client, keys, usual, usual_keys, cases)
+    assert _answered_as(client, keys) - answered_before == fast_answers > 30
+    assert {role for query, role in planned if query == COUNTS} == set(ROLES)
+    assert {role for query, role in planned if query == COUNT_AND_MEMBERS} == set(ROLES)
+    # Below admin the counts are shown as the role may see them: rounded, or "fewer than k".
+    small = _ask(client, keys, Role.MARKETER, COUNTS, {"d": SMALL_AUDIENCE})[1]["data"]["audience"]["count"]
+    assert small["value"] is None and small["fewerThan"] == usual_keys.settings.privacy_k
+
+
+def test_a_spent_count_budget_is_refused_alike(
+    graph: AnalysedGraph, neo4j_connection: ConnectionInfo, tmp_path: Path
+) -> None:
+    """A key whose count budget is spent gets RATE_LIMITED with the fast path as without it, and the
+    counts it was shown before stay free (same question, same answer)."""
+    answers = []
+    for fast in (True, False):
+        folder = tmp_path / f"fast-{fast}"
+        folder.mkdir()
+        keys = secured(folder, api_rate_limit=0, api_fast_path=fast, privacy_count_budget=2)
+        with keys.client(neo4j_connection, None) as app:
+            asked = [
+                _ask(app, keys, Role.ANALYST, COUNTS, {"d": d, "p": "ANALYSIS"})[1]
+                for d in (WIDE_AUDIENCE, WIDE_AUDIENCE, BOTH_WIDE, WIDE_AUDIENCE)
+            ]
+        answers.append(asked)
+    fast_answers, usual_answers = answers
+    assert fast_answers == usual_answers
+    first, again, spent, old = fast_answers
+    assert "errors" not in first and again == first == old  # two counts, shown twice: free
+    assert spent["errors"][0]["extensions"]["code"] == "RATE_LIMITED"

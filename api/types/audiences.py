@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import datetime
-from typing import cast
+from typing import Literal, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -123,13 +123,19 @@ class Audience:
 
     @strawberry.field(description="Members the purpose may use (consent applied).")
     async def count(self, info: Ctx) -> Count:
-        n = (await self._count(info.context)).count
-        return info.context.count(n, *self._asked("count"))
+        return await self.shown(info.context, "count")
 
     @strawberry.field(description="Users who match but are left out for lack of consent.")
     async def excluded_by_consent(self, info: Ctx) -> Count:
-        n = (await self._count(info.context)).excluded_by_consent
-        return info.context.count(n, *self._asked("excluded"))
+        return await self.shown(info.context, "excluded")
+
+    async def shown(self, ctx: Context, which: Literal["count", "excluded"]) -> Count:
+        """The audience's members (``count``) or those left out for lack of consent (``excluded``), from
+        its one count query, as the caller may see them (``Context.count``); api/fast_path.py shows its
+        counts through this too."""
+        counted = await self._count(ctx)
+        n = counted.count if which == "count" else counted.excluded_by_consent
+        return ctx.count(n, *self._asked(which))
 
     @strawberry.field(description="Members by id, in keyset pages (stable while users are added).")
     async def members(self, info: Ctx, first: int = 50, after: str | None = None) -> UserConnection:
