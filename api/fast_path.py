@@ -542,9 +542,9 @@ class AudiencePlan:
     ``Audience.count``, ``Audience.excluded_by_consent`` and ``Audience.members``
     (api/types/audiences.py), through the same functions: the definition parsed and checked for the role
     (``Audience.asked``); the counts, from one count query, each shown as the caller may see it
-    (``Audience.shown``: the k-anonymity floor and the count budget); then for members the audience's
-    and its conditions' counts against the floor, the page of member ids (``Audience.member_ids``) and
-    the members' profiles."""
+    (``Audience.shown``: the k-anonymity floor and the count budget); then for members, below admin, the
+    audience's and its conditions' counts against the floor, the page of member ids
+    (``Audience.member_ids``) and the members' profiles."""
 
     def __init__(self, schema: GraphQLSchema, operation: OperationDefinitionNode, root: Field) -> None:
         if root.definition is None:

@@ -741,7 +741,8 @@ def markdown(result: dict[str, Any]) -> str:
         "**audience count**, users with a tag AND in a city (purpose ANALYSIS); **cross-sell**, a product "
         f"and the 10 products most bought with it; **{MEMBERS}**, the list case: the first {PAGE} members "
         f"of a tag-AND-city audience by id, each with tags and {PAGE_FRIENDS} friends with the total "
-        f"({OURS}: `audience {{ members }}`, which counts the audience before listing it).",
+        f"({OURS}: `audience {{ members }}`, which below admin counts the audience and each of its conditions "
+        "before listing it; the admin key here lists at once).",
         "",
         f"Load: autocannon {v['autocannon']} in its own Node process, keep-alive connections = clients, "
         f"{result['duration_s']} s per run after a {result['warmup_s']} s warm-up per query and contender, "
