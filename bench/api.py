@@ -790,7 +790,8 @@ def markdown(result: dict[str, Any]) -> str:
         lines += [
             "",
             f"{BARE}: the raw Cypher behind the thinnest Python HTTP server (bench/bare_http.py: a plain ASGI "
-            "app under the same uvicorn, the async driver, orjson; no GraphQL, no credentials, no checks), "
+            "app under the same uvicorn calling the same driver as the raw Cypher on its event loop's thread, "
+            "orjson; no GraphQL, no credentials, no checks), "
             f"at 1 client; its last column is its p50 over {RAW}'s: the least any Python GraphQL server's "
             f"can be on this machine. Its HTTP hop alone (no Neo4j): p50 {_ms(bare_floor['p50_ms'])} ms, "
             f"{bare_floor['rps']:,.1f} req/s.",
