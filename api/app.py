@@ -21,6 +21,7 @@ from personagraph.api.auth import Authenticator, AuthMiddleware, principal_of, r
 from personagraph.api.change_feed import ChangeFeed
 from personagraph.api.collector import COLLECTOR_PATHS, EventCollector, install_collector
 from personagraph.api.connection_auth import ConnectionAuth
+from personagraph.api.console import mount_console
 from personagraph.api.context import Context
 from personagraph.api.counts import CountBudget
 from personagraph.api.fast_entry import FastEntry
@@ -158,6 +159,7 @@ def create_app(
     install_collector(app, audit)
     if graphql_ide(settings) is not None:
         mount_assets(app)  # GraphiQL's page files, served from this package (api/ide.py)
+    mount_console(app)  # the web console's page and files (api/console.py)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

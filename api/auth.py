@@ -43,6 +43,7 @@ from typing import Any, Literal
 import jwt
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from personagraph.api.console import is_console_page
 from personagraph.api.http_limits import RATE_LIMITED, client_ip, refuse
 from personagraph.api.ide import is_ide_asset, is_ide_navigation
 from personagraph.api.policy import Role
@@ -309,7 +310,8 @@ def rate_limit_key(scope: Scope) -> str:
 
 
 class AuthMiddleware:
-    """401 for any HTTP request without valid credentials, outside ``OPEN_PATHS`` and the IDE page;
+    """401 for any HTTP request without valid credentials, outside ``OPEN_PATHS``, the IDE page and the
+    console's page and files (static, no data: api/console.py);
     429 for every request from a client IP refused more than ``failure_limit`` times a minute (0: no
     limit), so keys and tokens cannot be tried at the speed of the network."""
 
@@ -334,7 +336,9 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers", ()))
-        if _is_graphiql_page(scope, headers, self.graphiql):
+        if _is_graphiql_page(scope, headers, self.graphiql) or is_console_page(
+            str(scope.get("method")), str(scope.get("path"))
+        ):
             await self.app(scope, receive, send)
             return
         ip = client_ip(scope)

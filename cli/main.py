@@ -572,7 +572,9 @@ def demo(
         soft_wrap=True,
     )
     console.print(
-        f"Open [bold]{url}[/] (GraphiQL) and try the examples in docs/queries.md, e.g.\n"
+        f"Open [bold]{url}[/] (GraphiQL) and try the examples in docs/queries.md, or the console at "
+        f"[bold]http://{settings.api_host}:{settings.api_port}/console[/] (the audience builder: "
+        "paste the key there), e.g.\n"
         '  { user(id: "u0000001") { id city lifecycle tags { tagId weight source } '
         "friends(first: 5) { totalCount edges { node { id city } } } } }",
         highlight=False,

@@ -16,13 +16,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Browser, Page
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -37,36 +36,19 @@ from personagraph.graph.store import GraphStore
 from personagraph.loaders.generator import generate
 from personagraph.loaders.pipeline import LoadOptions, load_dataset
 from tests.api_support import Secured, secured
+from tests.browser_support import TIMEOUT_MS, Offline, chromium, offline_page
 from tests.live_server import live
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-TIMEOUT_MS = 20_000
 USER = str(EXAMPLE_VARIABLES["id"])  # the example's user, which the loaded shop has
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip(
-            f"no Chromium at {CHROMIUM}: install Debian's package (`apt-get install -y chromium`, as "
-            ".ci/run does) to run the GraphiQL browser tests"
-        )
-    missing = missing_vendor_files()
-    if missing:
-        pytest.fail(f"GraphiQL's files are not installed ({', '.join(missing)}): run `make install`")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium("the GraphiQL browser tests") as launched:
+        missing = missing_vendor_files()
+        if missing:
+            pytest.fail(f"GraphiQL's files are not installed ({', '.join(missing)}): run `make install`")
         yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -84,39 +66,10 @@ def api(store: GraphStore, neo4j_connection: ConnectionInfo, keys: Secured, tmp_
         yield base
 
 
-@dataclass
-class Offline:
-    """A browser page whose requests reach only ``allowed`` origins; the rest are aborted and kept."""
-
-    page: Page
-    allowed: tuple[str, ...]
-    refused: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    graphql_posts: list[dict[str, str]] = field(default_factory=list)
-
-    def route(self, route: Route) -> None:
-        url = route.request.url
-        if url.startswith(tuple(f"{origin}/" for origin in self.allowed)) or url.startswith("data:"):
-            if route.request.method == "POST" and url.endswith("/graphql"):
-                self.graphql_posts.append(route.request.headers)
-            route.continue_()
-        else:
-            self.refused.append(url)
-            route.abort()
-
-
 @pytest.fixture
 def offline(browser: Browser, api: str) -> Iterator[Offline]:
-    context = browser.new_context()
-    page = context.new_page()
-    watched = Offline(page, (api,))
-    page.route("**/*", watched.route)
-    page.on("pageerror", lambda error: watched.errors.append(str(error)))
-    page.on("console", lambda m: watched.errors.append(m.text) if m.type == "error" else None)
-    yield watched
-    context.close()
-    assert not watched.refused, f"the page tried to reach other hosts: {watched.refused}"
-    assert not watched.errors, f"errors in the page: {watched.errors}"
+    with offline_page(browser, api) as watched:
+        yield watched
 
 
 def open_ide(page: Page, url: str) -> None:

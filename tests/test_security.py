@@ -52,6 +52,24 @@ def test_no_credentials_is_401_except_health_and_the_ide_page(client: TestClient
     assert client.get("/graphql", headers={"accept": "text/html"}).status_code == 200  # the IDE page
 
 
+def test_the_console_page_is_open_and_holds_nothing_else_is(client: TestClient) -> None:
+    """The console's page and files are static and served without a key (api/console.py); that opening
+    lets nothing else through: no other method, no look-alike path, no way out of its folder."""
+    page = client.get("/console")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "connect-src 'self'" in page.headers["content-security-policy"]
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert client.get("/console/assets/console.js").status_code == 200
+    for path in ("/console/assets/%2e%2e/%2e%2e/auth.py", "/console/assets/..%2f..%2fauth.py"):
+        assert client.get(path).status_code == 404, path  # StaticFiles keeps to its folder
+    assert client.post("/console").status_code == 401
+    assert client.post("/console/assets/console.js").status_code == 401
+    for path in ("/consoles", "/console-x", "/console/assetsx/console.js", "/console/graphql"):
+        assert client.get(path).status_code == 401, path
+    # The page's operations need a key like any other.
+    assert client.post("/graphql", json={"query": "{ tags { tagId } }"}).status_code == 401
+
+
 @pytest.mark.parametrize(
     "authorization",
     ["Bearer pg_deadbeef_not-a-key", "Bearer pg_", "Basic dXNlcjpwYXNz", "Bearer not.a.jwt", "Bearer "],

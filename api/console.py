@@ -1,0 +1,78 @@
+"""The web console at ``GET /console`` (issue 19): pages for marketers and analysts over the public
+GraphQL API, served by the API itself, so same origin, same keys, same roles.
+
+- ``static/console/``: the console's own script (``console.js``, a plain ES module: no build step, no
+  framework) and style, committed; nothing is fetched from a CDN;
+- the page (``page``): HTML naming those files under ``/console/assets/``; its Content-Security-Policy
+  lets it load and call nothing but this server.
+
+The page and its files are static and hold no data, so they are served without credentials
+(api/auth.py); everything the page shows comes from ``POST /graphql`` with the key the user types
+(kept in the tab's sessionStorage), so an analyst sees in the console exactly what an analyst may see
+through GraphQL: masked fields, k-anonymous counts, refusals as GraphQL errors.
+
+Screens so far: the audience builder (every condition of the audience language, nested all/any/not,
+its size as the caller may see it, updated as the definition is edited). docs/console.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from starlette.responses import HTMLResponse
+from starlette.staticfiles import StaticFiles
+
+CONSOLE_PATH = "/console"
+ASSETS_PATH = "/console/assets"
+STATIC_DIR = Path(__file__).resolve().parent / "static" / "console"
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    )
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+def is_console_page(method: str, path: str) -> bool:
+    """A GET of the console page or of one of its files (static: no data, no credentials needed)."""
+    return method == "GET" and (
+        path in (CONSOLE_PATH, CONSOLE_PATH + "/") or path.startswith(ASSETS_PATH + "/")
+    )
+
+
+def page(root_path: str = "") -> HTMLResponse:
+    assets = f"{root_path}{ASSETS_PATH}"
+    return HTMLResponse(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<title>personagraph console</title><link rel="icon" href="data:,">'
+        f'<link rel="stylesheet" href="{assets}/console.css"></head>'
+        f'<body><div id="console" data-graphql="{root_path}/graphql">Loading the console...</div>'
+        f'<script type="module" src="{assets}/console.js"></script></body></html>',
+        headers=PAGE_HEADERS,
+    )
+
+
+def mount_console(app: FastAPI) -> None:
+    """``GET /console`` (the page) and ``/console/assets/`` (its script and style)."""
+
+    async def console(request: Request) -> HTMLResponse:
+        return page(request.scope.get("root_path", ""))
+
+    app.add_api_route(CONSOLE_PATH, console, methods=["GET"], include_in_schema=False)
+    app.add_api_route(CONSOLE_PATH + "/", console, methods=["GET"], include_in_schema=False)
+    app.mount(ASSETS_PATH, StaticFiles(directory=STATIC_DIR), name="console-assets")
