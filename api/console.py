@@ -23,6 +23,8 @@ from fastapi import FastAPI, Request
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
+from personagraph.api import ide
+
 CONSOLE_PATH = "/console"
 ASSETS_PATH = "/console/assets"
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "console"
@@ -39,12 +41,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     )
 )
-PAGE_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-cache",
-}
+# GraphiQL's page headers (api/ide.py: nosniff, no referrer, no cache) with the console's stricter policy.
+PAGE_HEADERS = {**ide.PAGE_HEADERS, "Content-Security-Policy": CONTENT_SECURITY_POLICY}
 
 
 def is_console_page(method: str, path: str) -> bool:
