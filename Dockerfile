@@ -2,11 +2,12 @@
 # Not built on the project's machines (no Docker engine there): tests/test_day_one_api.py checks this
 # file and docker-compose.yml statically.
 
-# 1. GraphiQL and React for the GraphiQL page, from npm (pinned by tools/graphiql/package-lock.json).
-FROM node:20-slim AS graphiql
+# 1. GraphiQL and React for the GraphiQL page, Cytoscape.js for the console, from npm (pinned by
+#    tools/web-assets/package-lock.json).
+FROM node:20-slim AS web-assets
 WORKDIR /build
-COPY tools/graphiql/package.json tools/graphiql/package-lock.json tools/graphiql/vendor.sh tools/graphiql/
-RUN sh tools/graphiql/vendor.sh /build/vendor
+COPY tools/web-assets/package.json tools/web-assets/package-lock.json tools/web-assets/vendor.sh tools/web-assets/
+RUN sh tools/web-assets/vendor.sh /build/vendor
 
 # 2. A wheel of personagraph, GraphiQL's files inside it (api/static/vendor, package data).
 FROM python:3.11-slim AS wheel
@@ -18,7 +19,7 @@ COPY api api
 COPY cli cli
 COPY cypher cypher
 COPY personagraph personagraph
-COPY --from=graphiql /build/vendor api/static/vendor
+COPY --from=web-assets /build/vendor api/static/vendor
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
 # 3. The image: the wheel installed (not editable, no sources), run as an unprivileged user.

@@ -5,8 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 AUDIT := tools/graphql-http-audit
 AUDIT_STAMP := $(AUDIT)/node_modules/.installed
-GRAPHIQL := tools/graphiql
-GRAPHIQL_STAMP := api/static/vendor/.installed
+WEB_ASSETS := tools/web-assets
+WEB_ASSETS_STAMP := api/static/vendor/.installed
 
 .PHONY: install demo test test-fast lint bench-ingest neo4j-stop clean
 
@@ -22,17 +22,18 @@ $(AUDIT_STAMP): $(AUDIT)/package.json $(AUDIT)/package-lock.json
 	npm ci --prefix $(AUDIT) --no-audit --no-fund --loglevel=error >/dev/null
 	@touch $(AUDIT_STAMP)
 
-# GraphiQL and React for the GraphiQL page, from npm into api/static/vendor (served by the API; no CDN).
-$(GRAPHIQL_STAMP): $(GRAPHIQL)/package.json $(GRAPHIQL)/package-lock.json $(GRAPHIQL)/vendor.sh
-	sh $(GRAPHIQL)/vendor.sh api/static/vendor
-	@touch $(GRAPHIQL_STAMP)
+# GraphiQL and React for the GraphiQL page, Cytoscape.js for the console: from npm into api/static/vendor
+# (served by the API; no CDN).
+$(WEB_ASSETS_STAMP): $(WEB_ASSETS)/package.json $(WEB_ASSETS)/package-lock.json $(WEB_ASSETS)/vendor.sh
+	sh $(WEB_ASSETS)/vendor.sh api/static/vendor
+	@touch $(WEB_ASSETS_STAMP)
 
-install: $(STAMP) $(AUDIT_STAMP) $(GRAPHIQL_STAMP)
+install: $(STAMP) $(AUDIT_STAMP) $(WEB_ASSETS_STAMP)
 
-demo: $(STAMP) $(GRAPHIQL_STAMP)
+demo: $(STAMP) $(WEB_ASSETS_STAMP)
 	$(BIN)/persona demo
 
-test: $(STAMP) $(AUDIT_STAMP) $(GRAPHIQL_STAMP)
+test: $(STAMP) $(AUDIT_STAMP) $(WEB_ASSETS_STAMP)
 	$(BIN)/pytest
 
 # The tests that need no Neo4j (under a minute): tests/conftest.py marks `neo4j` every test that reaches it.

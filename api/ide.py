@@ -4,7 +4,7 @@ Strawberry's page loads React and GraphiQL from unpkg.com, so on a machine witho
 said "Loading..." for ever. Ours:
 
 - ``static/vendor/``: the built GraphiQL, React and ReactDOM bundles (and their licences), installed
-  from npm at build time by ``tools/graphiql/vendor.sh`` (``make install``, the Dockerfile), versions
+  from npm at build time by ``tools/web-assets/vendor.sh`` (``make install``, the Dockerfile), versions
   pinned by its package-lock.json; not committed;
 - ``static/ide.js``, ``static/ide.css``: the page's own script and style;
 - the page (``page``): HTML naming those files under ``/graphiql/`` and a JSON block with the example
@@ -112,7 +112,7 @@ def page(root_path: str = "") -> HTMLResponse:
         body = (
             f'<main class="persona-ide-missing"><h1>GraphiQL is not installed</h1>'
             f"<p>This server has no {html.escape(', '.join(missing))} in {html.escape(str(VENDOR_DIR))}. "
-            f"Run <code>make install</code> (or <code>tools/graphiql/vendor.sh</code>, which needs npm) "
+            f"Run <code>make install</code> (or <code>tools/web-assets/vendor.sh</code>, which needs npm) "
             f"where personagraph was installed from, then restart the server. The API itself works: "
             f"POST queries to this address with an API key.</p></main>"
         )

@@ -22,6 +22,7 @@ from personagraph.api.policy import ADMIN, PolicyError, check_argument, protect
 from personagraph.api.types import (
     AnalyticsRun,
     Audience,
+    BoughtTogether,
     ChannelStats,
     Community,
     CommunityKind,
@@ -36,6 +37,7 @@ from personagraph.api.types import (
     read_users,
 )
 from personagraph.api.types.changes import Subscription
+from personagraph.api.types.privacy import Viewer
 from personagraph.api.types.webhooks import WebhookMutations, WebhookQueries
 from personagraph.api.validation import limit_extensions
 from personagraph.graph.analytics import insights
@@ -126,6 +128,13 @@ class Query(WebhookQueries):
         return CrossSell.of(found)
 
     @strawberry.field(
+        description="The strongest bought-together pairs by lift, of at least `minCount` shared orders."
+    )
+    async def bought_together(self, info: Ctx, first: int = 20, min_count: int = 3) -> list[BoughtTogether]:
+        found = await info.context.call(products.top_pairs, first=first, min_count=min_count)
+        return [BoughtTogether.of(p) for p in found]
+
+    @strawberry.field(
         description="Most influential users (PageRank), optionally within one social community."
     )
     async def influencers(
@@ -165,6 +174,13 @@ class Query(WebhookQueries):
         check_first(first)
         found = await run_in_threadpool(info.context.audit.latest, first, action)
         return [api_types.AuditLogEntry.of(e) for e in found]
+
+    @strawberry.field(description="Who is calling: subject, role and what the role may not read.")
+    def viewer(self, info: Ctx) -> Viewer:
+        principal = info.context.principal
+        if principal is None:  # AccessControl refuses anonymous operations first
+            raise PolicyError("Credentials required")
+        return Viewer.of(principal)
 
     @strawberry.field(description="Analytics runs, newest first.")
     async def analytics_runs(self, info: Ctx, first: int = 20, kind: str | None = None) -> list[AnalyticsRun]:

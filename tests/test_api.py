@@ -360,6 +360,25 @@ def test_injection_text_in_definitions_is_only_a_value(gql: GraphQL, graph: Anal
     assert one(graph, "MATCH (n) RETURN count(n) AS n")["n"] == before
 
 
+def test_the_strongest_bought_together_pairs_each_once(gql: GraphQL, graph: AnalysedGraph) -> None:
+    query = """query($n: Int!, $m: Int!) { boughtTogether(first: $n, minCount: $m) {
+        count support confidence lift first { sku name } second { sku } } }"""
+    pairs = gql.data(query, {"n": 10, "m": 2})["boughtTogether"]
+    expected = rows(
+        graph,
+        "MATCH (a:Product)-[r:BOUGHT_WITH]->(b:Product) WHERE r.count >= 2 "
+        "WITH CASE WHEN a.sku < b.sku THEN [a.sku, b.sku] ELSE [b.sku, a.sku] END AS pair, "
+        "max(r.lift) AS lift, max(r.count) AS count "
+        "RETURN pair, lift, count ORDER BY lift DESC, count DESC, pair[0], pair[1] LIMIT 10",
+    )
+    assert expected, "the analysed graph has bought-together pairs"
+    assert [[p["first"]["sku"], p["second"]["sku"]] for p in pairs] == [r["pair"] for r in expected]
+    assert [p["lift"] for p in pairs] == pytest.approx([r["lift"] for r in expected])
+    assert all(p["count"] >= 2 and 0 < p["confidence"] <= 1 for p in pairs)
+    assert gql.code(query, {"n": 0, "m": 2}) == "BAD_USER_INPUT"
+    assert gql.code(query, {"n": 5, "m": 0}) == "BAD_USER_INPUT"
+
+
 def test_product_and_bought_with(gql: GraphQL, graph: AnalysedGraph) -> None:
     pair = one(
         graph,

@@ -1,8 +1,10 @@
-"""Issue 19, the console's audience builder, in a real browser (tests/browser_support.py) against the
-real app under uvicorn over the test Neo4j with a generated shop: the page loads with no errors and
-nothing from outside; an audience built by clicking shows the count the API gives the same role for
-the same definition (k-anonymous below admin, exact for admin); its controls are labelled and reachable
-by keyboard. Screenshots go to build/test-artifacts/.
+"""Issue 19, the console, in a real browser (tests/browser_support.py) against the real app under
+uvicorn over the test Neo4j with the analysed shop (tests/api_support.py): every screen loads with no
+errors and nothing from outside; an audience built by clicking shows the count the API gives the same
+role for the same definition (k-anonymous below admin, exact for admin); the builder's controls are
+labelled and reachable by keyboard; an analyst's profile shows PII masked and the neighbourhood drawn
+with the API's nodes, a click on a friend opening theirs; personas are cards; insights show what the
+role may see. Screenshots go to build/test-artifacts/.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import suppress
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,18 +21,16 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from personagraph.api.app import create_app
 from personagraph.api.policy import Role
-from personagraph.graph.records import RowContext
 from personagraph.graph.server.connection import ConnectionInfo
 from personagraph.graph.store import GraphStore
-from personagraph.loaders.generator import generate
-from personagraph.loaders.pipeline import LoadOptions, load_dataset
-from tests.api_support import Secured, secured
+from tests.api_support import AnalysedGraph, Secured
 from tests.browser_support import TIMEOUT_MS, Offline, chromium, offline_page, screenshot
 from tests.live_server import live
 
 pytestmark = pytest.mark.neo4j
 
 K = 5  # a small shop: the k-anonymity floor low enough that some audiences are shown
+API_SETTINGS = {"privacy_k": K}  # for conftest's module-scoped keys
 COUNT = (
     "query($d: AudienceInput!, $p: Purpose!) { audience(definition: $d, purpose: $p) { "
     "count { value fewerThan exact } excludedByConsent { value fewerThan exact } } }"
@@ -45,15 +44,8 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> Secured:
-    return secured(tmp_path_factory.mktemp("console-keys"), privacy_k=K, api_rate_limit=0)
-
-
-@pytest.fixture
-def api(store: GraphStore, neo4j_connection: ConnectionInfo, keys: Secured, tmp_path: Path) -> Iterator[str]:
-    shop = generate(tmp_path / "shop", users=300, seed=5)
-    options = LoadOptions(rejects_dir=tmp_path / "rejects", context=RowContext(identity_salt="t"))
-    load_dataset(store, shop.out_dir, options=options)
+def api(graph: AnalysedGraph, neo4j_connection: ConnectionInfo, keys: Secured) -> Iterator[str]:
+    """The app over this module's analysed shop; the tests only read, so one server serves them all."""
     with live(create_app(keys.settings, connection=neo4j_connection), name="console-api") as base:
         yield base
 
@@ -75,26 +67,32 @@ def _commonest(store: GraphStore) -> tuple[str, str]:
     return found["tag"], found["city"]
 
 
-def _api_count(api: str, token: str, definition: dict[str, Any], purpose: str = "MARKETING") -> str:
-    """The audience's size as the console words it, from the API for the same role and definition."""
+def _ask(api: str, token: str, query: str, variables: dict[str, Any] | None = None) -> Any:
+    """The API's data for ``query`` as the key ``token`` gets it (what the console must show)."""
     answer = httpx.post(
         f"{api}/graphql",
-        json={"query": COUNT, "variables": {"d": definition, "p": purpose}},
+        json={"query": query, "variables": variables or {}},
         headers={"Authorization": f"Bearer {token}"},
         timeout=30,
     ).json()
-    count = answer["data"]["audience"]["count"]
+    assert "errors" not in answer, answer
+    return answer["data"]
+
+
+def _api_count(api: str, token: str, definition: dict[str, Any], purpose: str = "MARKETING") -> str:
+    """The audience's size as the console words it, from the API for the same role and definition."""
+    count = _ask(api, token, COUNT, {"d": definition, "p": purpose})["audience"]["count"]
     if count["value"] is None:
         return f"fewer than {count['fewerThan']:,}"
     return f"{count['value']:,}" + ("" if count["exact"] else " (rounded, with a little noise)")
 
 
-def _open(page: Page, api: str, token: str) -> None:
-    answer = page.goto(f"{api}/console")
+def _open(page: Page, api: str, token: str, screen: str = "") -> None:
+    answer = page.goto(f"{api}/console{screen}")
     assert answer is not None and answer.status == 200
     page.get_by_label("API key").fill(token)
     page.get_by_role("button", name="Use key").click()
-    page.get_by_text("Key in use for this tab.").wait_for(timeout=TIMEOUT_MS)
+    page.get_by_text("Key in use for this tab. Signed in as").wait_for(timeout=TIMEOUT_MS)
 
 
 def _shown_count(page: Page, expected: str) -> str:
@@ -116,10 +114,10 @@ def _definition(page: Page) -> Any:
 
 
 def test_an_audience_built_by_clicking_shows_the_api_count_for_the_role(
-    offline: Offline, api: str, keys: Secured, store: GraphStore
+    offline: Offline, api: str, keys: Secured, graph: AnalysedGraph
 ) -> None:
     page = offline.page
-    tag, city = _commonest(store)
+    tag, city = _commonest(graph.store)
     analyst = keys.tokens[Role.ANALYST]
     _open(page, api, analyst)
 
@@ -160,10 +158,10 @@ def test_an_audience_built_by_clicking_shows_the_api_count_for_the_role(
 
 
 def test_an_admin_sees_the_exact_count_and_a_refused_condition_says_why(
-    offline: Offline, api: str, keys: Secured, store: GraphStore
+    offline: Offline, api: str, keys: Secured, graph: AnalysedGraph
 ) -> None:
     page = offline.page
-    tag, _ = _commonest(store)
+    tag, _ = _commonest(graph.store)
     admin = keys.tokens[Role.ADMIN]
     _open(page, api, admin)
     page.get_by_label("Add a condition").first.select_option(label="Tag")
@@ -207,3 +205,156 @@ def test_the_builder_is_labelled_and_reachable_by_keyboard(offline: Offline, api
             )
         )
     assert names[:4] == ["Use key", "Purpose", "Match", "Action"], names
+
+
+# --- profile, personas, insights ---------------------------------------------------------------------
+
+HOOD = """query($id: ID!) { user(id: $id) { neighborhood(depth: 1, limit: 201) { nodes { id } } } }"""
+
+
+def _social_user(graph: AnalysedGraph) -> dict[str, Any]:
+    """The user with most social ties among those with a birth year, identities and tags."""
+    return (
+        graph.store.driver.execute_query(
+            "MATCH (u:User)-[:HAS_IDENTITY]->(:Identity) "
+            "WHERE u.birthYear IS NOT NULL AND (u)-[:HAS_TAG]->() WITH DISTINCT u "
+            "RETURN u.userId AS id, u.birthYear AS birthYear, u.customerId AS customerId, u.city AS city, "
+            "COUNT { (u)-[:FRIEND_OF|FOLLOWS|REFERRED]-() } AS ties ORDER BY ties DESC, id LIMIT 1",
+            database_=graph.store.database,
+        )
+        .records[0]
+        .data()
+    )
+
+
+def _drawn(page: Page) -> list[str]:
+    """The ids of the nodes in the neighbourhood drawing, once Cytoscape has drawn it."""
+    with suppress(PlaywrightTimeout):
+        page.wait_for_function(
+            "() => { const g = document.querySelector('#neighbourhood'); return g && g.cy; }",
+            timeout=TIMEOUT_MS,
+        )
+    drawn = page.evaluate("() => !!(document.querySelector('#neighbourhood') || {}).cy")
+    assert drawn, page.locator("#profile").inner_text()[-500:]
+    return sorted(
+        page.evaluate("() => document.querySelector('#neighbourhood').cy.nodes().map((n) => n.id())")
+    )
+
+
+def _click_node(page: Page, node_id: str) -> None:
+    """A real mouse click where the drawing shows the node."""
+    graph = page.locator("#neighbourhood")
+    graph.scroll_into_view_if_needed()
+    box = graph.bounding_box()
+    assert box is not None
+    at = page.evaluate(
+        "(id) => document.querySelector('#neighbourhood').cy.getElementById(id).renderedPosition()", node_id
+    )
+    page.mouse.click(box["x"] + at["x"], box["y"] + at["y"])
+
+
+def test_an_analysts_profile_masks_pii_and_draws_the_neighbourhood(
+    offline: Offline, api: str, keys: Secured, graph: AnalysedGraph
+) -> None:
+    page = offline.page
+    user = _social_user(graph)
+    analyst = keys.tokens[Role.ANALYST]
+    _open(page, api, analyst, f"#/profile/{user['id']}")
+    attributes = page.get_by_test_id("attributes")
+    attributes.wait_for(timeout=TIMEOUT_MS)
+    row = {
+        r.locator("td").nth(0).inner_text(): r.locator("td").nth(1).inner_text()
+        for r in attributes.locator("tbody tr").all()
+    }
+    assert row["Birth year"] == row["Customer id"] == "masked for the analyst role"
+    assert row["City"] == (user["city"] or "-")
+    identities = page.get_by_role("region", name="Identities")
+    assert identities.inner_text().endswith("masked for the analyst role")
+    text = page.locator("#profile").inner_text()
+    assert str(user["birthYear"]) not in text and (user["customerId"] or "\0") not in text
+
+    expected = sorted(
+        n["id"] for n in _ask(api, analyst, HOOD, {"id": user["id"]})["user"]["neighborhood"]["nodes"]
+    )
+    assert _drawn(page) == expected
+    friends = [n for n in expected if n.startswith("User:") and n != f"User:{user['id']}"]
+    assert friends and any(n.startswith("Tag:") for n in expected)
+    screenshot(page, "console-profile-analyst")
+
+    _click_node(page, friends[0])  # a click on a friend opens the friend's profile
+    friend = friends[0].removeprefix("User:")
+    page.wait_for_function("(id) => location.hash === '#/profile/' + id", arg=friend, timeout=TIMEOUT_MS)
+    page.get_by_role("heading", name=f"User {friend}").wait_for(timeout=TIMEOUT_MS)
+
+    # An admin sees what the analyst may not: the identities and the birth year.
+    page.get_by_label("API key").fill(keys.tokens[Role.ADMIN])
+    page.get_by_role("button", name="Use key").click()
+    page.goto(f"{api}/console#/profile/{user['id']}")
+    page.get_by_role("heading", name=f"User {user['id']}").wait_for(timeout=TIMEOUT_MS)
+    assert str(user["birthYear"]) in page.get_by_test_id("attributes").inner_text()
+    assert "masked" not in page.locator("#profile").inner_text()
+
+
+def test_a_marketer_is_told_profiles_are_not_for_the_role(offline: Offline, api: str, keys: Secured) -> None:
+    page = offline.page
+    _open(page, api, keys.tokens[Role.MARKETER], "#/profile/u0001")
+    page.get_by_text("The marketer role may not look people up").wait_for(timeout=TIMEOUT_MS)
+    assert not offline.errors
+
+
+def test_the_personas_are_cards_with_a_motto_traits_channels_and_categories(
+    offline: Offline, api: str, keys: Secured
+) -> None:
+    page = offline.page
+    token = keys.tokens[Role.MARKETER]
+    personas = _ask(api, token, "{ personas { personaId name motto size traits topChannels topCategories } }")
+    assert 3 <= len(personas["personas"]) <= 6
+    _open(page, api, token, "#/personas")
+    page.locator(".persona-card").first.wait_for(timeout=TIMEOUT_MS)
+    cards = page.locator(".persona-card")
+    assert cards.count() == len(personas["personas"])
+    for i, persona in enumerate(personas["personas"]):
+        card = cards.nth(i)
+        assert card.get_by_role("heading", level=3).inner_text() == persona["name"]
+        assert card.locator(".motto").inner_text() == f'"{persona["motto"]}"'
+        assert card.locator(".size strong").inner_text() == f"{persona['size']:,}"
+        shown = card.inner_text()
+        assert all(t in shown for t in persona["traits"] + persona["topChannels"] + persona["topCategories"])
+    screenshot(page, "console-personas")
+
+
+def test_insights_show_what_the_role_may_see(offline: Offline, api: str, keys: Secured) -> None:
+    page = offline.page
+    analyst = keys.tokens[Role.ANALYST]
+    truth = _ask(
+        api,
+        analyst,
+        "{ influencers(first: 10) { id } boughtTogether(first: 10) { first { sku name } } "
+        "channelStats { channelId } analyticsRuns(first: 10) { kind } }",
+    )
+    _open(page, api, analyst)
+    page.get_by_role("navigation", name="Screens").get_by_role("link", name="Insights").click()
+    influencers = page.get_by_role("region", name="Influencers")
+    influencers.locator("tbody tr").first.wait_for(timeout=TIMEOUT_MS)
+    links = influencers.locator("tbody tr td:nth-child(2) a")
+    assert links.all_inner_texts() == [u["id"] for u in truth["influencers"]]
+    pairs = page.get_by_role("region", name="Bought together").locator("tbody tr")
+    assert pairs.count() == len(truth["boughtTogether"]) > 0
+    channels = page.get_by_role("region", name="Channel attribution").locator("tbody tr td:first-child")
+    assert channels.all_inner_texts() == [c["channelId"] for c in truth["channelStats"]]
+    runs = page.get_by_role("region", name="Analytics runs").locator("tbody tr td:first-child")
+    assert runs.all_inner_texts() == [r["kind"] for r in truth["analyticsRuns"]]
+    screenshot(page, "console-insights")
+
+    links.first.click()  # an influencer opens their profile
+    page.get_by_role("heading", name=f"User {truth['influencers'][0]['id']}").wait_for(timeout=TIMEOUT_MS)
+
+    # A marketer sees the aggregates, not the people.
+    page.get_by_label("API key").fill(keys.tokens[Role.MARKETER])
+    page.get_by_role("button", name="Use key").click()
+    page.goto(f"{api}/console#/insights")
+    page.get_by_role("region", name="Analytics runs").wait_for(timeout=TIMEOUT_MS)
+    assert (
+        "The marketer role may not list people."
+        in page.get_by_role("region", name="Influencers").inner_text()
+    )

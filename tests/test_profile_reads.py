@@ -32,7 +32,7 @@ from personagraph.graph.store import GraphStore
 from personagraph.loaders.pipeline import LoadOptions, load_dataset, load_file
 from tests.api_support import reused_graph
 
-MARKER = "profile-reads-test-data-v1"
+MARKER = "profile-reads-test-data-v2"
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 SEGMENTED_AT = datetime(2025, 5, 31, 23, 0, 0, 123000, tzinfo=UTC)
 
@@ -108,7 +108,8 @@ def load_people(store: GraphStore, folder: Path) -> None:
     )
     store.driver.execute_query(
         "MATCH (u:User {userId: $id}) SET u += $props "
-        "CREATE (u)-[:HAS_PERSONA]->(:Persona {personaId: $persona, name: $name})",
+        "CREATE (u)-[:HAS_PERSONA]->(:Persona {personaId: $persona, name: $name}) "
+        "CREATE (:Community {communityId: 'social-1', kind: 'social', size: 6, topCity: 'Shanghai'})",
         id="u01",
         persona="p1",
         name="Urban rider",
@@ -124,6 +125,7 @@ def load_people(store: GraphStore, folder: Path) -> None:
             "influence": 0.25,
             "influenceRank": 1,
             "customerId": "u01",
+            "socialCommunity": "social-1",
         },
     )
 
@@ -340,7 +342,8 @@ def test_neighborhood_depth_one_with_the_centres_extras(people: GraphStore) -> N
     assert found.nodes[0].caption == "Shanghai"
     extras = [(n.id, n.caption) for n in found.nodes if n.label != "User"]
     assert extras == [("Tag:runner", "Runner"), ("Tag:vip", "VIP"), ("Channel:web", "Website"),
-                      ("Persona:p1", "Urban rider")]  # fmt: skip
+                      ("Persona:p1", "Urban rider"), ("Community:social-1", "social-1 (Shanghai)"),
+                      ("Product:P1", "e-bike"), ("Product:P2", "helmet"), ("Product:P3", "bell")]  # fmt: skip
     assert {(e.source, e.target, e.type) for e in found.edges} == {
         ("User:u01", "User:u02", "FRIEND_OF"),
         ("User:u01", "User:u03", "FRIEND_OF"),
@@ -353,6 +356,10 @@ def test_neighborhood_depth_one_with_the_centres_extras(people: GraphStore) -> N
         ("User:u01", "Tag:vip", "HAS_TAG"),
         ("User:u01", "Channel:web", "ACQUIRED_VIA"),
         ("User:u01", "Persona:p1", "HAS_PERSONA"),
+        ("User:u01", "Community:social-1", "IN_COMMUNITY"),
+        ("User:u01", "Product:P1", "BOUGHT"),  # in two orders, as P2
+        ("User:u01", "Product:P2", "BOUGHT"),
+        ("User:u01", "Product:P3", "BOUGHT"),
     }
     ids = {n.id for n in found.nodes}
     assert all(e.source in ids and e.target in ids for e in found.edges)

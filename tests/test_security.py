@@ -228,6 +228,42 @@ def test_role_matrix(client: TestClient, keys: Secured, graph: AnalysedGraph, ro
     assert outcomes == expected
 
 
+@pytest.mark.parametrize("role", ROLES)
+def test_the_viewer_says_what_its_role_may_not_read_and_that_is_what_is_refused(
+    client: TestClient, keys: Secured, graph: AnalysedGraph, role: str
+) -> None:
+    """The console leaves out what the viewer says the role may not read: the list must be the truth."""
+    user_id = one(graph, "MATCH (u:User) RETURN u.userId AS id ORDER BY id LIMIT 1")["id"]
+    gql = as_role(client, keys, role)
+    viewer = gql.data("{ viewer { subject role mayNotRead maskedAttributes } }")["viewer"]
+    assert viewer["role"] == role and viewer["subject"]
+    denied = set(viewer["mayNotRead"])
+    reads = {  # one read per field a console screen selects that some role may not
+        "Query.user": f'{{ user(id: "{user_id}") {{ id }} }}',
+        "Query.auditLog": "{ auditLog(first: 1) { action } }",
+        **{
+            f"User.{field}": f'{{ user(id: "{user_id}") {{ {field}{sub} }} }}'
+            for field, sub in (
+                ("birthYear", ""),
+                ("customerId", ""),
+                ("identities", " { kind }"),
+                ("consentHistory", " { purpose }"),
+                ("neighborhood", " { center }"),
+            )
+        },
+    }
+    for name, query in reads.items():
+        code = (gql.raw(query).get("errors") or [{"extensions": {"code": "ok"}}])[0]["extensions"]["code"]
+        if name in denied or (name.startswith("User.") and "Query.user" in denied):
+            assert code == DENIED, (name, code)
+        else:
+            assert code == ALLOWED, (name, code)
+    assert set(viewer["maskedAttributes"]) == {
+        attr for attr in ("birthYear", "customerId") if f"User.{attr}" in denied
+    }
+    assert client.post("/graphql", json={"query": "{ viewer { role } }"}).status_code == 401
+
+
 # Masking cannot be got round -------------------------------------------------------------------------
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from personagraph.graph.analytics import insights
 from personagraph.graph.analytics.lifecycle import TIER_RULES, TIERS, assign_tiers, tier_inputs
-from personagraph.graph.analytics.personas import run_personas
+from personagraph.graph.analytics.personas import MOTTOS, Feature, FeatureMatrix, describe, run_personas
 from personagraph.graph.analytics.rfm import Rfm, quintile_scores
 from personagraph.graph.analytics.segments import run_segments
 from personagraph.graph.analytics.user_features import UserOrders
@@ -171,6 +172,34 @@ def test_reruns_overwrite_segments_and_replace_personas(store: GraphStore, tmp_p
 
 
 @pytest.mark.timeout(300)
+def test_a_persona_card_says_who_they_are_in_their_own_words() -> None:
+    features = (
+        *(Feature("rfm", "rfm", n) for n in ("recency", "frequency", "monetary")),
+        Feature("category", "category", "Garden"),
+        Feature("category", "category", "Books"),
+        Feature("channel", "channel", "store"),
+        Feature("channel", "channel", "online"),
+        Feature("time", "night", "night"),
+        Feature("time", "work", "work hours"),
+        Feature("activity", "activity", "product events"),
+    )
+    # Cluster 0: frequent big buyers of books online at night; cluster 1: garden shoppers in store by
+    # day; cluster 2: browsers who never ordered.
+    night_readers = [5, 5, 5, 0.1, 0.9, 0.0, 1.0, 0.8, 0.1, 3.0]
+    gardeners = [3, 2, 2, 0.9, 0.1, 0.8, 0.2, 0.0, 0.6, 2.0]
+    browsers = [0, 0, 0, 0.0, 0.0, 0.0, 0.0, 0.1, 0.3, 1.0]
+    values = np.asarray([night_readers] * 4 + [gardeners] * 4 + [browsers] * 4, dtype=np.float64)
+    labels = np.repeat(np.arange(3), 4)
+    readers, garden, browsing = describe(FeatureMatrix(features, values), labels, 3)
+    assert readers.motto == f"{MOTTOS['big spenders']} Books is where my money goes.", readers
+    assert readers.top_categories == ("Books", "Garden") and readers.top_channels == ("online",)
+    assert readers.traits[0].startswith("100% have ordered") and len(readers.traits) > 1
+    assert garden.motto.startswith(MOTTOS["shoppers"]) and garden.top_categories == ("Garden", "Books")
+    assert garden.top_channels == ("store", "online")
+    assert browsing.motto.startswith(MOTTOS["browsers"]) and browsing.traits[0] == "never ordered"
+    assert browsing.top_categories == () and browsing.top_channels == ()  # nothing bought, no shares
+
+
 def test_personas_on_generated_data_find_the_night_owls(store: GraphStore, tmp_path: Path) -> None:
     generated = generate(tmp_path / "gen", users=1500, seed=5, chunk_size=600)
     subset = tmp_path / "subset"  # personas need no identities or ties: skip loading them, for time
@@ -191,6 +220,16 @@ def test_personas_on_generated_data_find_the_night_owls(store: GraphStore, tmp_p
     persona = {r["id"]: r["persona"] for r in records}
     assert len(persona) == report.users and None not in persona.values()
     assert all(r["tier"] in TIERS for r in records)
+    cards = {c.persona_id: c for c in insights.personas(store)}  # as the API and console read them
+    assert set(cards) == set(report.sizes)
+    tops, _, _ = store.driver.execute_query(
+        "MATCH (c:Category) WHERE NOT (c)-[:SUBCATEGORY_OF]->() RETURN collect(c.categoryId) AS ids"
+    )
+    for card in cards.values():
+        assert card.motto and any(card.motto.startswith(m) for m in MOTTOS.values()), card
+        assert card.traits and all(t in card.description for t in card.traits), card
+        assert 1 <= len(card.top_categories) <= 3 and 1 <= len(card.top_channels) <= 3, card
+        assert set(card.top_categories) <= set(tops[0]["ids"]), card
     night_personas = {p.persona_id for p in report.personas if "more night activity" in p.description}
     assert night_personas, [p.description for p in report.personas]
     planted = json.loads((generated.truth_dir / "night_browsers.json").read_text())

@@ -17,7 +17,13 @@ What api/schema.py needs is re-exported here.
 from personagraph.api.types.analytics import AnalyticsRun, ChannelStats, Community, CommunityKind, Persona
 from personagraph.api.types.audiences import Audience, SavedAudience
 from personagraph.api.types.privacy import AuditLogEntry, ConsentChange
-from personagraph.api.types.products import CrossSell, Product, bought_with_first, needs_details
+from personagraph.api.types.products import (
+    BoughtTogether,
+    CrossSell,
+    Product,
+    bought_with_first,
+    needs_details,
+)
 from personagraph.api.types.profiles import User, read_users
 from personagraph.api.types.tags import Tag
 
@@ -25,6 +31,7 @@ __all__ = [
     "AnalyticsRun",
     "Audience",
     "AuditLogEntry",
+    "BoughtTogether",
     "ChannelStats",
     "Community",
     "CommunityKind",

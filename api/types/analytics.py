@@ -96,6 +96,10 @@ class Persona:
     size: int
     run_id: str | None
     computed_at: datetime | None
+    motto: str | None = strawberry.field(description="What a member would say, in their own voice.")
+    traits: list[str] = strawberry.field(description="What sets the persona apart, strongest first.")
+    top_categories: list[str] = strawberry.field(description="Categories with most of its spend.")
+    top_channels: list[str] = strawberry.field(description="Channel kinds with most of its orders.")
 
     @staticmethod
     def of(p: insights.PersonaInfo) -> Persona:

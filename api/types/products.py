@@ -117,6 +117,27 @@ class BoughtWith:
         return Product.of(self.pair.product, complete=False)
 
 
+@strawberry.type(description="Two products often bought in the same order (`first`'s sku sorts first).")
+class BoughtTogether:
+    pair: strawberry.Private[products.BoughtTogether]
+    count: int = strawberry.field(description="Orders holding both.")
+    support: float
+    confidence: float = strawberry.field(description="Of `first` -> `second`.")
+    lift: float
+
+    @staticmethod
+    def of(p: products.BoughtTogether) -> BoughtTogether:
+        return BoughtTogether(pair=p, count=p.count, support=p.support, confidence=p.confidence, lift=p.lift)
+
+    @strawberry.field
+    def first(self) -> Product:
+        return Product.of(self.pair.first, complete=False)
+
+    @strawberry.field
+    def second(self) -> Product:
+        return Product.of(self.pair.second, complete=False)
+
+
 @strawberry.type(description="One suggestion, with the reason it was made.")
 class CrossSellItem:
     sku: strawberry.ID

@@ -242,7 +242,8 @@ class User:
         return await self._ties(info, TieList.FOLLOWING, first, after)
 
     @strawberry.field(
-        description="Users within `depth` social hops (1-3), tags, channel and persona, to draw."
+        description="Users within `depth` social hops (1-3) and the ties among them; the user's tags, "
+        "channel, persona, community and most bought products; to draw."
     )
     async def neighborhood(self, info: Ctx, depth: int = 1, limit: int = 100) -> Neighborhood:
         found = await info.context.call(

@@ -108,7 +108,8 @@ def get_communities(store: GraphStore, *, community_ids: Sequence[str]) -> dict[
 
 
 class PersonaInfo(BaseModel):
-    """A persona of the latest persona run, with its generated name and description."""
+    """A persona of the latest persona run: its generated name, description and card (motto, key traits,
+    typical categories and channel kinds; empty on personas of runs made before cards existed)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -118,6 +119,10 @@ class PersonaInfo(BaseModel):
     size: int
     run_id: str | None = None
     computed_at: datetime | None = None
+    motto: str | None = None
+    traits: list[str] = []
+    top_categories: list[str] = []
+    top_channels: list[str] = []
 
     @classmethod
     def from_node(cls, props: Mapping[str, Any]) -> PersonaInfo:
@@ -128,6 +133,10 @@ class PersonaInfo(BaseModel):
             size=int(props.get("size") or 0),
             run_id=props.get("runId"),
             computed_at=_datetime(props.get("computedAt")),
+            motto=props.get("motto") or None,
+            traits=list(props.get("traits") or []),
+            top_categories=list(props.get("topCategories") or []),
+            top_channels=list(props.get("topChannels") or []),
         )
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -48,6 +48,7 @@ SEED = 7
 PHRASE_Z = 0.3  # a feature this many population std from the mean is worth a phrase
 NAME_Z = 0.5  # ...and this many, a word in the name
 MAX_PHRASES = 3
+TOP_LABELS = 3  # typical categories and channel kinds on a persona's card
 TIMES = "\u00d7"
 THREADED_FROM = 50_000  # fewer rows fit faster on one thread than with OpenMP start-up on few cores
 MATCH_DISTANCE = 1.0  # farthest a previous persona's centroid may be to be the same persona (see below)
@@ -87,11 +88,16 @@ class Clustering:
 
 @dataclass(frozen=True)
 class PersonaProfile:
-    """A persona's generated name and description."""
+    """A persona's generated card: name, description, a motto in the customer's voice, its key traits
+    (the description's phrases) and its typical channel kinds and categories (highest shares first)."""
 
     name: str
     description: str
     size: int
+    motto: str = ""
+    traits: tuple[str, ...] = ()
+    top_categories: tuple[str, ...] = ()
+    top_channels: tuple[str, ...] = ()
 
 
 def feature_matrix(rfm: npt.NDArray[np.int64], inputs: PersonaInputs) -> FeatureMatrix:
@@ -205,14 +211,67 @@ def describe(matrix: FeatureMatrix, labels: npt.NDArray[np.int64], k: int) -> li
         buyers = matrix.values[members & buyer, :3]
         rfm = buyers.mean(axis=0) if buyers.size else np.zeros(3)
         share = float(buyers.shape[0] / max(int(members.sum()), 1))
-        name = _name(matrix.features, own, mean, z, _noun(share, rfm))
+        noun = _noun(share, rfm)
+        name = _name(matrix.features, own, mean, z, noun)
+        distinctive = _distinctive(matrix.features, z)
         phrases = [_buyer_phrase(share, rfm)] + [
-            _phrase(matrix.features[i], own[i], mean[i]) for i in _distinctive(matrix.features, z)
+            _phrase(matrix.features[i], own[i], mean[i]) for i in distinctive
         ]
         size = int(members.sum())
         text = f"{name}: {'; '.join(phrases)} ({size} users, {size / max(labels.size, 1):.0%})"
-        profiles.append(PersonaProfile(name, text, size))
+        profiles.append(
+            PersonaProfile(
+                name,
+                text,
+                size,
+                motto=_motto(noun, [(matrix.features[i], float(z[i])) for i in distinctive]),
+                traits=tuple(phrases),
+                top_categories=_top(matrix.features, own, "category"),
+                top_channels=_top(matrix.features, own, "channel"),
+            )
+        )
     return _unique_names(profiles)
+
+
+def _top(features: tuple[Feature, ...], own: FloatArray, kind: str, n: int = TOP_LABELS) -> tuple[str, ...]:
+    """The labels of one kind of share column (categories, channel kinds) the cluster has most of."""
+    shares = sorted(
+        ((float(own[i]), f.label) for i, f in enumerate(features) if f.kind == kind),
+        key=lambda t: (-t[0], t[1]),
+    )
+    return tuple(label for share, label in shares[:n] if share > 0)
+
+
+MOTTOS = {  # what each kind of buyer would say of themselves
+    "browsers": "I like to look around before I buy anything.",
+    "big spenders": "When I like something, I buy it, and I come back for more.",
+    "lapsed buyers": "I used to shop here more often.",
+    "repeat buyers": "I know what I like and I keep coming back for it.",
+    "shoppers": "I buy what I need when I need it.",
+}
+
+
+def _motto(noun: str, distinctive: list[tuple[Feature, float]]) -> str:
+    """A one-line motto in the customer's voice: how they buy, then their strongest distinctive trait
+    that can be said in words (``distinctive``: features with their z-scores, strongest first)."""
+    said = (_motto_trait(feature, z) for feature, z in distinctive)
+    return " ".join([MOTTOS[noun], next((s for s in said if s), "")]).strip()
+
+
+def _motto_trait(feature: Feature, z: float) -> str:
+    match feature.kind:
+        case "category":
+            return f"{feature.label} is where my money goes."
+        case "channel":
+            return f"I order through {feature.label}."
+        case "night":
+            return "I shop late at night."
+        case "work":
+            return "I shop during the working day."
+        case "activity":
+            return "I look at a lot of products first." if z > 0 else "I don't spend long looking."
+        case _:
+            return ""
 
 
 def _distinctive(features: tuple[Feature, ...], z: FloatArray) -> list[int]:
@@ -306,7 +365,7 @@ def _unique_names(profiles: list[PersonaProfile]) -> list[PersonaProfile]:
             out.append(p)
         else:
             name = f"{p.name} {seen[p.name]}"
-            out.append(PersonaProfile(name, name + p.description[len(p.name) :], p.size))
+            out.append(replace(p, name=name, description=name + p.description[len(p.name) :]))
     return out
 
 
@@ -463,7 +522,16 @@ def run_personas(
             personas, retired = _identify(profiles, matches, previous, used, run.run_id)
         with run.phase("write"):
             _write_personas(
-                store, run, orders, clustering.labels, personas, means, matrix, previous, retired, batch_size
+                store,
+                run,
+                orders,
+                clustering.labels,
+                list(zip(personas, profiles, strict=True)),
+                means,
+                matrix,
+                previous,
+                retired,
+                batch_size,
             )
         run.counts.update(
             {"k": clustering.k, "new": sum(p.status == "new" for p in personas), "retired": len(retired)}
@@ -535,15 +603,15 @@ def _write_personas(
     run: AnalyticsRun,
     orders: UserOrders,
     labels: npt.NDArray[np.int64],
-    personas: list[PersonaSummary],
+    personas: list[tuple[PersonaSummary, PersonaProfile]],
     means: npt.NDArray[np.float64],
     matrix: FeatureMatrix,
     previous: list[Record],
     retired: list[RetiredPersona],
     batch_size: int,
 ) -> None:
-    """Create this run's personas (with centroids), relink every user, retire the personas not found
-    again, then drop the persona nodes of earlier runs."""
+    """Create this run's personas (with centroids and cards), relink every user, retire the personas not
+    found again, then drop the persona nodes of earlier runs."""
     store.write(
         "analytics/write/create_personas",
         rows=[
@@ -554,13 +622,17 @@ def _write_personas(
                 "size": p.size,
                 "firstRunId": p.first_run_id,
                 "centroid": [round(v, 9) for v in means[i].tolist()],
+                "motto": card.motto,
+                "traits": list(card.traits),
+                "topCategories": list(card.top_categories),
+                "topChannels": list(card.top_channels),
             }
-            for i, p in enumerate(personas)
+            for i, (p, card) in enumerate(personas)
         ],
         features=[f.key for f in matrix.features],
         **run.stamp,
     )
-    ids = [p.persona_id for p in personas]
+    ids = [p.persona_id for p, _ in personas]
     rows = (
         {"id": user, "personaId": ids[label]}
         for user, label in zip(orders.ids.tolist(), labels.tolist(), strict=True)

@@ -161,6 +161,38 @@ def product_page(store: GraphStore, *, sku: str, first: int = 0, details: bool =
     return ProductPage(product=ProductInfo.from_record(row), pairs=pairs)
 
 
+class BoughtTogether(BaseModel):
+    """Two products bought together (``first``'s sku sorts before ``second``'s); both are partial."""
+
+    model_config = ConfigDict(frozen=True)
+
+    first: ProductInfo
+    second: ProductInfo
+    count: int
+    support: float
+    confidence: float  # of first -> second
+    lift: float
+
+
+def top_pairs(store: GraphStore, *, first: int = 20, min_count: int = 3) -> list[BoughtTogether]:
+    """The strongest bought-together pairs (by lift) of at least ``min_count`` shared orders, each once."""
+    if isinstance(first, bool) or not 1 <= first <= MAX_FIRST:
+        raise ProductInputError(f"first must be between 1 and {MAX_FIRST}, got {first}")
+    if isinstance(min_count, bool) or not 1 <= min_count <= 1_000_000:
+        raise ProductInputError(f"minCount must be between 1 and 1000000, got {min_count}")
+    return [
+        BoughtTogether(
+            first=_partial(r["a"]),
+            second=_partial(r["b"]),
+            count=int(r["count"]),
+            support=float(r["support"]),
+            confidence=float(r["confidence"]),
+            lift=float(r["lift"]),
+        )
+        for r in store.read("products/read/product_top_pairs", first=first, minCount=min_count)
+    ]
+
+
 def _partial(row: Mapping[str, Any]) -> ProductInfo:
     """A product of ``PARTIAL_FIELDS`` only (a partner, or a product read without its details)."""
     price = row["price"]

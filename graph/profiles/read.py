@@ -37,6 +37,7 @@ T = TypeVar("T")
 
 MAX_DEPTH = 3
 MAX_NEIGHBORHOOD = 500
+NEIGHBORHOOD_PRODUCTS = 10  # the centre's most bought products in its drawing
 # Neighbour rows a ring may read when spread over its frontier: enough to rank a hub's few thousand
 # friends exactly, small enough that a depth-3 walk through hubs stays a few tens of thousands of rows.
 RING_BUDGET = 5000
@@ -600,12 +601,15 @@ def _node(label: str, key: str, caption: str | None) -> GraphNode:
 
 
 def _extras(center: GraphNode, row: Mapping[str, Any]) -> tuple[list[GraphNode], list[GraphEdge]]:
-    """The centre's tags, acquisition channel and persona, each with the centre's edge to it."""
+    """The centre's tags, acquisition channel, persona, social community and most bought products, each
+    with the centre's edge to it (BOUGHT stands for the orders between the user and the product)."""
     nodes = [_node("Tag", t["tagId"], t["name"]) for t in row["tags"]]
     edges = [GraphEdge(source=center.id, target=n.id, type="HAS_TAG") for n in nodes]
     for label, key, rel, field in (
         ("Channel", "channelId", "ACQUIRED_VIA", "channels"),
         ("Persona", "personaId", "HAS_PERSONA", "personas"),
+        ("Community", "communityId", "IN_COMMUNITY", "communities"),
+        ("Product", "sku", "BOUGHT", "products"),
     ):
         for m in row[field]:
             node = _node(label, m[key], m["name"])
@@ -616,7 +620,8 @@ def _extras(center: GraphNode, row: Mapping[str, Any]) -> tuple[list[GraphNode],
 
 def neighborhood(store: GraphStore, *, user_id: str, depth: int = 1, limit: int = 100) -> Neighborhood | None:
     """Users within ``depth`` social hops (nearest first, then by userId), at most ``limit`` users
-    counting the centre, the ties among them, and the centre's tags, channel and persona.
+    counting the centre, the ties among them, and the centre's tags, channel, persona, social community
+    and the ``NEIGHBORHOOD_PRODUCTS`` products it bought most.
 
     None when the user does not exist. When more users are reachable than fit, which ones are kept
     of a ring that overflowed is bounded work, not an exact userId ranking of the whole ring.
@@ -625,7 +630,11 @@ def neighborhood(store: GraphStore, *, user_id: str, depth: int = 1, limit: int 
     check_range("limit", limit, low=1, high=MAX_NEIGHBORHOOD)
     walk, truncated = _walk(store, user_id, depth, limit)
     records = store.read(
-        "profiles/read/profile_neighborhood", userId=user_id, userIds=walk, now=datetime.now(UTC)
+        "profiles/read/profile_neighborhood",
+        userId=user_id,
+        userIds=walk,
+        now=datetime.now(UTC),
+        products=NEIGHBORHOOD_PRODUCTS,
     )
     if not records:
         return None

@@ -1,5 +1,6 @@
 // insight_personas: the personas of the latest persona run, largest first.
-// No parameters. Returns persona: map {personaId, name, description, size, runId, computedAt}.
+// No parameters. Returns persona: map {personaId, name, description, size, runId, computedAt, motto, traits,
+// topCategories, topChannels} (the card fields are null on personas written before they existed).
 // A run creates its personas before it removes the previous run's, so both can exist for a moment;
 // only the newest run's are listed.
 CALL () {
@@ -8,4 +9,5 @@ CALL () {
 }
 MATCH (p:Persona) WHERE p.runId = latest
 WITH p ORDER BY coalesce(p.size, 0) DESC, p.personaId
-RETURN p {.personaId, .name, .description, .size, .runId, .computedAt} AS persona
+RETURN p {.personaId, .name, .description, .size, .runId, .computedAt, .motto, .traits, .topCategories,
+          .topChannels} AS persona

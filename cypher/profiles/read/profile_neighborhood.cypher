@@ -1,10 +1,13 @@
 // profile_neighborhood: the users of a walk with the social ties among them, plus the centre's
-// current tags, acquisition channel and persona (for a graph view around one user).
+// current tags, acquisition channel, persona, social community and the products it bought most (for a
+// graph view around one user).
 // $userId: str (the centre); $userIds: list of str (the walk's users, centre included); $now: datetime
-// (tags that expired before it are left out). Returns one row (none for an unknown centre):
+// (tags that expired before it are left out); $products: int (at most this many products).
+// Returns one row (none for an unknown centre):
 // users: list of {userId, city, country}; ties: list of {source, target, type} (stored direction);
 // tags: list of {tagId, name} by tagId; channels: list of {channelId, name};
-// personas: list of {personaId, name}.
+// personas: list of {personaId, name}; communities: list of {communityId, name} (at most one);
+// products: list of {sku, name, times} (most bought first, then by sku).
 MATCH (c:User {userId: $userId})
 CALL () {
   UNWIND $userIds AS id
@@ -38,4 +41,16 @@ CALL (c) {
   ORDER BY p.personaId
   RETURN collect({personaId: p.personaId, name: p.name}) AS personas
 }
-RETURN users, ties, tags, channels, personas
+CALL (c) {
+  MATCH (cm:Community {communityId: c.socialCommunity})
+  RETURN collect({communityId: cm.communityId,
+                  name: cm.communityId + coalesce(' (' + cm.topCity + ')', '')}) AS communities
+}
+CALL (c) {
+  MATCH (c)-[:PLACED]->(:Order)-[:CONTAINS]->(p:Product)
+  WITH p, count(*) AS times
+  ORDER BY times DESC, p.sku
+  LIMIT $products
+  RETURN collect({sku: p.sku, name: p.name, times: times}) AS products
+}
+RETURN users, ties, tags, channels, personas, communities, products
