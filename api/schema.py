@@ -45,6 +45,7 @@ from personagraph.graph.analytics.attribution import channel_stats
 from personagraph.graph.audiences import service
 from personagraph.graph.audiences.parse import parse_definition
 from personagraph.graph.audit import AuditEntry
+from personagraph.graph.changes.log import latest_cursor
 from personagraph.graph.errors import NotFoundError
 from personagraph.graph.events import record as events
 from personagraph.graph.events.envelope import ParsedBatch, Rejection
@@ -174,6 +175,13 @@ class Query(WebhookQueries):
         check_first(first)
         found = await run_in_threadpool(info.context.audit.latest, first, action)
         return [api_types.AuditLogEntry.of(e) for e in found]
+
+    @strawberry.field(
+        description="The change log's newest cursor: a subscription given it as `after` gets every change "
+        "from this moment, none lost while it connects."
+    )
+    async def change_cursor(self, info: Ctx) -> str:
+        return str(await info.context.call(latest_cursor))
 
     @strawberry.field(description="Who is calling: subject, role and what the role may not read.")
     def viewer(self, info: Ctx) -> Viewer:

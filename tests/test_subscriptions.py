@@ -379,6 +379,39 @@ def test_membership_changes_only_of_users_the_purpose_may_use(
     assert [(m["userId"], m["change"]) for m in got] == [(consented, "ENTERED"), (refused, "EXITED")]
 
 
+def test_consent_and_profile_writes_reach_membership_subscribers(
+    client: TestClient, keys: Secured, graph: AnalysedGraph
+) -> None:
+    """A withdrawal through setConsent and a city changed through upsertUser take a user out of a saved
+    audience: the subscriber is told, with the cause, as of an event's effect (then the user comes back)."""
+    admin = as_role(client, keys, "admin")
+    in_city = {"attribute": {"field": "city", "op": "exists"}}
+    admin.data(SAVE, {"id": "subs-direct", "d": in_city, "p": "MARKETING"})
+    user = user_ids(graph, "u.marketingConsent = true AND u.city IS NOT NULL")[0]
+    city = rows(graph, "MATCH (u:User {userId: $id}) RETURN u.city AS city", id=user)[0]["city"]
+    consent = (
+        "mutation($u: ID!, $g: Boolean!) "
+        '{ setConsent(userId: $u, purpose: MARKETING, granted: $g, source: "subscription test") { granted } }'
+    )
+    with connected(client, keys.tokens[Role.ADMIN]) as ws:
+        ws.subscribe("d", MEMBERSHIP, id="subs-direct", a=str(cursor(graph)))
+        admin.data(consent, {"u": user, "g": False})
+        admin.data(consent, {"u": user, "g": True})
+        got = ws.messages("d", 2)
+    assert [(m["userId"], m["change"], m["cause"], m["causeIds"]) for m in got] == [
+        (user, "EXITED", "consent", ["marketing:withdrawn"]),
+        (user, "ENTERED", "consent", ["marketing:granted"]),
+    ]
+    rows(graph, "MATCH (u:User {userId: $id}) REMOVE u.city", id=user)
+    admin.data(SAVE, {"id": "subs-direct", "d": in_city, "p": "MARKETING"})  # saved again: the user is out
+    with connected(client, keys.tokens[Role.ADMIN]) as ws:
+        ws.subscribe("p", MEMBERSHIP, id="subs-direct", a=str(cursor(graph)))
+        admin.data("mutation($u: ID!, $c: String!) { upsertUser(input: {id: $u, city: $c}) { id } }",
+                   {"u": user, "c": city})  # fmt: skip
+        (back,) = ws.messages("p", 1)
+    assert (back["userId"], back["change"], back["cause"]) == (user, "ENTERED", "profile")
+
+
 def test_the_role_matrix_applies_to_subscriptions(
     client: TestClient, keys: Secured, graph: AnalysedGraph
 ) -> None:

@@ -26,6 +26,7 @@ from personagraph.graph.audiences.compile import (
 from personagraph.graph.audiences.model import AudienceError, Condition, definition_tag_ids
 from personagraph.graph.audiences.parse import definition_json, parse_definition
 from personagraph.graph.audiences.reads import Touched, reads
+from personagraph.graph.changes.log import NewChange, record_changes
 from personagraph.graph.errors import NotFoundError
 from personagraph.graph.ids import existing_ids
 from personagraph.graph.kinds import PURPOSES, Purpose
@@ -326,6 +327,19 @@ def refresh_membership(
             continue
         members = members_among(store, root, among, purpose=_purpose(saved.purpose))
         changes += _set_members_among(store, saved.audience_id, among, members)
+    return changes
+
+
+def refresh_user_membership(
+    store: GraphStore, user_id: str, *, cause: str, cause_ids: tuple[str, ...] = ()
+) -> list[MembershipChange]:
+    """Re-evaluate every saved audience for one user after a direct write to them (a consent statement,
+    a profile update) and record each entry or exit in the change log, as a fold records an event's:
+    subscribers and webhooks learn of it (a consent withdrawal must reach whoever syncs the audience)."""
+    changes = refresh_membership(store, [user_id])
+    record_changes(
+        store, [NewChange(c.user_id, "audience", c.audience_id, c.change, cause, cause_ids) for c in changes]
+    )
     return changes
 
 

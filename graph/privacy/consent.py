@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from personagraph.graph.audiences.service import refresh_saved_audiences
+from personagraph.graph.audiences.service import refresh_user_membership
 from personagraph.graph.errors import NotFoundError, PersonaGraphError
 from personagraph.graph.kinds import CONSENT_ALIASES, CONSENT_PURPOSES
 from personagraph.graph.store import GraphStore
@@ -66,7 +66,8 @@ def set_consent(
     personalizationOptOut) if it is newer than the statement that set the flag (at the same time, a
     withdrawal wins); an older one is recorded with ``applied=False`` and changes nothing. The same
     value again is still recorded: it is a statement by the user. The user's saved-audience membership
-    is refreshed before this returns (a withdrawal takes them out of the audiences of that purpose)."""
+    is refreshed before this returns (a withdrawal takes them out of the audiences of that purpose), and
+    each entry or exit is recorded in the change log (cause "consent", e.g. "marketing:withdrawn")."""
     purpose = consent_purpose(purpose)
     if not isinstance(granted, bool):
         raise PrivacyInputError(f"granted: expected true or false, got {granted!r}")
@@ -86,7 +87,8 @@ def set_consent(
     )
     if not records:
         raise NotFoundError(f"userId: no user with id {user_id!r}")
-    refresh_saved_audiences(store, user_id=user_id)
+    statement = f"{purpose}:{'granted' if granted else 'withdrawn'}"
+    refresh_user_membership(store, user_id, cause="consent", cause_ids=(statement,))
     return ConsentChange(user_id, purpose, granted, moment, source.strip(), bool(records[0]["applied"]))
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from personagraph.graph.audiences.service import refresh_saved_audiences
+from personagraph.graph.audiences.service import refresh_user_membership
 from personagraph.graph.entities import KINDS
 from personagraph.graph.errors import PersonaGraphError
 from personagraph.graph.ids import existing_ids
@@ -76,7 +76,8 @@ def upsert_user(
     ``fields`` use the users.csv column names (gender, birth_year, city, acquired_via, ...). Fields
     not given, or given blank, keep their stored value; birth_year also refreshes age_band. With
     ``suppression_key``, a user who asked to be forgotten is refused (SuppressedUserError). The user's
-    saved-audience membership is refreshed before this returns (a definition may filter on any field).
+    saved-audience membership is refreshed before this returns (a definition may filter on any field),
+    each entry or exit recorded in the change log (cause "profile").
     """
     record = user_record(user_id, fields)
     if suppression_key is not None:
@@ -84,7 +85,7 @@ def upsert_user(
     row = record.to_row(RowContext())
     _require_channel(store, row["acquiredVia"])
     store.write_rows(_USERS.statement_for(record), [row])
-    refresh_saved_audiences(store, user_id=record.user_id)
+    refresh_user_membership(store, record.user_id, cause="profile")
     profile = get_user(store, user_id=record.user_id)
     if profile is None:  # only if deleted at this very moment
         raise PersonaGraphError(f"user {record.user_id!r} vanished right after it was written")

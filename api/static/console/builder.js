@@ -3,6 +3,7 @@
 
 import { ask, messages, session } from "./api.js";
 import { countText, el, labelled } from "./dom.js";
+import * as explore from "./explore.js";
 
 const DEBOUNCE_MS = 250;
 
@@ -363,7 +364,9 @@ export function render(main) {
     el("section", { id: "builder", "aria-label": "Audience definition" }),
     el("section", { id: "audience-size", class: "result", role: "status", "aria-live": "polite" }),
     el("details", {}, el("summary", { text: "Definition (AudienceInput, as sent to GraphQL)" }), el("pre", { id: "definition" })),
+    el("section", { id: "explore", class: "panel", "aria-label": "Explore this audience" }),
   );
+  if (session.key) explore.render(document.getElementById("explore"), () => ({ definition: definition(state.tree), purpose: state.purpose }));
   renderBuilder();
   loadTags();
   size();

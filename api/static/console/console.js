@@ -1,11 +1,12 @@
 // personagraph console (api/console.py): screens over the public GraphQL API, one ES module each, no
 // framework and no build step. This module draws the frame (title, screens, the key) and shows the
-// screen the address names: #/audience, #/profile/<user id>, #/personas, #/insights.
+// screen the address names: #/audience, #/profile/<user id>, #/personas, #/insights, #/live/<audience id>.
 
 import { session, useKey, viewer } from "./api.js";
 import * as builder from "./builder.js";
 import { el, labelled } from "./dom.js";
 import * as insights from "./insights.js";
+import * as live from "./live.js";
 import * as personas from "./personas.js";
 import * as profile from "./profile.js";
 
@@ -15,6 +16,7 @@ const SCREENS = [
   { path: "profile", title: "Profile", module: profile },
   { path: "personas", title: "Personas", module: personas },
   { path: "insights", title: "Insights", module: insights },
+  { path: "live", title: "Live", module: live },
 ];
 
 function route() {
@@ -30,6 +32,7 @@ function show() {
     else link.removeAttribute("aria-current");
   }
   document.title = `${screen.title} - personagraph console`;
+  live.stop(); // a live stream ends when its screen does
   screen.module.render(document.getElementById("screen"), params);
 }
 
