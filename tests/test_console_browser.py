@@ -376,6 +376,12 @@ BREAKDOWN = (
 )
 
 
+LOOKALIKES = (
+    "query($d: AudienceInput!) { audience(definition: $d, purpose: ANALYSIS) { "
+    "lookalikes(first: 20) { userId } } }"
+)
+
+
 def _explore(page: Page, button: str) -> None:
     page.locator("#explore").get_by_role("button", name=button).click()
 
@@ -414,6 +420,19 @@ def test_the_builder_breaks_down_previews_exports_saves_and_compares(
     assert lines[0].split(",")[:2] == ["id", "customerId"]
     assert [line.split(",")[0] for line in lines[1:]] == ids and len(ids) == truth["count"]["value"]
     screenshot(page, "console-audience-explore")
+
+    alike = _ask(api, admin, LOOKALIKES, {"d": definition})["audience"]["lookalikes"]
+    assert alike, "the analysed shop has look-alikes for its commonest tag"
+    _explore(page, "Look-alikes")
+    page.get_by_test_id("lookalikes").wait_for(timeout=TIMEOUT_MS)
+    shown_alike = page.get_by_test_id("lookalikes").locator("tbody tr td:first-child").all_inner_texts()
+    assert shown_alike == [a["userId"] for a in alike]
+    with page.expect_download(timeout=TIMEOUT_MS) as download:
+        page.get_by_role("link", name="with its").click()
+    expanded = [line.split(",") for line in Path(download.value.path()).read_text().splitlines()]
+    assert expanded[0][:3] == ["source", "score", "id"]
+    assert [row[2] for row in expanded[1:] if row[0] == "member"] == ids
+    assert [row[2] for row in expanded[1:] if row[0] == "look-alike"] == shown_alike
 
     page.get_by_label("Save as (id)").fill("console-saved")
     page.get_by_label("Name", exact=True).fill("From the console")

@@ -160,25 +160,43 @@ function csvCell(value) {
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-async function exportCsv(definition, purpose) {
+// Every member (up to EXPORT_MAX) as the role may read them: { fields, rows } (rows: arrays of values).
+async function allMembers(definition, purpose) {
   const who = await viewer();
   const { fields, query } = membersQuery(who);
-  const rows = [fields.join(",")];
+  const rows = [];
   let after = null;
-  while (rows.length - 1 < EXPORT_MAX) {
+  while (rows.length < EXPORT_MAX) {
     const answer = await ask(query, { d: definition, p: purpose, first: EXPORT_PAGE, after });
     const page = answer.data && answer.data.audience && answer.data.audience.members;
-    if (!page) return errors(messages(answer));
-    for (const { node } of page.edges) rows.push(fields.map((f) => csvCell(node[f])).join(","));
+    if (!page) return { errors: messages(answer) };
+    for (const { node } of page.edges) rows.push(fields.map((f) => node[f]));
     if (!page.pageInfo.hasNextPage) break;
     after = page.pageInfo.endCursor;
   }
-  const members = rows.length - 1;
-  const link = el("a", { download: "audience-members.csv", text: `Download ${members.toLocaleString("en")} members (CSV)` });
-  link.href = URL.createObjectURL(new Blob([rows.join("\r\n") + "\r\n"], { type: "text/csv" }));
-  return [el("p", {}, link), members >= EXPORT_MAX ? note(`The first ${EXPORT_MAX.toLocaleString("en")} only: use \`persona audience export\` for more.`) : ""];
+  return { fields, rows };
 }
 
+function csvLink(file, text, fields, rows) {
+  const lines = [fields.join(","), ...rows.map((row) => row.map(csvCell).join(","))];
+  const link = el("a", { download: file, text });
+  link.href = URL.createObjectURL(new Blob([lines.join("\r\n") + "\r\n"], { type: "text/csv" }));
+  return el("p", {}, link);
+}
+
+function capped(rows) {
+  return rows >= EXPORT_MAX ? note(`The first ${EXPORT_MAX.toLocaleString("en")} only: use \`persona audience export\` for more.`) : "";
+}
+
+async function exportCsv(definition, purpose) {
+  const found = await allMembers(definition, purpose);
+  if (found.errors) return errors(found.errors);
+  const n = found.rows.length.toLocaleString("en");
+  return [csvLink("audience-members.csv", `Download ${n} members (CSV)`, found.fields, found.rows), capped(found.rows.length)];
+}
+
+// Look-alike expansion: the users most like the audience, listed, and the audience with them as one file
+// (a `source` column says which is which) for an activation wider than the audience itself.
 async function lookalikes(definition, purpose) {
   const who = await viewer();
   const answer = await ask(LOOKALIKES_QUERY, { d: definition, p: purpose });
@@ -186,6 +204,21 @@ async function lookalikes(definition, purpose) {
   if (!found) return errors(messages(answer));
   if (!found.length) return [note("No look-alikes found.")];
   const people = mayRead(who, "Query.user");
+  const members = await allMembers(definition, purpose);
+  const expansion = members.errors
+    ? errors(members.errors)
+    : [
+        csvLink(
+          "audience-with-lookalikes.csv",
+          `Download the audience with its ${found.length} look-alikes (${(members.rows.length + found.length).toLocaleString("en")} users, CSV)`,
+          ["source", "score", ...members.fields],
+          [
+            ...members.rows.map((row) => ["member", "", ...row]),
+            ...found.map((l) => ["look-alike", l.score.toFixed(4), l.userId, ...members.fields.slice(1).map(() => "")]),
+          ],
+        ),
+        capped(members.rows.length),
+      ];
   return [
     table(
       "Users most like this audience who are not in it",
@@ -193,6 +226,7 @@ async function lookalikes(definition, purpose) {
       found.map((l) => [people ? profileLink(l.userId) : l.userId, l.score.toFixed(3), l.reasons.join("; ")]),
       { "data-testid": "lookalikes" },
     ),
+    ...expansion,
   ];
 }
 
