@@ -111,6 +111,12 @@ def _shown_count(page: Page, expected: str) -> str:
     return shown.inner_text() if shown.count() else page.locator("#audience-size").inner_text()
 
 
+def _add_tag(page: Page, tag: str) -> None:
+    """Add a tag condition to the builder's outer group, as a user does: pick the kind, then the tag."""
+    page.get_by_label("Add a condition").first.select_option(label="Tag")
+    page.locator("[data-kind=tag]").get_by_label("Tag", exact=True).select_option(value=tag)
+
+
 def _definition(page: Page) -> Any:
     return json.loads(page.locator("#definition").text_content() or "null")
 
@@ -123,8 +129,7 @@ def test_an_audience_built_by_clicking_shows_the_api_count_for_the_role(
     analyst = keys.tokens[Role.ANALYST]
     _open(page, api, analyst)
 
-    page.get_by_label("Add a condition").first.select_option(label="Tag")
-    page.locator("[data-kind=tag]").get_by_label("Tag", exact=True).select_option(value=tag)
+    _add_tag(page, tag)
     one = {"and": [{"tag": {"tagId": tag}}]}
     assert _definition(page) == one
     want = _api_count(api, analyst, one)
@@ -166,8 +171,7 @@ def test_an_admin_sees_the_exact_count_and_a_refused_condition_says_why(
     tag, _ = _commonest(graph.store)
     admin = keys.tokens[Role.ADMIN]
     _open(page, api, admin)
-    page.get_by_label("Add a condition").first.select_option(label="Tag")
-    page.locator("[data-kind=tag]").get_by_label("Tag", exact=True).select_option(value=tag)
+    _add_tag(page, tag)
     want = _api_count(api, admin, {"and": [{"tag": {"tagId": tag}}]})
     assert want.replace(",", "").isdigit()  # exact, no noise note
     assert _shown_count(page, want) == want
@@ -396,8 +400,7 @@ def test_the_builder_breaks_down_previews_exports_saves_and_compares(
     truth = _ask(api, admin, BREAKDOWN, {"d": definition})["audience"]
     _open(page, api, admin)
     page.get_by_label("Purpose").select_option(label="Analysis")
-    page.get_by_label("Add a condition").first.select_option(label="Tag")
-    page.locator("[data-kind=tag]").get_by_label("Tag", exact=True).select_option(value=tag)
+    _add_tag(page, tag)
 
     page.get_by_label("Break down by").select_option("city")
     _explore(page, "Show breakdown")
@@ -442,8 +445,7 @@ def test_the_builder_breaks_down_previews_exports_saves_and_compares(
     assert saved["purpose"] == "ANALYSIS" and saved["definition"]["and"][0]["tag"]["tagId"] == tag
 
     page.reload()  # the saved audience is now one to compare with
-    page.get_by_label("Add a condition").first.select_option(label="Tag")
-    page.locator("[data-kind=tag]").get_by_label("Tag", exact=True).select_option(value=tag)
+    _add_tag(page, tag)
     page.get_by_label("Purpose").select_option(label="Analysis")
     page.get_by_label("Overlap with").select_option("console-saved")
     _explore(page, "Compare")
@@ -458,8 +460,7 @@ def test_an_analysts_member_preview_masks_the_customer_id(
     page = offline.page
     tag, _ = _commonest(graph.store)
     _open(page, api, keys.tokens[Role.ANALYST])
-    page.get_by_label("Add a condition").first.select_option(label="Tag")
-    page.locator("[data-kind=tag]").get_by_label("Tag", exact=True).select_option(value=tag)
+    _add_tag(page, tag)
     _explore(page, "Preview members")
     members = page.get_by_test_id("members")
     members.wait_for(timeout=TIMEOUT_MS)
