@@ -573,8 +573,8 @@ def demo(
     )
     console.print(
         f"Open [bold]{url}[/] (GraphiQL) and try the examples in docs/queries.md, or the console at "
-        f"[bold]http://{settings.api_host}:{settings.api_port}/console[/] (the audience builder: "
-        "paste the key there), e.g.\n"
+        f"[bold]http://{settings.api_host}:{settings.api_port}/console[/] (audiences, profiles, personas, "
+        "insights, live: paste the key there), e.g.\n"
         '  { user(id: "u0000001") { id city lifecycle tags { tagId weight source } '
         "friends(first: 5) { totalCount edges { node { id city } } } } }",
         highlight=False,

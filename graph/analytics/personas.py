@@ -263,7 +263,7 @@ def _motto_trait(feature: Feature, z: float) -> str:
         case "category":
             return f"{feature.label} is where my money goes."
         case "channel":
-            return f"I order through {feature.label}."
+            return f"I order through {feature.label} channels."
         case "night":
             return "I shop late at night."
         case "work":
