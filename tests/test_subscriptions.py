@@ -382,8 +382,9 @@ def test_membership_changes_only_of_users_the_purpose_may_use(
 def test_consent_and_profile_writes_reach_membership_subscribers(
     client: TestClient, keys: Secured, graph: AnalysedGraph
 ) -> None:
-    """A withdrawal through setConsent and a city changed through upsertUser take a user out of a saved
-    audience: the subscriber is told, with the cause, as of an event's effect (then the user comes back)."""
+    """A withdrawal through setConsent takes a user out of a saved audience and a grant brings them back; a
+    city set again through upsertUser brings back a user who had none: the membership subscriber is told,
+    and the profile subscriber of the city, with the cause, as of an event's effect."""
     admin = as_role(client, keys, "admin")
     in_city = {"attribute": {"field": "city", "op": "exists"}}
     admin.data(SAVE, {"id": "subs-direct", "d": in_city, "p": "MARKETING"})
@@ -406,10 +407,60 @@ def test_consent_and_profile_writes_reach_membership_subscribers(
     admin.data(SAVE, {"id": "subs-direct", "d": in_city, "p": "MARKETING"})  # saved again: the user is out
     with connected(client, keys.tokens[Role.ADMIN]) as ws:
         ws.subscribe("p", MEMBERSHIP, id="subs-direct", a=str(cursor(graph)))
+        ws.subscribe("q", PROFILE, u=user, a=str(cursor(graph)))
         admin.data("mutation($u: ID!, $c: String!) { upsertUser(input: {id: $u, city: $c}) { id } }",
                    {"u": user, "c": city})  # fmt: skip
-        (back,) = ws.messages("p", 1)
+        got = interleaved(ws, p=1, q=1)
+    (back,), (moved,) = got["p"], got["q"]
     assert (back["userId"], back["change"], back["cause"]) == (user, "ENTERED", "profile")
+    assert (moved["subject"], moved["change"], moved["cause"]) == ("city", "CHANGED", "profile")
+
+
+def interleaved(ws: Socket, **wanted: int) -> dict[str, list[dict[str, Any]]]:
+    """The data of the next messages of several operations whose messages interleave: ``wanted[op]`` each."""
+    got: dict[str, list[dict[str, Any]]] = {op: [] for op in wanted}
+    while any(len(got[op]) < n for op, n in wanted.items()):
+        message = ws.receive()
+        assert message["type"] == "next" and not message["payload"].get("errors"), message
+        got[message["id"]].append(next(iter(message["payload"]["data"].values())))
+    return got
+
+
+def test_tags_set_and_taken_by_hand_reach_tag_and_membership_subscribers(
+    client: TestClient, keys: Secured, graph: AnalysedGraph
+) -> None:
+    """tagUser and untagUser are changes like an event's: the user's tag subscriber and the subscriber of
+    an audience defined by the tag hear of them, cause manual."""
+    admin = as_role(client, keys, "admin")
+    rows(graph, "MERGE (t:Tag {tagId: 'by-hand'}) SET t.name = 'By hand', t.tier = 'preference'")
+    admin.data(SAVE, {"id": "subs-by-hand", "d": {"tag": {"tagId": "by-hand"}}, "p": "ANALYSIS"})
+    user = user_ids(graph)[0]
+    start = str(cursor(graph))
+    with connected(client, keys.tokens[Role.ADMIN]) as ws:
+        ws.subscribe("t", TAGS, u=user, a=start)
+        ws.subscribe("m", MEMBERSHIP, id="subs-by-hand", a=start)
+        admin.data(
+            'mutation($u: ID!) { tagUser(userId: $u, tagId: "by-hand", weight: 0.5) { created } }',
+            {"u": user},
+        )
+        admin.data(
+            'mutation($u: ID!) { tagUser(userId: $u, tagId: "by-hand", weight: 0.9) { created } }',
+            {"u": user},
+        )
+        admin.data(
+            'mutation($u: ID!) { untagUser(userId: $u, tagId: "by-hand") { removedSources } }', {"u": user}
+        )
+        got = interleaved(ws, t=3, m=2)
+        tags, membership = got["t"], got["m"]
+    assert [(m["subject"], m["change"], m["cause"]) for m in tags] == [
+        ("by-hand", "ADDED", "manual"),
+        ("by-hand", "UPDATED", "manual"),
+        ("by-hand", "REMOVED", "manual"),
+    ]
+    assert [(m["userId"], m["change"], m["cause"]) for m in membership] == [
+        (user, "ENTERED", "manual"),
+        (user, "EXITED", "manual"),
+    ]
 
 
 def test_the_role_matrix_applies_to_subscriptions(

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from personagraph.graph.audiences.service import refresh_user_membership
+from personagraph.graph.changes.log import NewChange, record_changes
 from personagraph.graph.entities import KINDS
 from personagraph.graph.errors import PersonaGraphError
 from personagraph.graph.ids import existing_ids
@@ -76,20 +77,37 @@ def upsert_user(
     ``fields`` use the users.csv column names (gender, birth_year, city, acquired_via, ...). Fields
     not given, or given blank, keep their stored value; birth_year also refreshes age_band. With
     ``suppression_key``, a user who asked to be forgotten is refused (SuppressedUserError). The user's
-    saved-audience membership is refreshed before this returns (a definition may filter on any field),
-    each entry or exit recorded in the change log (cause "profile").
+    saved-audience membership is refreshed before this returns (a definition may filter on any field).
+    Each attribute whose stored value changed, and each saved audience entered or left, is recorded in the
+    change log (cause "profile"), as a fold records an event's (subscriptions, webhooks).
     """
     record = user_record(user_id, fields)
     if suppression_key is not None:
         ensure_not_suppressed(store, suppression_key, [record.user_id])
     row = record.to_row(RowContext())
     _require_channel(store, row["acquiredVia"])
+    before = _properties(store, record.user_id)
     store.write_rows(_USERS.statement_for(record), [row])
+    after = _properties(store, record.user_id)
+    record_changes(
+        store,
+        [
+            NewChange(record.user_id, "profile", name, "changed", "profile")
+            for name in sorted(row["props"])
+            if before.get(name) != after.get(name)
+        ],
+    )
     refresh_user_membership(store, record.user_id, cause="profile")
     profile = get_user(store, user_id=record.user_id)
     if profile is None:  # only if deleted at this very moment
         raise PersonaGraphError(f"user {record.user_id!r} vanished right after it was written")
     return profile
+
+
+def _properties(store: GraphStore, user_id: str) -> dict[str, Any]:
+    """The user's stored properties ({} for a new user)."""
+    found = store.read("events/read/user_properties", userIds=[user_id])
+    return dict(found[0]["props"]) if found else {}
 
 
 __all__ = ["UserInputError", "upsert_user", "user_record"]

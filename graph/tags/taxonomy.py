@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from personagraph.graph.audiences.service import refresh_user_membership
+from personagraph.graph.changes.log import NewChange, record_changes
 from personagraph.graph.errors import NotFoundError, PersonaGraphError
 from personagraph.graph.kinds import TagSource, TagTier
 from personagraph.graph.privacy.forget import ensure_not_suppressed
@@ -175,7 +177,9 @@ def tag_user(
 ) -> UserTagChange:
     """Give a user a tag by hand (or from a model); rules never touch such an edge afterwards.
 
-    With ``suppression_key``, a user who asked to be forgotten is refused (SuppressedUserError).
+    With ``suppression_key``, a user who asked to be forgotten is refused (SuppressedUserError). The tag
+    change (cause ``source``) and the saved audiences the user enters or leaves because of it are recorded
+    in the change log before this returns, as a fold records an event's (subscriptions, webhooks).
     """
     if not 0.0 <= weight <= 1.0:
         raise TagInputError(f"weight: {weight!r} is out of range; expected a number from 0 to 1")
@@ -197,16 +201,29 @@ def tag_user(
     )
     if not records:
         raise NotFoundError(f"user_id: no user with id {user_id!r}")
-    return UserTagChange(user_id=user_id, tag_id=tag.tag_id, created=bool(records[0]["created"]))
+    created = bool(records[0]["created"])
+    _changed(store, user_id, tag.tag_id, "added" if created else "updated", source)
+    return UserTagChange(user_id=user_id, tag_id=tag.tag_id, created=created)
 
 
 def untag_user(store: GraphStore, *, user_id: str, tag_id: str) -> UserTagChange:
-    """Take a tag from a user, whatever assigned it (a rule may give it back on its next refresh)."""
+    """Take a tag from a user, whatever assigned it (a rule may give it back on its next refresh). When the
+    user had it, the removal (cause ``manual``) and the saved audiences it makes them enter or leave are
+    recorded in the change log before this returns."""
     tag = resolve_tag(store, tag_id)
     records = store.write_returning("tags/write/tags_untag_user", userId=user_id, tagId=tag.tag_id)
     if not records:
         raise NotFoundError(f"user_id: no user with id {user_id!r}")
-    return UserTagChange(user_id=user_id, tag_id=tag.tag_id, removed=tuple(records[0]["removed"]))
+    removed = tuple(records[0]["removed"])
+    if removed:
+        _changed(store, user_id, tag.tag_id, "removed", TagSource.MANUAL.value)
+    return UserTagChange(user_id=user_id, tag_id=tag.tag_id, removed=removed)
+
+
+def _changed(store: GraphStore, user_id: str, tag_id: str, change: str, cause: str) -> None:
+    """A direct tag change into the change log, then the saved-audience entries and exits it causes."""
+    record_changes(store, [NewChange(user_id, "tag", tag_id, change, cause)])
+    refresh_user_membership(store, user_id, cause=cause)
 
 
 def list_tags(store: GraphStore, *, tier: str | None = None, as_of: datetime | None = None) -> list[TagUsage]:
