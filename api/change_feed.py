@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 PAGE = 1000  # changes read at once, by the poller and by a subscriber reading its backlog
 IDLE_S = 1.0  # a subscriber with nothing to deliver wakes this often (an empty batch)
 USERS_CHECK_S = 1.0  # how often the poller checks that watched users still exist
+STOP_WAIT_S = 30.0  # how long stopping waits for the poller's read in progress
 READY_WAIT_S = 10.0  # how long a subscription waits for the poller's first read before giving up
 
 
@@ -134,6 +135,7 @@ class ChangeFeed:
         self.last: int | None = None  # the cursor of the last change fanned out
         self._attached: set[_Subscriber] = set()
         self._ready = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
@@ -151,19 +153,27 @@ class ChangeFeed:
     def start(self) -> None:
         """Start polling (in the running event loop: the app's lifespan)."""
         if self._task is None:
+            self._stopping.clear()
             self._task = asyncio.get_running_loop().create_task(self._run(), name="change-feed")
 
     async def stop(self) -> None:
-        """Stop polling; subscriptions still open end when their connections close."""
+        """Stop polling, once the read in progress (in a worker thread) is over: the lifespan closes the
+        driver next, and a read cancelled here would go on in its thread on a closing connection.
+        Subscriptions still open end when their connections close."""
         task, self._task = self._task, None
-        if task is not None:
+        if task is None:
+            return
+        self._stopping.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=STOP_WAIT_S)
+        except TimeoutError:  # a read stuck past the query timeout: give up on it
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
     async def _run(self) -> None:
         checked = 0.0
-        while True:
+        while not self._stopping.is_set():
             try:
                 if self.last is None:
                     self.last = await run_in_threadpool(latest_cursor, self.store)
@@ -176,7 +186,8 @@ class ChangeFeed:
                 log.warning("change feed: reading the change log failed: %s", exc)
                 found = 0
             if found < PAGE:
-                await asyncio.sleep(self.poll_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_s)
 
     async def poll(self) -> int:
         """Read the changes after the last one fanned out and fan them out; how many there were."""
