@@ -44,7 +44,7 @@ from personagraph.graph.events.journal import Entry, Outcome
 from personagraph.graph.ids import existing_ids
 from personagraph.graph.kinds import EventKind
 from personagraph.graph.privacy.forget import REFUSED, suppressed
-from personagraph.graph.profiles.write import UserInputError, user_record
+from personagraph.graph.profiles.write import UserInputError, user_properties, user_record
 from personagraph.graph.records import EventRecord, OrderLineRecord, RowContext
 from personagraph.graph.settings import get_settings
 from personagraph.graph.store import GraphStore
@@ -342,21 +342,15 @@ def _write_profiles(store: GraphStore, batch: _Batch) -> list[NewChange]:
         batch.touched[record.user_id].append(entry.envelope.message_id)
     if not rows:
         return []
-    before = _user_props(store, sorted(given))
+    before = user_properties(store, sorted(given))
     store.write_rows(KINDS["users"].statement, rows)
-    after = _user_props(store, sorted(given))
+    after = user_properties(store, sorted(given))
     return [
         NewChange(user, "profile", name, "changed", "event", _causes(batch.touched[user]))
         for user, names in sorted(given.items())
         for name in sorted(names)
         if before.get(user, {}).get(name) != after.get(user, {}).get(name)
     ]
-
-
-def _user_props(store: GraphStore, user_ids: list[str]) -> dict[str, dict[str, Any]]:
-    return {
-        r["userId"]: dict(r["props"]) for r in store.read("events/read/user_properties", userIds=user_ids)
-    }
 
 
 def _check_references(store: GraphStore, batch: _Batch) -> None:

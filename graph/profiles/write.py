@@ -86,9 +86,9 @@ def upsert_user(
         ensure_not_suppressed(store, suppression_key, [record.user_id])
     row = record.to_row(RowContext())
     _require_channel(store, row["acquiredVia"])
-    before = _properties(store, record.user_id)
+    before = user_properties(store, [record.user_id]).get(record.user_id, {})
     store.write_rows(_USERS.statement_for(record), [row])
-    after = _properties(store, record.user_id)
+    after = user_properties(store, [record.user_id]).get(record.user_id, {})
     record_changes(
         store,
         [
@@ -104,10 +104,13 @@ def upsert_user(
     return profile
 
 
-def _properties(store: GraphStore, user_id: str) -> dict[str, Any]:
-    """The user's stored properties ({} for a new user)."""
-    found = store.read("events/read/user_properties", userIds=[user_id])
-    return dict(found[0]["props"]) if found else {}
+def user_properties(store: GraphStore, user_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The stored properties of the users that exist, by id: read before and after a write, they tell
+    which attributes it changed (upsert_user here, an identify's fold in graph/events/fold.py)."""
+    return {
+        r["userId"]: dict(r["props"])
+        for r in store.read("events/read/user_properties", userIds=list(user_ids))
+    }
 
 
-__all__ = ["UserInputError", "upsert_user", "user_record"]
+__all__ = ["UserInputError", "upsert_user", "user_properties", "user_record"]

@@ -4,13 +4,14 @@
 import { ask, mayRead, messages, session, viewer } from "./api.js";
 import { bar, el, errors, note, number, profileLink, section, table, when } from "./dom.js";
 
+const PAIR_MIN_ORDERS = 3; // a lift over fewer shared orders is noise
 const INFLUENCERS = "influencers(first: 10) { id city influence { score rank degree reach2 } community { communityId } }";
 // The influencers are people: asked only of roles that may list them (the rest see a note).
 const insightsQuery = (people) => `query ConsoleInsights {
   ${people ? INFLUENCERS : ""}
   social: communities(kind: SOCIAL, first: 10) { communityId size topCity topTags topCategories }
   product: communities(kind: PRODUCT, first: 10) { communityId size topCategories }
-  boughtTogether(first: 10) { count confidence lift first { sku name } second { sku name } }
+  boughtTogether(first: 10, minCount: ${PAIR_MIN_ORDERS}) { count confidence lift first { sku name } second { sku name } }
   channelStats { channelId kind acquiredUsers buyers conversionRate revenue firstTouchRevenue lastTouchRevenue referralRevenue runId computedAt }
   analyticsRuns(first: 10) { runId kind status startedAt seconds counts error }
 }`;
@@ -67,7 +68,7 @@ function pairs(found) {
     "Bought together",
     found.length
       ? table(
-          "Strongest pairs by lift (bought together in at least 3 orders)",
+          `Strongest pairs by lift (bought together in at least ${PAIR_MIN_ORDERS} orders)`,
           ["Product", "With", "Orders", "Confidence", "Lift"],
           found.map((p) => [name(p.first), name(p.second), p.count, `${Math.round(100 * p.confidence)}%`, number(p.lift)]),
         )

@@ -7,7 +7,7 @@
 // users: list of {userId, city, country}; ties: list of {source, target, type} (stored direction);
 // tags: list of {tagId, name} by tagId; channels: list of {channelId, name};
 // personas: list of {personaId, name}; communities: list of {communityId, name} (at most one);
-// products: list of {sku, name, times} (most bought first, then by sku).
+// products: list of {sku, name} (most bought first, then by sku).
 MATCH (c:User {userId: $userId})
 CALL () {
   UNWIND $userIds AS id
@@ -51,6 +51,6 @@ CALL (c) {
   WITH p, count(*) AS times
   ORDER BY times DESC, p.sku
   LIMIT $products
-  RETURN collect({sku: p.sku, name: p.name, times: times}) AS products
+  RETURN collect({sku: p.sku, name: p.name}) AS products
 }
 RETURN users, ties, tags, channels, personas, communities, products
