@@ -59,12 +59,26 @@ def test_the_console_page_is_open_and_holds_nothing_else_is(client: TestClient) 
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert "connect-src 'self'" in page.headers["content-security-policy"]
     assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert "'unsafe-inline'" not in page.headers["content-security-policy"]  # one hashed style only
     assert client.get("/console/assets/console.js").status_code == 200
-    for path in ("/console/assets/%2e%2e/%2e%2e/auth.py", "/console/assets/..%2f..%2fauth.py"):
+    assert client.get("/console/vendor/cytoscape.esm.min.js").status_code == 200  # make install
+    for path in (
+        "/console/assets/%2e%2e/%2e%2e/auth.py",
+        "/console/assets/..%2f..%2fauth.py",
+        "/console/vendor/%2e%2e/%2e%2e/auth.py",
+        "/console/vendor/..%2f..%2f..%2fauth.py",
+    ):
         assert client.get(path).status_code == 404, path  # StaticFiles keeps to its folder
     assert client.post("/console").status_code == 401
     assert client.post("/console/assets/console.js").status_code == 401
-    for path in ("/consoles", "/console-x", "/console/assetsx/console.js", "/console/graphql"):
+    assert client.post("/console/vendor/cytoscape.esm.min.js").status_code == 401
+    for path in (
+        "/consoles",
+        "/console-x",
+        "/console/assetsx/console.js",
+        "/console/vendorx/cytoscape.esm.min.js",
+        "/console/graphql",
+    ):
         assert client.get(path).status_code == 401, path
     # The page's operations need a key like any other.
     assert client.post("/graphql", json={"query": "{ tags { tagId } }"}).status_code == 401
