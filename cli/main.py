@@ -19,6 +19,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from personagraph.cli.audience import audience_app
+from personagraph.cli.bulk import LoadPath, importer_applies, load_initial, write_import_only
 from personagraph.cli.context import open_store, operator
 from personagraph.cli.demo import ANALYSES, DEMO_USERS, build_demo, run_analysis
 from personagraph.cli.events import changes_app, events_app
@@ -215,6 +216,8 @@ def wipe_cmd(
         "persona load exports/users_2024.csv --kind users   # one file of a kind",
         "persona load data/ --rejects rejects/ --report-json load.json",
         "persona load data/ --create-missing   # placeholders for unknown ids",
+        "persona load data/ --via import   # say so when the offline importer cannot be used",
+        "persona load data/ --import-files out/   # the importer's files, for a Neo4j elsewhere",
         "Exit: 0 all rows loaded, 3 some rejected (see the rejects), 2 unusable.",
     ),
 )
@@ -233,11 +236,28 @@ def load(
         str,
         typer.Option(help="Encoding of CSV/JSONL files (e.g. gb18030, latin-1); auto: detected per file."),
     ] = "auto",
+    via: Annotated[
+        LoadPath,
+        typer.Option(
+            help="auto: a folder into an empty local Neo4j goes through Neo4j's offline importer "
+            "(minutes for millions of rows), anything else through transactions; import: the importer, or "
+            "a note saying why not; transactions: never the importer."
+        ),
+    ] = LoadPath.AUTO,
+    import_files: Annotated[
+        Path | None,
+        typer.Option(
+            help="Only validate and write the offline importer's files here, and print the command."
+        ),
+    ] = None,
 ) -> None:
     """Load a dataset folder in dependency order, or one file.
 
     A folder's files are named <kind>[anything].csv|jsonl|parquet, optionally .gz/.bz2/.zip
     (users.csv, users_2024.csv, orders.csv.gz); every other file is listed as not loaded, with why.
+
+    A folder loaded into an empty local Neo4j goes through Neo4j's offline importer (the database is
+    stopped for it), with the same validation, rejects and resulting graph; see docs/data-format.md.
 
     Rows naming a user who asked to be forgotten (`persona forget`) are rejected. Exit 0 when every
     row loaded, 3 when some were rejected, 2 when the input is unusable.
@@ -255,11 +275,12 @@ def load(
     )
     options = dataclasses.replace(options, encoding=encoding)
     try:
-        with open_store(settings) as store, file_progress(console) as bar:
-            if path.is_dir():
-                reports = load_dataset(store, path, options=options, progress=bar)
-            else:
-                reports = [load_file(store, path, kind=kind, options=options, progress=bar(path))]
+        if import_files is not None:
+            reports = write_import_only(path, import_files, options, console)
+        elif importer_applies(settings, path, via, console):
+            reports = load_initial(settings, path, options, console)
+        else:
+            reports = _load_by_transactions(settings, path, kind, options)
     except UnusableInputError as exc:
         console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from exc
@@ -268,6 +289,15 @@ def load(
         report_json.write_text(json.dumps([r.as_dict() for r in reports], indent=2), encoding="utf-8")
     if any(r.rejected for r in reports):
         raise typer.Exit(3)
+
+
+def _load_by_transactions(
+    settings: Settings, path: Path, kind: str | None, options: LoadOptions
+) -> list[FileReport]:
+    with open_store(settings) as store, file_progress(console) as bar:
+        if path.is_dir():
+            return load_dataset(store, path, options=options, progress=bar)
+        return [load_file(store, path, kind=kind, options=options, progress=bar(path))]
 
 
 def load_options(

@@ -70,6 +70,25 @@ class EntityKind:
     references: tuple[Reference, ...] = ()
     fold: Callable[[list[Row]], list[Row]] | None = None
     route: Callable[[Record], str] | None = field(default=None)
+    # The row field whose repeats within one statement call would be applied clause by clause (Cypher reads
+    # every row before it writes any): a user's consent history and acquisition channel, a tag's parent.
+    # ``rounds`` splits a batch so that each call holds a key once, and rows apply as one by one.
+    once_per_call: str | None = None
+
+    def rounds(self, rows: list[Row]) -> list[list[Row]]:
+        """``rows`` as the calls to make, in order: one call, unless ``once_per_call`` repeats in it (then a
+        call for the first row of each key, one for the second, ...; file order kept within each)."""
+        if self.once_per_call is None or len(rows) < 2:
+            return [rows]
+        seen: dict[Any, int] = {}
+        calls: list[list[Row]] = []
+        for row in rows:
+            nth = seen.get(row[self.once_per_call], 0)
+            seen[row[self.once_per_call]] = nth + 1
+            if nth == len(calls):
+                calls.append([])
+            calls[nth].append(row)
+        return calls
 
     @property
     def required_columns(self) -> list[str]:
@@ -113,9 +132,10 @@ KINDS: dict[str, EntityKind] = {
             UserRecord,
             "profiles/write/merge_users",
             (Reference("acquired_via", "channels", _field("acquiredVia")),),
+            once_per_call="userId",
         ),
         EntityKind("identities", IdentityRecord, "profiles/write/merge_identities", (USER,)),
-        EntityKind("tags", TagRecord, "tags/write/merge_tags"),
+        EntityKind("tags", TagRecord, "tags/write/merge_tags", once_per_call="tagId"),
         EntityKind(
             "user_tags",
             UserTagRecord,

@@ -205,7 +205,7 @@ class FileLoader:
         self.context = given.model_copy(
             update={
                 "consent_source": f"load:{path.name}",
-                "consent_at": datetime.now(UTC),
+                "consent_at": given.consent_at or datetime.now(UTC),  # the caller may fix it (tests)
                 "consent_from_file": True,
                 "identity_salt": given.identity_key() if kind.name == "identities" else given.identity_salt,
             }
@@ -313,7 +313,8 @@ class FileLoader:
         for statement, rows in by_statement.items():
             if self.kind.fold is not None:
                 rows = self.kind.fold(rows)
-            self.report.counts = self.report.counts + self.store.write_rows(statement, rows)
+            for call in self.kind.rounds(rows):
+                self.report.counts = self.report.counts + self.store.write_rows(statement, call)
         self.report.loaded += len(good)
         self._tell(progress)
 

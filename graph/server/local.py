@@ -3,7 +3,8 @@
 Layout outside the repository:
 - ``<cache_dir>/<version>/``: ``jars/`` (Neo4j + plugins, versions mediated by one Maven run),
   ``plugins/`` (the plugin jars only, Neo4j's plugin directory), ``classes/`` (the compiled
-  launcher) and ``manifest.json`` (what was resolved).
+  launcher) and ``manifest.json`` (what was resolved); ``admin/`` (Neo4j + Neo4j's own neo4j-admin, for
+  the offline importer) once first asked for.
 - ``<data_dir>/``: ``home/`` (Neo4j's data and logs), ``neo4j.conf``, ``server.json`` (pid, port),
   ``launcher.log`` and ``password`` (generated once when no password is configured).
 """
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 LAUNCHER_DIR = Path(__file__).resolve().parents[2] / "tools" / "neo4j-local"
 LAUNCHER_CLASS = "Neo4jLauncher"
+ADMIN_CLASS = "org.neo4j.cli.AdminTool"  # neo4j-admin's main class, on admin_classpath()
 JVM_FLAGS = (
     "--add-opens=java.base/java.nio=ALL-UNNAMED",
     "--add-opens=java.base/java.io=ALL-UNNAMED",
@@ -231,6 +233,43 @@ class LocalNeo4j:
         if not path or not Path(path).exists():
             raise LocalNeo4jError(f"{tool} not found; install a JDK 17 or 21 or set PERSONA_JAVA_HOME")
         return path
+
+    # -- neo4j-admin --------------------------------------------------------------------------
+
+    def admin_classpath(self) -> str:
+        """Classpath of Neo4j's own ``neo4j-admin`` (main class ``ADMIN_CLASS``): Neo4j plus the ``admin``
+        profile of the launcher's pom, resolved into ``<cache_dir>/<version>/admin/`` on first use only."""
+        root = self.install().root
+        admin = root / "admin"
+        if not admin.is_dir():
+            mvn = shutil.which("mvn")
+            if mvn is None:
+                raise LocalNeo4jError("Maven (mvn) is not on PATH; install it (apt-get install maven)")
+            staging = root / ".admin.partial"
+            shutil.rmtree(staging, ignore_errors=True)
+            log.info("Resolving neo4j-admin %s from Maven Central (first offline import only)", self.version)
+            self._resolve(mvn, ("admin",), staging)
+            if admin.is_dir():  # another process resolved it meanwhile
+                shutil.rmtree(staging, ignore_errors=True)
+            else:
+                staging.rename(admin)
+        return f"{admin}/*"
+
+    def admin_env(self) -> dict[str, str]:
+        """NEO4J_HOME and NEO4J_CONF for ``neo4j-admin`` to act on this data dir's databases: the home the
+        launcher runs in and the folder of its ``neo4j.conf`` (written here, as ``start`` writes it, when no
+        start did yet), so both agree on where the stores are."""
+        installation = self.install()
+        conf = self.data_dir / "neo4j.conf"
+        if not conf.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            conf.write_text(self._config(installation), encoding="utf-8")
+        return {"NEO4J_HOME": str(self.data_dir / "home"), "NEO4J_CONF": str(self.data_dir)}
+
+    def store_dirs(self, database: str) -> tuple[Path, Path]:
+        """The store and the transaction-log folders of one database (Neo4j's layout under ``home/``)."""
+        data = self.data_dir / "home" / "data"
+        return data / "databases" / database, data / "transactions" / database
 
     # -- run --------------------------------------------------------------------------------
 
