@@ -6,6 +6,9 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -243,3 +246,49 @@ def test_a_user_twice_in_one_batch_loads_as_row_by_row(store: GraphStore, tmp_pa
     assert rows[0]["consent"] is False
     assert rows[0]["channels"] == ["app"]
     assert sorted(rows[0]["history"]) == [False, True]
+
+
+# -- the command ----------------------------------------------------------------------------------------
+
+
+def _persona(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "personagraph.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
+
+
+def test_import_files_are_written_with_the_command_to_run(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    generate(data, users=60, seed=3, bad_row_share=0.05)
+    _append(data / "users.csv", ["u0000001,female,1980,nurse,,,Hangzhou,,CN,false,true,,"])
+    out = tmp_path / "out"
+    env = {"PERSONA_DATA_DIR": str(tmp_path / "home"), "NEO4J_URI": "bolt://127.0.0.1:1"}
+    done = _persona("load", str(data), "--import-files", str(out), env=env)
+    assert done.returncode == 3, done.stderr  # rows were rejected, and the files written all the same
+    assert "neo4j-admin database import full --overwrite-destination" in (done.stdout + done.stderr)
+    said = done.stdout + done.stderr
+    assert "--nodes=User=" in said and "nodes\\-User\\.csv" in said and " -- neo4j" in said
+    header = (out / "nodes-User.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert header.startswith("userId:ID(User),") and "marketingConsentAt:datetime" in header
+    replay = (out / "then" / "users.csv").read_text(encoding="utf-8").splitlines()
+    assert len(replay) == 2 and replay[1].startswith("u0000001,female,1980,nurse,")
+    assert f"persona load {out / 'then'} --via transactions" in (done.stdout + done.stderr)
+
+
+@pytest.mark.neo4j
+def test_the_importer_asked_for_a_server_it_cannot_stop_says_so_and_loads_by_transactions(
+    store: GraphStore, neo4j_env: dict[str, str], tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    generate(data, users=40, seed=5, bad_row_share=0.0)
+    done = _persona(
+        "load", str(data), "--via", "import", env={**neo4j_env, "PERSONA_DATA_DIR": str(tmp_path)}
+    )
+    assert done.returncode == 0, done.stderr
+    assert "the offline importer needs a Neo4j this command can stop" in (done.stdout + done.stderr)
+    assert store.read("server/read/count_data")[0]["nodes"] > 40
