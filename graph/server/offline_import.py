@@ -61,6 +61,9 @@ class ImportInput:
     # Between array elements: one character, or the importer's names for one ("TAB", "U+001F").
     array_delimiter: str = ARRAY_DELIMITER
     multiline_fields: bool = False  # quoted values may hold line breaks (slows the importer down)
+    # Every relationship's end nodes are known to be in the node files (loaders/bulk checks references):
+    # the importer's lenient lookup then suffices; else --strict, which finds every missing node, slower.
+    references_checked: bool = False
 
 
 @dataclass(frozen=True)
@@ -170,7 +173,8 @@ def import_arguments(data: ImportInput) -> list[str]:
         "--ignore-empty-strings=true",
         "--skip-bad-relationships=false",
         "--skip-duplicate-nodes=false",
-        "--strict=true",  # else "most but not all" relationships to missing nodes are detected
+        # lenient: "most but not all" relationships to missing nodes are found; right when none can be
+        f"--strict={'false' if data.references_checked else 'true'}",
         "--bad-tolerance=0",
     ]
 

@@ -139,6 +139,7 @@ def write_import_files(tables: Tables, folder: Path) -> ImportInput:
         list(relationships.items()),
         array_delimiter=ARRAY_DELIMITER_OPTION,
         multiline_fields=multiline,
+        references_checked=True,  # GraphBuilder.check_references: every end node is in the node files
     )
 
 
