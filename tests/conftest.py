@@ -7,6 +7,7 @@ a scratch database only.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +30,7 @@ LOCAL_SERVERS: list[LocalNeo4j] = []  # the launcher the session started, for re
 
 # The fixture that starts (or reaches) Neo4j: every other Neo4j fixture (driver, store, neo4j_env,
 # local_server, the analysed graphs) depends on it.
-NEO4J_FIXTURES = frozenset({"neo4j_connection"})
+NEO4J_FIXTURES = frozenset({"neo4j_connection", "offline_server"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -64,6 +65,20 @@ def neo4j_connection(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conne
             yield ConnectionInfo(local.bolt_uri, "neo4j", local.password, "neo4j", source)
         finally:
             local.stop()
+
+
+@pytest.fixture(scope="session")
+def offline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNeo4j]:
+    """A second local Neo4j, which tests may stop, replace through the offline importer and start again
+    (tests/test_offline_import.py, tests/test_bulk_load.py): one start for all of them."""
+    if shutil.which("mvn") is None:
+        pytest.skip("the offline importer runs on the local launcher, which needs Maven and a JDK")
+    local = local_neo4j(Settings(), data_dir=tmp_path_factory.mktemp("offline-neo4j"), port=free_port())
+    local.start()
+    try:
+        yield local
+    finally:
+        local.stop()
 
 
 @pytest.fixture

@@ -20,10 +20,8 @@ import pytest
 from personagraph.graph.entities import KINDS
 from personagraph.graph.fingerprint import ALWAYS_LOAD_TIME, diff_fingerprints, graph_fingerprint
 from personagraph.graph.records import RowContext
-from personagraph.graph.server.choose import local_neo4j
 from personagraph.graph.server.connection import ConnectionInfo, open_driver
-from personagraph.graph.server.local import LocalNeo4j, free_port
-from personagraph.graph.settings import Settings
+from personagraph.graph.server.local import LocalNeo4j
 from personagraph.graph.store import GraphStore
 from personagraph.loaders.bulk.frames import LINE, read_file
 from personagraph.loaders.bulk.initial import initial_load
@@ -203,22 +201,18 @@ def _rejected(folder: Path) -> set[tuple[str, int, str, str]]:
 
 @pytest.mark.neo4j
 def test_an_initial_load_builds_the_graph_the_transactional_loader_builds(
-    store: GraphStore, tmp_path: Path
+    store: GraphStore, offline_server: LocalNeo4j, tmp_path: Path
 ) -> None:
     data = _dataset(tmp_path / "data")
     options = LoadOptions(rejects_dir=tmp_path / "tx-rejects", context=CTX)
     expected_reports = load_dataset(store, data, options=options)
     expected = graph_fingerprint(store, ignore=ALWAYS_LOAD_TIME)  # the files give every time
-    local = local_neo4j(Settings(), data_dir=tmp_path / "neo4j", port=free_port())
-    local.start()
-    try:
-        bulk = dataclasses.replace(options, rejects_dir=tmp_path / "bulk-rejects")
-        done = initial_load(local, lambda: _store_of(local), data, bulk)
-        with _store_of(local) as imported:
-            got = graph_fingerprint(imported, ignore=ALWAYS_LOAD_TIME)
-            migrations = imported.read("server/read/list_migrations")
-    finally:
-        local.stop()
+    local = offline_server
+    bulk = dataclasses.replace(options, rejects_dir=tmp_path / "bulk-rejects")
+    done = initial_load(local, lambda: _store_of(local), data, bulk)
+    with _store_of(local) as imported:
+        got = graph_fingerprint(imported, ignore=ALWAYS_LOAD_TIME)
+        migrations = imported.read("server/read/list_migrations")
     assert diff_fingerprints(expected, got) == []
     assert done.replayed >= 1 and done.imported is not None
     assert len(migrations) == len(store.read("server/read/list_migrations")), "the schema is in place"

@@ -4,17 +4,15 @@ while Neo4j comes back (empty). One server for the module; each import restarts 
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from neo4j import Driver
 
 from personagraph.graph.errors import LocalNeo4jError
-from personagraph.graph.server.choose import Neo4jSource, local_neo4j
+from personagraph.graph.server.choose import Neo4jSource
 from personagraph.graph.server.connection import ConnectionInfo, open_driver
-from personagraph.graph.server.local import LocalNeo4j, free_port
+from personagraph.graph.server.local import LocalNeo4j
 from personagraph.graph.server.migrations import apply_schema, migrations
 from personagraph.graph.server.offline_import import (
     STAGE_LINE,
@@ -23,7 +21,6 @@ from personagraph.graph.server.offline_import import (
     import_arguments,
     offline_import,
 )
-from personagraph.graph.settings import Settings
 from personagraph.graph.store import GraphStore
 
 pytestmark = pytest.mark.neo4j  # it starts its own server: `make test-fast` skips it
@@ -37,16 +34,9 @@ FRIENDS = FRIENDS_HEADER + "u1,u2,2023-12-31T20:26:10Z\nu2,u3,2024-02-01T00:00:0
 FRIENDS_MISSING = FRIENDS_HEADER + "u1,u9,2023-12-31T20:26:10Z\n"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNeo4j]:
-    if shutil.which("mvn") is None:
-        pytest.skip("the offline importer runs on the local launcher, which needs Maven and a JDK")
-    local = local_neo4j(Settings(), data_dir=tmp_path_factory.mktemp("offline-neo4j"), port=free_port())
-    local.start()
-    try:
-        yield local
-    finally:
-        local.stop()
+@pytest.fixture
+def server(offline_server: LocalNeo4j) -> LocalNeo4j:
+    return offline_server
 
 
 @pytest.fixture
