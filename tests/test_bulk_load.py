@@ -267,8 +267,11 @@ def test_import_files_are_written_with_the_command_to_run(tmp_path: Path) -> Non
     assert "neo4j-admin database import full --overwrite-destination" in (done.stdout + done.stderr)
     said = done.stdout + done.stderr
     assert "--nodes=User=" in said and "nodes\\-User\\.csv" in said and " -- neo4j" in said
+    assert "--id-type=integer" in said
     header = (out / "nodes-User.csv").read_text(encoding="utf-8").splitlines()[0]
-    assert header.startswith("userId:ID(User),") and "marketingConsentAt:datetime" in header
+    assert (
+        header.startswith(":ID(User),") and ",userId," in header and "marketingConsentAt:datetime" in header
+    )
     replay = (out / "then" / "users.csv").read_text(encoding="utf-8").splitlines()
     assert len(replay) == 2 and replay[1].startswith("u0000001,female,1980,nurse,")
     assert f"persona load {out / 'then'} --via transactions" in (done.stdout + done.stderr)

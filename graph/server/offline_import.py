@@ -64,6 +64,9 @@ class ImportInput:
     # Every relationship's end nodes are known to be in the node files (loaders/bulk checks references):
     # the importer's lenient lookup then suffices; else --strict, which finds every missing node, slower.
     references_checked: bool = False
+    # "string": node ids are text (`userId:ID(User)`); "integer": numbers, which the importer maps far
+    # faster (a key kept as a property is then a column of its own).
+    id_type: str = "string"
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,7 @@ def import_arguments(data: ImportInput) -> list[str]:
     with a one-value option, so a database name right after them is not taken for a file."""
     return [
         *_group_arguments(data),
+        f"--id-type={data.id_type}",
         f"--array-delimiter={data.array_delimiter}",
         f"--multiline-fields={'true' if data.multiline_fields else 'false'}",
         "--ignore-empty-strings=true",

