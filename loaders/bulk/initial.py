@@ -118,7 +118,12 @@ def prepare(folder: Path, options: LoadOptions, progress: Progress | None = None
         report.rejected = rejects.count
         report.rejects_file = rejects.path if rejects.count else None
         report.seconds = time.perf_counter() - begun
-        tell("validate", f"{path.name}: {report.read:,} rows read, {report.rejected:,} rejected")
+        rate = report.read / max(report.seconds, 1e-6)
+        tell(
+            "validate",
+            f"{path.name}: {report.read:,} rows read, {report.rejected:,} rejected, "
+            f"{report.seconds:.1f}s ({rate:,.0f} rows/s)",
+        )
         reports.append(report)
     tables = builder.build(epoch_ms(datetime.now(UTC)) or 0)
     return Prepared(reports, tables, time.perf_counter() - started)
