@@ -39,7 +39,7 @@ from personagraph.loaders.bulk.import_files import (
 from personagraph.loaders.bulk.tables import GraphBuilder, Tables
 from personagraph.loaders.bulk.validate import validate
 from personagraph.loaders.pipeline import FileReport, LoadOptions, scan_folder
-from personagraph.loaders.readers import split_name
+from personagraph.loaders.readers import UnusableInputError, split_name
 from personagraph.loaders.rejects import RejectsFile, rejects_file_name
 
 log = logging.getLogger(__name__)
@@ -93,15 +93,13 @@ def prepare(folder: Path, options: LoadOptions, progress: Progress | None = None
         found = read_file(path, options.encoding)
         missing = [c for c in kind.required_columns if c not in found.columns]
         if missing:
-            from personagraph.loaders.readers import UnusableInputError
-
             raise UnusableInputError(
                 f"{path}: missing required column(s) {', '.join(missing)}; "
                 f"{kind.name} files need {', '.join(kind.required_columns)}"
             )
         ctx = _file_context(options, path, kind.name)
         validated = validate(found, kind, ctx)
-        rows, made = builder.check_references(kind, validated, path.name)
+        rows, made = builder.check_references(kind, validated)
         if kind.name == "users":
             rows = rows.with_columns(pl.lit(ctx.consent_source).alias("consentSource"))
         builder.add(kind, rows)

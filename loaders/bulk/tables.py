@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from personagraph.graph.entities import KINDS, EntityKind
+from personagraph.graph.entities import EntityKind
 from personagraph.graph.kinds import EventKind, TieKind
 from personagraph.graph.records import RowContext
 from personagraph.loaders.bulk.frames import LINE
@@ -78,7 +78,6 @@ class Tables:
     nodes: list[NodeTable] = field(default_factory=list)
     relationships: list[RelationshipTable] = field(default_factory=list)
     replay: list[dict[str, Any]] = field(default_factory=list)  # merge_users rows, in file order
-    placeholders: dict[str, int] = field(default_factory=dict)  # file name -> placeholders it made
 
 
 class GraphBuilder:
@@ -94,9 +93,7 @@ class GraphBuilder:
 
     # -- references ------------------------------------------------------------------------------------
 
-    def check_references(
-        self, kind: EntityKind, validated: Validated, file_name: str
-    ) -> tuple[pl.DataFrame, int]:
+    def check_references(self, kind: EntityKind, validated: Validated) -> tuple[pl.DataFrame, int]:
         """The rows whose references name known keys; the others rejected (appended to validated.rejects),
         or their keys made placeholders. Returns the rows kept and how many placeholders were made."""
         rows = validated.rows
@@ -141,38 +138,11 @@ class GraphBuilder:
 
     def add(self, kind: EntityKind, rows: pl.DataFrame) -> None:
         """Take one file's good rows (references checked)."""
-        getattr(self, f"_add_{kind.name}")(rows)
+        self.parts[kind.name].append(rows)
         if kind.name in KEY_OF:
             self.known[kind.name].update(rows.get_column(KEY_OF[kind.name]).unique().to_list())
         if kind.name == "tags":  # a parent named before it is defined is created bare
             self.known["tags"].update(rows.get_column("parentId").drop_nulls().unique().to_list())
-
-    def _add_channels(self, rows: pl.DataFrame) -> None:
-        self.parts["channels"].append(rows)
-
-    def _add_products(self, rows: pl.DataFrame) -> None:
-        self.parts["products"].append(rows)
-
-    def _add_users(self, rows: pl.DataFrame) -> None:
-        self.parts["users"].append(rows)
-
-    def _add_identities(self, rows: pl.DataFrame) -> None:
-        self.parts["identities"].append(rows)
-
-    def _add_tags(self, rows: pl.DataFrame) -> None:
-        self.parts["tags"].append(rows)
-
-    def _add_user_tags(self, rows: pl.DataFrame) -> None:
-        self.parts["user_tags"].append(rows)
-
-    def _add_orders(self, rows: pl.DataFrame) -> None:
-        self.parts["orders"].append(rows)
-
-    def _add_events(self, rows: pl.DataFrame) -> None:
-        self.parts["events"].append(rows)
-
-    def _add_ties(self, rows: pl.DataFrame) -> None:
-        self.parts["ties"].append(rows)
 
     # -- the tables -------------------------------------------------------------------------------------
 
@@ -561,16 +531,3 @@ def _merge_users_row(row: dict[str, Any], ctx: RowContext) -> dict[str, Any]:
         "consentTimed": row["consentTimed"],
         "consentSource": row["consentSource"],
     }
-
-
-assert set(KINDS) == {
-    "channels",
-    "products",
-    "users",
-    "identities",
-    "tags",
-    "user_tags",
-    "orders",
-    "events",
-    "ties",
-}
