@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import machine, write_results  # noqa: E402 - after the path setup
 from personagraph.graph.entities import KINDS  # noqa: E402
-from personagraph.graph.server.choose import Neo4jSource, local_neo4j  # noqa: E402
+from personagraph.graph.server.choose import local_neo4j  # noqa: E402
 from personagraph.graph.server.connection import ConnectionInfo, open_driver  # noqa: E402 - after the path setup
 from personagraph.graph.server.local import free_port  # noqa: E402
 from personagraph.graph.server.migrations import apply_schema  # noqa: E402
@@ -48,7 +48,7 @@ def fresh_neo4j(workdir: Path, name: str) -> Iterator[tuple[ConnectionInfo, Path
     """A new, empty local Neo4j (own folder and port) with the schema applied."""
     local = local_neo4j(Settings(), data_dir=workdir / name, port=free_port())
     local.start()
-    info = ConnectionInfo(local.bolt_uri, "neo4j", local.password, "neo4j", Neo4jSource.LOCAL)
+    info = ConnectionInfo.of_local(local)
     try:
         driver = open_driver(info, wait_s=60)
         apply_schema(GraphStore(driver, "neo4j"))
@@ -63,7 +63,7 @@ def running_neo4j(data_dir: Path) -> tuple[ConnectionInfo, int]:
     so several benchmarks can share one long 1M-user load."""
     state = json.loads((data_dir / "server.json").read_text(encoding="utf-8"))
     local = local_neo4j(Settings(), data_dir=data_dir, port=int(state["port"]))
-    info = ConnectionInfo(local.bolt_uri, "neo4j", local.password, "neo4j", Neo4jSource.LOCAL)
+    info = ConnectionInfo.of_local(local)
     return info, int(state["pid"])
 
 

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import machine, write_results  # noqa: E402 - after the path setup
 from bench.ingest import dataset  # noqa: E402
 from personagraph.graph.records import RowContext  # noqa: E402
-from personagraph.graph.server.choose import Neo4jSource, local_neo4j  # noqa: E402
+from personagraph.graph.server.choose import local_neo4j  # noqa: E402
 from personagraph.graph.server.connection import ConnectionInfo, open_driver  # noqa: E402
 from personagraph.graph.server.local import LocalNeo4j, free_port  # noqa: E402
 from personagraph.graph.server.migrations import apply_schema  # noqa: E402
@@ -58,7 +58,7 @@ MILLION_FILES = (
 
 @contextmanager
 def store_of(local: LocalNeo4j) -> Iterator[GraphStore]:
-    info = ConnectionInfo(local.bolt_uri, "neo4j", local.password, "neo4j", Neo4jSource.LOCAL)
+    info = ConnectionInfo.of_local(local)
     driver = open_driver(info, wait_s=120)
     try:
         yield GraphStore(driver, "neo4j")

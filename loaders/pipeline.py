@@ -110,6 +110,43 @@ class Skipped:
     reason: str
 
 
+def file_context(options: LoadOptions, path: Path, kind: EntityKind) -> RowContext:
+    """The row context of one file: its consent statements are recorded as coming from it, at the row's
+    consent time or now (unless the caller fixes it); the identity key is resolved once per file
+    (ConfigurationError for an empty PERSONA_IDENTITY_SALT)."""
+    given = options.context
+    return given.model_copy(
+        update={
+            "consent_source": f"load:{path.name}",
+            "consent_at": given.consent_at or datetime.now(UTC),
+            "consent_from_file": True,
+            "identity_salt": given.identity_key() if kind.name == "identities" else given.identity_salt,
+        }
+    )
+
+
+def check_columns(path: Path, kind: EntityKind, columns: list[str]) -> None:
+    """UnusableInputError when the file lacks a column its kind requires."""
+    missing = [c for c in kind.required_columns if c not in columns]
+    if missing:
+        raise UnusableInputError(
+            f"{path}: missing required column(s) {', '.join(missing)}; "
+            f"{kind.name} files need {', '.join(kind.required_columns)}"
+        )
+
+
+def row_digest(raw: dict[str, Any]) -> bytes:
+    """What tells a row from an exact copy of it (the later copies are dropped and counted)."""
+    return hashlib.blake2b(json.dumps(raw, sort_keys=True, default=str).encode(), digest_size=8).digest()
+
+
+def model_problem(exc: ValidationError) -> tuple[str, str]:
+    """The column a record model refused (``row`` for the row as a whole) and why: a reject's column and
+    reason."""
+    error = exc.errors()[0]
+    return ".".join(str(p) for p in error["loc"]) or "row", error["msg"]
+
+
 def kind_from_name(path: Path) -> EntityKind | None:
     """The kind a file name gives: ``<kind>`` then nothing, or a character that is not a letter
     (``users.csv``, ``users_2024.csv``, ``users-eu.jsonl.gz``, ``orders2.csv``); the longest kind name wins
@@ -181,12 +218,7 @@ class FileLoader:
     ) -> None:
         self.store, self.kind, self.options = store, kind, options
         self.source = open_source(path, options.encoding)
-        missing = [c for c in kind.required_columns if c not in self.source.columns]
-        if missing:
-            raise UnusableInputError(
-                f"{path}: missing required column(s) {', '.join(missing)}; "
-                f"{kind.name} files need {', '.join(kind.required_columns)}"
-            )
+        check_columns(path, kind, self.source.columns)
         self.report = FileReport(path, kind.name)
         # <rejects_dir>/<file name without format and compression>.jsonl unless the caller names it
         rejects_path = options.rejects_dir / (rejects_name or rejects_file_name(path))
@@ -199,17 +231,7 @@ class FileLoader:
         self.suppression = suppression
         self._user_fields = kind.user_fields
         self._user_columns = tuple(dict.fromkeys(ref.column for ref in kind.user_fields))
-        # Consent statements in this file are recorded as coming from it, at the row's consent time or now.
-        # The identity key is resolved once per file (ConfigurationError for an empty PERSONA_IDENTITY_SALT).
-        given = options.context
-        self.context = given.model_copy(
-            update={
-                "consent_source": f"load:{path.name}",
-                "consent_at": given.consent_at or datetime.now(UTC),  # the caller may fix it (tests)
-                "consent_from_file": True,
-                "identity_salt": given.identity_key() if kind.name == "identities" else given.identity_salt,
-            }
-        )
+        self.context = file_context(options, path, kind)
         self._seen: set[bytes] = set()
         self._told = 0  # rows read that ``progress`` has been told of
 
@@ -251,11 +273,11 @@ class FileLoader:
     def _validated(self, source: RowSource) -> Iterator[Pending]:
         for line, raw in source.rows():
             self.report.read += 1
-            digest = hashlib.blake2b(json.dumps(raw, sort_keys=True, default=str).encode(), digest_size=8)
-            if digest.digest() in self._seen:
+            digest = row_digest(raw)
+            if digest in self._seen:
                 self.report.duplicates += 1  # an exact copy of an earlier row: dropped, counted
                 continue
-            self._seen.add(digest.digest())
+            self._seen.add(digest)
             if self.suppression and self._refuse_forgotten_raw(line, raw):
                 continue  # before validation: a forgotten user's invalid row is not copied out either
             if "__shape__" in raw:
@@ -265,9 +287,8 @@ class FileLoader:
             try:
                 record = self.kind.model.model_validate(raw)
             except ValidationError as exc:
-                error = exc.errors()[0]
-                name = ".".join(str(p) for p in error["loc"]) or "row"
-                self._rejects.add(line, name, raw.get(name), error["msg"], raw)
+                name, reason = model_problem(exc)
+                self._rejects.add(line, name, raw.get(name), reason, raw)
                 continue
             statement, row = self.kind.statement_for(record), record.to_row(self.context)
             if self.suppression and self._refuse_forgotten(line, statement, row):

@@ -62,7 +62,7 @@ def neo4j_connection(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conne
         local.start()
         LOCAL_SERVERS.append(local)
         try:
-            yield ConnectionInfo(local.bolt_uri, "neo4j", local.password, "neo4j", source)
+            yield ConnectionInfo.of_local(local)
         finally:
             local.stop()
 

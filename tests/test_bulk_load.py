@@ -180,9 +180,7 @@ def _fill_blank(path: Path, column: str, value: str) -> None:
 
 @contextmanager
 def _store_of(local: LocalNeo4j) -> Iterator[GraphStore]:
-    from personagraph.graph.server.choose import Neo4jSource
-
-    info = ConnectionInfo(local.bolt_uri, "neo4j", local.password, "neo4j", Neo4jSource.LOCAL)
+    info = ConnectionInfo.of_local(local)
     driver = open_driver(info, wait_s=60)
     try:
         yield GraphStore(driver, "neo4j")

@@ -10,7 +10,6 @@ import pytest
 from neo4j import Driver
 
 from personagraph.graph.errors import LocalNeo4jError
-from personagraph.graph.server.choose import Neo4jSource
 from personagraph.graph.server.connection import ConnectionInfo, open_driver
 from personagraph.graph.server.local import LocalNeo4j
 from personagraph.graph.server.migrations import apply_schema, migrations
@@ -58,7 +57,7 @@ def files(tmp_path: Path) -> Path:
 
 def connect(local: LocalNeo4j) -> Driver:
     """A driver with the launcher's password (the import must leave the system database alone)."""
-    info = ConnectionInfo(local.bolt_uri, "neo4j", local.password, "neo4j", Neo4jSource.LOCAL)
+    info = ConnectionInfo.of_local(local)
     return open_driver(info, wait_s=30)
 
 

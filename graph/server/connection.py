@@ -13,6 +13,7 @@ from neo4j.exceptions import AuthError, DatabaseUnavailable, Neo4jError, Service
 from personagraph.graph.catalog import cypher
 from personagraph.graph.errors import Neo4jAuthError, Neo4jUnavailableError
 from personagraph.graph.server.choose import Neo4jSource, choose_source, compose_up, local_neo4j
+from personagraph.graph.server.local import LocalNeo4j
 from personagraph.graph.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,11 @@ class ConnectionInfo:
     password: str
     database: str
     source: Neo4jSource
+
+    @classmethod
+    def of_local(cls, local: LocalNeo4j, database: str = "neo4j") -> ConnectionInfo:
+        """How to reach a local launcher's Neo4j (its port and generated password)."""
+        return cls(local.bolt_uri, "neo4j", local.password, database, Neo4jSource.LOCAL)
 
     def __repr__(self) -> str:  # never print the password
         return f"ConnectionInfo(uri={self.uri!r}, user={self.user!r}, database={self.database!r})"

@@ -23,7 +23,8 @@ from typing import Any
 
 import polars as pl
 
-from personagraph.graph.records import RowContext, epoch_ms
+from personagraph.graph.profiles.read import USER_PROPERTIES
+from personagraph.graph.records import epoch_ms
 from personagraph.graph.server.local import LocalNeo4j
 from personagraph.graph.server.migrations import apply_schema
 from personagraph.graph.server.offline_import import ImportInput, ImportResult, offline_import
@@ -37,9 +38,9 @@ from personagraph.loaders.bulk.import_files import (
     write_relationships,
 )
 from personagraph.loaders.bulk.tables import GraphBuilder, Tables
-from personagraph.loaders.bulk.validate import validate
-from personagraph.loaders.pipeline import FileReport, LoadOptions, scan_folder
-from personagraph.loaders.readers import UnusableInputError, split_name
+from personagraph.loaders.bulk.validate import USER_PROPS, validate
+from personagraph.loaders.pipeline import FileReport, LoadOptions, check_columns, file_context, scan_folder
+from personagraph.loaders.readers import split_name
 from personagraph.loaders.rejects import RejectsFile, rejects_file_name
 
 log = logging.getLogger(__name__)
@@ -66,18 +67,6 @@ class InitialLoad:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _file_context(options: LoadOptions, path: Path, kind: str) -> RowContext:
-    given = options.context
-    return given.model_copy(
-        update={
-            "consent_source": f"load:{path.name}",
-            "consent_at": given.consent_at or datetime.now(UTC),
-            "consent_from_file": True,
-            "identity_salt": given.identity_key() if kind == "identities" else given.identity_salt,
-        }
-    )
-
-
 def prepare(folder: Path, options: LoadOptions, progress: Progress | None = None) -> Prepared:
     """Read, validate and check every file of ``folder`` and build the graph's tables (no Neo4j needed)."""
     started = time.perf_counter()
@@ -91,13 +80,8 @@ def prepare(folder: Path, options: LoadOptions, progress: Progress | None = None
     for (kind, path), stem in zip(files, stems, strict=True):
         begun = time.perf_counter()
         found = read_file(path, options.encoding)
-        missing = [c for c in kind.required_columns if c not in found.columns]
-        if missing:
-            raise UnusableInputError(
-                f"{path}: missing required column(s) {', '.join(missing)}; "
-                f"{kind.name} files need {', '.join(kind.required_columns)}"
-            )
-        ctx = _file_context(options, path, kind.name)
+        check_columns(path, kind, found.columns)
+        ctx = file_context(options, path, kind)
         validated = validate(found, kind, ctx)
         rows, made = builder.check_references(kind, validated)
         if kind.name == "users":
@@ -219,15 +203,9 @@ def write_replay_file(rows: list[dict[str, Any]], folder: Path) -> Path:
     return path
 
 
+# users.csv's columns of the properties a row sets (the age band is derived, not a column)
 USER_COLUMNS = {
-    "gender": "gender",
-    "birth_year": "birthYear",
-    "occupation": "occupation",
-    "education": "education",
-    "income_band": "incomeBand",
-    "city": "city",
-    "region": "region",
-    "country": "country",
+    column: prop for column, prop in USER_PROPERTIES.items() if prop in USER_PROPS and prop != "ageBand"
 }
 
 

@@ -20,7 +20,7 @@ from personagraph.graph.entities import EntityKind
 from personagraph.graph.kinds import EventKind, TieKind
 from personagraph.graph.records import RowContext
 from personagraph.loaders.bulk.frames import LINE
-from personagraph.loaders.bulk.validate import Reject, Validated
+from personagraph.loaders.bulk.validate import USER_PROPS, Reject, Validated
 
 KEY_OF = {"users": "userId", "products": "sku", "channels": "channelId", "tags": "tagId"}
 LABEL_OF = {"users": "User", "products": "Product", "channels": "Channel", "tags": "Tag"}
@@ -37,17 +37,6 @@ EVENT_TYPES = {
     EventKind.SHARE.value: "SHARED",
     EventKind.SEARCH.value: "SEARCHED",
 }
-USER_PROPS = (
-    "gender",
-    "birthYear",
-    "ageBand",
-    "occupation",
-    "education",
-    "incomeBand",
-    "city",
-    "region",
-    "country",
-)
 
 
 @dataclass(frozen=True)

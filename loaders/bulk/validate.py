@@ -11,10 +11,9 @@ columns, in file order.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, cast
 
 import polars as pl
@@ -25,8 +24,22 @@ from personagraph.graph.entities import EntityKind
 from personagraph.graph.kinds import EventKind, TagSource, TieKind
 from personagraph.graph.records import RowContext, epoch_ms
 from personagraph.loaders.bulk.frames import LINE, FileFrame, frame_rows
+from personagraph.loaders.pipeline import model_problem, row_digest
 
 Expr = pl.Expr
+
+# A users row's properties (UserRecord.to_row's props), in the node's column order.
+USER_PROPS = (
+    "gender",
+    "birthYear",
+    "ageBand",
+    "occupation",
+    "education",
+    "incomeBand",
+    "city",
+    "region",
+    "country",
+)
 
 # What a plain value may hold: no control characters, no surrounding white space (the models strip it).
 CTRL = r"\x00-\x1f\x7f-\x9f"
@@ -166,9 +179,7 @@ def validate(found: FileFrame, kind: EntityKind, ctx: RowContext) -> Validated:
     else:
         seen: set[bytes] = set()
         for line, raw in found.rows:
-            digest = hashlib.blake2b(
-                json.dumps(raw, sort_keys=True, default=str).encode(), digest_size=8
-            ).digest()
+            digest = row_digest(raw)
             if digest in seen:
                 duplicates += 1
                 continue
@@ -179,9 +190,8 @@ def validate(found: FileFrame, kind: EntityKind, ctx: RowContext) -> Validated:
         try:
             record = kind.model.model_validate(raw)
         except ValidationError as exc:
-            error = exc.errors()[0]
-            name = ".".join(str(p) for p in error["loc"]) or "row"
-            rejects.append(Reject(line, name, raw.get(name), error["msg"], raw))
+            name, reason = model_problem(exc)
+            rejects.append(Reject(line, name, raw.get(name), reason, raw))
             continue
         row = record.to_row(ctx)
         flat.append({**FLATTEN[kind.name](kind.statement_for(record), row), LINE: line})
@@ -215,18 +225,7 @@ FLATTEN: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
     },
     "users": lambda s, r: {
         "userId": r["userId"],
-        **_props(
-            r,
-            "gender",
-            "birthYear",
-            "ageBand",
-            "occupation",
-            "education",
-            "incomeBand",
-            "city",
-            "region",
-            "country",
-        ),
+        **_props(r, *USER_PROPS),
         **{k: r[k] for k in ("acquiredVia", "acquiredAt", "marketingConsent", "personalizationOptOut")},
         "consentAt": r["consentAt"],
         "consentTimed": r["consentTimed"],
@@ -510,7 +509,3 @@ def _events(ctx: RowContext) -> tuple[Expr, list[Expr]]:
 
 
 PLAIN = {"users": _users, "user_tags": _user_tags, "orders": _orders, "ties": _ties, "events": _events}
-
-
-def now_ms() -> int:
-    return round(datetime.now(UTC).timestamp() * 1000)
