@@ -287,3 +287,24 @@ def test_the_importer_asked_for_a_server_it_cannot_stop_says_so_and_loads_by_tra
     assert done.returncode == 0, done.stderr
     assert "the offline importer needs a Neo4j this command can stop" in (done.stdout + done.stderr)
     assert store.read("server/read/count_data")[0]["nodes"] > 40
+
+
+@pytest.mark.neo4j
+def test_a_forgotten_user_keeps_the_importer_away_and_their_rows_out(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    """The importer path checks no suppression list (it replaces the database whole): a database whose
+    only content is the list of forgotten users is not empty, so a load there goes through transactions,
+    which refuse the forgotten user's rows."""
+    from personagraph.graph.privacy.forget import forget_user
+    from personagraph.graph.server.offline_import import database_is_empty
+
+    key = b"k" * 32
+    (tmp_path / "users.csv").write_text("user_id,city\nu-gone,Paris\n")
+    load_dataset(store, tmp_path, options=LoadOptions(rejects_dir=tmp_path / "r0", context=CTX))
+    forget_user(store, user_id="u-gone", key=key, actor="dpo")
+    store.run_autocommit("server/write/wipe", suppression=False)  # as `persona wipe`: the list stays
+    assert not database_is_empty(store)
+    options = LoadOptions(rejects_dir=tmp_path / "r1", context=CTX, suppression_key=key)
+    (report,) = load_dataset(store, tmp_path, options=options)
+    assert report.loaded == 0 and report.rejected == 1
