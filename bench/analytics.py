@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import machine, write_results  # noqa: E402 - after the path setup
-from bench.ingest import dataset, fresh_neo4j, running_neo4j  # noqa: E402 - after the path setup
+from bench.graphs import dataset, fresh_neo4j, running_neo4j  # noqa: E402 - after the path setup
 from personagraph.graph.server.choose import Neo4jSource  # noqa: E402
 from personagraph.graph.server.connection import ConnectionInfo, open_driver  # noqa: E402
 from personagraph.graph.store import GraphStore  # noqa: E402

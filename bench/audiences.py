@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from neo4j import RoutingControl  # noqa: E402 - after the path setup
 
 from bench.common import machine, write_results  # noqa: E402 - after the path setup
-from bench.ingest import dataset, fresh_neo4j, running_neo4j  # noqa: E402
+from bench.graphs import dataset, fresh_neo4j, running_neo4j  # noqa: E402
 from personagraph.graph.audiences.service import audience_members, count_audience  # noqa: E402
 from personagraph.graph.records import RowContext  # noqa: E402
 from personagraph.graph.server.connection import open_driver  # noqa: E402

@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.api import personagraph_server
 from bench.audiences import KINDS, load
 from bench.common import machine, write_results
-from bench.ingest import dataset, fresh_neo4j
+from bench.graphs import dataset, fresh_neo4j
 from personagraph.graph.server.connection import open_driver
 from personagraph.graph.server.local import free_port
 from personagraph.graph.store import GraphStore

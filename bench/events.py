@@ -63,7 +63,7 @@ sys.path.insert(0, str(ROOT))
 from bench.api import NODE_DIR, node_env, npm_install, personagraph_server  # noqa: E402
 from bench.audiences import KINDS, load  # noqa: E402
 from bench.common import machine, private_env, write_results  # noqa: E402
-from bench.ingest import dataset, fresh_neo4j  # noqa: E402
+from bench.graphs import dataset, fresh_neo4j  # noqa: E402
 from bench.load import fold_process, percentile  # noqa: E402
 from personagraph.graph.audiences.service import save_audience  # noqa: E402
 from personagraph.graph.entities import KINDS as ENTITY_KINDS  # noqa: E402

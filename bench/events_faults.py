@@ -60,7 +60,7 @@ from bench.audiences import KINDS, load  # noqa: E402
 from bench.common import api_credentials, machine, write_results  # noqa: E402
 from bench.events import DAY_S, TRACK_EVENTS, population, verify  # noqa: E402
 from bench.fold import AUDIENCES  # noqa: E402
-from bench.ingest import dataset, fresh_neo4j  # noqa: E402
+from bench.graphs import dataset, fresh_neo4j  # noqa: E402
 from personagraph.graph.audiences.service import save_audience  # noqa: E402
 from personagraph.graph.changes.log import changes_after, latest_cursor  # noqa: E402
 from personagraph.graph.events.fold import fold_cursor  # noqa: E402

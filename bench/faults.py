@@ -67,7 +67,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.api import OURS, npm_install, personagraph_server, versions  # noqa: E402 - after the path setup
 from bench.common import machine, private_env, write_results  # noqa: E402
-from bench.ingest import SALT, dataset, fresh_neo4j  # noqa: E402
+from bench.graphs import SALT, dataset, fresh_neo4j  # noqa: E402
 from bench.load import (  # noqa: E402
     WRITE,
     LoadSampler,

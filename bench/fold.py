@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from bench.audiences import KINDS, load  # noqa: E402
 from bench.common import machine, write_results  # noqa: E402
 from bench.events import TRACK_EVENTS, merge_with_loader, population  # noqa: E402
-from bench.ingest import dataset, fresh_neo4j  # noqa: E402
+from bench.graphs import dataset, fresh_neo4j  # noqa: E402
 from personagraph.graph.audiences.service import save_audience  # noqa: E402
 from personagraph.graph.events.envelope import parse_event  # noqa: E402
 from personagraph.graph.events.fold import fold  # noqa: E402

@@ -46,7 +46,7 @@ from hypothesis import seed as hypothesis_seed  # noqa: E402
 from starlette.types import ASGIApp, Receive, Scope, Send  # noqa: E402
 
 from bench.common import machine, write_results  # noqa: E402
-from bench.ingest import fresh_neo4j  # noqa: E402
+from bench.graphs import fresh_neo4j  # noqa: E402
 from personagraph.api.app import create_app  # noqa: E402
 from personagraph.graph.server.connection import open_driver  # noqa: E402
 from personagraph.graph.settings import Settings  # noqa: E402

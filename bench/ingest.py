@@ -1,11 +1,18 @@
-"""Ingest benchmark: `persona load` against hand-written LOAD CSV ... CALL {} IN TRANSACTIONS.
+"""Incremental-load benchmark: `persona load` against hand-written LOAD CSV ... CALL {} IN TRANSACTIONS.
 
-Both load the same generated dataset into a fresh local Neo4j each, in the same run; `persona load`
-runs twice, with and without the neo4j-rust-ext driver extension (a second venv under bench/).
-Results: bench/results/ingest.json and bench/results/ingest.md (rows/s per file, ratios).
+Issue 20's incremental case: into a graph that already holds half of the data, load files of which half
+the rows are new. From one generated dataset (``split_incremental``):
+- **base**: the first half of each node file (channels, products, users, tags) and the rows of the other
+  files whose every reference is in that half;
+- **delta**: each node file whole (half its rows already loaded), and for every other file the rows the
+  base holds plus as many rows it does not (in file order): half old, half new.
+Each contender gets a fresh local Neo4j, the base loaded through the offline importer (the same graph for
+both) and a restart, then loads the delta files, timed per file: `load_csv` (bench/load_csv/*.cypher, the
+baseline) and `persona` (`persona load DELTA`, a subprocess, as a user runs it). Results:
+bench/results/ingest.json and .md (rows/s per file, ratios; targets: >= 1.0x on every file, >= 40k
+rows/s on ties).
 
     .venv/bin/python bench/ingest.py               # 100k users
-    .venv/bin/python bench/ingest.py --million     # 1M users (long)
 """
 
 from __future__ import annotations
@@ -25,63 +32,106 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import machine, write_results  # noqa: E402 - after the path setup
+from bench.graphs import SALT, dataset, store_of  # noqa: E402
 from personagraph.graph.entities import KINDS  # noqa: E402
+from personagraph.graph.records import RowContext  # noqa: E402
 from personagraph.graph.server.choose import local_neo4j  # noqa: E402
-from personagraph.graph.server.connection import ConnectionInfo, open_driver  # noqa: E402 - after the path setup
-from personagraph.graph.server.local import free_port  # noqa: E402
+from personagraph.graph.server.connection import ConnectionInfo  # noqa: E402
+from personagraph.graph.server.local import LocalNeo4j, free_port  # noqa: E402
 from personagraph.graph.server.migrations import apply_schema  # noqa: E402
 from personagraph.graph.settings import Settings  # noqa: E402
-from personagraph.graph.store import GraphStore  # noqa: E402
+from personagraph.loaders.bulk.initial import initial_load  # noqa: E402
+from personagraph.loaders.pipeline import LoadOptions  # noqa: E402
 
 log = logging.getLogger("bench.ingest")
 BASELINE_DIR = Path(__file__).resolve().parent / "load_csv"
-RUST_VENV = Path(__file__).resolve().parent / ".venv-rust"
-SALT = "bench-salt"
+
+# Per file: the columns naming another file's rows, and which (the node files' keys are NODE_KEYS).
+NODE_KEYS = {"channels": "channel_id", "products": "sku", "users": "user_id", "tags": "tag_id"}
+REFERENCES: dict[str, dict[str, str]] = {
+    "users": {"acquired_via": "channels"},
+    "tags": {"parent_id": "tags"},
+    "identities": {"user_id": "users"},
+    "user_tags": {"user_id": "users", "tag_id": "tags"},
+    "orders": {"user_id": "users", "sku": "products", "channel_id": "channels"},
+    "events": {"user_id": "users", "target": "products", "channel_id": "channels"},
+    "ties": {"src_user_id": "users", "dst_user_id": "users"},
+}
+
+
+def split_incremental(data: Path, out: Path) -> tuple[Path, Path]:
+    """``out``/base and ``out``/delta from ``data`` (see the module docstring); made once per dataset."""
+    base, delta = out / "base", out / "delta"
+    if (delta / "ties.csv").exists():
+        return base, delta
+    base.mkdir(parents=True, exist_ok=True)
+    delta.mkdir(parents=True, exist_ok=True)
+    old: dict[str, pl.Series] = {}
+    for kind in KINDS:
+        source = data / f"{kind}.csv"
+        if not source.exists():
+            continue
+        rows = pl.read_csv(source, infer_schema=False, quote_char=None)
+        known = pl.lit(True)
+        for column, target in REFERENCES.get(kind, {}).items():
+            value = pl.col(column).fill_null("")
+            if kind == "events" and column == "target":  # a search's target is text, not a product
+                known &= (pl.col("kind") == "search") | value.is_in(old[target].implode())
+            elif target == kind:  # a tag's parent among the tags kept before it
+                continue
+            else:
+                known &= (value == "") | value.is_in(old[target].implode())
+        if kind in NODE_KEYS:
+            first_half = pl.int_range(pl.len()) < pl.len() // 2
+            kept = rows.filter(first_half & known)
+            if kind == "tags":
+                kept = kept.filter(pl.col("parent_id").fill_null("").is_in(["", *kept["tag_id"].to_list()]))
+            old[kind] = kept[NODE_KEYS[kind]]
+            changed = rows
+        else:
+            flagged = rows.with_columns(known.alias("__old")).with_row_index("__line")
+            kept = flagged.filter(pl.col("__old"))
+            new = flagged.filter(~pl.col("__old")).head(kept.height)
+            changed = pl.concat([kept, new]).sort("__line").drop("__line", "__old")
+            kept = kept.drop("__line", "__old")
+        kept.write_csv(base / source.name)
+        changed.write_csv(delta / source.name)
+        log.info("%s: base %d rows, delta %d rows", source.name, kept.height, changed.height)
+    return base, delta
 
 
 @contextmanager
-def fresh_neo4j(workdir: Path, name: str) -> Iterator[tuple[ConnectionInfo, Path]]:
-    """A new, empty local Neo4j (own folder and port) with the schema applied."""
+def loaded_base(workdir: Path, name: str, base: Path) -> Iterator[LocalNeo4j]:
+    """A new local Neo4j holding ``base``, loaded through the offline importer (schema applied)."""
     local = local_neo4j(Settings(), data_dir=workdir / name, port=free_port())
     local.start()
-    info = ConnectionInfo.of_local(local)
     try:
-        driver = open_driver(info, wait_s=60)
-        apply_schema(GraphStore(driver, "neo4j"))
-        driver.close()
-        yield info, local.import_dir
+        with store_of(local) as store:
+            apply_schema(store)
+        options = LoadOptions(
+            rejects_dir=workdir / f"{name}-base-rejects", context=RowContext(identity_salt=SALT)
+        )
+        initial_load(local, lambda: store_of(local), base, options)
+        yield local
     finally:
         local.stop()
 
 
-def running_neo4j(data_dir: Path) -> tuple[ConnectionInfo, int]:
-    """An already loaded local Neo4j (started with PERSONA_NEO4J_LOCAL_DIR=data_dir), and its pid:
-    so several benchmarks can share one long 1M-user load."""
-    state = json.loads((data_dir / "server.json").read_text(encoding="utf-8"))
-    local = local_neo4j(Settings(), data_dir=data_dir, port=int(state["port"]))
+def graph_counts(local: LocalNeo4j) -> dict[str, int]:
+    with store_of(local) as store:
+        row = store.read("server/read/count_data")[0]
+    return {k: int(v) for k, v in row.items() if isinstance(v, int)}
+
+
+def run_persona(delta: Path, local: LocalNeo4j, batch_size: int, workdir: Path) -> dict[str, Any]:
     info = ConnectionInfo.of_local(local)
-    return info, int(state["pid"])
-
-
-def dataset(users: int, seed: int) -> Path:
-    """Generate once per (users, seed); kept under bench/.data (ignored by git)."""
-    from personagraph.loaders.generator import generate
-
-    folder = Path(__file__).resolve().parent / ".data" / f"users-{users}-seed-{seed}"
-    if not (folder / "ties.csv").exists():
-        log.info("generating %d users into %s", users, folder)
-        generate(folder, users=users, seed=seed)
-    return folder
-
-
-def run_persona(
-    python: Path, data: Path, info: ConnectionInfo, batch_size: int, workdir: Path
-) -> dict[str, Any]:
-    report = workdir / f"report-{python.parent.parent.name}.json"
+    report = workdir / "persona-report.json"
     env = {
         **os.environ,
         "NEO4J_URI": info.uri,
@@ -92,13 +142,13 @@ def run_persona(
     started = time.perf_counter()
     done = subprocess.run(
         [
-            str(python),
+            sys.executable,
             "-m",
             "personagraph.cli.main",
             "load",
-            str(data),
+            str(delta),
             "--rejects",
-            str(workdir / "rejects"),
+            str(workdir / "persona-rejects"),
             "--report-json",
             str(report),
         ],
@@ -111,45 +161,29 @@ def run_persona(
     if done.returncode not in (0, 3):
         raise RuntimeError(f"persona load failed ({done.returncode}):\n{done.stderr[-3000:]}")
     files = {r["kind"]: {"rows": r["read"], "seconds": r["seconds"]} for r in json.loads(report.read_text())}
-    return {"total_seconds": round(total, 2), "files": files}
+    return {"total_seconds": round(total, 2), "files": files, "counts": graph_counts(local)}
 
 
-def run_load_csv(data: Path, info: ConnectionInfo, import_dir: Path) -> dict[str, Any]:
-    import_dir.mkdir(parents=True, exist_ok=True)
-    driver = open_driver(info, wait_s=30)
+def run_load_csv(delta: Path, local: LocalNeo4j) -> dict[str, Any]:
+    local.import_dir.mkdir(parents=True, exist_ok=True)
     files: dict[str, Any] = {}
     started = time.perf_counter()
-    with driver.session(database="neo4j") as session:
+    with store_of(local) as store, store.driver.session(database="neo4j") as session:
         for kind in KINDS:
-            source = data / f"{kind}.csv"
+            source = delta / f"{kind}.csv"
             if not source.exists():
                 continue
-            shutil.copy(source, import_dir / source.name)
+            shutil.copy(source, local.import_dir / source.name)
             text = (BASELINE_DIR / f"{kind}.cypher").read_text()
             t0 = time.perf_counter()
             session.run(text, url=f"file:///{source.name}", year=dt.date.today().year, salt=SALT).consume()  # type: ignore[arg-type]
             rows = sum(1 for _ in source.open(encoding="utf-8")) - 1
             files[kind] = {"rows": rows, "seconds": round(time.perf_counter() - t0, 3)}
-    driver.close()
-    return {"total_seconds": round(time.perf_counter() - started, 2), "files": files}
-
-
-def rust_python() -> Path | None:
-    """A venv with this project and neo4j-rust-ext, made once and brought up to date with the project's
-    dependencies on every run (they change); None when it cannot be built."""
-    python = RUST_VENV / "bin" / "python"
-    if not python.exists():
-        log.info("building %s with neo4j-rust-ext", RUST_VENV)
-        subprocess.run([sys.executable, "-m", "venv", str(RUST_VENV)], check=True)
-    done = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "-e", str(ROOT), "neo4j-rust-ext"],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        log.warning("neo4j-rust-ext unavailable: %s", done.stderr[-500:])
-        return None
-    return python
+    return {
+        "total_seconds": round(time.perf_counter() - started, 2),
+        "files": files,
+        "counts": graph_counts(local),
+    }
 
 
 def rate(entry: dict[str, Any]) -> float:
@@ -158,34 +192,35 @@ def rate(entry: dict[str, Any]) -> float:
 
 def markdown(result: dict[str, Any]) -> str:
     runs = result["runs"]
-    names = list(runs)
+    base, ours = runs["load_csv"], runs["persona"]
     lines = [
-        f"# Ingest benchmark ({result['dataset']}: {result['users']:,} users, seed {result['seed']}, "
-        f"{result['date']})",
+        f"# Incremental-load benchmark ({result['users']:,} users, seed {result['seed']}, {result['date']})",
         "",
-        f"Machine: {result['machine']}. Baseline: `load_csv` (hand-written LOAD CSV ... CALL {{}} IN "
-        "TRANSACTIONS OF 1000 ROWS, bench/load_csv/). "
-        "Ratio = persona rows/s ÷ baseline rows/s (>= 1.0 is the target).",
+        f"Machine: {result['machine']}. Each contender: a fresh local Neo4j holding the base (half of the "
+        "data, through the offline importer), then the delta files (half their rows new) loaded and timed "
+        "per file. Baseline: `load_csv` (hand-written LOAD CSV ... CALL {} IN TRANSACTIONS OF 1000 ROWS, "
+        f"bench/load_csv/). `persona load` with batch size {result['batch_size']}. Ratio = persona rows/s "
+        "÷ load_csv rows/s; targets: >= 1.0 on every file, >= 40,000 rows/s on ties.",
         "",
-        "| file | rows | "
-        + " | ".join(f"{n} rows/s" for n in names)
-        + " | persona / load_csv | persona+rust / load_csv |",
-        "|---|---:|" + "---:|" * len(names) + "---:|---:|",
+        "| file | delta rows | load_csv rows/s | persona rows/s | persona / load_csv |",
+        "|---|---:|---:|---:|---:|",
     ]
-    base = runs["load_csv"]["files"]
-    for kind, entry in base.items():
-        cells = [f"{rate(runs[n]['files'][kind]):,.0f}" if kind in runs[n]["files"] else "-" for n in names]
-        ratios = [
-            f"{rate(runs[n]['files'][kind]) / rate(entry):.2f}"
-            if n in runs and kind in runs[n]["files"]
-            else "-"
-            for n in ("persona", "persona+rust")
-        ]
+    for kind, entry in base["files"].items():
+        mine = ours["files"].get(kind)
+        if mine is None:
+            continue
         lines.append(
-            f"| {kind} | {entry['rows']:,} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |"
+            f"| {kind} | {entry['rows']:,} | {rate(entry):,.0f} | {rate(mine):,.0f} | "
+            f"{rate(mine) / rate(entry):.2f} |"
         )
-    totals = " | ".join(f"{runs[n]['total_seconds']:.1f} s" for n in names)
-    lines += ["", f"Wall time per run ({', '.join(names)}): {totals}", ""]
+    lines += [
+        "",
+        f"Wall time: load_csv {base['total_seconds']:.1f} s, persona {ours['total_seconds']:.1f} s "
+        "(persona's includes starting Python and reading the suppression list).",
+        "",
+        f"Graphs after the delta: load_csv {base['counts']}, persona {ours['counts']}.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -194,34 +229,30 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--users", type=int, default=100_000)
-    parser.add_argument("--million", action="store_true", help="1,000,000 users")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--batch-size", type=int, default=5000)
-    parser.add_argument("--data", type=Path, help="load this dataset folder instead of generating one")
-    parser.add_argument("--skip-rust", action="store_true", help="do not build the neo4j-rust-ext venv")
+    parser.add_argument("--batch-size", type=int, default=int(os.environ.get("PERSONA_BATCH_SIZE", 5000)))
+    parser.add_argument("--only", choices=["load_csv", "persona"], help="run one contender (to iterate)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    users = 1_000_000 if args.million else args.users
-    data = args.data or dataset(users, args.seed)
-    with (data / "users.csv").open(encoding="utf-8") as handle:
-        users = sum(1 for _ in handle) - 1  # rows in the file actually loaded
+    data = dataset(args.users, args.seed)
+    base, delta = split_incremental(data, data.parent / f"{data.name}-incremental")
     runs: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="persona-bench-") as tmp:
         workdir = Path(tmp)
-        with fresh_neo4j(workdir, "neo4j-load-csv") as (info, import_dir):
-            log.info("baseline: LOAD CSV")
-            runs["load_csv"] = run_load_csv(data, info, import_dir)
-        with fresh_neo4j(workdir, "neo4j-persona") as (info, _):
-            log.info("persona load (pure-Python packstream)")
-            runs["persona"] = run_persona(Path(sys.executable), data, info, args.batch_size, workdir)
-        rust = None if args.skip_rust else rust_python()
-        if rust is not None:
-            with fresh_neo4j(workdir, "neo4j-persona-rust") as (info, _):
-                log.info("persona load (neo4j-rust-ext)")
-                runs["persona+rust"] = run_persona(rust, data, info, args.batch_size, workdir)
+        if args.only in (None, "load_csv"):
+            with loaded_base(workdir, "neo4j-load-csv", base) as local:
+                log.info("baseline: LOAD CSV")
+                runs["load_csv"] = run_load_csv(delta, local)
+                log.info("load_csv: %s", runs["load_csv"])
+        if args.only in (None, "persona"):
+            with loaded_base(workdir, "neo4j-persona", base) as local:
+                log.info("persona load")
+                runs["persona"] = run_persona(delta, local, args.batch_size, workdir)
+                log.info("persona: %s", runs["persona"])
+    if args.only:
+        return 0
     result = {
-        "dataset": str(args.data) if args.data else "generated",
-        "users": users,
+        "users": args.users,
         "seed": args.seed,
         "batch_size": args.batch_size,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

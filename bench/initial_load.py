@@ -23,8 +23,6 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +30,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import machine, write_results  # noqa: E402 - after the path setup
-from bench.ingest import dataset  # noqa: E402
+from bench.graphs import dataset, store_of  # noqa: E402
 from personagraph.graph.records import RowContext  # noqa: E402
 from personagraph.graph.server.choose import local_neo4j  # noqa: E402
-from personagraph.graph.server.connection import ConnectionInfo, open_driver  # noqa: E402
 from personagraph.graph.server.local import LocalNeo4j, free_port  # noqa: E402
 from personagraph.graph.server.migrations import apply_schema  # noqa: E402
 from personagraph.graph.server.offline_import import offline_import  # noqa: E402
 from personagraph.graph.settings import Settings  # noqa: E402
-from personagraph.graph.store import GraphStore  # noqa: E402
 from personagraph.loaders.bulk.initial import initial_load, prepare, write_import_files  # noqa: E402
 from personagraph.loaders.pipeline import LoadOptions  # noqa: E402
 
@@ -54,16 +50,6 @@ MILLION_FILES = (
     "orders",
     "ties",
 )  # as bench/million.sh
-
-
-@contextmanager
-def store_of(local: LocalNeo4j) -> Iterator[GraphStore]:
-    info = ConnectionInfo.of_local(local)
-    driver = open_driver(info, wait_s=120)
-    try:
-        yield GraphStore(driver, "neo4j")
-    finally:
-        driver.close()
 
 
 def empty_neo4j(workdir: Path, name: str) -> LocalNeo4j:

@@ -70,7 +70,7 @@ from bench.api import (  # noqa: E402 - after the path setup
 )
 from bench.audiences import KINDS, load  # noqa: E402
 from bench.common import machine, private_env, write_results  # noqa: E402
-from bench.ingest import dataset, fresh_neo4j  # noqa: E402
+from bench.graphs import dataset, fresh_neo4j  # noqa: E402
 from personagraph.graph.analytics.copurchase import run_copurchase  # noqa: E402
 from personagraph.graph.server.connection import ConnectionInfo, open_driver  # noqa: E402
 from personagraph.graph.server.local import free_port  # noqa: E402

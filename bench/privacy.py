@@ -124,7 +124,7 @@ from pydantic import SecretStr  # noqa: E402
 
 from bench.audiences import KINDS, load  # noqa: E402
 from bench.common import RESULTS, api_credentials, machine, write_results  # noqa: E402
-from bench.ingest import dataset, fresh_neo4j  # noqa: E402
+from bench.graphs import dataset, fresh_neo4j  # noqa: E402
 from personagraph.api.app import create_app  # noqa: E402
 from personagraph.graph.analytics.influence import run_influence  # noqa: E402
 from personagraph.graph.audiences.parse import definition_json, parse_definition  # noqa: E402

@@ -38,7 +38,7 @@ from pydantic import SecretStr  # noqa: E402
 from bench.api import MEMBERS, PERSONAGRAPH, QUERIES  # noqa: E402
 from bench.audiences import KINDS, load  # noqa: E402
 from bench.common import api_credentials, machine, write_results  # noqa: E402
-from bench.ingest import dataset, fresh_neo4j  # noqa: E402
+from bench.graphs import dataset, fresh_neo4j  # noqa: E402
 from personagraph.api.app import create_app  # noqa: E402
 from personagraph.graph.analytics.copurchase import run_copurchase  # noqa: E402
 from personagraph.graph.server.connection import ConnectionInfo, open_driver  # noqa: E402

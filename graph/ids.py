@@ -18,12 +18,16 @@ EXISTING: dict[str, str] = {
 }
 
 
+CHUNK = 20_000  # ids per read
+
+
 def existing_ids(store: GraphStore, kind: str, ids: Iterable[str]) -> set[str]:
-    """Which of ``ids`` name an existing node of ``kind`` (no ids: no read)."""
+    """Which of ``ids`` name an existing node of ``kind`` (no ids: no read; many: a read per CHUNK)."""
     wanted = sorted(set(ids))
-    if not wanted:
-        return set()
-    return set(store.read(EXISTING[kind], keys=wanted)[0]["found"])
+    found: set[str] = set()
+    for start in range(0, len(wanted), CHUNK):
+        found.update(store.read(EXISTING[kind], keys=wanted[start : start + CHUNK])[0]["found"])
+    return found
 
 
 def missing_ids(store: GraphStore, kind: str, ids: Iterable[str]) -> list[str]:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import re
 import time
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -15,13 +13,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from pydantic import ValidationError
 
 from personagraph.graph.entities import KINDS, EntityKind, Row
 from personagraph.graph.ids import existing_ids
-from personagraph.graph.privacy.forget import REFUSED, SuppressionList, load_suppression_list, words_of
+from personagraph.graph.privacy.forget import REFUSED, SuppressionList, load_suppression_list
 from personagraph.graph.records import RowContext
 from personagraph.graph.store import GraphStore, WriteCounts
+from personagraph.loaders.bulk.frames import LINE, read_plain_csv
+from personagraph.loaders.bulk.references import check_references, referenced_keys
+from personagraph.loaders.bulk.validate import Validated, statement_rows, validate
 from personagraph.loaders.readers import (
     COMPRESSIONS,
     FORMATS,
@@ -31,10 +33,27 @@ from personagraph.loaders.readers import (
     split_name,
 )
 from personagraph.loaders.rejects import RejectsFile, default_rejects_dir, rejects_file_name
+from personagraph.loaders.rows import forgotten_in_raw, forgotten_in_row, model_problem, row_digest
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int], None]
+
+@dataclass(frozen=True)
+class Tally:
+    """Where a file's load stands: rows read (as the report counts them: rejected and duplicate rows
+    included) and rejected so far, and the rows the file holds when that is known (a plain CSV file is
+    read whole first), for an ETA."""
+
+    read: int
+    rejected: int
+    total: int | None = None
+
+
+Progress = Callable[[Tally], None]
+
+# A plain CSV file up to this size is read and validated whole, as columns (loaders/bulk/validate.py);
+# a larger one, or any other file, streams row by row (bounded memory).
+WHOLE_FILE_BYTES = 2 << 30
 
 
 # Per kind a row can name (entities.Reference.target): the statement that creates placeholders for the
@@ -45,6 +64,9 @@ PLACEHOLDER = {
     "channels": "channels/write/placeholder_channels",
     "tags": "tags/write/placeholder_tags",
 }
+
+
+PLACEHOLDER_CHUNK = 10_000  # placeholders made per statement
 
 
 @dataclass(frozen=True)
@@ -99,7 +121,15 @@ class Pending:
     line: int
     statement: str
     row: Row
-    raw: dict[str, Any]
+    raw: dict[str, Any] | None  # the row as read, for a reject of its references (None: checked already)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Rows to write in one go, and the file's rows read once they are (for progress)."""
+
+    rows: list[Pending]
+    read: int
 
 
 @dataclass(frozen=True)
@@ -133,18 +163,6 @@ def check_columns(path: Path, kind: EntityKind, columns: list[str]) -> None:
             f"{path}: missing required column(s) {', '.join(missing)}; "
             f"{kind.name} files need {', '.join(kind.required_columns)}"
         )
-
-
-def row_digest(raw: dict[str, Any]) -> bytes:
-    """What tells a row from an exact copy of it (the later copies are dropped and counted)."""
-    return hashlib.blake2b(json.dumps(raw, sort_keys=True, default=str).encode(), digest_size=8).digest()
-
-
-def model_problem(exc: ValidationError) -> tuple[str, str]:
-    """The column a record model refused (``row`` for the row as a whole) and why: a reject's column and
-    reason."""
-    error = exc.errors()[0]
-    return ".".join(str(p) for p in error["loc"]) or "row", error["msg"]
 
 
 def kind_from_name(path: Path) -> EntityKind | None:
@@ -229,31 +247,25 @@ class FileLoader:
         if suppression is None:
             suppression = load_suppression_list(store, options.suppression_key)
         self.suppression = suppression
-        self._user_fields = kind.user_fields
-        self._user_columns = tuple(dict.fromkeys(ref.column for ref in kind.user_fields))
         self.context = file_context(options, path, kind)
         self._seen: set[bytes] = set()
         self._told = 0  # rows read that ``progress`` has been told of
+        self._total: int | None = None  # rows the file holds, once known
 
     def run(self, progress: Progress | None = None) -> FileReport:
         started = time.perf_counter()
-        # One writer thread: the next batch is parsed and validated while Neo4j writes this one.
+        # One writer thread: the next batch is read and validated while Neo4j writes this one.
         # Batches still reach Neo4j one at a time and in file order.
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"write-{self.kind.name}")
         in_flight: Future[None] | None = None
         try:
-            batch: list[Pending] = []
-            for pending in self._validated(self.source):
-                batch.append(pending)
-                if len(batch) >= self.options.batch_size:
-                    if in_flight is not None:
-                        in_flight.result()
-                    in_flight = writer.submit(self._write, batch, progress)
-                    batch = []
+            for batch in self._batches():
+                if in_flight is not None:
+                    in_flight.result()
+                in_flight = writer.submit(self._write, batch, progress)
             if in_flight is not None:
                 in_flight.result()
-            self._write(batch, progress)
-            self._tell(progress)  # rows read after the last batch written (rejected or duplicates)
+            self._tell(progress, self.report.read)  # rows read after the last batch (rejects, duplicates)
         finally:
             writer.shutdown(wait=True, cancel_futures=True)
             self._rejects.close()
@@ -270,6 +282,56 @@ class FileLoader:
             )
         return self.report
 
+    def _batches(self) -> Iterator[Batch]:
+        """The file's good rows in batches, in file order: a plain CSV file (up to WHOLE_FILE_BYTES) read,
+        validated and checked against the graph whole, as columns; any other file row by row."""
+        path = self.source.path
+        whole = None
+        if path.is_file() and path.stat().st_size <= WHOLE_FILE_BYTES:
+            whole = read_plain_csv(path, self.options.encoding)
+        if whole is None:
+            yield from self._streamed()
+            return
+        validated = validate(whole, self.kind, self.context, self.suppression)
+        rows = self._checked(validated)
+        for reject in sorted(validated.rejects, key=lambda r: r.line):
+            self._rejects.add(reject.line, reject.column, reject.value, reject.reason, reject.raw)
+        self.report.read, self.report.duplicates = validated.read, validated.duplicates
+        self._total = validated.read
+        # Rows read up to each line (malformed and duplicate rows included): a batch's progress.
+        lines = sorted(whole.frame.get_column(LINE).to_list() if whole.frame is not None else [])
+        lines = sorted(lines + [line for line, _, _ in whole.malformed])
+        for part in rows.iter_slices(self.options.batch_size):
+            pending = [
+                Pending(line, statement, row, None)
+                for line, statement, row in statement_rows(self.kind, part, self.context)
+            ]
+            yield Batch(pending, bisect_right(lines, pending[-1].line))
+
+    def _checked(self, validated: Validated) -> pl.DataFrame:
+        """``validated``'s rows whose references name nodes of the graph (references.check_references
+        against the keys found there); with create_missing, the others' keys made placeholders first."""
+        known = {
+            target: existing_ids(self.store, target, keys)
+            for target, keys in referenced_keys(self.kind, validated.rows).items()
+        }
+        rows, made = check_references(self.kind, validated, known, create_missing=self.options.create_missing)
+        for target, keys in made.items():
+            for start in range(0, len(keys), PLACEHOLDER_CHUNK):
+                self.store.write(PLACEHOLDER[target], keys=sorted(keys[start : start + PLACEHOLDER_CHUNK]))
+            self.report.placeholders += len(keys)
+        return rows
+
+    def _streamed(self) -> Iterator[Batch]:
+        batch: list[Pending] = []
+        for pending in self._validated(self.source):
+            batch.append(pending)
+            if len(batch) >= self.options.batch_size:
+                yield Batch(batch, self.report.read)
+                batch = []
+        if batch:
+            yield Batch(batch, self.report.read)
+
     def _validated(self, source: RowSource) -> Iterator[Pending]:
         for line, raw in source.rows():
             self.report.read += 1
@@ -278,8 +340,9 @@ class FileLoader:
                 self.report.duplicates += 1  # an exact copy of an earlier row: dropped, counted
                 continue
             self._seen.add(digest)
-            if self.suppression and self._refuse_forgotten_raw(line, raw):
-                continue  # before validation: a forgotten user's invalid row is not copied out either
+            if self.suppression and (column := forgotten_in_raw(self.kind, raw, self.suppression)):
+                self._rejects.add(line, column, None, REFUSED, None)  # nothing of the row is copied out
+                continue
             if "__shape__" in raw:
                 line_text = raw.pop("__line__", None)  # JSONL: the line as read, there being no row
                 self._rejects.add(line, "row", None, f"malformed row: {raw['__shape__']}", raw, line_text)
@@ -291,43 +354,13 @@ class FileLoader:
                 self._rejects.add(line, name, raw.get(name), reason, raw)
                 continue
             statement, row = self.kind.statement_for(record), record.to_row(self.context)
-            if self.suppression and self._refuse_forgotten(line, statement, row):
+            if self.suppression and (column := forgotten_in_row(self.kind, statement, row, self.suppression)):
+                self._rejects.add(line, column, None, REFUSED, None)
                 continue
             yield Pending(line, statement, row, raw)
 
-    def _refuse_forgotten_raw(self, line: int, raw: dict[str, Any]) -> bool:
-        """Reject a row whose user columns, as read, name a user who asked to be forgotten, or a search whose
-        text names one: the rejects file gets the line, column and reason, never the id or the row. A JSONL
-        line that is not a JSON object is refused when any word of it names one."""
-        line_text = raw.get("__line__")
-        if isinstance(line_text, str) and any(word in self.suppression for word in _line_words(line_text)):
-            self._rejects.add(line, "row", None, REFUSED, None)
-            return True
-        for column in self._user_columns:
-            value = raw.get(column)
-            if value is not None and str(value).strip() in self.suppression:
-                self._rejects.add(line, column, None, REFUSED, None)
-                return True
-        if self.kind.name == "events" and str(raw.get("kind") or "").strip().lower() == "search":
-            target = raw.get("target")
-            if isinstance(target, str) and any(word in self.suppression for word in words_of(target)):
-                self._rejects.add(line, "target", None, REFUSED, None)
-                return True
-        return False
-
-    def _refuse_forgotten(self, line: int, statement: str, row: Row) -> bool:
-        """Reject a row naming a user who asked to be forgotten (as validated); none of it is copied out."""
-        for ref in self._user_fields:
-            user_id = ref.key(statement, row)
-            if user_id is not None and user_id in self.suppression:
-                self._rejects.add(line, ref.column, None, REFUSED, None)
-                return True
-        return False
-
-    def _write(self, batch: list[Pending], progress: Progress | None) -> None:
-        if not batch:
-            return
-        good = self._check_references(batch)
+    def _write(self, batch: Batch, progress: Progress | None) -> None:
+        good = self._check_references(batch.rows)
         by_statement: dict[str, list[Row]] = defaultdict(list)
         for pending in good:
             by_statement[pending.statement].append(pending.row)
@@ -337,18 +370,19 @@ class FileLoader:
             for call in self.kind.rounds(rows):
                 self.report.counts = self.report.counts + self.store.write_rows(statement, call)
         self.report.loaded += len(good)
-        self._tell(progress)
+        self._tell(progress, batch.read)
 
-    def _tell(self, progress: Progress | None) -> None:
-        """Advance ``progress`` by the rows read since it was last told: rows read as the report counts them
-        (rejected and duplicate rows included), so a progress line and the report agree on "read"."""
-        read = self.report.read
+    def _tell(self, progress: Progress | None, read: int) -> None:
+        """Tell ``progress`` where the file stands, once ``read`` rows of it are read (and written)."""
         if progress is not None and read > self._told:
-            progress(read - self._told)
+            progress(Tally(read, self._rejects.count, self._total))
             self._told = read
 
     def _check_references(self, batch: list[Pending]) -> list[Pending]:
-        """Reject (or, with create_missing, create) what the batch names but the graph lacks."""
+        """Reject (or, with create_missing, create) what the batch names but the graph lacks (rows read
+        whole were checked already)."""
+        if all(pending.raw is None for pending in batch):
+            return batch
         wanted: dict[str, set[str]] = defaultdict(set)
         for pending in batch:
             for ref in self.kind.references:
@@ -385,16 +419,6 @@ class FileLoader:
                     pending.raw,
                 )
         return good
-
-
-def _line_words(text: str) -> set[str]:
-    """The words of a raw line that could be an id: runs between JSON punctuation and spaces, and their
-    ``words_of`` parts."""
-    found: set[str] = set()
-    for word in re.split(r'[\s"{}\[\],:]+', text):
-        if word:
-            found |= {word} | words_of(word)
-    return found
 
 
 def load_file(

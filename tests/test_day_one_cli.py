@@ -193,10 +193,24 @@ def _progress_counts(text: str) -> dict[str, int]:
     """The rows each file's progress line shows last (a live line or the one line of a piped load)."""
     counts: dict[str, int] = {}
     for line in re.split(r"[\r\n]", ANSI.sub("", text)):
-        found = re.match(r"\s*([\w.]+\.csv):?\s+([\d,]+) rows", line)
+        found = re.match(r"\s*([\w.]+\.csv):?\s+([\d,]+)(?: of [\d,]+)? rows", line)
         if found:
             counts[found[1]] = int(found[2].replace(",", ""))
     return counts
+
+
+def _live_lines(text: str) -> dict[str, re.Match[str]]:
+    """Each file's last live line on a terminal: rows read (of the total), rows/s, rejected, time, ETA."""
+    lines: dict[str, re.Match[str]] = {}
+    for line in re.split(r"[\r\n]", ANSI.sub("", text)):
+        found = re.match(
+            r"\s*(?P<file>[\w.]+\.csv)\s+(?P<read>[\d,]+)(?: of (?P<total>[\d,]+))? rows\s+\S+ rows/s"
+            r"\s+(?P<rejected>[\d,]+) rejected\s+(?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d) ETA",
+            line,
+        )
+        if found:
+            lines[found["file"]] = found
+    return lines
 
 
 def test_progress_and_report_agree_on_rows_read(
@@ -241,6 +255,11 @@ def test_live_progress_and_report_agree_on_rows_read(tty_load: tuple[str, dict[s
     assert any(int(cells[2].replace(",", "")) for cells in table.values())  # rows were rejected
     read = {name: int(cells[0].replace(",", "")) for name, cells in table.items()}
     assert _progress_counts(out) == read
+    live = _live_lines(out)
+    rejected = {name: int(cells[2].replace(",", "")) for name, cells in table.items()}
+    assert {name: int(m["rejected"].replace(",", "")) for name, m in live.items()} == rejected
+    totals = {name: int(m["total"].replace(",", "")) for name, m in live.items() if m["total"]}
+    assert totals == read, "each plain CSV file's line shows its total rows (for the ETA)"
 
 
 def test_each_files_time_stops_when_it_is_done(tty_load: tuple[str, dict[str, list[str]]]) -> None:
@@ -249,11 +268,9 @@ def test_each_files_time_stops_when_it_is_done(tty_load: tuple[str, dict[str, li
     out, table = tty_load
     seconds = {name: float(cells[-1]) for name, cells in table.items()}
     assert sum(seconds.values()) >= 3, seconds  # long enough for a counting clock to show
-    shown: dict[str, float] = {}
-    for line in re.split(r"[\r\n]", ANSI.sub("", out)):
-        found = re.match(r"\s*([\w.]+\.csv)\s+[\d,]+ rows\s+\S+ rows/s\s+(\d+):(\d\d):(\d\d)", line)
-        if found:
-            shown[found[1]] = int(found[2]) * 3600 + int(found[3]) * 60 + int(found[4])
+    shown = {
+        name: int(m["h"]) * 3600 + int(m["m"]) * 60 + int(m["s"]) for name, m in _live_lines(out).items()
+    }
     assert shown.keys() == seconds.keys(), out
     for name, elapsed in shown.items():
         assert abs(elapsed - seconds[name]) <= 1.5, (name, elapsed, seconds)

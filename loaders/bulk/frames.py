@@ -44,11 +44,9 @@ class FileFrame:
 
 def read_file(path: Path, encoding: str | None = None) -> FileFrame:
     """``path`` as a frame when it is plain CSV, else row by row (see the module docstring)."""
-    if _maybe_plain_csv(path, encoding):
-        whole = _split_plain_csv(path)
-        if whole is not None:
-            whole.encoding = "utf-8 (utf-8)"
-            return whole
+    whole = read_plain_csv(path, encoding)
+    if whole is not None:
+        return whole
     source = open_source(path, encoding)  # the same checks and errors (missing file, bad header, ...)
     described = source.encoding.describe() if source.encoding else None
     found = FileFrame(path, source.columns, encoding=described)
@@ -60,6 +58,16 @@ def read_file(path: Path, encoding: str | None = None) -> FileFrame:
         else:
             found.rows.append((line, raw))
     return found
+
+
+def read_plain_csv(path: Path, encoding: str | None = None) -> FileFrame | None:
+    """``path`` as a frame when it is plain CSV (see the module docstring), else None."""
+    if not _maybe_plain_csv(path, encoding):
+        return None
+    whole = _split_plain_csv(path)
+    if whole is not None:
+        whole.encoding = "utf-8 (utf-8)"
+    return whole
 
 
 def _maybe_plain_csv(path: Path, encoding: str | None) -> bool:

@@ -20,7 +20,8 @@ from personagraph.graph.entities import EntityKind
 from personagraph.graph.kinds import EventKind, TieKind
 from personagraph.graph.records import RowContext
 from personagraph.loaders.bulk.frames import LINE
-from personagraph.loaders.bulk.validate import USER_PROPS, Reject, Validated
+from personagraph.loaders.bulk.references import check_references
+from personagraph.loaders.bulk.validate import USER_PROPS, Validated, merge_users_row
 
 KEY_OF = {"users": "userId", "products": "sku", "channels": "channelId", "tags": "tagId"}
 LABEL_OF = {"users": "User", "products": "Product", "channels": "Channel", "tags": "Tag"}
@@ -83,45 +84,13 @@ class GraphBuilder:
     # -- references ------------------------------------------------------------------------------------
 
     def check_references(self, kind: EntityKind, validated: Validated) -> tuple[pl.DataFrame, int]:
-        """The rows whose references name known keys; the others rejected (appended to validated.rejects),
-        or their keys made placeholders. Returns the rows kept and how many placeholders were made."""
-        rows = validated.rows
-        made = 0
-        problem = pl.lit(None, dtype=pl.Int64)
-        refs = _reference_columns(kind)
-        missing_masks = []
-        for index, (_, target, field_name, applies) in enumerate(refs):
-            known = pl.Series(sorted(self.known[target]), dtype=pl.String)
-            value = pl.col(field_name)
-            missing = value.is_not_null() & ~value.is_in(known.implode()) & applies
-            if self.create_missing:
-                keys = rows.filter(missing).get_column(field_name).unique().to_list()
-                if keys:
-                    self.placeholders[target].update(keys)
-                    self.known[target].update(keys)
-                    made += len(keys)
-                continue
-            missing_masks.append(missing)
-            problem = pl.when(problem.is_null() & missing).then(pl.lit(index)).otherwise(problem)
-        if self.create_missing or not refs:
-            return rows, made
-        marked = rows.with_columns(problem.alias("__problem"))
-        bad = marked.filter(pl.col("__problem").is_not_null())
-        if bad.height:
-            raw = validated.raw_rows(bad.get_column(LINE).to_list())
-            for row in bad.iter_rows(named=True):
-                column, target, field_name, _ = refs[row["__problem"]]
-                value = row[field_name]
-                validated.rejects.append(
-                    Reject(
-                        row[LINE],
-                        column,
-                        value,
-                        f"unknown {column} {value!r}: no such {target[:-1]}",
-                        raw.get(row[LINE]),
-                    )
-                )
-        return marked.filter(pl.col("__problem").is_null()).drop("__problem"), made
+        """The rows whose references name keys loaded before (references.check_references), and how many
+        placeholders were made."""
+        rows, made = check_references(kind, validated, self.known, create_missing=self.create_missing)
+        for target, keys in made.items():
+            self.placeholders[target].update(keys)
+            self.known[target].update(keys)
+        return rows, sum(len(keys) for keys in made.values())
 
     # -- per kind ---------------------------------------------------------------------------------------
 
@@ -231,7 +200,7 @@ class GraphBuilder:
             is_first = rows.select(pl.col("userId").is_first_distinct()).to_series()
             first = rows.filter(is_first)
             later = rows.filter(~is_first)
-            self.tables.replay = [_merge_users_row(r, self.ctx) for r in later.iter_rows(named=True)]
+            self.tables.replay = [merge_users_row(r, self.ctx) for r in later.iter_rows(named=True)]
         consent = (
             first.select(
                 pl.col("userId"),
@@ -476,47 +445,3 @@ class GraphBuilder:
                     part.select(pl.col("src").alias("start"), pl.col("dst").alias("end"), "since"),
                     since="datetime",
                 )
-
-
-def _reference_columns(kind: EntityKind) -> list[tuple[str, str, str, pl.Expr]]:
-    """(input column, target kind, row field, rows it applies to) per reference of ``kind``, in order."""
-    fields = {
-        "users": [("acquired_via", "channels", "acquiredVia")],
-        "identities": [("user_id", "users", "userId")],
-        "user_tags": [("user_id", "users", "userId"), ("tag_id", "tags", "tagId")],
-        "orders": [
-            ("user_id", "users", "userId"),
-            ("sku", "products", "sku"),
-            ("channel_id", "channels", "channelId"),
-        ],
-        "events": [
-            ("user_id", "users", "userId"),
-            ("target", "products", "target"),
-            ("channel_id", "channels", "channelId"),
-        ],
-        "ties": [("src_user_id", "users", "src"), ("dst_user_id", "users", "dst")],
-    }.get(kind.name, [])
-    assert [c for c, _, _ in fields] == [r.column for r in kind.references], kind.name
-    found = []
-    for column, target, name in fields:
-        applies = (
-            pl.col("route") != EventKind.SEARCH.value
-            if (kind.name, column) == ("events", "target")
-            else pl.lit(True)
-        )
-        found.append((column, target, name, applies))
-    return found
-
-
-def _merge_users_row(row: dict[str, Any], ctx: RowContext) -> dict[str, Any]:
-    return {
-        "userId": row["userId"],
-        "props": {k: row[k] for k in USER_PROPS if row.get(k) is not None},
-        "acquiredVia": row["acquiredVia"],
-        "acquiredAt": row["acquiredAt"],
-        "marketingConsent": row["marketingConsent"],
-        "personalizationOptOut": row["personalizationOptOut"],
-        "consentAt": row["consentAt"],
-        "consentTimed": row["consentTimed"],
-        "consentSource": row["consentSource"],
-    }

@@ -20,11 +20,19 @@ import polars as pl
 from pydantic import ValidationError
 
 from personagraph.graph.bounds import MAX_PRICE, MAX_QUANTITY
-from personagraph.graph.entities import EntityKind
+from personagraph.graph.entities import EntityKind, Row
 from personagraph.graph.kinds import EventKind, TagSource, TieKind
+from personagraph.graph.privacy.forget import REFUSED, SuppressionList
 from personagraph.graph.records import RowContext, epoch_ms
 from personagraph.loaders.bulk.frames import LINE, FileFrame, frame_rows
-from personagraph.loaders.pipeline import model_problem, row_digest
+from personagraph.loaders.rows import (
+    forgotten_in_raw,
+    forgotten_in_row,
+    model_problem,
+    names_forgotten,
+    row_digest,
+    user_columns,
+)
 
 Expr = pl.Expr
 
@@ -154,9 +162,20 @@ class Validated:
         return {line: raw for line, raw in self.source.rows if line in wanted}
 
 
-def validate(found: FileFrame, kind: EntityKind, ctx: RowContext) -> Validated:
-    """Validate and transform every row of ``found`` (see the module docstring)."""
-    rejects = [Reject(line, "row", None, reason, raw) for line, reason, raw in found.malformed]
+def validate(
+    found: FileFrame, kind: EntityKind, ctx: RowContext, suppression: SuppressionList | None = None
+) -> Validated:
+    """Validate and transform every row of ``found`` (see the module docstring). A row naming a user of
+    ``suppression`` (as read, or once validated) is rejected with nothing of it copied out, as the
+    row-by-row loader rejects it."""
+    forgotten = suppression if suppression else None
+    rejects = []
+    for line, reason, raw in found.malformed:
+        column = forgotten_in_raw(kind, raw, forgotten) if forgotten else None
+        if column:
+            rejects.append(Reject(line, column, None, REFUSED, None))
+        else:
+            rejects.append(Reject(line, "row", None, reason, raw))
     schema = pl.Schema({**SCHEMAS[kind.name], LINE: pl.Int64})
     frames: list[pl.DataFrame] = []
     slow: list[tuple[int, dict[str, Any]]] = []
@@ -166,6 +185,8 @@ def validate(found: FileFrame, kind: EntityKind, ctx: RowContext) -> Validated:
         first = found.frame.select(pl.struct(columns).is_first_distinct()).to_series()
         duplicates = found.frame.height - int(first.sum())
         frame = found.frame.filter(first)
+        if forgotten:
+            frame = _refuse_forgotten(frame, kind, forgotten, rejects)
         plain = PLAIN.get(kind.name)
         if plain is not None:
             full = frame.with_columns(pl.lit("").alias(c) for c in kind.columns if c not in frame.columns)
@@ -184,7 +205,11 @@ def validate(found: FileFrame, kind: EntityKind, ctx: RowContext) -> Validated:
                 duplicates += 1
                 continue
             seen.add(digest)
-            slow.append((line, raw))
+            column = forgotten_in_raw(kind, raw, forgotten) if forgotten else None
+            if column:
+                rejects.append(Reject(line, column, None, REFUSED, None))
+            else:
+                slow.append((line, raw))
     flat: list[dict[str, Any]] = []
     for line, raw in slow:
         try:
@@ -193,14 +218,98 @@ def validate(found: FileFrame, kind: EntityKind, ctx: RowContext) -> Validated:
             name, reason = model_problem(exc)
             rejects.append(Reject(line, name, raw.get(name), reason, raw))
             continue
-        row = record.to_row(ctx)
-        flat.append({**FLATTEN[kind.name](kind.statement_for(record), row), LINE: line})
+        row, statement = record.to_row(ctx), kind.statement_for(record)
+        column = forgotten_in_row(kind, statement, row, forgotten) if forgotten else None
+        if column:
+            rejects.append(Reject(line, column, None, REFUSED, None))
+            continue
+        flat.append({**FLATTEN[kind.name](statement, row), LINE: line})
     if flat:
         frames.append(pl.DataFrame(flat, schema=schema))
     rows = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
     if len(frames) > 1:
         rows = rows.sort(LINE)
     return Validated(rows, rejects, found.read, duplicates, found)
+
+
+def _refuse_forgotten(
+    frame: pl.DataFrame, kind: EntityKind, suppression: SuppressionList, rejects: list[Reject]
+) -> pl.DataFrame:
+    """``frame`` (text as read) without the rows naming a forgotten user, each rejected as
+    ``forgotten_in_raw`` rejects it: the first user column naming one, else a search's target."""
+    problem = pl.lit(None, dtype=pl.String)
+    for column in user_columns(kind):
+        if column not in frame.columns:
+            continue
+        values = frame.get_column(column).unique().drop_nulls().to_list()
+        named = [v for v in values if v.strip() in suppression]
+        if named:
+            hit = pl.col(column).is_in(named)
+            problem = pl.when(problem.is_null() & hit).then(pl.lit(column)).otherwise(problem)
+    if kind.name == "events" and {"kind", "target"} <= set(frame.columns):
+        search = pl.col("kind").str.strip_chars().str.to_lowercase() == "search"
+        targets = frame.filter(search).get_column("target").unique().drop_nulls().to_list()
+        named = [t for t in targets if names_forgotten(t, suppression)]
+        if named:
+            hit = search & pl.col("target").is_in(named)
+            problem = pl.when(problem.is_null() & hit).then(pl.lit("target")).otherwise(problem)
+    marked = frame.with_columns(problem.alias("__refused"))
+    refused = marked.filter(pl.col("__refused").is_not_null())
+    for line, column in refused.select(LINE, "__refused").iter_rows():
+        rejects.append(Reject(line, column, None, REFUSED, None))
+    return marked.filter(pl.col("__refused").is_null()).drop("__refused")
+
+
+def statement_rows(kind: EntityKind, rows: pl.DataFrame, ctx: RowContext) -> list[tuple[int, str, Row]]:
+    """Validated rows (``Validated.rows`` or a slice of it) as (line, statement, row) in file order: each
+    row as ``kind.model(...).to_row(ctx)`` gives it to ``kind.statement_for`` the record."""
+    shape = UNFLATTEN[kind.name]
+    found = []
+    for flat in rows.to_dicts():
+        line = flat.pop(LINE)
+        route = flat.pop("route", None)
+        statement = kind.statement if route is None else f"{kind.statement.rsplit('_', 1)[0]}_{route}"
+        found.append((line, statement, shape(flat, ctx)))
+    return found
+
+
+def merge_users_row(row: dict[str, Any], ctx: RowContext) -> Row:
+    """A users row as merge_users takes it (``UserRecord.to_row``), from its flat columns."""
+    return {
+        "userId": row["userId"],
+        "props": _present(row, USER_PROPS),
+        **{k: row[k] for k in ("acquiredVia", "acquiredAt", "marketingConsent", "personalizationOptOut")},
+        "consentAt": row["consentAt"],
+        "consentTimed": row["consentTimed"],
+        "consentSource": row.get("consentSource", ctx.consent_source),
+    }
+
+
+def _present(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: row[name] for name in names if row.get(name) is not None}
+
+
+# The inverse of FLATTEN: a flat row (route and LINE taken out) as the kind's statement takes it.
+UNFLATTEN: dict[str, Callable[[dict[str, Any], RowContext], Row]] = {
+    "channels": lambda r, c: {"channelId": r["channelId"], "props": _present(r, ("name", "kind"))},
+    "products": lambda r, c: {
+        "sku": r["sku"],
+        "props": _present(r, ("name", "price", "currency")),
+        "brand": r["brand"],
+        "categories": r["categories"] or [],
+    },
+    "users": merge_users_row,
+    "identities": lambda r, c: r,
+    "tags": lambda r, c: {
+        "tagId": r["tagId"],
+        "props": _present(r, ("name", "tier", "description")),
+        "parentId": r["parentId"],
+    },
+    "user_tags": lambda r, c: r,
+    "orders": lambda r, c: r,
+    "events": lambda r, c: r,
+    "ties": lambda r, c: r,
+}
 
 
 # -- the rows of one statement, flattened -----------------------------------------------------------------

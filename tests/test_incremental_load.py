@@ -1,0 +1,131 @@
+"""Transactional loads of plain CSV files read whole as columns (loaders/bulk/validate.py, checked against
+the graph at once): the same graph, reports and rejects as the row-by-row path, and a forgotten user's
+rows kept out just as well."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from personagraph.graph.fingerprint import ALWAYS_LOAD_TIME, diff_fingerprints, graph_fingerprint
+from personagraph.graph.privacy.forget import REFUSED, forget_user
+from personagraph.graph.store import GraphStore
+from personagraph.loaders import pipeline
+from personagraph.loaders.pipeline import FileReport, LoadOptions, Tally, load_dataset, load_file
+from tests.test_bulk_load import CTX, _dataset, _rejected
+
+pytestmark = pytest.mark.neo4j
+KEY = b"k" * 32
+
+
+def _counts(reports: list[FileReport]) -> list[tuple[str, int, int, int, int, int]]:
+    return [
+        (r.kind, r.read, r.loaded, r.rejected, r.duplicates, r.placeholders)
+        for r in sorted(reports, key=lambda r: r.kind)
+    ]
+
+
+def _whole_file_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files the loader reads whole, as it reads them."""
+    seen: list[str] = []
+    real = pipeline.read_plain_csv
+
+    def spy(path: Path, encoding: str | None = None):  # type: ignore[no-untyped-def]
+        found = real(path, encoding)
+        if found is not None:
+            seen.append(path.name)
+        return found
+
+    monkeypatch.setattr(pipeline, "read_plain_csv", spy)
+    return seen
+
+
+def test_a_file_read_whole_loads_as_the_same_file_streamed(
+    store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _dataset(tmp_path / "data")
+    whole = _whole_file_reads(monkeypatch)
+    with monkeypatch.context() as streaming:
+        streaming.setattr(pipeline, "WHOLE_FILE_BYTES", 0)  # every file streams row by row
+        options = LoadOptions(rejects_dir=tmp_path / "r-streamed", context=CTX, batch_size=1000)
+        expected_reports = load_dataset(store, data, options=options)
+    expected = graph_fingerprint(store, ignore=ALWAYS_LOAD_TIME)
+    assert whole == []
+
+    store.run_autocommit("server/write/wipe_data")
+    options = LoadOptions(rejects_dir=tmp_path / "r-whole", context=CTX, batch_size=1000)
+    reports = load_dataset(store, data, options=options)
+    assert sorted(whole) == sorted(p.name for p in data.glob("*.csv")), "plain CSV files are read whole"
+    assert diff_fingerprints(expected, graph_fingerprint(store, ignore=ALWAYS_LOAD_TIME)) == []
+    assert _counts(reports) == _counts(expected_reports)
+    assert _rejected(tmp_path / "r-whole") == _rejected(tmp_path / "r-streamed")
+    assert sum(r.rejected for r in reports) > 0, "the dataset holds bad rows"
+
+    again = load_dataset(store, data, options=LoadOptions(rejects_dir=tmp_path / "r-again", context=CTX))
+    assert diff_fingerprints(expected, graph_fingerprint(store, ignore=ALWAYS_LOAD_TIME)) == []
+    assert sum(r.counts.nodes_created for r in again) == 0
+
+
+def test_unknown_references_are_rejected_or_made_placeholders_at_once(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    (tmp_path / "users.csv").write_text("user_id\nu1\nu2\n", encoding="utf-8")
+    load_file(store, tmp_path / "users.csv", options=LoadOptions(rejects_dir=tmp_path / "r0", context=CTX))
+    ties = tmp_path / "ties.csv"
+    ties.write_text(
+        "src_user_id,dst_user_id,kind\nu1,u2,follows\nu1,u9,follows\nu8,u2,friend\nu8,u9,referred\n",
+        encoding="utf-8",
+    )
+    report = load_file(store, ties, options=LoadOptions(rejects_dir=tmp_path / "r1", context=CTX))
+    assert (report.loaded, report.rejected) == (1, 3)
+    reasons = {(line, column) for _, line, column, _ in _rejected(tmp_path / "r1")}
+    assert reasons == {(3, "dst_user_id"), (4, "src_user_id"), (5, "src_user_id")}
+    made = load_file(
+        store, ties, options=LoadOptions(rejects_dir=tmp_path / "r2", context=CTX, create_missing=True)
+    )
+    assert (made.loaded, made.rejected, made.placeholders) == (4, 0, 2)
+
+
+def test_a_forgotten_users_rows_in_a_file_read_whole_keep_nothing(store: GraphStore, tmp_path: Path) -> None:
+    """Every way a plain CSV row can name a forgotten user is refused, and the rejects hold no copy."""
+    (tmp_path / "users.csv").write_text("user_id,city\nu-gone,Paris\nu-kept,Rome\n", encoding="utf-8")
+    (tmp_path / "products.csv").write_text("sku\np1\n", encoding="utf-8")
+    first = LoadOptions(rejects_dir=tmp_path / "r0", context=CTX)
+    load_dataset(store, tmp_path, options=first)
+    forget_user(store, user_id="u-gone", key=KEY, actor="dpo")
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "user_id,kind,at,target\n"
+        "u-kept,view,2025-01-01T00:00:00Z,p1\n"
+        " u-gone ,view,2025-01-01T00:00:00Z,p1\n"  # not a plain value: validated by the model
+        "u-gone,click,2025-01-01T00:00:00Z,p1\n"
+        "u-kept,search,2025-01-01T00:00:00Z,who is U-GONE?\n"  # a search naming them
+        "u-gone,view,2025-01-01T00:00:00Z\n"  # malformed: 3 values for 4 columns
+        "u-kept,like,not a time,p1\n",
+        encoding="utf-8",
+    )
+    options = LoadOptions(rejects_dir=tmp_path / "r1", context=CTX, suppression_key=KEY)
+    report = load_file(store, events, options=options)
+    assert report.rejects_file is not None
+    text = report.rejects_file.read_text(encoding="utf-8")
+    entries = {e["line"]: e for e in map(json.loads, text.splitlines())}
+    assert {line for line, e in entries.items() if e["reason"] == REFUSED} == {3, 4, 5, 6}
+    assert all(entries[line]["row"] is None and entries[line]["value"] is None for line in (3, 4, 5, 6))
+    assert "gone" not in text.lower()
+    assert entries[7]["field"] == "at", "a row naming no one is rejected for what is wrong with it"
+    assert report.loaded == 1
+
+
+def test_progress_tells_rows_read_rejects_and_the_files_total(store: GraphStore, tmp_path: Path) -> None:
+    (tmp_path / "users.csv").write_text(
+        "user_id,birth_year\n" + "".join(f"u{i},{1800 if i % 10 == 0 else 1990}\n" for i in range(1, 51)),
+        encoding="utf-8",
+    )
+    told: list[Tally] = []
+    options = LoadOptions(rejects_dir=tmp_path / "r", context=CTX, batch_size=10)
+    report = load_file(store, tmp_path / "users.csv", options=options, progress=told.append)
+    assert [t.total for t in told] == [50] * len(told)
+    assert [t.read for t in told] == sorted(t.read for t in told) and told[-1].read == 50 == report.read
+    assert told[-1].rejected == report.rejected == 5
