@@ -1,14 +1,15 @@
 """Whole files as frames of text columns with their line numbers, read as loaders/readers.py reads them.
 
-A plain CSV file (UTF-8, no quotes, NUL bytes or lone carriage returns) is split by polars into lines
-and fields; there a row's line is its physical line and a row with the wrong number of values is
-malformed, with the same reason readers.py gives. Every other file (quoted CSV, JSONL, Parquet,
+A plain CSV file (UTF-8, no quotes, NUL bytes, lone carriage returns or lines longer than the csv
+module's field limit) is split by polars into lines and fields; there a row's line is its physical line
+and a row with the wrong number of values is malformed, with the same reason readers.py gives. Every other file (quoted CSV, JSONL, Parquet,
 compressed or in another encoding) is read row by row by readers.py and comes back as ``rows``: those
 rows are validated one by one (loaders/bulk/validate.py).
 """
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +100,8 @@ def _split_plain_csv(path: Path) -> FileFrame | None:
         pl.col(LINE).cast(pl.Int64), pl.col("text").str.strip_suffix("\r")
     )
     lines = lines.filter(pl.col(LINE) > 1, pl.col("text").is_not_null(), pl.col("text") != "")
+    if lines.height and (lines.get_column("text").str.len_bytes().max() or 0) > csv.field_size_limit():
+        return None  # a field may be over the csv module's limit: readers.py rejects that row with its reason
     expected = len(columns) - 1
     lines = lines.with_columns(pl.col("text").str.count_matches(",", literal=True).alias("__commas"))
     bad = lines.filter(pl.col("__commas") != expected)
