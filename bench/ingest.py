@@ -88,10 +88,15 @@ def split_incremental(data: Path, out: Path) -> tuple[Path, Path]:
             else:
                 known &= (value == "") | value.is_in(old[target].implode())
         if kind in NODE_KEYS:
-            first_half = pl.int_range(pl.len()) < pl.len() // 2
-            kept = rows.filter(first_half & known)
+            # The first half, a reference to a later row left blank (the delta's row sets it).
+            kept = rows.head(rows.height // 2).with_columns(
+                pl.when(known).then(pl.col(column)).otherwise(None).alias(column)
+                for column in REFERENCES.get(kind, {})
+                if REFERENCES[kind][column] != kind
+            )
             if kind == "tags":
-                kept = kept.filter(pl.col("parent_id").fill_null("").is_in(["", *kept["tag_id"].to_list()]))
+                parents = pl.col("parent_id").fill_null("").is_in(["", *kept["tag_id"].to_list()])
+                kept = kept.with_columns(pl.when(parents).then(pl.col("parent_id")).otherwise(None))
             old[kind] = kept[NODE_KEYS[kind]]
             changed = rows
         else:

@@ -63,6 +63,18 @@ TRICKY = {
         "u3,u1,follows, 2024-01-02",
         "u3,u1,likes,",
     ],
+    "identities": [
+        "user_id,kind,value",
+        "u1,email,Ann@Example.com",
+        "u1,phone,+86 138-0000-0000",
+        "u2,Email, ann@example.com",
+        "u2,phone,no digits",
+        "u3,wechat,wxid_00977d7c4c",
+        "u3,we chat,x",
+        "u3,1phone,123",
+        "u4,email," + "a" * 201,
+        "=u5,email,a@b.c",
+    ],
     "user_tags": [
         "user_id,tag_id,weight,source,assigned_at,expires_at",
         "u1,t1,0.5,rule,2024-01-02T03:04:05Z,",

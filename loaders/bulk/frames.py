@@ -2,9 +2,9 @@
 
 A plain CSV file (UTF-8, no quotes, NUL bytes, lone carriage returns or lines longer than the csv
 module's field limit) is split by polars into lines and fields; there a row's line is its physical line
-and a row with the wrong number of values is malformed, with the same reason readers.py gives. Every other file (quoted CSV, JSONL, Parquet,
-compressed or in another encoding) is read row by row by readers.py and comes back as ``rows``: those
-rows are validated one by one (loaders/bulk/validate.py).
+and a row with the wrong number of values is malformed, with the same reason readers.py gives. Every
+other file (quoted CSV, JSONL, Parquet, compressed or in another encoding) is read row by row by
+readers.py and comes back as ``rows``: those rows are validated one by one (loaders/bulk/validate.py).
 """
 
 from __future__ import annotations
@@ -100,7 +100,8 @@ def _split_plain_csv(path: Path) -> FileFrame | None:
         pl.col(LINE).cast(pl.Int64), pl.col("text").str.strip_suffix("\r")
     )
     lines = lines.filter(pl.col(LINE) > 1, pl.col("text").is_not_null(), pl.col("text") != "")
-    if lines.height and (lines.get_column("text").str.len_bytes().max() or 0) > csv.field_size_limit():
+    longest = lines.select(pl.col("text").str.len_bytes().max()).item() or 0
+    if longest > csv.field_size_limit():
         return None  # a field may be over the csv module's limit: readers.py rejects that row with its reason
     expected = len(columns) - 1
     lines = lines.with_columns(pl.col("text").str.count_matches(",", literal=True).alias("__commas"))

@@ -23,7 +23,7 @@ from personagraph.graph.bounds import MAX_PRICE, MAX_QUANTITY
 from personagraph.graph.entities import EntityKind, Row
 from personagraph.graph.kinds import EventKind, TagSource, TieKind
 from personagraph.graph.privacy.forget import REFUSED, SuppressionList
-from personagraph.graph.records import RowContext, epoch_ms
+from personagraph.graph.records import RowContext, epoch_ms, hash_identity
 from personagraph.loaders.bulk.frames import LINE, FileFrame, frame_rows
 from personagraph.loaders.rows import (
     forgotten_in_raw,
@@ -58,6 +58,7 @@ TIME = r"^[1-9]\d{3}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:Z|\+00:00)?)?$"
 PRICE = r"^(?:0|[1-9]\d{0,9})(?:\.\d{1,2})?$"
 QUANTITY = r"^[1-9]\d{0,6}$"
 WEIGHT = r"^[01](?:\.\d{1,6})?$"
+IDENTITY_KIND = r"^[a-z][a-z0-9_]{0,31}$"  # as IdentityRecord.kind, already lower-case and trimmed
 TRUE_WORDS = ("true", "t", "yes", "y", "1")
 FALSE_WORDS = ("false", "f", "no", "n", "0")
 
@@ -571,6 +572,27 @@ def _ties(ctx: RowContext) -> tuple[Expr, list[Expr]]:
     return ok, values
 
 
+def _identities(ctx: RowContext) -> tuple[Expr, list[Expr]]:
+    """A kind already lower-case and a value of plain text (up to 200 characters; a phone with a digit),
+    hashed as IdentityRecord.to_row hashes it (a keyed hash per value: Python, but no model)."""
+    salt = ctx.identity_key()
+    kind, value = _col("kind"), _col("value")
+    checks = [
+        key("user_id"),
+        (kind.str.contains(IDENTITY_KIND), kind),
+        (value.str.contains(TEXT) & (value.str.len_chars() <= 200), value),
+    ]
+    usable = (kind != "phone") | value.str.contains(r"\d")
+    hashed = pl.struct("kind", "value").map_elements(
+        lambda r: hash_identity(r["kind"], r["value"], salt), return_dtype=pl.String
+    )
+    return _all(checks) & usable, [
+        _col("user_id").alias("userId"),
+        kind.alias("kind"),
+        hashed.alias("value"),
+    ]
+
+
 def _search_text(name: str) -> tuple[Expr, Expr]:
     """A search's words, normalised as the model does (lower case, single spaces): plain when ASCII."""
     c = _col(name)
@@ -617,4 +639,11 @@ def _events(ctx: RowContext) -> tuple[Expr, list[Expr]]:
     return _all(checks), values
 
 
-PLAIN = {"users": _users, "user_tags": _user_tags, "orders": _orders, "ties": _ties, "events": _events}
+PLAIN = {
+    "users": _users,
+    "identities": _identities,
+    "user_tags": _user_tags,
+    "orders": _orders,
+    "ties": _ties,
+    "events": _events,
+}
