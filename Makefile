@@ -47,6 +47,10 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
+# Incremental loads against hand-written LOAD CSV (bench/results/ingest.md; about 30 minutes on 2 cores).
+bench-ingest: $(STAMP)
+	$(BIN)/python bench/ingest.py
+
 neo4j-stop: $(STAMP)
 	$(BIN)/persona neo4j stop
 

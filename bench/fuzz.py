@@ -2,7 +2,7 @@
 
 The generator and the judge are tests/test_fuzz_api.py's (``CASES``, ``Fuzzer``, ``judge``): queries
 and mutations built from the live schema, one field per @oneOf input, names swapped with some
-probability for ids that exist. One fresh local Neo4j (bench/ingest.py ``fresh_neo4j``) gets a
+probability for ids that exist. One fresh local Neo4j (bench/graphs.py ``fresh_neo4j``) gets a
 generated shop with every analysis and the rule tags (tests/api_support.py ``analysed_graph``, what
 ``make demo`` serves); the app runs in process (``create_app`` behind Starlette's TestClient, the
 same HTTP handling as uvicorn, without the socket), as admin for 90 % of the operations and as

@@ -21,7 +21,7 @@ fixed number R of wordings (*fixed R*) or *sequentially* (Wald's test: ask wordi
 log-likelihood ratio passes ±c, c chosen as the smallest of a grid that reaches the level; the cost
 is the mean number of counts asked).
 
-Set-up: a fresh local Neo4j (bench/ingest.py ``fresh_neo4j``), a generated dataset (bench/ingest.py
+Set-up: a fresh local Neo4j (bench/graphs.py ``fresh_neo4j``), a generated dataset (bench/graphs.py
 ``dataset``, loaded as bench/audiences.py does) and the influence analysis (degree, reach2, ranks).
 The app runs in process (``create_app`` behind Starlette's TestClient: uvicorn's HTTP handling
 without the socket) with a fresh secret, the default k, noise and rounding (read from
