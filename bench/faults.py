@@ -95,7 +95,14 @@ ENTITIES = {"channels", "products", "users", "tags"}  # both loaders of (b) get 
 # Left out of the fingerprint: set from the clock when a row gives none (as tests/test_load_faults.py),
 # and what `persona analyze influence` writes on users (run (d) checks those itself).
 PHASES = ("before", "stopping", "stopped", "starting", "after")  # (a), by request start
-VOLATILE = {"assignedAt", "resolvedAt"}
+VOLATILE = {  # graph/fingerprint.py's LOAD_TIME: a consent statement without a time takes the load's
+    "assignedAt",
+    "resolvedAt",
+    "recordedAt",
+    "marketingConsentAt",
+    "personalizationOptOutAt",
+    "consentUpdatedAt",
+}
 INFLUENCE = {"influence", "influenceRank", "degree", "reach2", "influenceRunId", "influenceComputedAt"}
 KEYS = ["userId", "sku", "orderId", "channelId", "tagId", "categoryId", "brandId", "term", "communityId"]
 
@@ -149,9 +156,8 @@ class Fingerprint:
 
 
 def _canonical(props: dict[str, Any]) -> str:
-    kept = {
-        k: (sorted(v) if k == "eventKeys" else v) for k, v in props.items() if k not in VOLATILE | INFLUENCE
-    }
+    volatile = VOLATILE | INFLUENCE | ({"at"} if "recordedAt" in props else set())  # a ConsentChange's time
+    kept = {k: (sorted(v) if k == "eventKeys" else v) for k, v in props.items() if k not in volatile}
     return repr(sorted((k, str(v)) for k, v in kept.items()))
 
 
