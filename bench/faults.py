@@ -114,7 +114,11 @@ RETURN type(r) AS t,
        coalesce([k IN $keys WHERE a[k] IS NOT NULL | k + '=' + toString(a[k])][0],
                 'identity=' + a.kind + '/' + a.value, labels(a)[0] + '@' + elementId(a)) AS a,
        coalesce([k IN $keys WHERE b[k] IS NOT NULL | k + '=' + toString(b[k])][0],
-                'identity=' + b.kind + '/' + b.value, labels(b)[0] + '@' + elementId(b)) AS b,
+                'identity=' + b.kind + '/' + b.value,
+                // a consent change has no key: what it records, its clock times left out (VOLATILE)
+                CASE WHEN b:ConsentChange THEN 'consent=' + b.purpose + '/' + toString(b.granted) + '/' +
+                          b.source + '/' + toString(b.applied) END,
+                labels(b)[0] + '@' + elementId(b)) AS b,
        properties(r) AS p
 """
 # The behaviour relationship types (bench/load.py BEHAVIOUR), and those with the social ties.
