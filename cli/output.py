@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console, ConsoleDimensions
@@ -92,6 +93,16 @@ def tally_line(name: str, tally: Tally, seconds: float, *, done: bool) -> str:
     )
 
 
+@dataclass
+class _LoggedFile:
+    """A file loading while progress goes to a log: its last tally, when it began and last got a line."""
+
+    name: str
+    tally: Tally = field(default_factory=lambda: Tally(0, 0))
+    started: float = field(default_factory=time.perf_counter)
+    printed: float = field(default_factory=time.perf_counter)
+
+
 @contextmanager
 def file_progress(console: Console) -> Iterator[FileProgress]:
     """Where each file of `persona load` stands: ``for_file(path)`` gives the callback the loader tells.
@@ -137,31 +148,25 @@ def file_progress(console: Console) -> Iterator[FileProgress]:
                 finish()
         return
 
-    current: list[tuple[str, float, list[Tally], list[float]]] = []  # name, start, [tally], [last line]
+    current: list[_LoggedFile] = []  # the file being loaded
 
     def report() -> None:
-        for name, started, tally, _ in current:
-            line = tally_line(name, tally[0], time.perf_counter() - started, done=True)
+        for file in current:
+            line = tally_line(file.name, file.tally, time.perf_counter() - file.started, done=True)
             console.print(line, highlight=False, markup=False)
         current.clear()
 
     def for_log(path: Path) -> Callable[[Tally], None]:
         report()
-        state: tuple[str, float, list[Tally], list[float]] = (
-            path.name,
-            time.perf_counter(),
-            [Tally(0, 0)],
-            [time.perf_counter()],
-        )
-        current.append(state)
+        file = _LoggedFile(path.name)
+        current.append(file)
 
         def tell(tally: Tally) -> None:
-            name, started, last, printed = state
-            last[0] = tally
+            file.tally = tally
             now = time.perf_counter()
-            if now - printed[0] >= LOG_EVERY_S:
-                printed[0] = now
-                line = tally_line(name, tally, now - started, done=False)
+            if now - file.printed >= LOG_EVERY_S:
+                file.printed = now
+                line = tally_line(file.name, tally, now - file.started, done=False)
                 console.print(line, highlight=False, markup=False)
 
         return tell

@@ -6,7 +6,7 @@ import logging
 import time
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,7 +33,13 @@ from personagraph.loaders.readers import (
     split_name,
 )
 from personagraph.loaders.rejects import RejectsFile, default_rejects_dir, rejects_file_name
-from personagraph.loaders.rows import forgotten_in_raw, forgotten_in_row, model_problem, row_digest
+from personagraph.loaders.rows import (
+    forgotten_in_raw,
+    forgotten_in_row,
+    model_problem,
+    row_digest,
+    unknown_reference,
+)
 
 log = logging.getLogger(__name__)
 
@@ -121,15 +127,17 @@ class Pending:
     line: int
     statement: str
     row: Row
-    raw: dict[str, Any] | None  # the row as read, for a reject of its references (None: checked already)
+    raw: dict[str, Any] | None  # the row as read, for a reject of its references
 
 
 @dataclass(frozen=True)
 class Batch:
-    """Rows to write in one go, and the file's rows read once they are (for progress)."""
+    """Rows to write in one go, the file's rows read once they are (for progress), and whether their
+    references were checked already (a file read whole is checked at once)."""
 
     rows: list[Pending]
     read: int
+    checked: bool = False
 
 
 @dataclass(frozen=True)
@@ -287,7 +295,7 @@ class FileLoader:
         validated and checked against the graph whole, as columns; any other file row by row."""
         path = self.source.path
         whole = None
-        if path.is_file() and path.stat().st_size <= WHOLE_FILE_BYTES:
+        if path.stat().st_size <= WHOLE_FILE_BYTES:  # open_source checked it is a file
             whole = read_plain_csv(path, self.options.encoding)
         if whole is None:
             yield from self._streamed()
@@ -299,14 +307,14 @@ class FileLoader:
         self.report.read, self.report.duplicates = validated.read, validated.duplicates
         self._total = validated.read
         # Rows read up to each line (malformed and duplicate rows included): a batch's progress.
-        lines = sorted(whole.frame.get_column(LINE).to_list() if whole.frame is not None else [])
-        lines = sorted(lines + [line for line, _, _ in whole.malformed])
+        read_lines = whole.frame.get_column(LINE).to_list() if whole.frame is not None else []
+        lines = sorted(read_lines + [line for line, _, _ in whole.malformed])
         for part in rows.iter_slices(self.options.batch_size):
             pending = [
                 Pending(line, statement, row, None)
                 for line, statement, row in statement_rows(self.kind, part, self.context)
             ]
-            yield Batch(pending, bisect_right(lines, pending[-1].line))
+            yield Batch(pending, bisect_right(lines, pending[-1].line), checked=True)
 
     def _checked(self, validated: Validated) -> pl.DataFrame:
         """``validated``'s rows whose references name nodes of the graph (references.check_references
@@ -317,10 +325,15 @@ class FileLoader:
         }
         rows, made = check_references(self.kind, validated, known, create_missing=self.options.create_missing)
         for target, keys in made.items():
-            for start in range(0, len(keys), PLACEHOLDER_CHUNK):
-                self.store.write(PLACEHOLDER[target], keys=sorted(keys[start : start + PLACEHOLDER_CHUNK]))
-            self.report.placeholders += len(keys)
+            self._make_placeholders(target, keys)
         return rows
+
+    def _make_placeholders(self, target: str, keys: Iterable[str]) -> None:
+        """Placeholder nodes of ``target`` for ``keys`` (--create-missing), PLACEHOLDER_CHUNK a statement."""
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), PLACEHOLDER_CHUNK):
+            self.store.write(PLACEHOLDER[target], keys=ordered[start : start + PLACEHOLDER_CHUNK])
+        self.report.placeholders += len(ordered)
 
     def _streamed(self) -> Iterator[Batch]:
         batch: list[Pending] = []
@@ -360,7 +373,7 @@ class FileLoader:
             yield Pending(line, statement, row, raw)
 
     def _write(self, batch: Batch, progress: Progress | None) -> None:
-        good = self._check_references(batch.rows)
+        good = batch.rows if batch.checked else self._check_references(batch.rows)
         by_statement: dict[str, list[Row]] = defaultdict(list)
         for pending in good:
             by_statement[pending.statement].append(pending.row)
@@ -379,10 +392,7 @@ class FileLoader:
             self._told = read
 
     def _check_references(self, batch: list[Pending]) -> list[Pending]:
-        """Reject (or, with create_missing, create) what the batch names but the graph lacks (rows read
-        whole were checked already)."""
-        if all(pending.raw is None for pending in batch):
-            return batch
+        """Reject (or, with create_missing, create) what the batch names but the graph lacks."""
         wanted: dict[str, set[str]] = defaultdict(set)
         for pending in batch:
             for ref in self.kind.references:
@@ -394,8 +404,7 @@ class FileLoader:
             found = existing_ids(self.store, target, keys)
             missing[target] = keys - found
             if missing[target] and self.options.create_missing:
-                self.store.write(PLACEHOLDER[target], keys=sorted(missing[target]))
-                self.report.placeholders += len(missing[target])
+                self._make_placeholders(target, missing[target])
                 missing[target] = set()
         good = []
         for pending in batch:
@@ -411,13 +420,8 @@ class FileLoader:
                 good.append(pending)
             else:
                 value = problem.key(pending.statement, pending.row)
-                self._rejects.add(
-                    pending.line,
-                    problem.column,
-                    value,
-                    f"unknown {problem.column} {value!r}: no such {problem.target[:-1]}",
-                    pending.raw,
-                )
+                reason = unknown_reference(problem.column, value, problem.target)
+                self._rejects.add(pending.line, problem.column, value, reason, pending.raw)
         return good
 
 

@@ -26,6 +26,11 @@ def model_problem(exc: ValidationError) -> tuple[str, str]:
     return ".".join(str(p) for p in error["loc"]) or "row", error["msg"]
 
 
+def unknown_reference(column: str, value: object, target: str) -> str:
+    """Why a row naming a key that no node of ``target`` (users, products, ...) holds is rejected."""
+    return f"unknown {column} {value!r}: no such {target[:-1]}"
+
+
 def user_columns(kind: EntityKind) -> tuple[str, ...]:
     """The input columns naming a user (a users file's own key too), in the order they are checked."""
     return tuple(dict.fromkeys(ref.column for ref in kind.user_fields))

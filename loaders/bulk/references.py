@@ -13,6 +13,7 @@ from personagraph.graph.entities import EntityKind
 from personagraph.graph.kinds import EventKind
 from personagraph.loaders.bulk.frames import LINE
 from personagraph.loaders.bulk.validate import Reject, Validated
+from personagraph.loaders.rows import unknown_reference
 
 
 def check_references(
@@ -49,7 +50,7 @@ def check_references(
         for row in bad.iter_rows(named=True):
             column, target, field_name, _ = refs[row["__problem"]]
             value = row[field_name]
-            reason = f"unknown {column} {value!r}: no such {target[:-1]}"
+            reason = unknown_reference(column, value, target)
             validated.rejects.append(Reject(row[LINE], column, value, reason, raw.get(row[LINE])))
     return marked.filter(pl.col("__problem").is_null()).drop("__problem"), made
 
