@@ -10,7 +10,8 @@ Each contender gets a fresh local Neo4j holding the base as it loads it itself (
 the offline importer, the baseline with its own LOAD CSV statements, so the rows the delta repeats find
 the keys each made: an identity's hash and an order line's key differ between the two) and a restart,
 then loads the delta files, timed per file: `load_csv` (bench/load_csv/*.cypher, the
-baseline) and `persona` (`persona load DELTA`, a subprocess, as a user runs it). Results:
+baseline), `persona` (`persona load DELTA`, a subprocess, as a user runs it: rows the graph holds as
+they are left out of the writes) and `persona_every_row` (the same with `--write-unchanged`). Results:
 bench/results/ingest.json and .md (rows/s per file, ratios; targets: >= 1.0x on every file, >= 40k
 rows/s on ties).
 
@@ -143,7 +144,9 @@ def graph_counts(local: LocalNeo4j) -> dict[str, int]:
     return {k: int(v) for k, v in row.items() if isinstance(v, int)}
 
 
-def run_persona(delta: Path, local: LocalNeo4j, batch_size: int, workdir: Path) -> dict[str, Any]:
+def run_persona(
+    delta: Path, local: LocalNeo4j, batch_size: int, workdir: Path, *flags: str
+) -> dict[str, Any]:
     info = ConnectionInfo.of_local(local)
     report = workdir / "persona-report.json"
     env = {
@@ -165,6 +168,7 @@ def run_persona(delta: Path, local: LocalNeo4j, batch_size: int, workdir: Path) 
             str(workdir / "persona-rejects"),
             "--report-json",
             str(report),
+            *flags,
         ],
         cwd=ROOT,
         env=env,
@@ -174,7 +178,10 @@ def run_persona(delta: Path, local: LocalNeo4j, batch_size: int, workdir: Path) 
     total = time.perf_counter() - started
     if done.returncode not in (0, 3):
         raise RuntimeError(f"persona load failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    files = {r["kind"]: {"rows": r["read"], "seconds": r["seconds"]} for r in json.loads(report.read_text())}
+    files = {
+        r["kind"]: {"rows": r["read"], "seconds": r["seconds"], "unchanged": r.get("unchanged", 0)}
+        for r in json.loads(report.read_text())
+    }
     return {"total_seconds": round(total, 2), "files": files, "counts": graph_counts(local)}
 
 
@@ -216,16 +223,23 @@ def markdown(result: dict[str, Any]) -> str:
         f"bench/load_csv/). `persona load` with batch size {result['batch_size']}. Ratio = persona rows/s "
         "÷ load_csv rows/s; targets: >= 1.0 on every file, >= 40,000 rows/s on ties.",
         "",
-        "| file | delta rows | load_csv rows/s | persona rows/s | persona / load_csv |",
-        "|---|---:|---:|---:|---:|",
+        "`persona` leaves out the rows the graph holds as they are (`unchanged`, of the delta rows); "
+        "`persona, every row` is `persona load --write-unchanged` on the same base, for comparison.",
+        "",
+        "| file | delta rows | unchanged | load_csv rows/s | persona rows/s | persona / load_csv "
+        "| persona, every row: rows/s | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    every = runs.get("persona_every_row", {"files": {}})
     for kind, entry in base["files"].items():
         mine = ours["files"].get(kind)
         if mine is None:
             continue
+        other = every["files"].get(kind)
+        written = f"{rate(other):,.0f} | {rate(other) / rate(entry):.2f}" if other else "- | -"
         lines.append(
-            f"| {kind} | {entry['rows']:,} | {rate(entry):,.0f} | {rate(mine):,.0f} | "
-            f"{rate(mine) / rate(entry):.2f} |"
+            f"| {kind} | {entry['rows']:,} | {mine.get('unchanged', 0):,} | {rate(entry):,.0f} | "
+            f"{rate(mine):,.0f} | {rate(mine) / rate(entry):.2f} | {written} |"
         )
     lines += [
         "",
@@ -245,7 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--batch-size", type=int, default=int(os.environ.get("PERSONA_BATCH_SIZE", 5000)))
-    parser.add_argument("--only", choices=["load_csv", "persona"], help="run one contender (to iterate)")
+    parser.add_argument(
+        "--only", choices=["load_csv", "persona", "persona_every_row"], help="run one contender (to iterate)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     data = dataset(args.users, args.seed)
@@ -263,6 +279,13 @@ def main(argv: list[str] | None = None) -> int:
                 log.info("persona load")
                 runs["persona"] = run_persona(delta, local, args.batch_size, workdir)
                 log.info("persona: %s", runs["persona"])
+        if args.only in (None, "persona_every_row"):
+            with loaded_base(workdir, "neo4j-persona-every-row", base) as local:
+                log.info("persona load --write-unchanged")
+                runs["persona_every_row"] = run_persona(
+                    delta, local, args.batch_size, workdir, "--write-unchanged"
+                )
+                log.info("persona, every row: %s", runs["persona_every_row"])
     if args.only:
         return 0
     result = {

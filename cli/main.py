@@ -250,6 +250,13 @@ def load(
             help="Only validate and write the offline importer's files here, and print the command."
         ),
     ] = None,
+    write_unchanged: Annotated[
+        bool,
+        typer.Option(
+            help="Write every row again, also those the graph already holds as they are (by default "
+            "they are left out: a repeated export costs a read, not a write)."
+        ),
+    ] = False,
 ) -> None:
     """Load a dataset folder in dependency order, or one file.
 
@@ -273,7 +280,7 @@ def load(
     options = load_options(
         settings, rejects_dir=rejects, create_missing=create_missing, batch_size=batch_size
     )
-    options = dataclasses.replace(options, encoding=encoding)
+    options = dataclasses.replace(options, encoding=encoding, write_unchanged=write_unchanged)
     try:
         if import_files is not None:
             reports = write_import_only(path, import_files, options, console)
@@ -320,7 +327,7 @@ def load_options(
 
 def _print_reports(reports: list[FileReport]) -> None:
     table = Table(title="load")
-    headers = ("file", "read", "loaded", "rejected", "dupes", "nodes+", "edges+", "props", "s")
+    headers = ("file", "read", "loaded", "unchanged", "rejected", "dupes", "nodes+", "edges+", "props", "s")
     for column in headers:
         table.add_column(column, justify="left" if column == "file" else "right", no_wrap=True)
     for r in reports:
@@ -328,6 +335,7 @@ def _print_reports(reports: list[FileReport]) -> None:
             r.path.name,
             f"{r.read:,}",
             f"{r.loaded:,}",
+            f"{r.unchanged:,}",
             f"{r.rejected:,}",
             f"{r.duplicates:,}",
             f"{r.counts.nodes_created:,}",

@@ -23,6 +23,7 @@ from personagraph.graph.records import RowContext
 from personagraph.graph.store import GraphStore, WriteCounts
 from personagraph.loaders.bulk.frames import LINE, read_plain_csv
 from personagraph.loaders.bulk.references import check_references, referenced_keys
+from personagraph.loaders.bulk.unchanged import drop_unchanged
 from personagraph.loaders.bulk.validate import Validated, statement_rows, validate
 from personagraph.loaders.readers import (
     COMPRESSIONS,
@@ -87,6 +88,9 @@ class LoadOptions:
     # Keys the suppression list of forgotten users (graph.privacy.forget.suppression_key(settings));
     # rows naming a forgotten user are rejected. None is refused once the graph holds a suppression list.
     suppression_key: bytes | None = field(default=None, repr=False)
+    # A file read whole leaves out rows that would change nothing (loaders/bulk/unchanged.py); True writes
+    # every row again (a comparison with other tools, or a graph whose state is in doubt).
+    write_unchanged: bool = False
 
 
 @dataclass
@@ -98,6 +102,7 @@ class FileReport:
     rejected: int = 0
     duplicates: int = 0
     placeholders: int = 0
+    unchanged: int = 0  # of ``loaded``: rows the graph held as they are, not written again
     counts: WriteCounts = field(default_factory=WriteCounts)
     seconds: float = 0.0
     rejects_file: Path | None = None
@@ -113,6 +118,7 @@ class FileReport:
             "rejected": self.rejected,
             "duplicates": self.duplicates,
             "placeholders": self.placeholders,
+            "unchanged": self.unchanged,
             "nodes_created": self.counts.nodes_created,
             "relationships_created": self.counts.relationships_created,
             "properties_set": self.counts.properties_set,
@@ -302,6 +308,9 @@ class FileLoader:
             return
         validated = validate(whole, self.kind, self.context, self.suppression)
         rows = self._checked(validated)
+        if not self.options.write_unchanged:
+            rows, self.report.unchanged = drop_unchanged(self.store, self.kind, rows)
+            self.report.loaded += self.report.unchanged
         for reject in sorted(validated.rejects, key=lambda r: r.line):
             self._rejects.add(reject.line, reject.column, reject.value, reject.reason, reject.raw)
         self.report.read, self.report.duplicates = validated.read, validated.duplicates

@@ -90,6 +90,9 @@ def _persona_tty(*args: str, env: dict[str, str], columns: int = 160, timeout: f
     return b"".join(chunks).decode("utf-8", "replace")
 
 
+REJECTED = 3  # the load table's cells after the file: read, loaded, unchanged, rejected, ...
+
+
 def _table_rows(text: str, first_column: str) -> dict[str, list[str]]:
     """Rows of a rich table in ``text``, by their first cell (one matching ``first_column``)."""
     rows: dict[str, list[str]] = {}
@@ -219,7 +222,7 @@ def test_progress_and_report_agree_on_rows_read(
     """One definition of rows read: rejected rows count in the progress line as in the table."""
     done, _ = piped_load
     table = _table_rows(done.stderr, r"[\w.]+\.csv")
-    assert any(int(cells[2].replace(",", "")) for cells in table.values())  # rows were rejected
+    assert any(int(cells[REJECTED].replace(",", "")) for cells in table.values())  # rows were rejected
     read = {name: int(cells[0].replace(",", "")) for name, cells in table.items()}
     assert _progress_counts(done.stderr) == read
 
@@ -252,11 +255,11 @@ def tty_load(
 
 def test_live_progress_and_report_agree_on_rows_read(tty_load: tuple[str, dict[str, list[str]]]) -> None:
     out, table = tty_load
-    assert any(int(cells[2].replace(",", "")) for cells in table.values())  # rows were rejected
+    assert any(int(cells[REJECTED].replace(",", "")) for cells in table.values())  # rows were rejected
     read = {name: int(cells[0].replace(",", "")) for name, cells in table.items()}
     assert _progress_counts(out) == read
     live = _live_lines(out)
-    rejected = {name: int(cells[2].replace(",", "")) for name, cells in table.items()}
+    rejected = {name: int(cells[REJECTED].replace(",", "")) for name, cells in table.items()}
     assert {name: int(m["rejected"].replace(",", "")) for name, m in live.items()} == rejected
     totals = {name: int(m["total"].replace(",", "")) for name, m in live.items() if m["total"]}
     assert totals == read, "each plain CSV file's line shows its total rows (for the ETA)"
