@@ -108,6 +108,13 @@ def _changed_copy(data: Path, folder: Path) -> Path:
             row["since"] = ""  # removes the tie's since
         return row
 
+    def order(i: int, row: dict[str, str]) -> dict[str, str]:
+        if i % 6 == 0:
+            row["quantity"] = "3"  # another line (a line is keyed by its content)
+        elif i % 10 == 0 and row["channel_id"] in channels:
+            row["channel_id"] = channels[(channels.index(row["channel_id"]) + 1) % len(channels)]
+        return row
+
     def user_tag(i: int, row: dict[str, str]) -> dict[str, str]:
         if i % 3 == 0:
             row["weight"] = "0.5"
@@ -124,6 +131,7 @@ def _changed_copy(data: Path, folder: Path) -> Path:
         [f"{again},2019-01-01T00:00:00Z", f"{again},{first['since']}"],
     )
     _rewrite(folder / "user_tags.csv", user_tag)
+    _rewrite(folder / "orders.csv", order)
     _rewrite(
         folder / "identities.csv",
         lambda i, row: row,
@@ -154,7 +162,7 @@ def test_a_later_export_writes_only_what_changed_and_ends_as_if_written_whole(
     assert diff_fingerprints(expected, graph_fingerprint(store, ignore=ALWAYS_LOAD_TIME)) == []
     assert _counts(reports) == _counts(expected_reports)
     unchanged = {r.kind: r.unchanged for r in reports}
-    for kind in ("users", "identities", "user_tags", "ties"):
+    for kind in ("users", "identities", "user_tags", "orders", "ties"):
         kept = next(r for r in reports if r.kind == kind)
         assert 0 < kept.unchanged < kept.loaded, f"{kind}: some rows changed, most did not: {unchanged}"
 
@@ -165,11 +173,11 @@ def test_a_later_export_writes_only_what_changed_and_ends_as_if_written_whole(
         if report.kind in ("identities", "user_tags"):
             assert report.unchanged == report.loaded, f"{report.kind}: a repeated file changes nothing"
             assert report.counts.properties_set == 0
-        if report.kind in ("users", "ties"):
+        if report.kind in ("users", "orders", "ties"):
             # written again: a key given twice with different values (a friendship both ways, the tie
-            # changed and back), and consent statements the graph refused as older than its own (they
-            # differ from the flags; merge_users decides, and records them once)
-            assert report.loaded - 30 < report.unchanged < report.loaded
+            # changed and back), consent statements the graph refused as older than its own (they differ
+            # from the flags; merge_users decides, and records them once), an order now through two channels
+            assert 0.8 * report.loaded < report.unchanged < report.loaded
 
 
 def test_a_key_written_twice_keeps_the_later_row_when_the_earlier_one_differs(

@@ -3,8 +3,9 @@ export sends every customer again), and writing a row again costs Neo4j what wri
 did. The graph's current state of what a file names is read once, in the rows' own shape, and a row that
 matches it is left out of the writes; the graph ends exactly as if it were written (docs/data-format.md).
 
-A row is left out only when every row of the file with its key (the node or relationship it writes)
-matches: a key whose rows differ from the graph keeps all of them, so they still apply in file order.
+A row is left out only when every row of the file with its key (the node or relationship it writes; for
+orders, the order) matches: a key whose rows differ from the graph keeps all of them, so they still apply
+in file order.
 Whatever cannot be compared (a placeholder user, a value of another type) reads as missing, and is
 written."""
 
@@ -43,6 +44,9 @@ class Current:
     key: tuple[str, ...]  # the columns naming what a row writes
     columns: tuple[str, ...]  # the read's row, in order: ``key`` columns, then the values compared
     matches: pl.Expr  # true when a row writes nothing new (its key found; graph values suffixed NOW)
+    # the columns whose rows are written together when one of them differs (default ``key``): an order's
+    # lines share the order's time and who placed it, and the last row given sets them
+    group: tuple[str, ...] = ()
 
 
 CURRENT: dict[str, Current] = {
@@ -52,6 +56,29 @@ CURRENT: dict[str, Current] = {
         key=("route", "src", "dst"),
         columns=("route", "src", "dst", "since"),
         matches=same("since"),
+    ),
+    "orders": Current(
+        "events/read/current_order_lines",
+        by="orderId",
+        key=("orderId", "lineId", "sku"),
+        columns=(
+            "orderId",
+            "lineId",
+            "sku",
+            "plain",
+            "userId",
+            "orderedAt",
+            "quantity",
+            "unitPrice",
+            "channelId",
+        ),
+        matches=pl.col("plain" + NOW).fill_null(False)
+        & same("userId")
+        & same("orderedAt")
+        & same("quantity")
+        & same("unitPrice")
+        & kept_when_null("channelId"),  # VIA is added to, never removed
+        group=("orderId",),
     ),
     "identities": Current(
         "profiles/read/current_identities",
@@ -105,8 +132,9 @@ def drop_unchanged(store: GraphStore, kind: EntityKind, rows: pl.DataFrame) -> t
         return rows, 0
     joined = rows.join(found, on=list(current.key), how="left", suffix=NOW)
     unmatched = ~(pl.col(FOUND).fill_null(False) & current.matches.fill_null(False))
-    changed = joined.filter(unmatched).select(current.key).unique()
-    kept = rows.join(changed, on=list(current.key), how="semi").sort(LINE)
+    group = list(current.group or current.key)
+    changed = joined.filter(unmatched).select(group).unique()
+    kept = rows.join(changed, on=group, how="semi").sort(LINE)
     return kept, rows.height - kept.height
 
 
