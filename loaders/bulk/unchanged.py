@@ -142,13 +142,16 @@ def _read(store: GraphStore, current: Current, rows: pl.DataFrame) -> pl.DataFra
     """The graph's rows for the keys ``rows`` name, typed as ``rows`` (a value that does not cast reads
     as null, which a row given that value does not match)."""
     keys = rows.get_column(current.by).unique().sort().to_list()
-    read: list[list[object]] = []
-    for start in range(0, len(keys), CHUNK):
-        read.extend(store.read(current.statement, keys=keys[start : start + CHUNK])[0]["rows"])
     names = [c if c in current.key else c + NOW for c in current.columns]
-    found = pl.DataFrame(read, schema=names, orient="row", infer_schema_length=None, strict=False)
     types = {c if c in current.key else c + NOW: rows.schema[c] for c in current.columns if c in rows.schema}
-    found = found.with_columns(pl.col(name).cast(dtype, strict=False) for name, dtype in types.items())
+    parts = []
+    for start in range(0, len(keys), CHUNK):  # a frame per read: the driver's lists are let go as it goes
+        read = store.read(current.statement, keys=keys[start : start + CHUNK])[0]["rows"]
+        part = pl.DataFrame(read, schema=names, orient="row", infer_schema_length=None, strict=False)
+        parts.append(
+            part.with_columns(pl.col(name).cast(dtype, strict=False) for name, dtype in types.items())
+        )
+    found = pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame(schema=names)
     # one row per key: a key the graph holds twice (not made by a load) reads as missing
     found = found.filter(pl.len().over(list(current.key)) == 1)
     return found.with_columns(pl.lit(True).alias(FOUND))
