@@ -9,7 +9,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -182,12 +182,21 @@ def _append(path: Path, lines: list[str]) -> None:
 
 
 def _fill_blank(path: Path, column: str, value: str) -> None:
+    _rewrite(
+        path, lambda _, row: {**row, column: row[column] or value} if row.get(column) is not None else row
+    )
+
+
+def _rewrite(
+    path: Path, change: Callable[[int, dict[str, str]], dict[str, str]], extra: Sequence[str] = ()
+) -> None:
+    """``path`` with each row replaced by ``change(row number, row)``, then ``extra`` lines appended."""
     rows = list(csv.DictReader(path.open(encoding="utf-8")))
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.DictWriter(out, fieldnames=list(rows[0]))
         writer.writeheader()
-        for row in rows:
-            writer.writerow({**row, column: row[column] or value} if row.get(column) is not None else row)
+        writer.writerows(change(i, dict(row)) for i, row in enumerate(rows))
+        out.writelines(line + "\n" for line in extra)
 
 
 @contextmanager

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from personagraph.graph.privacy.forget import REFUSED, forget_user
 from personagraph.graph.store import GraphStore
 from personagraph.loaders import pipeline
 from personagraph.loaders.pipeline import FileReport, LoadOptions, Tally, load_dataset, load_file
-from tests.test_bulk_load import CTX, _dataset, _rejected
+from tests.test_bulk_load import CTX, _dataset, _rejected, _rewrite
 
 pytestmark = pytest.mark.neo4j
 KEY = b"k" * 32
@@ -71,24 +70,15 @@ def test_a_file_read_whole_loads_as_the_same_file_streamed(
     assert sum(r.counts.nodes_created for r in again) == 0
 
 
-def _rewrite(
-    path: Path, change: Callable[[int, dict[str, str]], dict[str, str]], extra: list[str] = ()
-) -> None:
-    """``path`` with each row replaced by ``change(row number, row)``, then ``extra`` lines appended."""
-    rows = list(csv.DictReader(path.open(encoding="utf-8")))
-    with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(change(i, dict(row)) for i, row in enumerate(rows))
-        out.writelines(line + "\n" for line in extra)
-
-
 def _changed_copy(data: Path, folder: Path) -> Path:
     """``data`` as a later export: most rows again as they were, some changed the ways that are easy to get
     wrong (a value given, removed or left blank to keep it; a consent flag turned; a channel replaced), and
     one tie written twice in a row, first changed then as the graph holds it (the later row wins)."""
     shutil.copytree(data, folder)
     channels = [row["channel_id"] for row in csv.DictReader((data / "channels.csv").open(encoding="utf-8"))]
+
+    def next_channel(channel: str) -> str:
+        return channels[(channels.index(channel) + 1) % len(channels)]
 
     def user(i: int, row: dict[str, str]) -> dict[str, str]:
         if i % 5 == 0:
@@ -98,7 +88,7 @@ def _changed_copy(data: Path, folder: Path) -> Path:
         if i % 7 == 0 and row["marketing_consent"] in ("true", "false"):
             row["marketing_consent"] = "false" if row["marketing_consent"] == "true" else "true"
         if i % 11 == 0 and row["acquired_via"] in channels:
-            row["acquired_via"] = channels[(channels.index(row["acquired_via"]) + 1) % len(channels)]
+            row["acquired_via"] = next_channel(row["acquired_via"])
         return row
 
     def tie(i: int, row: dict[str, str]) -> dict[str, str]:
@@ -112,7 +102,7 @@ def _changed_copy(data: Path, folder: Path) -> Path:
         if i % 6 == 0:
             row["quantity"] = "3"  # another line (a line is keyed by its content)
         elif i % 10 == 0 and row["channel_id"] in channels:
-            row["channel_id"] = channels[(channels.index(row["channel_id"]) + 1) % len(channels)]
+            row["channel_id"] = next_channel(row["channel_id"])
         return row
 
     def user_tag(i: int, row: dict[str, str]) -> dict[str, str]:

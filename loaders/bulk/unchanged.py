@@ -151,7 +151,7 @@ def _read(store: GraphStore, current: Current, rows: pl.DataFrame) -> pl.DataFra
         parts.append(
             part.with_columns(pl.col(name).cast(dtype, strict=False) for name, dtype in types.items())
         )
-    found = pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame(schema=names)
+    found = pl.concat(parts, how="vertical_relaxed")  # ``rows`` is not empty: one read at least
     # one row per key: a key the graph holds twice (not made by a load) reads as missing
     found = found.filter(pl.len().over(list(current.key)) == 1)
     return found.with_columns(pl.lit(True).alias(FOUND))
