@@ -169,7 +169,7 @@ def initial_load(
     begun = time.perf_counter()
     with open_store() as store:
         tell("schema", "constraints and indexes")
-        apply_schema(store)
+        apply_schema(store, fresh_graph=True)  # the tables hold what the migrations' data statements set
         seconds["schema"] = time.perf_counter() - begun
         begun = time.perf_counter()
         replay = prepared.tables.replay

@@ -10,6 +10,7 @@ afterwards (consent history depends on order): ``Tables.replay``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -402,6 +403,7 @@ class GraphBuilder:
             .cast(pl.List(pl.Int64))
             .alias("hourCounts")
         ).drop("hours")
+        self._user_event_summary(folded)
         searches = edges.filter(pl.col("route") == EventKind.SEARCH.value)
         if searches.height:
             terms = searches.select(pl.col("target").alias("id")).unique(maintain_order=True)
@@ -430,6 +432,30 @@ class GraphBuilder:
                 lastAt="datetime",
                 hourCounts="long[]",
             )
+
+    def _user_event_summary(self, folded: pl.DataFrame) -> None:
+        """Each user's eventHours and lastEventAt over all their behaviour events, as the merge_events
+        statements keep them (schema V007, V008), on the User table built before."""
+        summary = (
+            folded.group_by("userId")
+            .agg(pl.col("hour"), pl.col("at").max().alias("lastEventAt"))
+            .with_columns(
+                pl.concat_list([pl.col("hour").list.count_matches(h) for h in range(24)])
+                .cast(pl.List(pl.Int64))
+                .alias("eventHours")
+            )
+            .select(pl.col("userId").alias("id"), "eventHours", "lastEventAt")
+        )
+        if not summary.height:
+            return
+        nodes = self.tables.nodes
+        at = next(i for i, table in enumerate(nodes) if table.label == "User")
+        users = nodes[at]
+        nodes[at] = dataclasses.replace(
+            users,
+            frame=users.frame.join(summary, on="id", how="left", maintain_order="left"),
+            types={**users.types, "eventHours": "long[]", "lastEventAt": "datetime"},
+        )
 
     def _ties(self, rows: pl.DataFrame | None) -> None:
         if rows is None:
