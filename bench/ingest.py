@@ -8,10 +8,12 @@ the rows are new. From one generated dataset (``split_incremental``):
   base holds plus as many rows it does not (in file order): half old, half new.
 Each contender gets a fresh local Neo4j holding the base as it loads it itself (untimed: persona through
 the offline importer, the baseline with its own LOAD CSV statements, so the rows the delta repeats find
-the keys each made: an identity's hash and an order line's key differ between the two) and a restart,
-then loads the delta files, timed per file: `load_csv` (bench/load_csv/*.cypher, the
-baseline), `persona` (`persona load DELTA`, a subprocess, as a user runs it: rows the graph holds as
-they are left out of the writes) and `persona_every_row` (the same with `--write-unchanged`). Results:
+the keys each made: an identity's hash and an order line's key differ between the two) and a restart;
+then each delta file is loaded by every contender, one after the other (side by side, so a drift in the
+machine's speed moves a file's times together), timed per file: `load_csv` (bench/load_csv/*.cypher,
+the baseline), `persona` (`persona load FILE`, a subprocess, as a user runs it: rows the graph holds as
+they are left out of the writes) and `persona_every_row` (the same with `--write-unchanged`). After the
+delta the graphs are compared (count and property names per label and relationship type). Results:
 bench/results/ingest.json and .md (rows/s per file, ratios; targets: >= 1.0x on every file, >= 40k
 rows/s on ties).
 
@@ -31,7 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +128,9 @@ def loaded_base(workdir: Path, name: str, base: Path, *, by_load_csv: bool = Fal
         with store_of(local) as store:
             apply_schema(store)
         if by_load_csv:
-            run_load_csv(base, local)
+            for kind in KINDS:
+                if (base / f"{kind}.csv").exists():
+                    load_with_load_csv(base / f"{kind}.csv", local)
         else:
             options = LoadOptions(
                 rejects_dir=workdir / f"{name}-base-rejects", context=RowContext(identity_salt=SALT)
@@ -166,14 +170,19 @@ def shape_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     return lines
 
 
-# persona's contenders: the default, and every row written again (what leaving out unchanged rows earns)
+# The contenders: the baseline, persona, and persona writing every row again (what leaving out the rows
+# the graph holds earns); persona's flags per contender.
 PERSONA_CONTENDERS: dict[str, tuple[str, ...]] = {"persona": (), "persona_every_row": ("--write-unchanged",)}
+CONTENDERS = ("load_csv", *PERSONA_CONTENDERS)
 
 
-def run_persona(
-    delta: Path, local: LocalNeo4j, batch_size: int, workdir: Path, *flags: str
+def load_with_persona(
+    source: Path, local: LocalNeo4j, batch_size: int, workdir: Path, *flags: str
 ) -> dict[str, Any]:
+    """``persona load FILE`` in a subprocess, as a user runs it; the file's time from its report (Python's
+    start and the suppression list's read are not in it)."""
     info = ConnectionInfo.of_local(local)
+    workdir.mkdir(parents=True, exist_ok=True)
     report = workdir / "persona-report.json"
     env = {
         **os.environ,
@@ -182,56 +191,52 @@ def run_persona(
         "PERSONA_IDENTITY_SALT": SALT,
         "PERSONA_BATCH_SIZE": str(batch_size),
     }
-    started = time.perf_counter()
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "personagraph.cli.main",
-            "load",
-            str(delta),
-            "--rejects",
-            str(workdir / "persona-rejects"),
-            "--report-json",
-            str(report),
-            *flags,
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    total = time.perf_counter() - started
+    command = [sys.executable, "-m", "personagraph.cli.main", "load", str(source)]
+    command += ["--rejects", str(workdir / "persona-rejects"), "--report-json", str(report), *flags]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode not in (0, 3):
         raise RuntimeError(f"persona load failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    files = {
-        r["kind"]: {"rows": r["read"], "seconds": r["seconds"], "unchanged": r.get("unchanged", 0)}
-        for r in json.loads(report.read_text())
-    }
-    return {"total_seconds": round(total, 2), "files": files, "shape": graph_shape(local)}
+    (entry,) = json.loads(report.read_text())
+    return {"rows": entry["read"], "seconds": entry["seconds"], "unchanged": entry.get("unchanged", 0)}
 
 
-def run_load_csv(delta: Path, local: LocalNeo4j) -> dict[str, Any]:
+def load_with_load_csv(source: Path, local: LocalNeo4j) -> dict[str, Any]:
+    """The baseline's statement for the file (bench/load_csv/<kind>.cypher), timed around the statement."""
     local.import_dir.mkdir(parents=True, exist_ok=True)
-    files: dict[str, Any] = {}
-    started = time.perf_counter()
+    shutil.copy(source, local.import_dir / source.name)
+    text = (BASELINE_DIR / f"{source.stem}.cypher").read_text()
+    params = {"url": f"file:///{source.name}", "year": dt.date.today().year, "salt": SALT}
     with store_of(local) as store, store.driver.session(database="neo4j") as session:
-        for kind in KINDS:
-            source = delta / f"{kind}.csv"
-            if not source.exists():
-                continue
-            shutil.copy(source, local.import_dir / source.name)
-            text = (BASELINE_DIR / f"{kind}.cypher").read_text()
-            t0 = time.perf_counter()
-            params = {"url": f"file:///{source.name}", "year": dt.date.today().year, "salt": SALT}
-            session.run(text, params, source=f"load:{source.name}").consume()  # type: ignore[arg-type]
-            rows = sum(1 for _ in source.open(encoding="utf-8")) - 1
-            files[kind] = {"rows": rows, "seconds": round(time.perf_counter() - t0, 3)}
-    return {
-        "total_seconds": round(time.perf_counter() - started, 2),
-        "files": files,
-        "shape": graph_shape(local),
-    }
+        started = time.perf_counter()
+        session.run(text, params, source=f"load:{source.name}").consume()  # type: ignore[arg-type]
+        seconds = time.perf_counter() - started
+    rows = sum(1 for _ in source.open(encoding="utf-8")) - 1
+    return {"rows": rows, "seconds": round(seconds, 3)}
+
+
+def run_side_by_side(
+    delta: Path, servers: dict[str, LocalNeo4j], batch_size: int, workdir: Path
+) -> dict[str, Any]:
+    """Each delta file loaded by every contender, one after the other (who goes first rotates from file to
+    file), each into its own Neo4j: a file's times are minutes apart at most, so a drift in the machine's
+    speed (other work on it) moves them together instead of one contender's whole run."""
+    runs: dict[str, Any] = {name: {"files": {}} for name in servers}
+    kinds = [kind for kind in KINDS if (delta / f"{kind}.csv").exists()]
+    names = list(servers)
+    for index, kind in enumerate(kinds):
+        source = delta / f"{kind}.csv"
+        for name in names[index % len(names) :] + names[: index % len(names)]:
+            if name == "load_csv":
+                entry = load_with_load_csv(source, servers[name])
+            else:
+                flags = PERSONA_CONTENDERS[name]
+                entry = load_with_persona(source, servers[name], batch_size, workdir / name, *flags)
+            runs[name]["files"][kind] = entry
+            log.info("%s %s: %s", kind, name, entry)
+    for name, local in servers.items():
+        runs[name]["total_seconds"] = round(sum(f["seconds"] for f in runs[name]["files"].values()), 2)
+        runs[name]["shape"] = graph_shape(local)
+    return runs
 
 
 def rate(entry: dict[str, Any]) -> float:
@@ -251,6 +256,11 @@ def markdown(result: dict[str, Any]) -> str:
         "consent history, each user's event hours; compared after the delta below). "
         f"`persona load` with batch size {result['batch_size']}. Ratio = persona rows/s "
         "÷ load_csv rows/s; targets: >= 1.0 on every file, >= 40,000 rows/s on ties.",
+        "",
+        "The contenders ran side by side: each file was loaded by one contender after the other, each into its "
+        "own Neo4j (all three running throughout), who goes first rotating from file to file, so that a drift "
+        "in the machine's speed moves a file's times together (in earlier runs, one contender's whole run "
+        "after the other's, the baseline's own speed varied up to 1.6x between runs).",
         "",
         "`persona` leaves out the rows the graph holds as they are (`unchanged`, of the delta rows); "
         "`persona, every row` is `persona load --write-unchanged` on the same base, for comparison.",
@@ -272,8 +282,8 @@ def markdown(result: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        f"Wall time: load_csv {base['total_seconds']:.1f} s, persona {ours['total_seconds']:.1f} s "
-        "(persona's includes starting Python and reading the suppression list).",
+        f"The files' times added up: load_csv {base['total_seconds']:.1f} s, persona {ours['total_seconds']:.1f} s "
+        "(persona's from its report: not starting Python or reading the suppression list).",
         "",
     ]
     for name, run in runs.items():
@@ -296,27 +306,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--batch-size", type=int, default=int(os.environ.get("PERSONA_BATCH_SIZE", 5000)))
-    parser.add_argument(
-        "--only", choices=["load_csv", *PERSONA_CONTENDERS], help="run one contender (to iterate)"
-    )
+    parser.add_argument("--only", choices=CONTENDERS, help="run one contender (to iterate)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     data = dataset(args.users, args.seed)
     base, delta = split_incremental(data, data.parent / f"{data.name}-incremental")
-    runs: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="persona-bench-") as tmp:
+    chosen = [name for name in CONTENDERS if args.only in (None, name)]
+    with tempfile.TemporaryDirectory(prefix="persona-bench-") as tmp, ExitStack() as stack:
         workdir = Path(tmp)
-        if args.only in (None, "load_csv"):
-            with loaded_base(workdir, "neo4j-load-csv", base, by_load_csv=True) as local:
-                log.info("baseline: LOAD CSV")
-                runs["load_csv"] = run_load_csv(delta, local)
-                log.info("load_csv: %s", runs["load_csv"])
-        for name, flags in PERSONA_CONTENDERS.items():
-            if args.only in (None, name):
-                with loaded_base(workdir, f"neo4j-{name}", base) as local:
-                    log.info("%s: persona load %s", name, " ".join(flags))
-                    runs[name] = run_persona(delta, local, args.batch_size, workdir, *flags)
-                    log.info("%s: %s", name, runs[name])
+        servers = {
+            name: stack.enter_context(
+                loaded_base(workdir, f"neo4j-{name}", base, by_load_csv=name == "load_csv")
+            )
+            for name in chosen
+        }
+        runs = run_side_by_side(delta, servers, args.batch_size, workdir)
     if args.only:
         return 0
     result = {

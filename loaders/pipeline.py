@@ -21,9 +21,9 @@ from personagraph.graph.ids import existing_ids
 from personagraph.graph.privacy.forget import REFUSED, SuppressionList, load_suppression_list
 from personagraph.graph.records import RowContext
 from personagraph.graph.store import GraphStore, WriteCounts
-from personagraph.loaders.bulk.frames import LINE, read_plain_csv
+from personagraph.loaders.bulk.frames import LINE, FileFrame, read_plain_csv
 from personagraph.loaders.bulk.references import check_references, referenced_keys
-from personagraph.loaders.bulk.unchanged import drop_unchanged
+from personagraph.loaders.bulk.unchanged import changed_parts
 from personagraph.loaders.bulk.validate import Validated, statement_rows, validate
 from personagraph.loaders.readers import (
     COMPRESSIONS,
@@ -308,22 +308,39 @@ class FileLoader:
             return
         validated = validate(whole, self.kind, self.context, self.suppression)
         rows = self._checked(validated)
-        if not self.options.write_unchanged:
-            rows, self.report.unchanged = drop_unchanged(self.store, self.kind, rows)
-            self.report.loaded += self.report.unchanged
         for reject in sorted(validated.rejects, key=lambda r: r.line):
             self._rejects.add(reject.line, reject.column, reject.value, reject.reason, reject.raw)
         self.report.read, self.report.duplicates = validated.read, validated.duplicates
         self._total = validated.read
+        if self.options.write_unchanged:
+            yield from self._in_file_order(whole, rows)
+            return
+        # Parts of the rows, each without what the graph holds as it is: a part's state is read while
+        # the writer thread writes the part before. Progress: the share of the rows handled.
+        handled = 0
+        for part, held in changed_parts(self.store, self.kind, rows):
+            self.report.unchanged += held - part.height
+            self.report.loaded += held - part.height
+            offset = 0
+            for piece in part.iter_slices(self.options.batch_size):
+                offset += piece.height
+                done = handled + (held * offset // part.height)
+                yield Batch(self._pending(piece), validated.read * done // rows.height, checked=True)
+            handled += held
+
+    def _in_file_order(self, whole: FileFrame, rows: pl.DataFrame) -> Iterator[Batch]:
         # Rows read up to each line (malformed and duplicate rows included): a batch's progress.
         read_lines = whole.frame.get_column(LINE).to_list() if whole.frame is not None else []
         lines = sorted(read_lines + [line for line, _, _ in whole.malformed])
-        for part in rows.iter_slices(self.options.batch_size):
-            pending = [
-                Pending(line, statement, row, None)
-                for line, statement, row in statement_rows(self.kind, part, self.context)
-            ]
+        for piece in rows.iter_slices(self.options.batch_size):
+            pending = self._pending(piece)
             yield Batch(pending, bisect_right(lines, pending[-1].line), checked=True)
+
+    def _pending(self, rows: pl.DataFrame) -> list[Pending]:
+        return [
+            Pending(line, statement, row, None)
+            for line, statement, row in statement_rows(self.kind, rows, self.context)
+        ]
 
     def _checked(self, validated: Validated) -> pl.DataFrame:
         """``validated``'s rows whose references name nodes of the graph (references.check_references

@@ -15,6 +15,7 @@ from personagraph.graph.fingerprint import ALWAYS_LOAD_TIME, diff_fingerprints, 
 from personagraph.graph.privacy.forget import REFUSED, forget_user
 from personagraph.graph.store import GraphStore
 from personagraph.loaders import pipeline
+from personagraph.loaders.bulk import unchanged as unchanged_rows
 from personagraph.loaders.pipeline import FileReport, LoadOptions, Tally, load_dataset, load_file
 from tests.test_bulk_load import CTX, _dataset, _rejected, _rewrite
 
@@ -130,9 +131,16 @@ def _changed_copy(data: Path, folder: Path) -> Path:
     return folder
 
 
+# None: the default; 7: a file's keys read in many parts, each read while the part before is written
+KEYS_PER_READ = [None, 7]
+
+
+@pytest.mark.parametrize("keys_per_read", KEYS_PER_READ)
 def test_a_later_export_writes_only_what_changed_and_ends_as_if_written_whole(
-    store: GraphStore, tmp_path: Path
+    store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys_per_read: int | None
 ) -> None:
+    if keys_per_read is not None:
+        monkeypatch.setattr(unchanged_rows, "CHUNK", keys_per_read)
     data = _dataset(tmp_path / "data")
     later = _changed_copy(data, tmp_path / "later")
 
@@ -249,7 +257,12 @@ def test_a_forgotten_users_rows_in_a_file_read_whole_keep_nothing(store: GraphSt
     assert report.loaded == 1
 
 
-def test_progress_tells_rows_read_rejects_and_the_files_total(store: GraphStore, tmp_path: Path) -> None:
+@pytest.mark.parametrize("keys_per_read", KEYS_PER_READ)
+def test_progress_tells_rows_read_rejects_and_the_files_total(
+    store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys_per_read: int | None
+) -> None:
+    if keys_per_read is not None:
+        monkeypatch.setattr(unchanged_rows, "CHUNK", keys_per_read)
     (tmp_path / "users.csv").write_text(
         "user_id,birth_year\n" + "".join(f"u{i},{1800 if i % 10 == 0 else 1990}\n" for i in range(1, 51)),
         encoding="utf-8",

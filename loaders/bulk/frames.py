@@ -81,7 +81,8 @@ def _split_plain_csv(path: Path) -> FileFrame | None:
     data = path.read_bytes()
     if data.startswith(b"\xef\xbb\xbf") or any(mark in data for mark in PLAIN_FORBIDDEN):
         return None
-    if data.count(b"\r") != data.count(b"\r\n"):
+    carriage_returns = b"\r" in data
+    if carriage_returns and data.count(b"\r") != data.count(b"\r\n"):
         return None
     try:
         header = data.split(b"\n", 1)[0].decode("utf-8").removesuffix("\r")
@@ -97,7 +98,8 @@ def _split_plain_csv(path: Path) -> FileFrame | None:
     if not header.strip() or len(set(columns)) != len(columns):
         return None
     lines = lines.with_row_index(LINE, offset=1).with_columns(
-        pl.col(LINE).cast(pl.Int64), pl.col("text").str.strip_suffix("\r")
+        pl.col(LINE).cast(pl.Int64),
+        pl.col("text").str.strip_suffix("\r") if carriage_returns else pl.col("text"),
     )
     lines = lines.filter(pl.col(LINE) > 1, pl.col("text").is_not_null(), pl.col("text") != "")
     longest = lines.select(pl.col("text").str.len_bytes().max()).item() or 0

@@ -31,14 +31,17 @@ def check_references(
     made: dict[str, list[str]] = {}
     problem = pl.lit(None, dtype=pl.Int64)
     refs = reference_columns(kind)
+    keys: dict[str, pl.Series] = {}  # per target, while no placeholder is added to it
     for index, (_, target, field_name, applies) in enumerate(refs):
-        keys = pl.Series(sorted({*known.get(target, ()), *made.get(target, ())}), dtype=pl.String)
+        if target not in keys:
+            keys[target] = pl.Series([*known.get(target, ()), *made.get(target, ())], dtype=pl.String)
         value = pl.col(field_name)
-        missing = value.is_not_null() & ~value.is_in(keys.implode()) & applies
+        missing = value.is_not_null() & ~value.is_in(keys[target].implode()) & applies
         if create_missing:
             new = rows.filter(missing).get_column(field_name).unique(maintain_order=True).to_list()
             if new:
                 made.setdefault(target, []).extend(new)
+                keys.pop(target)
             continue
         problem = pl.when(problem.is_null() & missing).then(pl.lit(index)).otherwise(problem)
     if create_missing or not refs:

@@ -11,18 +11,20 @@ written."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
 
 from personagraph.graph.entities import EntityKind
 from personagraph.graph.store import GraphStore
-from personagraph.loaders.bulk.frames import LINE
 from personagraph.loaders.bulk.validate import USER_PROPS
 
 CHUNK = 20_000  # keys per read
 NOW = "__now"  # suffix of the graph's value beside the row's
 FOUND = "__found"
+PART = "__part"
 
 
 def same(column: str) -> pl.Expr:
@@ -121,37 +123,54 @@ CURRENT: dict[str, Current] = {
 }
 
 
-def drop_unchanged(store: GraphStore, kind: EntityKind, rows: pl.DataFrame) -> tuple[pl.DataFrame, int]:
-    """``rows`` (validated, references checked, in file order) without those that would change nothing,
-    and how many were left out. Kinds without a ``CURRENT`` entry come back whole."""
+def changed_parts(
+    store: GraphStore, kind: EntityKind, rows: pl.DataFrame
+) -> Iterator[tuple[pl.DataFrame, int]]:
+    """``rows`` (validated, references checked, in file order) in parts, each without the rows that would
+    change nothing, with how many rows the part held before. A part holds the rows of up to CHUNK values
+    of the read's ``by`` column (in their sorted order), so every row of a key (and of a group) is in one
+    part, in file order; the graph's state of the next part is read (in a thread of its own) while the
+    caller writes this one. Kinds without a ``CURRENT`` entry come back whole.
+    """
     current = CURRENT.get(kind.name)
     if current is None or rows.is_empty():
-        return rows, 0
+        yield rows, rows.height
+        return
+    chunk = ((pl.col(current.by).rank("dense") - 1) // CHUNK).alias(PART)
+    by_index = rows.with_columns(chunk).partition_by(
+        PART, as_dict=True, include_key=False, maintain_order=True
+    )
+    parts = [by_index[index] for index in sorted(by_index, key=lambda k: k[0])]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-current") as reader:
+        ahead = reader.submit(_changed, store, current, parts[0])
+        for number, part in enumerate(parts):
+            changed = ahead.result()
+            if number + 1 < len(parts):
+                ahead = reader.submit(_changed, store, current, parts[number + 1])
+            yield changed, part.height
+
+
+def _changed(store: GraphStore, current: Current, rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` without those whose whole group matches the graph."""
     found = _read(store, current, rows)
     if found.is_empty():
-        return rows, 0
+        return rows
     joined = rows.join(found, on=list(current.key), how="left", suffix=NOW)
     unmatched = ~(pl.col(FOUND).fill_null(False) & current.matches.fill_null(False))
     group = list(current.group or current.key)
     changed = joined.filter(unmatched).select(group).unique()
-    kept = rows.join(changed, on=group, how="semi").sort(LINE)
-    return kept, rows.height - kept.height
+    return rows.join(changed, on=group, how="semi", maintain_order="left")
 
 
 def _read(store: GraphStore, current: Current, rows: pl.DataFrame) -> pl.DataFrame:
-    """The graph's rows for the keys ``rows`` name, typed as ``rows`` (a value that does not cast reads
-    as null, which a row given that value does not match)."""
+    """The graph's rows for the keys ``rows`` name (at most CHUNK), typed as ``rows`` (a value that does
+    not cast reads as null, which a row given that value does not match)."""
     keys = rows.get_column(current.by).unique().sort().to_list()
     names = [c if c in current.key else c + NOW for c in current.columns]
     types = {c if c in current.key else c + NOW: rows.schema[c] for c in current.columns if c in rows.schema}
-    parts = []
-    for start in range(0, len(keys), CHUNK):  # a frame per read: the driver's lists are let go as it goes
-        read = store.read(current.statement, keys=keys[start : start + CHUNK])[0]["rows"]
-        part = pl.DataFrame(read, schema=names, orient="row", infer_schema_length=None, strict=False)
-        parts.append(
-            part.with_columns(pl.col(name).cast(dtype, strict=False) for name, dtype in types.items())
-        )
-    found = pl.concat(parts, how="vertical_relaxed")  # ``rows`` is not empty: one read at least
+    read = store.read(current.statement, keys=keys)[0]["rows"]
+    found = pl.DataFrame(read, schema=names, orient="row", infer_schema_length=None, strict=False)
+    found = found.with_columns(pl.col(name).cast(dtype, strict=False) for name, dtype in types.items())
     # one row per key: a key the graph holds twice (not made by a load) reads as missing
     found = found.filter(pl.len().over(list(current.key)) == 1)
     return found.with_columns(pl.lit(True).alias(FOUND))
