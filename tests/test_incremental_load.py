@@ -73,8 +73,9 @@ def test_a_file_read_whole_loads_as_the_same_file_streamed(
 
 def _changed_copy(data: Path, folder: Path) -> Path:
     """``data`` as a later export: most rows again as they were, some changed the ways that are easy to get
-    wrong (a value given, removed or left blank to keep it; a consent flag turned; a channel replaced), and
-    one tie written twice in a row, first changed then as the graph holds it (the later row wins)."""
+    wrong (a value given, removed or left blank to keep it; a consent flag turned; a channel replaced; new
+    events on edges the graph holds), and one tie written twice in a row, first changed then as the graph
+    holds it (the later row wins)."""
     shutil.copytree(data, folder)
     channels = [row["channel_id"] for row in csv.DictReader((data / "channels.csv").open(encoding="utf-8"))]
 
@@ -113,9 +114,15 @@ def _changed_copy(data: Path, folder: Path) -> Path:
             row["assigned_at"] = ""  # keeps the tag's time
         return row
 
+    def event(i: int, row: dict[str, str]) -> dict[str, str]:
+        if i % 4 == 0 and row["event_id"]:
+            row["event_id"] = f"later-{row['event_id']}"  # a new event, most on an edge the graph holds
+        return row
+
     first = next(csv.DictReader((data / "ties.csv").open(encoding="utf-8")))
     again = f"{first['src_user_id']},{first['dst_user_id']},{first['kind']}"
     _rewrite(folder / "users.csv", user)
+    _rewrite(folder / "events.csv", event)
     _rewrite(
         folder / "ties.csv",
         tie,
@@ -160,7 +167,7 @@ def test_a_later_export_writes_only_what_changed_and_ends_as_if_written_whole(
     assert diff_fingerprints(expected, graph_fingerprint(store, ignore=ALWAYS_LOAD_TIME)) == []
     assert _counts(reports) == _counts(expected_reports)
     unchanged = {r.kind: r.unchanged for r in reports}
-    for kind in ("users", "identities", "user_tags", "orders", "ties"):
+    for kind in ("users", "identities", "user_tags", "orders", "events", "ties"):
         kept = next(r for r in reports if r.kind == kind)
         assert 0 < kept.unchanged < kept.loaded, f"{kind}: some rows changed, most did not: {unchanged}"
 
@@ -168,7 +175,7 @@ def test_a_later_export_writes_only_what_changed_and_ends_as_if_written_whole(
     assert diff_fingerprints(expected, graph_fingerprint(store, ignore=ALWAYS_LOAD_TIME)) == []
     for report in again:
         assert report.counts.nodes_created == report.counts.relationships_created == 0
-        if report.kind in ("identities", "user_tags"):
+        if report.kind in ("identities", "user_tags", "events"):
             assert report.unchanged == report.loaded, f"{report.kind}: a repeated file changes nothing"
             assert report.counts.properties_set == 0
         if report.kind in ("users", "orders", "ties"):

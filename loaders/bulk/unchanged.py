@@ -21,7 +21,8 @@ from personagraph.graph.entities import EntityKind
 from personagraph.graph.store import GraphStore
 from personagraph.loaders.bulk.validate import USER_PROPS
 
-CHUNK = 20_000  # keys per read
+CHUNK = 20_000  # keys per read, at most
+MIN_KEYS, PARTS = 2_000, 8
 NOW = "__now"  # suffix of the graph's value beside the row's
 FOUND = "__found"
 PART = "__part"
@@ -82,6 +83,13 @@ CURRENT: dict[str, Current] = {
         & kept_when_null("channelId"),  # VIA is added to, never removed
         group=("orderId",),
     ),
+    "events": Current(
+        "events/read/current_event_keys",
+        by="userId",
+        key=("route", "userId", "target", "key"),
+        columns=("route", "userId", "target", "key"),
+        matches=pl.lit(True),  # an event key its edge holds: merge_events_* skip it
+    ),
     "identities": Current(
         "profiles/read/current_identities",
         by="userId",
@@ -128,15 +136,18 @@ def changed_parts(
 ) -> Iterator[tuple[pl.DataFrame, int]]:
     """``rows`` (validated, references checked, in file order) in parts, each without the rows that would
     change nothing, with how many rows the part held before. A part holds the rows of up to CHUNK values
-    of the read's ``by`` column (in their sorted order), so every row of a key (and of a group) is in one
-    part, in file order; the graph's state of the next part is read (in a thread of its own) while the
-    caller writes this one. Kinds without a ``CURRENT`` entry come back whole.
-    """
+    of the read's ``by`` column (in their sorted order; fewer when the file names few), so every row of a
+    key (and of a group) is in one part, in file order; the graph's state of the next part is read (in a
+    thread of its own) while the caller writes this one. Kinds without a ``CURRENT`` entry come back
+    whole."""
     current = CURRENT.get(kind.name)
     if current is None or rows.is_empty():
         yield rows, rows.height
         return
-    chunk = ((pl.col(current.by).rank("dense") - 1) // CHUNK).alias(PART)
+    keys = rows.get_column(current.by).n_unique()
+    # at least PARTS parts (of MIN_KEYS keys or more), so even a small file's writes start after a small read
+    per_part = min(CHUNK, max(MIN_KEYS, -(-keys // PARTS)))
+    chunk = ((pl.col(current.by).rank("dense") - 1) // per_part).alias(PART)
     by_index = rows.with_columns(chunk).partition_by(
         PART, as_dict=True, include_key=False, maintain_order=True
     )
