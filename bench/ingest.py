@@ -290,12 +290,15 @@ def markdown(result: dict[str, Any]) -> str:
         if name == "load_csv" or "shape" not in run:
             continue
         differences = shape_differences(base["shape"], run["shape"])
-        counts_only = not any("properties only" in line or "only in" in line for line in differences)
+        shared = base["shape"].keys() & run["shape"].keys()
+        counts_only = base["shape"].keys() == run["shape"].keys() and all(
+            base["shape"][key]["properties"] == run["shape"][key]["properties"] for key in shared
+        )
         worst = max(
             (
                 abs(base["shape"][key]["count"] - run["shape"][key]["count"])
                 / max(base["shape"][key]["count"], 1)
-                for key in base["shape"].keys() & run["shape"].keys()
+                for key in shared
             ),
             default=0.0,
         )

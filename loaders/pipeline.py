@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,7 +20,7 @@ from personagraph.graph.ids import existing_ids
 from personagraph.graph.privacy.forget import REFUSED, SuppressionList, load_suppression_list
 from personagraph.graph.records import RowContext
 from personagraph.graph.store import GraphStore, WriteCounts
-from personagraph.loaders.bulk.frames import LINE, FileFrame, read_plain_csv
+from personagraph.loaders.bulk.frames import read_plain_csv
 from personagraph.loaders.bulk.references import check_references, referenced_keys
 from personagraph.loaders.bulk.unchanged import changed_parts
 from personagraph.loaders.bulk.validate import Validated, statement_rows, validate
@@ -312,13 +311,15 @@ class FileLoader:
             self._rejects.add(reject.line, reject.column, reject.value, reject.reason, reject.raw)
         self.report.read, self.report.duplicates = validated.read, validated.duplicates
         self._total = validated.read
+        # Parts of the rows, each without what the graph holds as it is (unless every row is to be written):
+        # a part's state is read while the writer thread writes the part before. Progress: the share of the
+        # rows handled.
         if self.options.write_unchanged:
-            yield from self._in_file_order(whole, rows)
-            return
-        # Parts of the rows, each without what the graph holds as it is: a part's state is read while
-        # the writer thread writes the part before. Progress: the share of the rows handled.
+            parts: Iterable[tuple[pl.DataFrame, int]] = [(rows, rows.height)]
+        else:
+            parts = changed_parts(self.store, self.kind, rows)
         handled = 0
-        for part, held in changed_parts(self.store, self.kind, rows):
+        for part, held in parts:
             self.report.unchanged += held - part.height
             self.report.loaded += held - part.height
             offset = 0
@@ -327,14 +328,6 @@ class FileLoader:
                 done = handled + (held * offset // part.height)
                 yield Batch(self._pending(piece), validated.read * done // rows.height, checked=True)
             handled += held
-
-    def _in_file_order(self, whole: FileFrame, rows: pl.DataFrame) -> Iterator[Batch]:
-        # Rows read up to each line (malformed and duplicate rows included): a batch's progress.
-        read_lines = whole.frame.get_column(LINE).to_list() if whole.frame is not None else []
-        lines = sorted(read_lines + [line for line, _, _ in whole.malformed])
-        for piece in rows.iter_slices(self.options.batch_size):
-            pending = self._pending(piece)
-            yield Batch(pending, bisect_right(lines, pending[-1].line), checked=True)
 
     def _pending(self, rows: pl.DataFrame) -> list[Pending]:
         return [

@@ -138,16 +138,18 @@ def _changed_copy(data: Path, folder: Path) -> Path:
     return folder
 
 
-# None: the default; 7: a file's keys read in many parts, each read while the part before is written
-KEYS_PER_READ = [None, 7]
+@pytest.fixture(params=[None, 7], ids=["default-parts", "parts-of-7-keys"])
+def keys_per_read(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default parts, or a file's keys read in parts of 7 (many parts, each read while the part before
+    is written)."""
+    if request.param is not None:
+        monkeypatch.setattr(unchanged_rows, "CHUNK", request.param)
 
 
-@pytest.mark.parametrize("keys_per_read", KEYS_PER_READ)
+@pytest.mark.usefixtures("keys_per_read")
 def test_a_later_export_writes_only_what_changed_and_ends_as_if_written_whole(
-    store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys_per_read: int | None
+    store: GraphStore, tmp_path: Path
 ) -> None:
-    if keys_per_read is not None:
-        monkeypatch.setattr(unchanged_rows, "CHUNK", keys_per_read)
     data = _dataset(tmp_path / "data")
     later = _changed_copy(data, tmp_path / "later")
 
@@ -264,12 +266,8 @@ def test_a_forgotten_users_rows_in_a_file_read_whole_keep_nothing(store: GraphSt
     assert report.loaded == 1
 
 
-@pytest.mark.parametrize("keys_per_read", KEYS_PER_READ)
-def test_progress_tells_rows_read_rejects_and_the_files_total(
-    store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys_per_read: int | None
-) -> None:
-    if keys_per_read is not None:
-        monkeypatch.setattr(unchanged_rows, "CHUNK", keys_per_read)
+@pytest.mark.usefixtures("keys_per_read")
+def test_progress_tells_rows_read_rejects_and_the_files_total(store: GraphStore, tmp_path: Path) -> None:
     (tmp_path / "users.csv").write_text(
         "user_id,birth_year\n" + "".join(f"u{i},{1800 if i % 10 == 0 else 1990}\n" for i in range(1, 51)),
         encoding="utf-8",

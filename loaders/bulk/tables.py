@@ -398,11 +398,7 @@ class GraphBuilder:
             pl.col("at").max().alias("lastAt"),
             pl.col("hour").alias("hours"),
         )
-        edges = edges.with_columns(
-            pl.concat_list([pl.col("hours").list.count_matches(h) for h in range(24)])
-            .cast(pl.List(pl.Int64))
-            .alias("hourCounts")
-        ).drop("hours")
+        edges = edges.with_columns(_hour_counts("hours").alias("hourCounts")).drop("hours")
         self._user_event_summary(folded)
         searches = edges.filter(pl.col("route") == EventKind.SEARCH.value)
         if searches.height:
@@ -439,11 +435,7 @@ class GraphBuilder:
         summary = (
             folded.group_by("userId")
             .agg(pl.col("hour"), pl.col("at").max().alias("lastEventAt"))
-            .with_columns(
-                pl.concat_list([pl.col("hour").list.count_matches(h) for h in range(24)])
-                .cast(pl.List(pl.Int64))
-                .alias("eventHours")
-            )
+            .with_columns(_hour_counts("hour").alias("eventHours"))
             .select(pl.col("userId").alias("id"), "eventHours", "lastEventAt")
         )
         if not summary.height:
@@ -471,3 +463,8 @@ class GraphBuilder:
                     part.select(pl.col("src").alias("start"), pl.col("dst").alias("end"), "since"),
                     since="datetime",
                 )
+
+
+def _hour_counts(column: str) -> pl.Expr:
+    """A list column of hours (0-23) as 24 counts, one per hour of the day."""
+    return pl.concat_list([pl.col(column).list.count_matches(h) for h in range(24)]).cast(pl.List(pl.Int64))
