@@ -36,6 +36,7 @@ from personagraph.graph.products import read as products
 from personagraph.graph.profiles import read as profiles
 from personagraph.graph.settings import Settings
 from personagraph.graph.store import GraphStore
+from personagraph.graph.surveys import read as surveys
 from personagraph.graph.tags.engine import TagCache
 
 T = TypeVar("T")
@@ -156,6 +157,9 @@ class Context(BaseContext):
 
     def consent_history(self) -> DataLoader[str, list[consent.ConsentChange]]:
         return self.loader(consent.consent_history, "user_ids", [])
+
+    def surveys(self, first: int) -> DataLoader[str, list[surveys.AnsweredSurvey]]:
+        return self.loader(surveys.surveys_of, "user_ids", [], first=first)
 
     def products(self) -> DataLoader[str, products.ProductInfo | None]:
         return self.loader(products.get_products, "skus", None)

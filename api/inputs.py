@@ -47,6 +47,16 @@ class InfluenceConditionInput:
 
 
 @strawberry.input(
+    description="One test on the user's stored prediction (docs/predictions.md): field churnProbability "
+    "(0-1) or expectedSpend; op lt, lte, gt, gte, between ([low, high]) or exists."
+)
+class PredictionConditionInput:
+    field: str
+    op: str
+    value: JSON | None = strawberry.UNSET
+
+
+@strawberry.input(
     description="Bought or interacted with a product (sku), brand or category at least minCount times, "
     "within from/to or the last lastDays days. action: bought, viewed, clicked, liked, commented, shared."
 )
@@ -64,6 +74,19 @@ class BehaviorConditionInput:
 @strawberry.input(description="Acquired through one channel.")
 class AcquiredViaConditionInput:
     channel_id: strawberry.ID
+
+
+@strawberry.input(
+    description="The user's latest answer to one survey question (within lastDays) meets a score range "
+    "(min/max, inclusive) or names one of anyOf; users who withdrew survey consent never match."
+)
+class SurveyAnswerConditionInput:
+    survey_id: strawberry.ID
+    question_id: strawberry.ID
+    min: int | None = strawberry.UNSET
+    max: int | None = strawberry.UNSET
+    any_of: list[str] | None = strawberry.UNSET
+    last_days: int | None = strawberry.UNSET
 
 
 @strawberry.input(
@@ -98,8 +121,10 @@ class AudienceInput:
     persona: InConditionInput | None = strawberry.UNSET
     community: InConditionInput | None = strawberry.UNSET
     influence: InfluenceConditionInput | None = strawberry.UNSET
+    prediction: PredictionConditionInput | None = strawberry.UNSET
     behavior: BehaviorConditionInput | None = strawberry.UNSET
     acquired_via: AcquiredViaConditionInput | None = strawberry.UNSET
+    survey_answer: SurveyAnswerConditionInput | None = strawberry.UNSET
     friends: TiesConditionInput | None = strawberry.UNSET
     followers: TiesConditionInput | None = strawberry.UNSET
     referral_hops: ReferralConditionInput | None = strawberry.UNSET

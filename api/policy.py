@@ -57,6 +57,7 @@ PII_FIELDS: dict[tuple[str, str], str | None] = {
     ("User", "customerId"): "customerId",
     ("User", "birthYear"): "birthYear",
     ("User", "consentHistory"): None,
+    ("User", "surveys"): None,  # psychographics: values, attitudes, motives (docs/surveys.md)
 }
 
 FIELD_ROLES: dict[tuple[str, str], frozenset[Role]] = {
@@ -70,6 +71,8 @@ FIELD_ROLES: dict[tuple[str, str], frozenset[Role]] = {
     ("User", "customerId"): IDENTIFYING,
     ("User", "birthYear"): IDENTIFYING,
     ("User", "consentHistory"): WRITERS,
+    # Survey answers: who may look people up (a marketer reaches members through audiences, not answers).
+    ("User", "surveys"): PROFILE_READERS,
     # Ways from one person to others: a marketer's members are consented, their friends may not be.
     ("User", "friends"): PROFILE_READERS,
     ("User", "followers"): PROFILE_READERS,
@@ -86,6 +89,8 @@ FIELD_ROLES: dict[tuple[str, str], frozenset[Role]] = {
     ("Mutation", "setConsent"): WRITERS,
     ("Mutation", "forgetUser"): WRITERS,
     ("Mutation", "saveAudience"): frozenset({ADMIN, SERVICE, MARKETER}),  # a definition, not personal data
+    # Audiences delivered to ad platforms (graph/activation/): people's hashed identifiers leave the graph.
+    ("Mutation", "pushAudience"): frozenset({ADMIN, MARKETER}),
     # Subscriptions (api/types/changes.py): a user's changes for whom may look the user up (as Query.user);
     # an audience's for whom may list its members, with the checks Audience.members makes for the role.
     ("Subscription", "userTagsChanged"): PROFILE_READERS,

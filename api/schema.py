@@ -36,6 +36,7 @@ from personagraph.api.types import (
     needs_details,
     read_users,
 )
+from personagraph.api.types.activation import ActivationMutations
 from personagraph.api.types.changes import Subscription
 from personagraph.api.types.privacy import Viewer
 from personagraph.api.types.webhooks import WebhookMutations, WebhookQueries
@@ -49,6 +50,7 @@ from personagraph.graph.changes.log import latest_cursor
 from personagraph.graph.errors import NotFoundError
 from personagraph.graph.events import record as events
 from personagraph.graph.events.envelope import ParsedBatch, Rejection
+from personagraph.graph.kinds import SURVEY_PURPOSE
 from personagraph.graph.paging import check_first
 from personagraph.graph.privacy import consent, forget
 from personagraph.graph.products import read as products
@@ -56,6 +58,8 @@ from personagraph.graph.profiles import read as profiles
 from personagraph.graph.profiles import write as profile_writes
 from personagraph.graph.settings import Settings
 from personagraph.graph.tags import taxonomy
+from personagraph.graph.tags.engine import refresh_tags
+from personagraph.graph.tags.rules.base import SURVEY_INPUTS
 
 Ctx = Info[Context, None]
 
@@ -279,7 +283,7 @@ async def _after_recording(info: Ctx, done: events.RecordedEvent | events.Record
 
 
 @strawberry.type
-class Mutation(WebhookMutations):
+class Mutation(WebhookMutations, ActivationMutations):
     @strawberry.mutation(description="Create a user or update the given fields of one.")
     async def upsert_user(self, info: Ctx, input: UserInput) -> User:
         found = await info.context.call(
@@ -397,6 +401,14 @@ class Mutation(WebhookMutations):
             source=source,
             at=at,
         )
+        if done.purpose == SURVEY_PURPOSE and done.applied:  # the survey rules judge the user again now
+            await info.context.call(
+                refresh_tags,
+                user_ids=[done.user_id],
+                changed=SURVEY_INPUTS,
+                cache=info.context.tag_cache,
+                known_users=True,
+            )
         return ConsentChange.of(done)
 
     @strawberry.mutation(

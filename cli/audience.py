@@ -1,4 +1,5 @@
-"""`persona audience`: count, list, export, save and break down audiences defined in JSON files."""
+"""`persona audience`: count, list, export, save and break down audiences defined in JSON files; push saved
+audiences to ad platforms."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from personagraph.graph.kinds import PURPOSES, Purpose
 from personagraph.graph.store import GraphStore
 
 audience_app = typer.Typer(
-    help="Count, list, export, save and break down audiences.",
+    help="Count, list, export, save and break down audiences; push saved ones to ad platforms.",
     no_args_is_help=True,
     epilog=examples(
         "persona audience count vip.json",
@@ -24,6 +25,7 @@ audience_app = typer.Typer(
         "persona audience export vip.json members.csv --purpose marketing",
         'persona audience save vips vip.json --name "VIPs" --owner ana',
         "persona audience breakdown vip.json --by city",
+        "persona audience push --audience vips --platform google --out uploads/ --diff",
         'vip.json: {"tag": {"tagId": "high-value"}} (docs/audiences.md)',
     ),
 )
@@ -166,3 +168,56 @@ def breakdown_cmd(
     for value, users in rows:
         table.add_row("(none)" if value is None else str(value), f"{users:,}")
     CliConsole().print(table)  # data: stdout
+
+
+@audience_app.command("push")
+def push_cmd(
+    audience: Annotated[
+        str, typer.Option("--audience", help="The saved audience's id (persona audience save).")
+    ],
+    platform: Annotated[
+        str,
+        typer.Option(
+            "--platform",
+            help="google (Customer Match CSV), meta (custom audience CSV), tencent (腾讯广告 one hash per "
+            "line per id type, zipped) or oceanengine (巨量引擎 package: id-type files in one zip).",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the upload files into.")],
+    diff: Annotated[
+        bool,
+        typer.Option(
+            "--diff",
+            help="Files of the keys to add and to remove since the last push of this audience there.",
+        ),
+    ] = False,
+    actor: Annotated[
+        str | None, typer.Option(help="Who pushes, for the audit log (default: the OS user).")
+    ] = None,
+) -> None:
+    """Write a saved audience's upload files for an ad platform: only members with advertising consent,
+    as the match keys derived at ingest (docs/activation.md). Refused under the k-anonymity floor
+    (PERSONA_PRIVACY_K); recorded for the next --diff and audited (a `push` entry: who, how many, the
+    files; never the members)."""
+    from personagraph.graph.activation.push import platform_of, push_audience
+    from personagraph.graph.audit import AuditLog
+    from personagraph.graph.settings import get_settings
+
+    settings = get_settings()
+    chosen = platform_of(platform)
+    with open_store(settings) as store:
+        report = push_audience(
+            store,
+            audience_id=audience,
+            platform=chosen,
+            out=out,
+            diff=diff,
+            k=settings.privacy_k,
+            actor=operator(actor),
+            role="admin",  # the CLI talks to Neo4j directly: whoever runs it can read everything
+            audit=AuditLog(settings.audit_log_path),
+            progress=lambda n: console.print(f"read {n:,} members", highlight=False, markup=False),
+        )
+    for written in report.files:
+        typer.echo(f"{written.path}\t{written.rows}")  # data: stdout, one file per line
+    console.print(report.summary(), highlight=False, markup=False)

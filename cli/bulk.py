@@ -25,6 +25,7 @@ from personagraph.loaders.bulk.initial import (
     InitialLoad,
     initial_load,
     prepare,
+    survey_files,
     write_import_files,
     write_replay_file,
 )
@@ -46,6 +47,15 @@ def importer_applies(settings: Settings, path: Path, via: LoadPath, console: Con
         if via is LoadPath.IMPORT:
             console.print(
                 "note: the offline importer loads folders only; loading the file through transactions"
+            )
+        return False
+    surveys = survey_files(path)
+    if surveys:
+        if via is LoadPath.IMPORT:
+            console.print(
+                f"note: the offline importer does not take survey files ({', '.join(surveys)}); loading "
+                "through transactions (docs/surveys.md)",
+                highlight=False,
             )
         return False
     source = choose_source(settings)

@@ -14,12 +14,14 @@ from typing import Any
 
 from personagraph.graph.store import GraphStore
 from personagraph.graph.tags.engine import refresh_tags
+from personagraph.graph.tags.rules.churn_risk import ChurnRisk
 from personagraph.loaders.generator import generate
 from personagraph.loaders.pipeline import FileReport, LoadOptions, load_dataset
 
 DEMO_USERS = 1000
 DEMO_SEED = 42
-ANALYSES = ("influence", "communities", "copurchase", "segments", "personas", "attribution")
+ANALYSES = ("influence", "communities", "copurchase", "segments", "personas", "attribution", "predictions")
+GDS_ANALYSES = ("influence", "communities", "copurchase")  # what --engine gds computes in Graph Data Science
 
 
 @dataclass(frozen=True)
@@ -36,13 +38,17 @@ def run_analysis(
     shared: dict[str, Any] | None = None,
     reach: bool = True,
     as_of: datetime | None = None,
+    engine: str = "python",
 ) -> object:
     """One analysis by name; imports stay lazy so `persona --help` is fast.
 
     ``shared`` keeps projections between analyses of one invocation: influence and communities read
     the social graph once between them. ``as_of`` is the segments' reference time (default: the
-    graph's data time, as for rule tags).
+    graph's data time, as for rule tags). ``engine`` "gds" runs influence, communities and the product
+    communities of copurchase in Graph Data Science inside Neo4j (the others always compute in Python).
     """
+    if engine == "gds" and name in GDS_ANALYSES:
+        return run_gds_analysis(store, name, reach=reach)
     if name in ("influence", "communities"):
         from personagraph.graph.analytics.influence import run_influence
         from personagraph.graph.analytics.social_communities import run_social_communities
@@ -70,7 +76,36 @@ def run_analysis(
         from personagraph.graph.analytics.attribution import run_attribution
 
         return run_attribution(store)
+    if name == "predictions":
+        from personagraph.graph.analytics.predictions import run_predictions
+
+        rule = churn_rule()
+        return run_predictions(store, rule_min_orders=rule.min_orders, rule_quiet_days=rule.quiet_days)
     raise ValueError(f"unknown analysis {name!r}")
+
+
+def run_gds_analysis(store: GraphStore, name: str, *, reach: bool = True) -> object:
+    """One of GDS_ANALYSES with the GDS engine (GdsMemoryError when GDS's estimate would not fit)."""
+    if name == "copurchase":
+        from personagraph.graph.analytics.copurchase import run_copurchase
+
+        return run_copurchase(store, engine="gds")
+    from personagraph.graph.analytics.gds_social import run_influence_gds, run_social_communities_gds
+
+    if name == "influence":
+        return run_influence_gds(store, reach=reach)
+    return run_social_communities_gds(store)
+
+
+def churn_rule() -> ChurnRisk:
+    """The churn_risk rule of rules/tags.yaml (its defaults when the file has none), which a prediction run
+    compares its model with."""
+    from personagraph.graph.tags.rule_file import load_rules
+
+    for rule in load_rules().rules:
+        if isinstance(rule.params, ChurnRisk):
+            return rule.params
+    return ChurnRisk()
 
 
 def build_demo(
@@ -88,7 +123,10 @@ def build_demo(
         step(f"generating {DEMO_USERS:,} users (seed {DEMO_SEED})")
         generate(data, users=DEMO_USERS, seed=DEMO_SEED)
     step("loading")
-    files = load_dataset(store, data, options=options or LoadOptions(rejects_dir=workdir / "rejects"))
+    options = options or LoadOptions(rejects_dir=workdir / "rejects")
+    files = load_dataset(store, data, options=options)
+    if (data / "surveys").is_dir():  # the planted survey answers (docs/surveys.md), once their users are in
+        files += load_dataset(store, data / "surveys", options=options)
     loaded(files)
     analyses: dict[str, object] = {}
     shared: dict[str, Any] = {}

@@ -21,7 +21,7 @@ from rich.table import Table
 from personagraph.cli.audience import audience_app
 from personagraph.cli.bulk import LoadPath, importer_applies, load_initial, write_import_only
 from personagraph.cli.context import open_store, operator
-from personagraph.cli.demo import ANALYSES, DEMO_USERS, build_demo, run_analysis
+from personagraph.cli.demo import ANALYSES, DEMO_USERS, GDS_ANALYSES, build_demo, run_analysis
 from personagraph.cli.events import changes_app, events_app
 from personagraph.cli.keys import key_file, keys_app
 from personagraph.cli.output import PROGRESS_COLUMNS, CliConsole, examples, file_progress, log_handler
@@ -30,7 +30,12 @@ from personagraph.cli.tags import as_of_option, tags_app
 from personagraph.cli.webhooks import webhooks_app
 from personagraph.graph.as_of import AsOf
 from personagraph.graph.audit import AuditEntry, AuditLog
-from personagraph.graph.errors import Neo4jAuthError, Neo4jUnavailableError, PersonaGraphError
+from personagraph.graph.errors import (
+    GraphLacksDataError,
+    Neo4jAuthError,
+    Neo4jUnavailableError,
+    PersonaGraphError,
+)
 from personagraph.graph.privacy.forget import suppression_key
 from personagraph.graph.profiles.identities import resolve_identities, split_user
 from personagraph.graph.records import RowContext
@@ -424,6 +429,7 @@ def generate_cmd(
         "persona analyze influence --no-reach   # PageRank without 2-hop reach",
         "persona analyze copurchase             # pairs bought together",
         "persona analyze personas",
+        "persona analyze influence --engine gds # PageRank in Graph Data Science inside Neo4j",
     ),
 )
 def analyze(
@@ -439,8 +445,20 @@ def analyze(
             "order or behaviour event in the graph, as rule tags) or 'now'.",
         ),
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            envvar="PERSONA_ANALYTICS_ENGINE",
+            help=f"python (numpy/igraph here) or gds (Graph Data Science inside Neo4j, for "
+            f"{', '.join(GDS_ANALYSES)}; the others compute in Python). Same results, same writes.",
+        ),
+    ] = "python",
 ) -> None:
     """Compute analytics over the graph and write the results back, each as a recorded AnalyticsRun."""
+    if engine not in ("python", "gds"):
+        console.print(f"[red]error:[/] unknown engine {engine!r}; expected python or gds")
+        raise typer.Exit(2)
     names = ANALYSES if what == "all" else (what,)
     unknown = [n for n in names if n not in ANALYSES]
     if unknown:
@@ -457,8 +475,15 @@ def analyze(
         when = as_of_option(store, as_of)
         for name in names:
             started = time.perf_counter()
-            with console.status(f"{name}: projecting, computing, writing back ..."):
-                report = run_analysis(store, name, shared=shared, reach=reach, as_of=when)
+            try:
+                with console.status(f"{name}: projecting, computing, writing back ..."):
+                    report = run_analysis(store, name, shared=shared, reach=reach, as_of=when, engine=engine)
+            except GraphLacksDataError as exc:
+                if what != "all":
+                    raise
+                # `all` runs what the graph supports: a graph without order history has nothing to learn from
+                table.add_row(name, "", f"{time.perf_counter() - started:.1f}", f"skipped: {exc}")
+                continue
             table.add_row(
                 name,
                 str(getattr(report, "run_id", "")),
@@ -475,10 +500,13 @@ def _notes(report: object) -> list[str]:
     """What a run's one-line summary leaves out but a reader must know: the as-of a segment run used,
     and which personas are new, kept (the same id for the same cluster) or retired."""
     from personagraph.graph.analytics.personas import PersonaReport  # lazy: numpy and scikit-learn
+    from personagraph.graph.analytics.predictions import PredictionReport
     from personagraph.graph.analytics.segments import SegmentReport
 
     if isinstance(report, SegmentReport):
         return [f"segments: lifecycle tiers as of {AsOf(report.as_of, report.as_of_basis)}"]
+    if isinstance(report, PredictionReport):
+        return [f"predictions: {report.headline()}"]
     if isinstance(report, PersonaReport):
         notes = []
         for p in report.personas:

@@ -10,11 +10,13 @@ from rich.table import Table
 from personagraph.cli.context import open_store, operator, parse_time
 from personagraph.cli.output import CliConsole, examples
 from personagraph.graph.audit import AuditEntry, AuditLog
-from personagraph.graph.kinds import CONSENT_PURPOSES, OLD_PURPOSE
+from personagraph.graph.kinds import CONSENT_PURPOSES, OLD_PURPOSE, SURVEY_PURPOSE
 from personagraph.graph.privacy.consent import PrivacyInputError, consent_history, set_consent
 from personagraph.graph.privacy.forget import forget_user, suppression_key
 from personagraph.graph.secrets import identity_key
 from personagraph.graph.settings import get_settings
+from personagraph.graph.tags.engine import refresh_tags
+from personagraph.graph.tags.rules.base import SURVEY_INPUTS
 
 console = CliConsole(stderr=True)  # reports and messages
 out = CliConsole()  # data: `consent history` prints to stdout
@@ -107,6 +109,8 @@ def consent_set_cmd(
         change = set_consent(
             store, user_id=user_id, purpose=purpose, granted=granted, source=source, at=moment
         )
+        if change.purpose == SURVEY_PURPOSE and change.applied:  # the survey rules judge the user again
+            refresh_tags(store, user_ids=[change.user_id], changed=SURVEY_INPUTS, known_users=True)
     verb = "granted" if change.granted else "revoked"
     when = change.at.isoformat(timespec="seconds")
     console.print(f"{change.user_id}: {change.purpose} {verb} at {when} ({change.source})", highlight=False)

@@ -15,6 +15,8 @@ from personagraph.graph.records import (
     OrderLineRecord,
     ProductRecord,
     Record,
+    SurveyAnswerRecord,
+    SurveyQuestionRecord,
     TagRecord,
     TieRecord,
     UserRecord,
@@ -29,8 +31,11 @@ class Reference:
     """A row field naming an entity that must already exist (or become a placeholder)."""
 
     column: str  # the input column, for reject messages
-    target: str  # the kind it names: users, products, channels or tags
+    target: str  # the kind it names: users, products, channels, tags, questions or answers (graph/ids.py)
     key: Callable[[str, Row], str | None]  # (statement, row) -> the referenced key, or None
+    # Whether --create-missing makes a placeholder of a key that names nothing: a survey question (and the
+    # answers its scale allows) must be loaded from surveys.csv, so a row naming another is always rejected.
+    placeholder: bool = True
 
 
 def _field(name: str) -> Callable[[str, Row], str | None]:
@@ -165,6 +170,19 @@ KINDS: dict[str, EntityKind] = {
             (USER, Reference("target", "products", _product_target), CHANNEL),
             fold=fold_events,
             route=_event_statement,
+        ),
+        EntityKind("surveys", SurveyQuestionRecord, "surveys/write/merge_survey_questions"),
+        EntityKind(
+            "survey_answers",
+            SurveyAnswerRecord,
+            "surveys/write/merge_survey_answers",
+            (
+                USER,
+                Reference("question_id", "questions", _field("questionKey"), placeholder=False),
+                # the answer fits the question's scale or options (graph/ids.py: surveys/read/fitting_answers)
+                Reference("answer", "answers", _field("answerKey"), placeholder=False),
+                CHANNEL,
+            ),
         ),
         EntityKind(
             "ties",

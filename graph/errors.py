@@ -7,6 +7,11 @@ class PersonaGraphError(Exception):
     """Root of every error personagraph raises on purpose."""
 
 
+class GraphLacksDataError(PersonaGraphError):
+    """The graph does not hold what an analysis needs (e.g. no dated orders to learn from): `persona
+    analyze all` skips that analysis with this message instead of stopping."""
+
+
 class ConfigurationError(PersonaGraphError):
     """A setting is missing or has a value that cannot work."""
 

@@ -66,6 +66,9 @@ KEYS: Mapping[str, tuple[str, ...]] = {
     "FoldCursor": ("logId",),
     "Webhook": ("webhookId",),
     "WebhookDelivery": ("deliveryId",),
+    "Survey": ("surveyId",),
+    "Question": ("questionKey",),
+    "AudiencePush": ("pushId",),
 }
 
 # Properties (by node label or relationship type) that hold the wall-clock time of the load, so that two

@@ -15,6 +15,10 @@ EXISTING: dict[str, str] = {
     "products": "products/read/existing_products",
     "channels": "channels/read/existing_channels",
     "tags": "tags/read/existing_tags",
+    "questions": "surveys/read/existing_questions",
+    # an answer's key (question key, records.ANSWER_SEPARATOR, answer) is found when the answer fits the
+    # question's scale or options
+    "answers": "surveys/read/fitting_answers",
 }
 
 

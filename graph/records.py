@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -23,7 +24,15 @@ from pydantic import (
 
 from personagraph.graph.bounds import MAX_PRICE, MAX_QUANTITY
 from personagraph.graph.errors import TimeRangeError
-from personagraph.graph.kinds import ChannelKind, EventKind, TagSource, TagTier, TieKind
+from personagraph.graph.kinds import (
+    SCALE_RANGES,
+    ChannelKind,
+    EventKind,
+    QuestionScale,
+    TagSource,
+    TagTier,
+    TieKind,
+)
 from personagraph.graph.money import money_float
 from personagraph.graph.secrets import identity_key
 from personagraph.graph.settings import get_settings
@@ -136,6 +145,12 @@ class RowContext(BaseModel):
     # True for files: a row without consent_updated_at is a copy of a statement of unknown time, which may
     # withdraw but not grant over a recorded statement (cypher/load/merge_users). False: a write made now.
     consent_from_file: bool = False
+    # The ad-platform match keys of a raw identity (graph/activation/match_keys.py, set by the loaders, which
+    # may import it): an identities row carries them as adKeys, kept only for users with advertising consent.
+    # None: none derived (the keys an identity holds stay).
+    match_keys: Callable[[str, str], list[str]] | None = None
+    # The users with advertising consent (read as a file's load starts): only their identities get keys.
+    advertising_users: frozenset[str] = frozenset()
 
     @field_validator("identity_salt")
     @classmethod
@@ -349,6 +364,9 @@ class IdentityRecord(Record):
             "userId": self.user_id,
             "kind": self.kind,
             "value": hash_identity(self.kind, self.value, ctx.identity_key()),
+            "adKeys": ctx.match_keys(self.kind, self.value)
+            if ctx.match_keys and self.user_id in ctx.advertising_users
+            else None,
         }
 
 
@@ -414,4 +432,132 @@ class UserTagRecord(Record):
             "source": (self.source or TagSource.MANUAL).value,
             "assignedAt": epoch_ms(self.assigned_at),
             "expiresAt": epoch_ms(self.expires_at),
+        }
+
+
+# -- surveys (docs/surveys.md) ------------------------------------------------------------------------------
+
+# Between the options of a choice question (surveys.csv `options`) and the choices of a multiple-choice
+# answer (survey_answers.csv `answer`): "price|quality".
+CHOICE_SEPARATOR = "|"
+# Between a question's key and an answer in the key a survey_answers row names the answer by, which
+# cypher/surveys/read/fitting_answers splits (a control character: no key or answer holds one).
+ANSWER_SEPARATOR = "\x1f"
+MAX_OPTIONS = 50
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_INTEGER = re.compile(r"^[+-]?\d{1,9}$")
+
+
+def question_key(survey_id: str, question_id: str) -> str:
+    """A question's key in the graph: its survey's id and its own, ``nps-2024/q1`` (question ids repeat
+    across surveys; a survey id holds no '/')."""
+    return f"{survey_id}/{question_id}"
+
+
+def _survey_id(value: str) -> str:
+    if "/" in value:
+        raise ValueError(f"a survey id holds no '/' (it names the questions, survey/question): {value!r}")
+    return value
+
+
+def choices_of(text: str) -> list[str]:
+    """The parts of an answer or an option list, each trimmed, in the order given, each once; an integer
+    part is written plainly (' 07' is '7', '+3' is '3'). ValueError for an empty part or a control
+    character."""
+    if _CONTROL.search(text):
+        raise ValueError("holds a control character")
+    parts: list[str] = []
+    for raw in text.split(CHOICE_SEPARATOR):
+        part = raw.strip()
+        if not part:
+            raise ValueError(f"{text!r} has an empty part (parts are separated by {CHOICE_SEPARATOR!r})")
+        if _INTEGER.match(part):
+            part = str(int(part))
+        if len(part) > 200:
+            raise ValueError(f"a part is at most 200 characters: {part[:20]!r}...")
+        if part not in parts:
+            parts.append(part)
+    return parts
+
+
+SurveyKey = Annotated[Key, AfterValidator(_survey_id)]
+
+
+class SurveyQuestionRecord(Record):
+    """One question of a survey (surveys.csv: one row per question; the survey's title may repeat)."""
+
+    survey_id: SurveyKey
+    title: Text = None
+    question_id: Key
+    question: Text = None  # the question's wording
+    scale: Annotated[QuestionScale, BeforeValidator(lower_enum)]
+    # choice questions: "price|quality|brand" (validated when left out too: a choice question needs them)
+    options: Annotated[Text, Field(validate_default=True)] = None
+    position: Annotated[Annotated[int, Field(ge=0, le=10_000)] | None, BeforeValidator(_blank_to_none)] = None
+
+    @field_validator("options")
+    @classmethod
+    def _options_fit_scale(cls, options: str | None, info: ValidationInfo) -> str | None:
+        scale = info.data.get("scale")
+        if scale is None:
+            return options  # already reported on scale
+        if scale not in (QuestionScale.SINGLE, QuestionScale.MULTI):
+            if options is not None:
+                raise ValueError(f"a {scale.value} question takes no options (its scores are fixed)")
+            return None
+        if options is None:
+            raise ValueError(f"a {scale.value} question needs options, e.g. 'price|quality|brand'")
+        count = len(choices_of(options))
+        if not 2 <= count <= MAX_OPTIONS:
+            raise ValueError(f"a choice question has 2 to {MAX_OPTIONS} distinct options, not {count}")
+        return options
+
+    def to_row(self, ctx: RowContext) -> dict[str, Any]:
+        low, high = SCALE_RANGES.get(self.scale, (None, None))
+        return {
+            "surveyId": self.survey_id,
+            "title": self.title,
+            "questionKey": question_key(self.survey_id, self.question_id),
+            "questionId": self.question_id,
+            "text": self.question,
+            "scale": self.scale.value,
+            "options": choices_of(self.options) if self.options is not None else None,
+            "low": low,
+            "high": high,
+            "position": self.position,
+        }
+
+
+class SurveyAnswerRecord(Record):
+    """One answer of a user to one question (survey_answers.csv). Whether the answer fits the question's
+    scale or options is checked against the question, like a reference (cypher/surveys/read/fitting_answers):
+    a score of 0-10 for an NPS question, 1-5 or 1-7 for a Likert one, one option or several ('a|b')."""
+
+    user_id: Key
+    survey_id: SurveyKey
+    question_id: Key
+    answer: Annotated[str, BeforeValidator(_blank_to_none), Field(min_length=1, max_length=2000)]
+    answered_at: RequiredWhen
+    channel_id: Ref = None
+
+    @field_validator("answer")
+    @classmethod
+    def _parts(cls, answer: str) -> str:
+        return CHOICE_SEPARATOR.join(choices_of(answer))
+
+    def to_row(self, ctx: RowContext) -> dict[str, Any]:
+        key = question_key(self.survey_id, self.question_id)
+        choices = self.answer.split(CHOICE_SEPARATOR)
+        score = int(choices[0]) if len(choices) == 1 and _INTEGER.match(choices[0]) else None
+        return {
+            "userId": self.user_id,
+            "surveyId": self.survey_id,
+            "questionId": self.question_id,
+            "questionKey": key,
+            "answer": self.answer,
+            "answerKey": f"{key}{ANSWER_SEPARATOR}{self.answer}",
+            "choices": choices,
+            "score": score,
+            "at": epoch_ms(self.answered_at),
+            "channelId": self.channel_id,
         }

@@ -15,6 +15,8 @@ from typing import Any
 import polars as pl
 from pydantic import ValidationError
 
+from personagraph.graph.activation.keys_store import advertising_users
+from personagraph.graph.activation.match_keys import match_keys
 from personagraph.graph.entities import KINDS, EntityKind, Row
 from personagraph.graph.ids import existing_ids
 from personagraph.graph.privacy.forget import REFUSED, SuppressionList, load_suppression_list
@@ -37,6 +39,7 @@ from personagraph.loaders.rows import (
     forgotten_in_raw,
     forgotten_in_row,
     model_problem,
+    reference_value,
     row_digest,
     unknown_reference,
 )
@@ -63,7 +66,9 @@ WHOLE_FILE_BYTES = 2 << 30
 
 
 # Per kind a row can name (entities.Reference.target): the statement that creates placeholders for the
-# keys that name nothing (--create-missing; graph/ids.py finds which). Catalog names, never built.
+# keys that name nothing (--create-missing; graph/ids.py finds which). Catalog names, never built. A survey
+# question or answer has none (entities.Reference.placeholder): a row naming one that is not there is
+# rejected.
 PLACEHOLDER = {
     "users": "profiles/write/placeholder_users",
     "products": "products/write/placeholder_products",
@@ -164,6 +169,8 @@ def file_context(options: LoadOptions, path: Path, kind: EntityKind) -> RowConte
             "consent_at": given.consent_at or datetime.now(UTC),
             "consent_from_file": True,
             "identity_salt": given.identity_key() if kind.name == "identities" else given.identity_salt,
+            # the ad-platform match keys of each raw identity (kept only for users with advertising consent)
+            "match_keys": match_keys if kind.name == "identities" else given.match_keys,
         }
     )
 
@@ -261,6 +268,8 @@ class FileLoader:
             suppression = load_suppression_list(store, options.suppression_key)
         self.suppression = suppression
         self.context = file_context(options, path, kind)
+        if self.context.match_keys is not None:  # identities: keys for the users with advertising consent
+            self.context = self.context.model_copy(update={"advertising_users": advertising_users(store)})
         self._seen: set[bytes] = set()
         self._told = 0  # rows read that ``progress`` has been told of
         self._total: int | None = None  # rows the file holds, once known
@@ -422,7 +431,7 @@ class FileLoader:
         for target, keys in wanted.items():
             found = existing_ids(self.store, target, keys)
             missing[target] = keys - found
-            if missing[target] and self.options.create_missing:
+            if missing[target] and self.options.create_missing and target in PLACEHOLDER:
                 self._make_placeholders(target, missing[target])
                 missing[target] = set()
         good = []
@@ -440,7 +449,8 @@ class FileLoader:
             else:
                 value = problem.key(pending.statement, pending.row)
                 reason = unknown_reference(problem.column, value, problem.target)
-                self._rejects.add(pending.line, problem.column, value, reason, pending.raw)
+                shown = reference_value(problem.target, value)
+                self._rejects.add(pending.line, problem.column, shown, reason, pending.raw)
         return good
 
 

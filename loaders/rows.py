@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from personagraph.graph.entities import EntityKind, Row
 from personagraph.graph.privacy.forget import SuppressionList, words_of
+from personagraph.graph.records import ANSWER_SEPARATOR
 
 
 def row_digest(raw: dict[str, Any]) -> bytes:
@@ -27,8 +28,19 @@ def model_problem(exc: ValidationError) -> tuple[str, str]:
 
 
 def unknown_reference(column: str, value: object, target: str) -> str:
-    """Why a row naming a key that no node of ``target`` (users, products, ...) holds is rejected."""
+    """Why a row naming a key that no node of ``target`` (users, products, ...) holds is rejected; for an
+    answer (graph/entities.py), why it does not fit its question."""
+    if target == "answers":
+        question, _, answer = str(value).partition(ANSWER_SEPARATOR)
+        return f"answer {answer!r} is not on question {question!r}'s scale (or not one of its options)"
     return f"unknown {column} {value!r}: no such {target[:-1]}"
+
+
+def reference_value(target: str, value: object) -> object:
+    """The value a reject of an unknown reference shows: the key, or for an answer the answer alone."""
+    if target == "answers" and isinstance(value, str):
+        return value.partition(ANSWER_SEPARATOR)[2]
+    return value
 
 
 def user_columns(kind: EntityKind) -> tuple[str, ...]:

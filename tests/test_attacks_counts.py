@@ -183,6 +183,9 @@ def test_ranks_are_counted_in_groups_of_k_below_admin(client: TestClient, keys: 
         ("service", {"attribute": {"field": "customerId", "op": "eq", "value": "C0001"}}),
         ("marketer", {"attribute": {"field": "customerId", "op": "in", "value": ["C0001", "C0002"]}}),
         ("analyst", {"referralHops": {"userId": "u0000001", "maxHops": 2}}),
+        ("analyst", {"prediction": {"field": "churnProbability", "op": "gte", "value": 0.7341}}),
+        ("marketer", {"prediction": {"field": "churnProbability", "op": "between", "value": [0.7, 0.7]}}),
+        ("service", {"prediction": {"field": "expectedSpend", "op": "lt", "value": 123.45}}),
     ],
 )
 def test_ids_and_exact_scores_are_refused_below_admin(
@@ -192,6 +195,18 @@ def test_ids_and_exact_scores_are_refused_below_admin(
     error = as_role(client, keys, role).error(COUNTS, {"d": definition, "p": purpose})
     assert error["extensions"]["code"] == "FORBIDDEN" and "single one person out" in error["message"]
     assert as_role(client, keys, "admin").raw(COUNTS, {"d": definition, "p": purpose}).get("errors") is None
+
+
+def test_whole_steps_of_a_prediction_are_open_below_admin(client: TestClient, keys: Secured) -> None:
+    """The audiences predictions are for ("churn probability >= 0.7", spend between 100 and 500) pass."""
+    definition = {
+        "and": [
+            {"prediction": {"field": "churnProbability", "op": "gte", "value": 0.7}},
+            {"prediction": {"field": "expectedSpend", "op": "between", "value": [100, 500]}},
+        ]
+    }
+    body = as_role(client, keys, "marketer").raw(COUNTS, {"d": definition, "p": "MARKETING"})
+    assert body.get("errors") is None, body
 
 
 def test_no_breakdown_by_an_id_below_admin(client: TestClient, keys: Secured) -> None:

@@ -277,6 +277,7 @@ def _definition(p: str) -> dict[str, Any]:
         {"behavior": {"action": "viewed", "brand": p, "lastDays": 30}},
         {"behavior": {"action": "clicked", "category": p, "from": "2025-01-01T00:00:00Z"}},
         {"referralHops": {"userId": p, "maxHops": 2}},
+        {"surveyAnswer": {"surveyId": "pulse", "questionId": p, "anyOf": [p], "lastDays": 30}},
     ]
     return {
         "and": [

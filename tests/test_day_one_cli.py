@@ -349,12 +349,13 @@ def test_consent_names_the_purpose_as_audiences_do(
     from typer.testing import CliRunner
 
     from personagraph.cli.main import app
-    from personagraph.graph.kinds import CONSENT_PURPOSES, PURPOSES
+    from personagraph.graph.kinds import CONSENT_PURPOSES, PURPOSES, SURVEY_PURPOSE
     from personagraph.graph.settings import get_settings
 
     monkeypatch.setenv("PERSONA_DATA_DIR", str(tmp_path))
     get_settings.cache_clear()
-    assert set(CONSENT_PURPOSES) <= set(PURPOSES)
+    # every consent purpose names an audience's purpose but surveys, the use of answers (docs/surveys.md)
+    assert set(CONSENT_PURPOSES) - {SURVEY_PURPOSE} <= set(PURPOSES)
     runner = CliRunner()
     done = runner.invoke(app, ["consent", "set", "--help"])
     assert "personalised" in done.stdout
@@ -397,7 +398,8 @@ def test_api_consent_purpose_is_personalised(
             assert user_data["personalizationOptOut"] is True
             assert {"purpose": "PERSONALISED", "granted": False} in user_data["consentHistory"]
         enum = gql.data('{ __type(name: "ConsentPurpose") { enumValues { name } } }')["__type"]
-        assert [v["name"] for v in enum["enumValues"]] == ["MARKETING", "PERSONALISED"]
+        names = [v["name"] for v in enum["enumValues"]]
+        assert names == ["MARKETING", "PERSONALISED", "ADVERTISING", "SURVEYS"]
 
 
 # === serve

@@ -13,7 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from personagraph.graph.entities import KINDS
-from personagraph.graph.records import RowContext
+from personagraph.graph.records import ANSWER_SEPARATOR, RowContext
 from personagraph.loaders.generator import GeneratorReport, generate
 
 USERS = 2000
@@ -66,7 +66,7 @@ def test_same_seed_gives_the_same_bytes_and_another_seed_does_not(
     generate(tmp_path / "again", users=USERS, seed=SEED, chunk_size=700)
     generate(tmp_path / "other", users=USERS, seed=SEED + 1, chunk_size=700)
     first, again, other = files(folder), files(tmp_path / "again"), files(tmp_path / "other")
-    assert len(first) == 9 + 9
+    assert len(first) == 9 + 2 + 10  # the data files, the survey files (surveys/), the truth files
     assert first == again
     changed = ("users.csv", "identities.csv", "events.csv", "ties.csv", "truth/communities.json")
     assert all(other[name] != first[name] for name in changed)
@@ -106,16 +106,38 @@ def test_ids_are_unique_and_zero_padded(dataset: tuple[Path, GeneratorReport]) -
     assert all(row["order_id"].startswith("o") for row in good(folder, "orders.csv"))
 
 
+# The survey files are in a folder of their own; their bad rows are listed in truth/surveys.json.
+SURVEY_FILES = {"surveys": "surveys/surveys.csv", "survey_answers": "surveys/survey_answers.csv"}
+
+
+def fits(questions: dict[str, dict[str, Any]], answer_key: str) -> bool:
+    """Whether an answer fits its question (as cypher/surveys/read/fitting_answers decides, in Python)."""
+    key, _, answer = answer_key.partition(ANSWER_SEPARATOR)
+    question, picks = questions.get(key), answer.split("|")
+    if question is None:
+        return False
+    if question["scale"] == "single":
+        return len(picks) == 1 and picks[0] in question["options"]
+    if question["scale"] == "multi":
+        return all(p in question["options"] for p in picks)
+    return (
+        len(picks) == 1
+        and picks[0].lstrip("-").isdigit()
+        and question["low"] <= int(picks[0]) <= question["high"]
+    )
+
+
 def test_bad_rows_are_exactly_the_rows_the_loader_would_reject(dataset: tuple[Path, GeneratorReport]) -> None:
     """Validate with the loader's own models, and check references the way the pipeline does."""
     folder, _ = dataset
-    bad = truth(folder, "bad_rows")
+    bad = {**truth(folder, "bad_rows"), **truth(folder, "surveys")["bad_rows"], "surveys.csv": []}
     key_of = {"channels": "channelId", "products": "sku", "users": "userId", "tags": "tagId"}
     known: dict[str, set[str]] = defaultdict(set)
+    questions: dict[str, dict[str, Any]] = {}
     for name, kind in KINDS.items():
         rejected = []
         seen: set[tuple[str, ...]] = set()
-        for line, raw in rows(folder, f"{name}.csv"):
+        for line, raw in rows(folder, SURVEY_FILES.get(name, f"{name}.csv")):
             assert tuple(raw.values()) not in seen, f"{name}.csv:{line} repeats an earlier row"
             seen.add(tuple(raw.values()))
             try:
@@ -125,12 +147,21 @@ def test_bad_rows_are_exactly_the_rows_the_loader_would_reject(dataset: tuple[Pa
                 continue
             statement, row = kind.statement_for(record), record.to_row(RowContext())
             keys = [(ref.target, ref.key(statement, row)) for ref in kind.references]
-            if any(key is not None and key not in known[target] for target, key in keys):
+            if any(
+                key is not None
+                and (not fits(questions, key) if target == "answers" else key not in known[target])
+                for target, key in keys
+            ):
                 rejected.append(line)
             elif name in key_of:
                 known[name].add(row[key_of[name]])
+            elif name == "surveys":
+                known["questions"].add(row["questionKey"])
+                questions[row["questionKey"]] = row
         assert rejected == bad[f"{name}.csv"], name
-        assert rejected, f"{name}: no bad rows planted"
+        assert rejected or name == "surveys", (
+            f"{name}: no bad rows planted"
+        )  # a bad question loses its answers
 
 
 def test_consent_is_mixed(dataset: tuple[Path, GeneratorReport]) -> None:

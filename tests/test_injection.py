@@ -355,6 +355,13 @@ SLOTS: dict[str, list[Variant]] = {
     "Mutation.saveAudience(id)": [Variant(SAVE, _save(id=None), AUDIENCE_ID)],
     "Mutation.saveAudience(name)": [Variant(SAVE, _save(name=None), AUDIENCE_TEXT)],
     "Mutation.saveAudience(owner)": [Variant(SAVE, _save(owner=None), AUDIENCE_TEXT)],
+    # Pushes name a saved audience: no audience has a payload for its id, so nothing is pushed or written.
+    "Mutation.pushAudience(audienceId)": [
+        Variant(
+            "mutation($v: ID!) { pushAudience(audienceId: $v, platform: GOOGLE) { id keys } }",
+            lambda k, p: {"v": p},
+        )
+    ],
     # Webhooks (admin only): ids are looked up; filters are stored on the webhook, URLs refused unless URLs.
     "Query.webhookDeliveries(webhookId)": [
         Variant("query($v: ID) { webhookDeliveries(webhookId: $v) { id } }", lambda k, p: {"v": p})
@@ -429,6 +436,25 @@ DEFINITION_SLOTS: dict[str, Callable[[Known, str], dict[str, Any]]] = {
         "or": [{"lifecycle": {"in": [p]}}, {"persona": {"in": [p, "x"]}}, {"community": {"in": [p]}}]
     },
     "ReferralConditionInput.userId": lambda k, p: {"referralHops": {"userId": p, "maxHops": 2}},
+    "PredictionConditionInput.field": lambda k, p: {"prediction": {"field": p, "op": "gte", "value": 0.7}},
+    "PredictionConditionInput.op": lambda k, p: {
+        "prediction": {"field": "churnProbability", "op": p, "value": 0.7}
+    },
+    "PredictionConditionInput.value": lambda k, p: {
+        "or": [
+            {"prediction": {"field": "churnProbability", "op": "gte", "value": p}},
+            {"prediction": {"field": "expectedSpend", "op": "between", "value": [p, 10]}},
+        ]
+    },
+    "SurveyAnswerConditionInput.surveyId": lambda k, p: {
+        "surveyAnswer": {"surveyId": p, "questionId": "recommend", "min": 9}
+    },
+    "SurveyAnswerConditionInput.questionId": lambda k, p: {
+        "surveyAnswer": {"surveyId": "pulse", "questionId": p, "max": 6, "lastDays": 30}
+    },
+    "SurveyAnswerConditionInput.anyOf": lambda k, p: {
+        "surveyAnswer": {"surveyId": "pulse", "questionId": "values", "anyOf": [p, "x"]}
+    },
 }
 # The same payload reaching the compiler through the nesting forms it plans differently.
 NESTINGS: dict[str, Callable[[dict[str, Any], Known], dict[str, Any]]] = {

@@ -61,6 +61,8 @@ NODES_PER_ROW = {
     "orders": 1,
     "events": 1,  # a search term
     "ties": 0,
+    "surveys": 2,  # the survey and the question
+    "survey_answers": 0,
 }
 # Relationships one loaded row can create at most (users: ACQUIRED_VIA and two CONSENT_CHANGED;
 # products: OF_BRAND, IN_CATEGORY and one SUBCATEGORY_OF per level).
@@ -74,6 +76,8 @@ RELATIONSHIPS_PER_ROW = {
     "orders": 3,  # PLACED, CONTAINS, VIA
     "events": 1,
     "ties": 1,
+    "surveys": 1,  # HAS_QUESTION
+    "survey_answers": 1,  # ANSWERED
 }
 
 # --- values -----------------------------------------------------------------------------------------
@@ -179,8 +183,21 @@ VALID: dict[str, st.SearchStrategy[str]] = {
     "source": _optional(_enum("manual", "rule", "model")),
     "category": st.lists(st.sampled_from(["A", "B", " C ", "Vehicles", "E-bikes"]), max_size=4).map("/".join),
     "value": st.sampled_from(["ann@example.com", "+86 138-0000-1234", "dev-1", " Bob@Example.COM "]),
+    "scale": _enum("likert5", "likert7", "nps", "single", "multi"),
+    "options": _optional(st.sampled_from(["a|b", " x | y |z", "price|quality"])),
+    "position": _optional(st.integers(0, 100).map(str)),
+    "answer": st.sampled_from(["1", "07", "10", "a", "a|b", "quality"]),
 }
-DATE_COLUMNS = {"ordered_at", "at", "since", "acquired_at", "assigned_at", "expires_at", "consent_updated_at"}
+DATE_COLUMNS = {
+    "ordered_at",
+    "at",
+    "since",
+    "acquired_at",
+    "assigned_at",
+    "expires_at",
+    "consent_updated_at",
+    "answered_at",
+}
 NUMBER_COLUMNS = {"birth_year", "price", "unit_price", "quantity", "weight"}
 REFERENCES = {"user_id": "users", "sku": "products", "channel_id": "channels", "tag_id": "tags"}
 
@@ -188,7 +205,7 @@ REFERENCES = {"user_id": "users", "sku": "products", "channel_id": "channels", "
 def valid_values(kind: EntityKind, column: str) -> st.SearchStrategy[str]:
     """Text the loader should accept for the column (references name entities that exist)."""
     if column in DATE_COLUMNS:
-        return VALID_DATES if column in ("ordered_at", "at") else _optional(VALID_DATES)
+        return VALID_DATES if column in ("ordered_at", "at", "answered_at") else _optional(VALID_DATES)
     if column == "kind":
         return KIND_ENUMS[kind.name]
     if column in REFERENCES:

@@ -358,7 +358,13 @@ def test_runs_newest_first_with_json_decoded(shop: GraphStore) -> None:
         {"damping": 0.5},
     )
     assert done.status == "done" and done.error is None
-    assert done.parameters == {"min_count": 2, "min_support": 0.0, "min_lift": 0.0, "max_pairs": 20}
+    assert done.parameters == {
+        "min_count": 2,
+        "min_support": 0.0,
+        "min_lift": 0.0,
+        "max_pairs": 20,
+        "engine": "python",
+    }
     assert done.input_sizes["products"] == 27 and set(done.timings) == {"projection", "compute", "write"}
     assert done.counts["edges_written"] == len(_edges(shop))
     assert done.finished_at is not None and done.finished_at.tzinfo is not None

@@ -188,6 +188,8 @@ MATRIX: dict[str, tuple[str, str, str, str]] = {
     "birthYear": (ALLOWED, ALLOWED, DENIED, DENIED),
     "customerId": (ALLOWED, ALLOWED, DENIED, DENIED),
     "consentHistory": (ALLOWED, ALLOWED, DENIED, DENIED),
+    "surveys": (ALLOWED, ALLOWED, DENIED, ALLOWED),
+    "memberSurveys": (ALLOWED, ALLOWED, DENIED, ALLOWED),  # survey answers: psychographics, not for marketers
     "friends": (ALLOWED, ALLOWED, DENIED, ALLOWED),
     "influencers": (ALLOWED, ALLOWED, DENIED, ALLOWED),
     "audienceCount": (ALLOWED, ALLOWED, ALLOWED, ALLOWED),
@@ -200,6 +202,9 @@ MATRIX: dict[str, tuple[str, str, str, str]] = {
     "tagUser": (ALLOWED, ALLOWED, DENIED, DENIED),
     "setConsent": (ALLOWED, ALLOWED, DENIED, DENIED),
     "saveAudience": (ALLOWED, ALLOWED, ALLOWED, DENIED),
+    # admins and marketers may push (their own saved audience), and are then refused by the k floor: the
+    # generated graph has no advertising consent (tests/test_activation.py pushes one that has)
+    "pushAudience": ("BAD_USER_INPUT", DENIED, "BAD_USER_INPUT", DENIED),
     "auditLog": (ALLOWED, DENIED, DENIED, DENIED),
 }
 ROLES = ("admin", "service", "marketer", "analyst")
@@ -213,6 +218,8 @@ def operations(user_id: str, role: str = "") -> dict[str, str]:
         "birthYear": f'{{ user(id: "{user_id}") {{ birthYear }} }}',
         "customerId": f'{{ user(id: "{user_id}") {{ customerId }} }}',
         "consentHistory": f'{{ user(id: "{user_id}") {{ consentHistory {{ purpose }} }} }}',
+        "surveys": f'{{ user(id: "{user_id}") {{ surveys {{ answers {{ answer }} }} }} }}',
+        "memberSurveys": f"{{ audience(definition: {BIG}) {{ members(first: 2) {{ edges {{ node {{ surveys {{ surveyId }} }} }} }} }} }}",
         "friends": f'{{ user(id: "{user_id}") {{ friends(first: 2) {{ totalCount }} }} }}',
         "influencers": "{ influencers(first: 3) { id } }",
         "audienceCount": f"{{ audience(definition: {BIG}) {{ count {{ value fewerThan }} }} }}",
@@ -225,6 +232,7 @@ def operations(user_id: str, role: str = "") -> dict[str, str]:
         "tagUser": f'mutation {{ tagUser(userId: "{user_id}", tagId: "vip") {{ created }} }}',
         "setConsent": f'mutation {{ setConsent(userId: "{user_id}", purpose: MARKETING, granted: true, source: "matrix test") {{ granted }} }}',
         "saveAudience": f'mutation {{ saveAudience(id: "matrix-aud-{role}", name: "m", definition: {BIG}) {{ id }} }}',
+        "pushAudience": f'mutation {{ pushAudience(audienceId: "matrix-aud-{role}", platform: GOOGLE) {{ users }} }}',
         "auditLog": "{ auditLog(first: 1) { action } }",
     }
 
@@ -262,6 +270,7 @@ def test_the_viewer_says_what_its_role_may_not_read_and_that_is_what_is_refused(
                 ("customerId", ""),
                 ("identities", " { kind }"),
                 ("consentHistory", " { purpose }"),
+                ("surveys", " { surveyId }"),
                 ("neighborhood", " { center }"),
             )
         },

@@ -40,9 +40,11 @@ from personagraph.graph.tags.rules import (
     Influencer,
     NewCustomer,
     NightActivity,
+    Nps,
     PriceSensitive,
     RuleParams,
     SocialConnector,
+    SurveyAnswer,
 )
 from personagraph.loaders.generator import generate
 from personagraph.loaders.pipeline import LoadOptions, load_file
@@ -52,6 +54,7 @@ RULES = load_rules(DEFAULT_RULES)
 # What the rules read: identities, tags and manual user tags are left out (no rule looks at them, and
 # no generated manual tag shares an id with a rule tag), which keeps the module's load short.
 LOADED = ("channels.csv", "products.csv", "users.csv", "orders.csv", "events.csv", "ties.csv")
+SURVEY_FILES = ("surveys/surveys.csv", "surveys/survey_answers.csv")
 # A share within this of its threshold may land on either side in Neo4j's float sums (exact here).
 SLACK = Decimal("1e-9")
 P = TypeVar("P", bound=RuleParams)
@@ -161,6 +164,9 @@ def tagged(
         loaded = load_file(store, report.out_dir / name, options=options)
         # The loader rejects exactly the planted bad rows, so skipping them below reads what the graph holds.
         assert loaded.rejected == report.bad_rows[name] and loaded.duplicates == 0, name
+    for name in SURVEY_FILES:  # a folder of their own (loaders/generator/surveys.py), after the users
+        loaded = load_file(store, report.out_dir / name, options=options)
+        assert loaded.rejected == report.bad_rows[name] and loaded.duplicates == 0, name
     run_influence(store)
     as_of = latest_order_time(store)
     assert as_of is not None
@@ -224,6 +230,9 @@ def test_every_starter_rule_is_checked_here() -> None:
         "brand-loyal",
         "social-connector",
         "influencer",
+        "nps",
+        "quality-over-price",
+        "eco-minded",
     ]
 
 
@@ -422,6 +431,36 @@ def test_influencer_finds_the_planted_influencers(tagged: Tagged) -> None:
     # the floor asks for exactly that.
     assert len(got) == cutoff and len(planted) <= cutoff
     assert_floors("influencer", got, planted, recall=1.0, precision=len(planted) / cutoff)
+
+
+def _latest_answer_times(folder: Path) -> list[datetime]:
+    """When each user last answered each question (an earlier answer may be older than any window)."""
+    bad = set(json.loads((folder / "truth" / "surveys.json").read_text())["bad_rows"]["survey_answers.csv"])
+    latest: dict[tuple[str, str], datetime] = {}
+    for r in _good_rows(folder, "surveys/survey_answers.csv", bad):
+        key, at = (r["user_id"], r["question_id"]), _when(r["answered_at"])
+        latest[key] = max(at, latest.get(key, at))
+    return list(latest.values())
+
+
+def test_the_survey_rules_find_exactly_the_planted_answers(tagged: Tagged) -> None:
+    """The generator plants the survey answers, so its truth is exact: promoters, passives and detractors by
+    the latest NPS answer (some respondents answered twice), quality over price (4-5 of 5), eco-minded
+    (eco 4-5 and sustainability among their values; near misses have only one of the two)."""
+    planted = tagged.data.truth("surveys")
+    times = _latest_answer_times(tagged.data.folder)
+    # every latest answer is judged: given before the as-of, within the rules' windows
+    assert max(times) <= tagged.as_of
+    nps, quality = params("nps", Nps), params("quality-over-price", SurveyAnswer)
+    assert tagged.as_of - min(times) <= timedelta(days=min(nps.max_age_days, quality.max_age_days))
+    for band in ("promoter", "passive", "detractor"):
+        assert_tagged(f"nps-{band}", tagged.holders.get(f"nps-{band}", set()), set(planted[f"{band}s"]))
+    assert_tagged(
+        "quality-over-price",
+        tagged.holders.get("quality-over-price", set()),
+        set(planted["quality_over_price"]),
+    )
+    assert_tagged("eco-minded", tagged.holders.get("eco-minded", set()), set(planted["eco_minded"]))
 
 
 def test_high_value_keeps_the_buyer_at_the_cut_off(store: GraphStore, tmp_path: Path) -> None:

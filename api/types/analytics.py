@@ -35,6 +35,23 @@ class Influence:
     computed_at: datetime | None
 
 
+@strawberry.type(
+    description="Predicted churn and spend over the next horizonDays, from the prediction run that scored "
+    "the user; the run's held-out metrics are on AnalyticsRun.metrics (docs/predictions.md)."
+)
+class Prediction:
+    churn_probability: float = strawberry.field(
+        description="Probability (0-1, calibrated) of no order in the next horizonDays."
+    )
+    expected_spend: float | None = strawberry.field(
+        description="Expected amount spent in the next horizonDays, in the data's currency."
+    )
+    horizon_days: float | None
+    model_id: str | None
+    trained_at: datetime | None
+    run_id: str | None
+
+
 @strawberry.type(description="Recency, frequency and monetary quintiles (1-5) and their code, e.g. '545'.")
 class Rfm:
     recency: int | None
@@ -137,6 +154,10 @@ class AnalyticsRun:
     input_sizes: JSON
     timings: JSON
     counts: JSON
+    metrics: JSON = strawberry.field(
+        description="Held-out metrics of a run that trains a model (predictions: AUC, Brier, calibration "
+        "error, MAE, beside the RFM-only model and the churn-risk rule tag); {} for other runs."
+    )
     error: str | None
 
     @staticmethod

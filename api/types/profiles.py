@@ -13,13 +13,14 @@ from strawberry.types import Info
 from personagraph.api.context import Context
 from personagraph.api.enums import TagTier
 from personagraph.api.selection import Field, tree_of_info
-from personagraph.api.types.analytics import Community, Influence, Persona, Rfm
+from personagraph.api.types.analytics import Community, Influence, Persona, Prediction, Rfm
 from personagraph.api.types.look_ahead import arguments_with_defaults, fields_under, page_arguments
 from personagraph.api.types.orders import Order, OrderConnection, OrderEdge
 from personagraph.api.types.paging import PageInfo, page_info
 from personagraph.api.types.privacy import ConsentChange
 from personagraph.api.types.products import CrossSell
 from personagraph.api.types.records import from_record, load_one
+from personagraph.api.types.surveys import AnsweredSurvey
 from personagraph.api.types.tags import UserTag
 from personagraph.graph.analytics.lookalikes import lookalikes
 from personagraph.graph.kinds import TieList
@@ -177,6 +178,22 @@ class User:
         )
 
     @strawberry.field(
+        description="Predicted churn and spend from the last prediction run; null before any run."
+    )
+    def prediction(self) -> Prediction | None:
+        p = self.profile
+        if p.churn_probability is None:
+            return None
+        return Prediction(
+            churn_probability=p.churn_probability,
+            expected_spend=p.expected_spend,
+            horizon_days=p.prediction_horizon_days,
+            model_id=p.prediction_model_id,
+            trained_at=p.prediction_trained_at,
+            run_id=p.prediction_run_id,
+        )
+
+    @strawberry.field(
         description="The user's social community; null when the user's group has fewer than 3 members "
         "(the communities run's `min_size`; a user without social ties is a group of one) and before any "
         "communities run."
@@ -203,6 +220,13 @@ class User:
     async def consent_history(self, info: Ctx) -> list[ConsentChange]:
         found = await info.context.consent_history().load(self.profile.user_id)
         return [ConsentChange.of(c) for c in found]
+
+    @strawberry.field(
+        description="Surveys the user answered, the most recently answered first, each with its answers "
+        "(latest first); none when the user withdrew survey consent (purpose SURVEYS)."
+    )
+    async def surveys(self, info: Ctx, first: int = 10) -> list[AnsweredSurvey]:
+        return [AnsweredSurvey.of(s) for s in await info.context.surveys(first).load(self.profile.user_id)]
 
     @strawberry.field(description="Hashed identities linked to this user.")
     async def identities(self, info: Ctx) -> list[Identity]:
@@ -306,6 +330,14 @@ USER_FIELD_READS: dict[str, tuple[str, ...]] = {
         "influence_run_id",
         "influence_computed_at",
     ),
+    "prediction": (
+        "churn_probability",
+        "expected_spend",
+        "prediction_horizon_days",
+        "prediction_model_id",
+        "prediction_trained_at",
+        "prediction_run_id",
+    ),
     "community": ("social_community",),
     "persona": ("persona",),
     # Fields that read by the user's id alone.
@@ -323,6 +355,7 @@ USER_FIELD_READS: dict[str, tuple[str, ...]] = {
             "neighborhood",
             "crossSell",
             "lookalikes",
+            "surveys",  # the survey consent is read with the answers (surveys/read/user_surveys)
         )
     },
 }

@@ -16,6 +16,9 @@ One module per analysis, named after it:
 - ``copurchase``: the co-purchase run, writing pairs and product communities (``run_copurchase``).
 - ``attribution``: channel acquisition, conversion and revenue credit (``run_attribution``).
 - ``lookalikes``: users most like a set of seed users (``lookalikes``).
+- ``predictions``: churn probability and expected spend, time-split and held out, compared with RFM-only
+  and the churn_risk rule (``run_predictions``; features in ``predictions_features``, models and metrics
+  in ``predictions_models``).
 - ``insights``: typed reads of what the analyses wrote (communities, personas, influencers, runs).
 
 Shared parts:
@@ -24,4 +27,6 @@ Shared parts:
 - ``social_projection``: the social graph (users and ties) that influence and communities share.
 - ``user_features``: per-user orders, spend mix, channels, hours and tags.
 - ``leiden``: seeded Leiden community detection.
+- ``gds_engine``, ``gds_social``, ``gds_products``: the GDS engine (``--engine gds``): influence, social
+  and product communities computed by Graph Data Science inside Neo4j, written like the Python engine's.
 """

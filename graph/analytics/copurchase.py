@@ -15,6 +15,8 @@ from personagraph.graph.analytics.bought_together import (
     project_baskets,
     write_bought_with,
 )
+from personagraph.graph.analytics.gds_engine import Engine
+from personagraph.graph.analytics.gds_products import check_product_memory, gds_product_communities
 from personagraph.graph.analytics.product_communities import product_communities, write_communities
 from personagraph.graph.analytics.runs import analytics_run
 from personagraph.graph.products.read import NO_MULTI_LINE_ORDERS, NO_ORDERS, no_pairs
@@ -43,14 +45,23 @@ def run_copurchase(
     min_lift: float = 1.0,
     max_pairs: int = 20,
     batch_size: int = 5000,
+    engine: Engine = "python",
+    memory_limit: int | None = None,
 ) -> CopurchaseReport:
-    """Project baskets, compute pair measures and product communities, write both back as one run."""
+    """Project baskets, compute pair measures and product communities, write both back as one run.
+
+    With ``engine="gds"`` Graph Data Science finds the communities (:mod:`graph.analytics.gds_products`)
+    over the pairs once written; its memory estimate is checked first (GdsMemoryError: nothing written).
+    """
     started = time.perf_counter()
+    if engine == "gds":
+        check_product_memory(store, max_pairs=max_pairs, memory_limit=memory_limit)
     params = {
         "min_count": min_count,
         "min_support": min_support,
         "min_lift": min_lift,
         "max_pairs": max_pairs,
+        "engine": engine,
     }
     with analytics_run(store, "copurchase", params) as run:
         with run.phase("projection"):
@@ -70,9 +81,14 @@ def run_copurchase(
                 min_lift=min_lift,
                 max_pairs=max_pairs,
             )
-            members, community = product_communities(result)
+            if engine == "python":
+                members, community = product_communities(result)
         with run.phase("write"):
             written = write_bought_with(store, baskets, result, run, batch_size)
+        if engine == "gds":
+            with run.phase("compute"):
+                members, community = gds_product_communities(store, baskets, run)
+        with run.phase("write"):
             communities = write_communities(store, baskets, members, community, run, batch_size)
         run.counts.update(
             pairs=int(result.pairs()[0].size),

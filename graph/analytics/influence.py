@@ -114,6 +114,7 @@ def run_influence(
     """
     weights = weights or InfluenceWeights()
     params = {
+        "engine": "python",
         "weights": weights.__dict__,
         "damping": damping,
         "reach": reach,

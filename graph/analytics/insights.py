@@ -187,6 +187,7 @@ class RunInfo(BaseModel):
     input_sizes: dict[str, Any] = {}
     timings: dict[str, Any] = {}  # seconds per phase
     counts: dict[str, Any] = {}
+    metrics: dict[str, Any] = {}  # held-out metrics of a run that trains a model (predictions), else {}
     error: str | None = None
 
     @classmethod
@@ -206,6 +207,7 @@ class RunInfo(BaseModel):
             input_sizes=_json_map(props, "inputSizes"),
             timings=_json_map(props, "timings"),
             counts=_json_map(props, "counts"),
+            metrics=_json_map(props, "metrics"),
             error=props.get("error"),
         )
 

@@ -61,6 +61,7 @@ def run_social_communities(
     """
     weights = weights or InfluenceWeights()
     params: dict[str, Any] = {
+        "engine": "python",
         "weights": weights.__dict__,
         "resolution": resolution,
         "seed": seed,

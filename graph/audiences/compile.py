@@ -49,6 +49,8 @@ CONSENT: dict[Purpose, tuple[str | None, str]] = {
         "u.personalizationOptOut = true",
     ),
     Purpose.ANALYSIS: (None, "false"),
+    # delivered to ad platforms (graph/activation/): only users who said yes to advertising
+    Purpose.ADVERTISING: ("u.advertisingConsent = true", "coalesce(u.advertisingConsent, false) <> true"),
 }
 
 

@@ -215,6 +215,46 @@ class InfluenceCondition(_Model):
         return self
 
 
+# The predictions graph.analytics.predictions writes on each User that a `prediction` condition may test,
+# with the largest value each can hold. Property names reach Cypher text only through this table.
+PREDICTION_FIELDS: dict[str, float] = {"churnProbability": 1.0, "expectedSpend": math.inf}
+
+
+class PredictionCondition(_Model):
+    """One test on a stored prediction: churnProbability (0-1) or expectedSpend, as ``attribute`` tests."""
+
+    field: Literal["churnProbability", "expectedSpend"]
+    op: Literal["lt", "lte", "gt", "gte", "between", "exists"]
+    value: Any = Field(default=None, validate_default=True)
+
+    @field_validator("value")
+    @classmethod
+    def _fits(cls, value: Any, info: ValidationInfo) -> Any:
+        field, op = info.data.get("field"), info.data.get("op")
+        if field is None or op is None:
+            return value  # already reported on field or op
+        if op == "exists":
+            if value is None or isinstance(value, bool):
+                return value is not False
+            raise ValueError(f"exists takes true, false or nothing, not {value!r}")
+        if op == "between":
+            if not isinstance(value, list) or len(value) != 2:
+                raise ValueError(f"'between' takes [low, high], not {value!r}")
+            low, high = (_prediction_value(field, v) for v in value)
+            if low > high:
+                raise ValueError(f"'between' low {low!r} is above high {high!r}")
+            return [low, high]
+        return _prediction_value(field, value)
+
+
+def _prediction_value(field: str, value: Any) -> float:
+    number: float = _typed(float, value, field)
+    if not 0 <= number <= PREDICTION_FIELDS[field]:
+        top = "1" if PREDICTION_FIELDS[field] == 1.0 else "any amount"
+        raise ValueError(f"{field} takes values from 0 to {top}, not {value!r}")
+    return number
+
+
 class BehaviorCondition(_Model):
     """Bought or interacted with a product, brand or category, in a window, at least minCount times."""
 
@@ -252,6 +292,30 @@ class BehaviorCondition(_Model):
         given = [k for k in ("sku", "brand", "category") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(f"give exactly one of sku, brand, category (got {', '.join(given) or 'none'})")
+        return self
+
+
+class SurveyAnswerCondition(_Model):
+    """The user's latest answer to one survey question (within lastDays when given) meets a score range
+    (min/max, bounds inclusive: Likert 1-5/1-7, NPS 0-10) or names one of anyOf (choice questions); users
+    who withdrew survey consent never match (docs/surveys.md)."""
+
+    surveyId: Key
+    questionId: Key
+    min: Annotated[StrictInt, Field(ge=0, le=10)] | None = None
+    max: Annotated[StrictInt, Field(ge=0, le=10)] | None = None
+    anyOf: Annotated[list[Label], Field(min_length=1, max_length=MAX_LIST)] | None = None
+    lastDays: Annotated[StrictInt, Field(ge=1, le=36_500)] | None = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> SurveyAnswerCondition:
+        if "/" in self.surveyId:
+            raise ValueError(f"surveyId: a survey id holds no '/': {self.surveyId!r}")
+        scored = self.min is not None or self.max is not None
+        if scored == (self.anyOf is not None):
+            raise ValueError("give either a score range (min, max) or anyOf")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
         return self
 
 
@@ -340,8 +404,16 @@ class InfluenceNode(_Leaf):
     influence: InfluenceCondition
 
 
+class PredictionNode(_Leaf):
+    prediction: PredictionCondition
+
+
 class BehaviorNode(_Leaf):
     behavior: BehaviorCondition
+
+
+class SurveyAnswerNode(_Leaf):
+    surveyAnswer: SurveyAnswerCondition
 
 
 class AcquiredViaNode(_Leaf):
@@ -379,8 +451,10 @@ NODE_TYPES: dict[str, type[_Model]] = {
     "persona": PersonaNode,
     "community": CommunityNode,
     "influence": InfluenceNode,
+    "prediction": PredictionNode,
     "behavior": BehaviorNode,
     "acquiredVia": AcquiredViaNode,
+    "surveyAnswer": SurveyAnswerNode,
     "friends": FriendsNode,
     "followers": FollowersNode,
     "referralHops": ReferralHopsNode,
@@ -418,8 +492,10 @@ Condition = Annotated[
     | Annotated[PersonaNode, Tag("persona")]
     | Annotated[CommunityNode, Tag("community")]
     | Annotated[InfluenceNode, Tag("influence")]
+    | Annotated[PredictionNode, Tag("prediction")]
     | Annotated[BehaviorNode, Tag("behavior")]
     | Annotated[AcquiredViaNode, Tag("acquiredVia")]
+    | Annotated[SurveyAnswerNode, Tag("surveyAnswer")]
     | Annotated[FriendsNode, Tag("friends")]
     | Annotated[FollowersNode, Tag("followers")]
     | Annotated[ReferralHopsNode, Tag("referralHops")],

@@ -3,7 +3,9 @@ flag each purpose sets on the user (marketingConsent, personalizationOptOut).
 
 A statement is applied before set_consent returns, with what follows from it: the user's saved-audience
 membership is refreshed, so a withdrawal takes them out of audiences of that purpose whoever records it
-(the API, ``persona consent set``). The graph model is in docs/privacy-data.md.
+(the API, ``persona consent set``); an advertising statement that leaves the user without advertising
+consent removes the ad-platform match keys from their identities (graph/activation/). The graph model is
+in docs/privacy-data.md.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from personagraph.graph.activation.keys_store import drop_match_keys
 from personagraph.graph.audiences.service import refresh_user_membership
 from personagraph.graph.errors import NotFoundError, PersonaGraphError
-from personagraph.graph.kinds import CONSENT_ALIASES, CONSENT_PURPOSES
+from personagraph.graph.kinds import CONSENT_ALIASES, CONSENT_PURPOSES, Purpose
 from personagraph.graph.store import GraphStore
 from personagraph.graph.times import utc
 
@@ -88,6 +91,8 @@ def set_consent(
     if not records:
         raise NotFoundError(f"userId: no user with id {user_id!r}")
     statement = f"{purpose}:{'granted' if granted else 'withdrawn'}"
+    if purpose == Purpose.ADVERTISING.value:  # no consent, no platform hashes (graph/activation/)
+        drop_match_keys(store, user_id=user_id)
     refresh_user_membership(store, user_id, cause="consent", cause_ids=(statement,))
     return ConsentChange(user_id, purpose, granted, moment, source.strip(), bool(records[0]["applied"]))
 

@@ -9,7 +9,10 @@ question about that person (``count(ranks 1..99 or (rank R and tag x))``), so fo
   outwards to a bucket edge, so ``influenceRank = 57`` means ranks 1..100 and ``maxRank: 99`` means
   ranks 1..100; each bucket holds ``k`` people, the size of the smallest group a count may describe;
 - **ids and exact scores are refused** (``singling_out`` names them): no bucketing makes a customer id
-  or a continuous score describe a group.
+  or a continuous score describe a group;
+- **predicted scores are tested in whole steps** (``PREDICTION_STEPS``: churnProbability 0.05,
+  expectedSpend 10): ``churnProbability >= 0.7`` asks about a group, ``>= 0.7341`` could close in on one
+  person's score.
 
 Pure functions on the tree: the caller decides who gets which.
 """
@@ -24,6 +27,7 @@ from personagraph.graph.audiences.model import (
     AttributeNode,
     Condition,
     InfluenceNode,
+    PredictionNode,
     ReferralHopsNode,
     conditions,
 )
@@ -36,6 +40,9 @@ SINGLING_ATTRIBUTES: dict[str, str] = {
     "influence": "an exact influence score names one person (use influenceRank, counted in groups of k)",
 }
 MAX_RANK_RANGES = 20  # ranges an `in` list of ranks may turn into
+# A predicted score is near-continuous, so a bound finer than these steps (or a `between` of one value)
+# can close in on one person's score: below admin, bounds are whole steps ("churnProbability >= 0.7").
+PREDICTION_STEPS: dict[str, float] = {"churnProbability": 0.05, "expectedSpend": 10.0}
 
 
 class CoarseningError(ValueError):
@@ -53,9 +60,28 @@ def singling_out(root: Condition) -> list[str]:
             node.influence.minScore is not None or node.influence.maxScore is not None
         ):
             found.append("influence minScore/maxScore: " + SINGLING_ATTRIBUTES["influence"])
+        elif isinstance(node, PredictionNode) and (problem := _fine_prediction(node)):
+            found.append(problem)
         elif isinstance(node, ReferralHopsNode) and node.referralHops.userId is not None:
             found.append("referralHops userId: one user's ties name that user (use `of` with a group)")
     return sorted(set(found))
+
+
+def _fine_prediction(node: PredictionNode) -> str | None:
+    """Why a prediction test's bounds could single one person out (finer than PREDICTION_STEPS, or a
+    `between` of one value); None when they are whole steps."""
+    test = node.prediction
+    if test.op == "exists":
+        return None
+    bounds = test.value if isinstance(test.value, list) else [test.value]
+    step = PREDICTION_STEPS[test.field]
+    on_grid = all(abs(b / step - round(b / step)) < 1e-9 for b in bounds)
+    if on_grid and not (test.op == "between" and bounds[0] == bounds[1]):
+        return None
+    return (
+        f"prediction {test.field}: bounds are whole multiples of {step:g} (and a between spans at least one "
+        "step): a finer bound can close in on one person's predicted score"
+    )
 
 
 def coarsened(root: Condition, k: int) -> Condition:

@@ -86,6 +86,12 @@ class UserProfile(BaseModel):
     reach2: int | None = None
     influence_run_id: str | None = None
     influence_computed_at: datetime | None = None
+    churn_probability: float | None = None
+    expected_spend: float | None = None
+    prediction_horizon_days: float | None = None
+    prediction_model_id: str | None = None
+    prediction_trained_at: datetime | None = None
+    prediction_run_id: str | None = None
 
     @classmethod
     def from_node(cls, props: Mapping[str, Any]) -> UserProfile:
@@ -130,6 +136,12 @@ USER_PROPERTIES: dict[str, str] = {
     "reach2": "reach2",
     "influence_run_id": "influenceRunId",
     "influence_computed_at": "influenceComputedAt",
+    "churn_probability": "churnProbability",
+    "expected_spend": "expectedSpend",
+    "prediction_horizon_days": "predictionHorizonDays",
+    "prediction_model_id": "predictionModelId",
+    "prediction_trained_at": "predictionTrainedAt",
+    "prediction_run_id": "predictionRunId",
 }
 
 

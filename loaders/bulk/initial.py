@@ -40,7 +40,7 @@ from personagraph.loaders.bulk.import_files import (
 from personagraph.loaders.bulk.tables import GraphBuilder, Tables
 from personagraph.loaders.bulk.validate import USER_PROPS, validate
 from personagraph.loaders.pipeline import FileReport, LoadOptions, check_columns, file_context, scan_folder
-from personagraph.loaders.readers import split_name
+from personagraph.loaders.readers import UnusableInputError, split_name
 from personagraph.loaders.rejects import RejectsFile, rejects_file_name
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 # What the caller is told as the load goes: (step, detail), e.g. ("validate", "users.csv: 1,000,000 rows").
 Progress = Callable[[str, str], None]
 REPLAY_BATCH = 1000
+# Kinds the offline import does not build (loaders/bulk/tables.py): a folder holding them is refused, to be
+# loaded transactionally after (their answers are checked against the questions' scales in the graph).
+SURVEY_KINDS = frozenset({"surveys", "survey_answers"})
 
 
 @dataclass
@@ -67,11 +70,27 @@ class InitialLoad:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
+def survey_files(folder: Path) -> list[str]:
+    """The names of ``folder``'s survey files, which the offline import does not build (none when the folder
+    holds no input file at all: scan_folder says why when the load starts)."""
+    try:
+        files, _ = scan_folder(folder)
+    except UnusableInputError:
+        return []
+    return [path.name for kind, path in files if kind.name in SURVEY_KINDS]
+
+
 def prepare(folder: Path, options: LoadOptions, progress: Progress | None = None) -> Prepared:
     """Read, validate and check every file of ``folder`` and build the graph's tables (no Neo4j needed)."""
     started = time.perf_counter()
     tell = progress or (lambda step, detail: None)
     files, skipped = scan_folder(folder)
+    surveys = survey_files(folder)
+    if surveys:
+        raise UnusableInputError(
+            f"{folder}: the initial load does not take survey files ({', '.join(surveys)}): load the folder "
+            "without them, then load them with `persona load` (docs/surveys.md)"
+        )
     for skip in skipped:
         log.warning("%s: not loaded: %s", skip.path.name, skip.reason)
     stems = [split_name(path)[0] for _, path in files]

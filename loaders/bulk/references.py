@@ -13,7 +13,7 @@ from personagraph.graph.entities import EntityKind
 from personagraph.graph.kinds import EventKind
 from personagraph.loaders.bulk.frames import LINE
 from personagraph.loaders.bulk.validate import Reject, Validated
-from personagraph.loaders.rows import unknown_reference
+from personagraph.loaders.rows import reference_value, unknown_reference
 
 
 def check_references(
@@ -24,9 +24,9 @@ def check_references(
     create_missing: bool,
 ) -> tuple[pl.DataFrame, dict[str, list[str]]]:
     """The rows whose references name known keys, and the keys to make placeholders of per target
-    (``create_missing``; none otherwise). Without ``create_missing`` the other rows are rejected:
-    appended to ``validated.rejects``, naming the first reference (in ``kind.references`` order) that
-    names nothing."""
+    (``create_missing``; none otherwise). The other rows are rejected: appended to ``validated.rejects``,
+    naming the first reference (in ``kind.references`` order) that names nothing and is not made a
+    placeholder (a survey question or answer never is: ``Reference.placeholder``)."""
     rows = validated.rows
     made: dict[str, list[str]] = {}
     problem = pl.lit(None, dtype=pl.Int64)
@@ -37,14 +37,14 @@ def check_references(
             keys[target] = pl.Series([*known.get(target, ()), *made.get(target, ())], dtype=pl.String)
         value = pl.col(field_name)
         missing = value.is_not_null() & ~value.is_in(keys[target].implode()) & applies
-        if create_missing:
+        if create_missing and kind.references[index].placeholder:
             new = rows.filter(missing).get_column(field_name).unique(maintain_order=True).to_list()
             if new:
                 made.setdefault(target, []).extend(new)
                 keys.pop(target)
             continue
         problem = pl.when(problem.is_null() & missing).then(pl.lit(index)).otherwise(problem)
-    if create_missing or not refs:
+    if not refs:
         return rows, made
     marked = rows.with_columns(problem.alias("__problem"))
     bad = marked.filter(pl.col("__problem").is_not_null())
@@ -54,7 +54,8 @@ def check_references(
             column, target, field_name, _ = refs[row["__problem"]]
             value = row[field_name]
             reason = unknown_reference(column, value, target)
-            validated.rejects.append(Reject(row[LINE], column, value, reason, raw.get(row[LINE])))
+            shown = reference_value(target, value)
+            validated.rejects.append(Reject(row[LINE], column, shown, reason, raw.get(row[LINE])))
     return marked.filter(pl.col("__problem").is_null()).drop("__problem"), made
 
 
@@ -84,6 +85,12 @@ def reference_columns(kind: EntityKind) -> list[tuple[str, str, str, pl.Expr]]:
             ("channel_id", "channels", "channelId"),
         ],
         "ties": [("src_user_id", "users", "src"), ("dst_user_id", "users", "dst")],
+        "survey_answers": [
+            ("user_id", "users", "userId"),
+            ("question_id", "questions", "questionKey"),
+            ("answer", "answers", "answerKey"),
+            ("channel_id", "channels", "channelId"),
+        ],
     }.get(kind.name, [])
     assert [c for c, _, _ in fields] == [r.column for r in kind.references], kind.name
     found = []

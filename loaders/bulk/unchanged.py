@@ -94,8 +94,9 @@ CURRENT: dict[str, Current] = {
         "profiles/read/current_identities",
         by="userId",
         key=("userId", "kind", "value"),
-        columns=("userId", "kind", "value"),
-        matches=pl.lit(True),
+        columns=("userId", "kind", "value", "adKeys"),
+        # the graph's keys read null when the user lacks advertising consent and the identity holds none
+        matches=pl.col("adKeys" + NOW).is_null() | same("adKeys"),
     ),
     "user_tags": Current(
         "tags/read/current_user_tags",

@@ -93,7 +93,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "consentAt": pl.Int64,
         "consentTimed": pl.Boolean,
     },
-    "identities": {"userId": pl.String, "kind": pl.String, "value": pl.String},
+    "identities": {"userId": pl.String, "kind": pl.String, "value": pl.String, "adKeys": pl.List(pl.String)},
     "tags": {
         "tagId": pl.String,
         "name": pl.String,
@@ -129,6 +129,31 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "channelId": pl.String,
     },
     "ties": {"route": pl.String, "src": pl.String, "dst": pl.String, "since": pl.Int64},
+    # surveys and their answers are validated by their record models only (no PLAIN entry)
+    "surveys": {
+        "surveyId": pl.String,
+        "title": pl.String,
+        "questionKey": pl.String,
+        "questionId": pl.String,
+        "text": pl.String,
+        "scale": pl.String,
+        "options": pl.List(pl.String),
+        "low": pl.Int64,
+        "high": pl.Int64,
+        "position": pl.Int64,
+    },
+    "survey_answers": {
+        "userId": pl.String,
+        "surveyId": pl.String,
+        "questionId": pl.String,
+        "questionKey": pl.String,
+        "answer": pl.String,
+        "answerKey": pl.String,
+        "choices": pl.List(pl.String),
+        "score": pl.Int64,
+        "at": pl.Int64,
+        "channelId": pl.String,
+    },
 }
 
 
@@ -310,6 +335,8 @@ UNFLATTEN: dict[str, Callable[[dict[str, Any], RowContext], Row]] = {
     "orders": lambda r, c: r,
     "events": lambda r, c: r,
     "ties": lambda r, c: r,
+    "surveys": lambda r, c: r,
+    "survey_answers": lambda r, c: r,
 }
 
 
@@ -350,6 +377,8 @@ FLATTEN: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
     "orders": lambda s, r: dict(r),
     "events": lambda s, r: {"route": _route(s), **r},
     "ties": lambda s, r: {"route": _route(s), **r},
+    "surveys": lambda s, r: dict(r),
+    "survey_answers": lambda s, r: dict(r),
 }
 
 
@@ -586,10 +615,21 @@ def _identities(ctx: RowContext) -> tuple[Expr, list[Expr]]:
     hashed = pl.struct("kind", "value").map_elements(
         lambda r: hash_identity(r["kind"], r["value"], salt), return_dtype=pl.String
     )
+    # the ad-platform match keys (graph/activation/), as IdentityRecord.to_row: for consented users only
+    derive, consented = ctx.match_keys, ctx.advertising_users
+    keys = (
+        pl.struct("user_id", "kind", "value").map_elements(
+            lambda r: derive(r["kind"], r["value"]) if r["user_id"] in consented else None,
+            return_dtype=pl.List(pl.String),
+        )
+        if derive is not None and consented
+        else pl.lit(None, dtype=pl.List(pl.String))
+    )
     return _all(checks) & usable, [
         _col("user_id").alias("userId"),
         kind.alias("kind"),
         hashed.alias("value"),
+        keys.alias("adKeys"),
     ]
 
 

@@ -16,6 +16,10 @@
   sharing an email or phone that differs only in case / surrounding spaces.
 - `bad_rows.json`: {file name: [line numbers]}, 1-based, the header being line 1.
 - `consent.json`: how many users have marketing_consent=false / personalization_opt_out=true.
+- `surveys.json`: the planted answers of `surveys/surveys.csv` and `surveys/survey_answers.csv` (the
+  starter survey `pulse`, a folder of its own: load it after the rest, docs/surveys.md): {"promoters",
+  "passives", "detractors" (by the latest NPS answer), "quality_over_price" (4-5 of 5), "eco_minded" (eco
+  4-5 and sustainability among their values): [user ids], "bad_rows": {"survey_answers.csv": [lines]}}.
 """
 
 from personagraph.loaders.generator.run import GeneratorReport, generate

@@ -36,6 +36,11 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "events.csv": ("event_id", "user_id", "kind", "at", "target", "channel_id"),
     "ties.csv": ("src_user_id", "dst_user_id", "kind", "since"),
 }
+# Survey files (loaders/generator/surveys.py), written to a folder of their own.
+SURVEY_HEADERS: dict[str, tuple[str, ...]] = {
+    "surveys.csv": ("survey_id", "title", "question_id", "question", "scale", "options", "position"),
+    "survey_answers.csv": ("user_id", "survey_id", "question_id", "answer", "answered_at", "channel_id"),
+}
 
 GHOST_USER, GHOST_SKU, SELF = "<ghost-user>", "<ghost-sku>", "<self>"
 # What may go wrong in a row of each file: (column, bad value). Each is invalid or names nothing that exists.
@@ -67,6 +72,13 @@ FAULTS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "events.csv": (("kind", "teleport"), ("at", "31/02/2024 25:61"), ("target", ""), ("user_id", GHOST_USER)),
     "ties.csv": (("dst_user_id", GHOST_USER), ("kind", "enemy"), ("since", "someday"), ("dst_user_id", SELF)),
+    "surveys.csv": (("scale", "stars"),),
+    "survey_answers.csv": (
+        ("answer", "11"),  # on no question's scale, and no option
+        ("question_id", "no-such-question"),
+        ("user_id", GHOST_USER),
+        ("answered_at", "someday"),
+    ),
 }
 # A bad row of an entity file gets a key of its own, so good rows keep unique keys.
 FRESH_KEYS = {
@@ -83,7 +95,7 @@ class Sink:
     def __init__(
         self, folder: Path, name: str, ghosts: tuple[Callable[[int], str], Callable[[int], str]]
     ) -> None:
-        self.name, self.header = name, HEADERS[name]
+        self.name, self.header = name, HEADERS.get(name) or SURVEY_HEADERS[name]
         self.ghost_user, self.ghost_sku = ghosts  # a running number -> a user id / sku that does not exist
         self.handle: IO[str] = (folder / name).open("w", encoding="utf-8", newline="")
         self.handle.write(",".join(self.header) + "\n")

@@ -14,7 +14,14 @@ from personagraph.loaders.generator import vocab
 from personagraph.loaders.generator.activity import BundleCounts, event_rows, order_rows
 from personagraph.loaders.generator.arrays import strings
 from personagraph.loaders.generator.catalog import Catalog, build_catalog, channel_rows, tag_rows
-from personagraph.loaders.generator.output import HEADERS, CommunityFile, JsonObjectFile, Sink, write_json
+from personagraph.loaders.generator.output import (
+    HEADERS,
+    SURVEY_HEADERS,
+    CommunityFile,
+    JsonObjectFile,
+    Sink,
+    write_json,
+)
 from personagraph.loaders.generator.people import (
     Cohort,
     identity_rows,
@@ -23,6 +30,7 @@ from personagraph.loaders.generator.people import (
     user_tag_rows,
 )
 from personagraph.loaders.generator.social import sample_communities, tie_rows
+from personagraph.loaders.generator.surveys import FOLDER, answer_rows, question_rows, survey_folder
 
 CHUNK = 25_000
 TOP_NAMES = strings([name for name, _ in vocab.CATEGORIES])  # as the first part of a category path
@@ -183,10 +191,29 @@ def generate(
                 if progress is not None:
                     progress("users", min(start + chunk_size, users))
     _write_truth(out_dir / "truth", run, sinks)
+    survey_sinks = _write_surveys(out_dir, catalog, seed, bad_row_share)
     return GeneratorReport(
         out_dir=out_dir,
         users=users,
         seed=seed,
-        rows={name: sink.rows for name, sink in sinks.items()},
-        bad_rows={name: len(sink.bad) for name, sink in sinks.items()},
+        rows={name: sink.rows for name, sink in (*sinks.items(), *survey_sinks.items())},
+        bad_rows={name: len(sink.bad) for name, sink in (*sinks.items(), *survey_sinks.items())},
     )
+
+
+def _write_surveys(out_dir: Path, catalog: Catalog, seed: int, share: float) -> dict[str, Sink]:
+    """``surveys/surveys.csv`` and ``surveys/survey_answers.csv`` (bad rows among the answers only: a bad
+    question would take its answers with it), and truth/surveys.json; from a stream of their own, so the
+    other files are the bytes they were. Named ``surveys/<file>`` in the report."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 4]))
+    folder = survey_folder(out_dir)
+    sinks = {name: Sink(folder, name, _ghosts(catalog)) for name in SURVEY_HEADERS}
+    try:
+        sinks["surveys.csv"].write(rng, question_rows(), 0.0)
+        rows, truth = answer_rows(rng, catalog)
+        sinks["survey_answers.csv"].write(rng, rows, share, True)
+    finally:
+        for sink in sinks.values():
+            sink.close()
+    write_json(out_dir / "truth" / "surveys.json", truth.as_dict(sinks["survey_answers.csv"].bad))
+    return {f"{FOLDER}/{name}": sink for name, sink in sinks.items()}

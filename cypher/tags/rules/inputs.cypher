@@ -2,7 +2,7 @@
 // missing is skipped with the reason (graph/tags/rules/base.py GraphInputs). Each is an existence check that
 // stops at its first hit.
 // $asOf: datetime. Returns orders, pricedLines, listPrices, categories, brands, acquisitions, events,
-// ties: bool.
+// ties, surveys: bool.
 RETURN
   EXISTS { MATCH (o:Order) WHERE o.orderedAt <= $asOf } AS orders,
   EXISTS {
@@ -20,4 +20,5 @@ RETURN
   } AS brands,
   EXISTS { MATCH (:User)-[a:ACQUIRED_VIA]->(:Channel) WHERE a.at <= $asOf } AS acquisitions,
   EXISTS { MATCH (:User)-[:VIEWED|CLICKED|LIKED|COMMENTED|SHARED|SEARCHED]->() } AS events,
-  EXISTS { MATCH (a:User)-[:FRIEND_OF|FOLLOWS|REFERRED]-(b:User) WHERE a <> b } AS ties
+  EXISTS { MATCH (a:User)-[:FRIEND_OF|FOLLOWS|REFERRED]-(b:User) WHERE a <> b } AS ties,
+  EXISTS { MATCH (:User)-[a:ANSWERED]->(:Question) WHERE a.at <= $asOf } AS surveys

@@ -6,8 +6,10 @@ for the user bound to a variable:
 - ``tags.py``: ``tag`` (holds a tag, not expired, at least a weight);
 - ``attributes.py``: ``attribute`` (a test on one User property);
 - ``segments.py``: ``lifecycle``, ``persona``, ``community``, ``influence`` (what graph.analytics writes);
+- ``prediction.py``: ``prediction`` (a test on the stored churn probability or expected spend);
 - ``behavior.py``: ``behavior`` (bought or viewed/clicked/... a product, brand or category in a window);
 - ``acquired_via.py``: ``acquiredVia`` (acquisition channel);
+- ``survey_answer.py``: ``surveyAnswer`` (the latest answer to a survey question meets a score or choice);
 - ``friends_and_followers.py``: ``friends``, ``followers`` (at least n friends/followers who meet a
   condition);
 - ``referral_hops.py``: ``referralHops`` (within n referral ties of a user or of a sub-audience);
@@ -27,8 +29,10 @@ from personagraph.graph.audiences.conditions.attributes import attribute
 from personagraph.graph.audiences.conditions.behavior import behaved
 from personagraph.graph.audiences.conditions.context import Context, all_of
 from personagraph.graph.audiences.conditions.friends_and_followers import has_ties
+from personagraph.graph.audiences.conditions.prediction import prediction
 from personagraph.graph.audiences.conditions.referral_hops import within_hops
 from personagraph.graph.audiences.conditions.segments import in_segment, influence
+from personagraph.graph.audiences.conditions.survey_answer import answered
 from personagraph.graph.audiences.conditions.tags import has_tag
 from personagraph.graph.audiences.model import (
     INDEXED_FIELDS,
@@ -45,7 +49,9 @@ from personagraph.graph.audiences.model import (
     NotNode,
     OrNode,
     PersonaNode,
+    PredictionNode,
     ReferralHopsNode,
+    SurveyAnswerNode,
     TagNode,
 )
 
@@ -66,6 +72,8 @@ def predicate(node: Condition, var: str, ctx: Context) -> str:
         return behaved(node.behavior, var, ctx)
     if isinstance(node, AcquiredViaNode):
         return acquired_via(node.acquiredVia, var, ctx)
+    if isinstance(node, SurveyAnswerNode):
+        return answered(node.surveyAnswer, var, ctx)
     if isinstance(node, FriendsNode | FollowersNode):
         return has_ties(node, var, ctx, predicate)
     if isinstance(node, ReferralHopsNode):
@@ -74,6 +82,8 @@ def predicate(node: Condition, var: str, ctx: Context) -> str:
         return attribute(node.attribute, var, ctx)
     if isinstance(node, InfluenceNode):
         return influence(node.influence, var, ctx)
+    if isinstance(node, PredictionNode):
+        return prediction(node.prediction, var, ctx)
     return in_segment(node, var, ctx)
 
 
@@ -81,7 +91,9 @@ def is_simple(node: Condition) -> bool:
     """Only the user's own properties: can sit in the anchoring MATCH's WHERE (and use its indexes)."""
     if isinstance(node, AndNode | OrNode | NotNode):
         return all(is_simple(c) for c in node.children())
-    return isinstance(node, AttributeNode | LifecycleNode | PersonaNode | CommunityNode | InfluenceNode)
+    return isinstance(
+        node, AttributeNode | LifecycleNode | PersonaNode | CommunityNode | InfluenceNode | PredictionNode
+    )
 
 
 def indexed(node: Condition) -> bool:

@@ -26,8 +26,10 @@ from personagraph.graph.tags.rules.high_value import HighValue
 from personagraph.graph.tags.rules.influencer import Influencer
 from personagraph.graph.tags.rules.new_customer import NewCustomer
 from personagraph.graph.tags.rules.night_activity import NightActivity
+from personagraph.graph.tags.rules.nps import Nps
 from personagraph.graph.tags.rules.price_sensitive import PriceSensitive
 from personagraph.graph.tags.rules.social_connector import SocialConnector
+from personagraph.graph.tags.rules.survey_answer import SurveyAnswer
 
 KINDS: dict[str, type[RuleParams]] = {
     "night_activity": NightActivity,
@@ -39,6 +41,8 @@ KINDS: dict[str, type[RuleParams]] = {
     "brand_loyal": BrandLoyal,
     "social_connector": SocialConnector,
     "influencer": Influencer,
+    "nps": Nps,
+    "survey_answer": SurveyAnswer,
 }
 
 __all__ = [
@@ -58,8 +62,10 @@ __all__ = [
     "Match",
     "NewCustomer",
     "NightActivity",
+    "Nps",
     "Prepared",
     "PriceSensitive",
     "RuleParams",
     "SocialConnector",
+    "SurveyAnswer",
 ]

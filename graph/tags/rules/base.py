@@ -63,7 +63,15 @@ NO_EVENTS = "no behaviour events (views, clicks, likes, comments, shares, search
 
 # What a kind may need the graph to hold (a GraphInputs field), and why it is skipped when the graph lacks it.
 InputName = Literal[
-    "orders", "priced_lines", "list_prices", "categories", "brands", "acquisitions", "events", "ties"
+    "orders",
+    "priced_lines",
+    "list_prices",
+    "categories",
+    "brands",
+    "acquisitions",
+    "events",
+    "ties",
+    "surveys",
 ]
 LACKING: dict[InputName, str] = {
     "orders": NO_ORDERS,
@@ -74,7 +82,10 @@ LACKING: dict[InputName, str] = {
     "acquisitions": "no user has an acquisition time (at or before as-of)",
     "events": NO_EVENTS,
     "ties": "no social ties (friends, follows, referrals)",
+    "surveys": "no survey answers (survey_answers files, docs/surveys.md)",
 }
+# What the survey rule kinds read: a change of a user's survey consent re-runs them for the user.
+SURVEY_INPUTS: tuple[InputName, ...] = ("surveys",)
 # What a kind makes of one returned row: the weight (clamped to 0-1 after) and the evidence (cut after).
 Weighed = tuple[float, list[str]]
 
@@ -95,6 +106,7 @@ class GraphInputs:
     acquisitions: bool  # a user with an acquisition time at or before as-of
     events: bool  # a behaviour event
     ties: bool  # a social tie between two users
+    surveys: bool  # a user's answer to a survey question
 
     @classmethod
     def read(cls, store: GraphStore, as_of: datetime) -> GraphInputs:
@@ -108,6 +120,7 @@ class GraphInputs:
             acquisitions=r["acquisitions"],
             events=r["events"],
             ties=r["ties"],
+            surveys=r["surveys"],
         )
 
     def lacking(self, needs: Iterable[InputName]) -> str | None:
