@@ -333,13 +333,15 @@ def graphql_posts(values: dict[tuple[str, tuple[tuple[str, str], ...]], float]) 
 
 
 @contextmanager
-def persona_serve(env: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def persona_serve(
+    env: dict[str, str], port: int, log: Path, workers: int = WORKERS
+) -> Iterator[subprocess.Popen[bytes]]:
     """`persona serve --workers 2`: real uvicorn worker processes, stopped (SIGINT, as Ctrl-C) afterwards.
     Their output goes to ``log``, printed (shown on failure) at the end."""
     persona = Path(sys.executable).with_name("persona")
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [str(persona), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(WORKERS)],
+            [str(persona), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -357,7 +359,8 @@ def persona_serve(env: dict[str, str], port: int, log: Path) -> Iterator[subproc
             if time.monotonic() > deadline:
                 pytest.fail(f"persona serve did not answer /healthz within 180 s:\n{log.read_text()}")
             time.sleep(0.25)
-        time.sleep(3)  # the other worker, started beside the first
+        if workers > 1:
+            time.sleep(3)  # the other worker, started beside the first
         yield process
     finally:
         process.send_signal(signal.SIGINT)

@@ -7,10 +7,12 @@ throughout: worker processes of the multiprocessing module spending one file's b
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -26,6 +28,7 @@ from personagraph.graph.settings import Settings, default_workers
 from tests.api_support import secured
 from tests.state_processes import acquire_many, in_processes, spend_counts
 from tests.test_day_one_api import metric_values, persona_serve
+from tests.test_subscriptions import PROFILE, sse_event
 
 PROCESSES = 4
 CAPACITY = 400  # tokens of the one bucket
@@ -189,3 +192,68 @@ def test_two_workers_share_one_keys_rate_limit_and_count_budget(
         assert len([pid for pid, n in per_worker.items() if n > 0]) == 2, per_worker
     spent = [e for e in keys.audit_entries() if e["action"] == "count-budget"]
     assert len(spent) == 1, spent  # the first refusal of the minute, whichever worker refused
+
+
+def test_two_api_processes_share_the_limits_and_each_ones_subscribers_see_the_others_changes(
+    neo4j_connection: ConnectionInfo, neo4j_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Issue 22: two API processes behind a load balancer (two `persona serve` on two ports, one Neo4j, one
+    data folder): one key's rate limit holds across both, and a subscriber on one gets a change made
+    through the other, from its backlog and live. (Two ports rather than two uvicorn workers on one port,
+    so that which process answers is certain; the workers of one server share state the same way, as the
+    test above shows for the limits.)"""
+    keys = secured(tmp_path / "keys")
+    env = {
+        **os.environ,
+        **neo4j_env,
+        "PERSONA_API_KEYS_FILE": str(keys.settings.api_keys_path),
+        "PERSONA_AUDIT_LOG": str(keys.settings.audit_log_path),
+        "PERSONA_DATA_DIR": str(tmp_path / "data"),  # the state file both share: data/api-state.sqlite3
+        "PERSONA_SECRET_KEY": "workers-test-secret",
+        "PERSONA_API_RATE_LIMIT": str(RATE),
+    }
+    ports = [free_port(), free_port()]
+    with ExitStack() as stack:
+        for index, port in enumerate(ports):
+            stack.enter_context(persona_serve(env, port, tmp_path / f"serve-{index}.log", workers=1))
+        first, second = (f"http://127.0.0.1:{port}" for port in ports)
+        user = "two-processes-1"
+        upsert = "mutation($u: UserInput!) { upsertUser(input: $u) { id city } }"
+
+        def post(base: str, body: dict[str, object], role: str = "service") -> httpx.Response:
+            return httpx.post(f"{base}/graphql", json=body, headers=keys.headers(role), timeout=30)
+
+        first_use = time.monotonic()  # the service key's bucket starts full (RATE tokens) and refills
+        made = post(second, {"query": upsert, "variables": {"u": {"id": user, "city": "Wuhan"}}}).json()
+        assert made.get("errors") is None, made
+        body = {"query": PROFILE, "variables": {"u": user, "a": "0"}}
+        with (
+            httpx.Client(base_url=first, timeout=30) as http,
+            http.stream("POST", "/graphql/stream", json=body, headers=keys.headers("admin")) as answer,
+        ):
+            assert answer.status_code == 200
+            lines = answer.iter_lines()
+            name, data = sse_event(lines)  # the backlog: the change made through the other process
+            assert name == "next", data
+            backlog = json.loads(data)["data"]["profileChanged"]
+            assert (backlog["userId"], backlog["subject"]) == (user, "city"), backlog
+            moved = post(second, {"query": upsert, "variables": {"u": {"id": user, "city": "Chengdu"}}})
+            assert moved.json().get("errors") is None, moved.text
+            name, data = sse_event(lines)  # live: fanned out by this process's poller of the change log
+            assert name == "next", data
+            live = json.loads(data)["data"]["profileChanged"]
+            assert live["userId"] == user and int(live["cursor"]) > int(backlog["cursor"]), live
+
+        # The rate limit: one key's requests spread over both processes, three times its rate at once.
+        bases = (first, second)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            codes = list(
+                pool.map(
+                    lambda i: post(bases[i % 2], {"query": "{ __typename }"}).status_code, range(3 * RATE)
+                )
+            )
+        elapsed = time.monotonic() - first_use
+        assert set(codes) <= {200, 429}, codes
+        # the key spent 2 of its RATE tokens above; alone, each process would have let about RATE through
+        refilled = int(elapsed * RATE / 60) + 1  # tokens back since the key's first request
+        assert RATE - 2 <= codes.count(200) <= RATE - 2 + refilled, (codes.count(200), elapsed)
