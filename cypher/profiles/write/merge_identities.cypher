@@ -10,4 +10,6 @@ MATCH (u:User {userId: row.userId})
 MERGE (i:Identity {kind: row.kind, value: row.value})
 MERGE (u)-[r:HAS_IDENTITY]->(i)
 WITH r, CASE WHEN u.advertisingConsent = true THEN coalesce(row.adKeys, r.adKeys) END AS keys
+// most rows have no keys to keep and none to drop: no write (and no lock) on their relationship
+WHERE keys IS NOT NULL OR r.adKeys IS NOT NULL
 SET r.adKeys = CASE WHEN size(keys) > 0 THEN keys END
