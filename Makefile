@@ -36,10 +36,11 @@ demo: $(STAMP) $(WEB_ASSETS_STAMP)
 test: $(STAMP) $(AUDIT_STAMP) $(WEB_ASSETS_STAMP)
 	$(BIN)/pytest
 
-# The tests that need no Neo4j (under a minute): tests/conftest.py marks `neo4j` every test that reaches it.
+# The tests that need no Neo4j (under a minute): tests/conftest.py marks `neo4j` every test that reaches it
+# (and `kafka` every test that needs a Kafka broker; those reach Neo4j too).
 # NEO4J_URI points nowhere, so a test that reaches Neo4j unmarked fails instead of starting one.
 test-fast: $(STAMP)
-	NEO4J_URI=bolt://127.0.0.1:1 $(BIN)/pytest -m "not neo4j"
+	NEO4J_URI=bolt://127.0.0.1:1 $(BIN)/pytest -m "not neo4j and not kafka"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -38,6 +38,7 @@ from personagraph.api.sse import install_sse
 from personagraph.graph.audit import AuditLog
 from personagraph.graph.events.envelope import MAX_BATCH_BYTES
 from personagraph.graph.events.journal import FoldLock, open_journal
+from personagraph.graph.events.kafka import EventProducer
 from personagraph.graph.events.worker import FoldingWorker
 from personagraph.graph.privacy.forget import suppression_key
 from personagraph.graph.privacy.k_anonymity import Disclosure
@@ -86,8 +87,14 @@ def create_app(
         app.state.change_feed = ChangeFeed.from_settings(app.state.store, settings)  # for subscriptions
         app.state.change_feed.start()
         journal = open_journal(settings)
+        # With Kafka, the collector's paths produce to the topic (graph/events/kafka.py); the log stays for
+        # GraphQL's recordEvent(s), which answer their fold.
+        producer = EventProducer.from_settings(settings) if settings.kafka_bootstrap else None
         app.state.collector = EventCollector(
-            journal, settings.events_record_wait_s, available=lambda: ping(driver, info.database)
+            journal,
+            settings.events_record_wait_s,
+            available=lambda: ping(driver, info.database),
+            producer=producer,
         )
         folding = None
         if settings.events_fold_in_api:
@@ -119,6 +126,8 @@ def create_app(
                 stop.set()
                 thread.join(timeout=30)
             journal.close()
+            if producer is not None:
+                producer.close()
             driver.close()
             metrics.process_exit()
 

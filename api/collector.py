@@ -7,6 +7,10 @@ fsync'd) and acknowledged; the folding worker (graph/events/worker.py) folds the
 moments. An event whose ``messageId`` was seen before is acknowledged as a duplicate and not applied
 again. Keys and roles as for GraphQL: ``service`` and ``admin`` keys may send events, others get 403.
 
+With ``PERSONA_KAFKA_BOOTSTRAP`` set, the accepted events of these paths go to the Kafka topic instead
+(graph/events/kafka.py ``EventProducer``: keyed by user, answered once the broker acknowledged them) and
+``persona consume`` folds them; duplicates are then not flagged here but folded once.
+
 The GraphQL mutations recordEvent, recordOrder and recordEvents go through the same log
 (:class:`EventCollector`); recordEvent and recordOrder then wait for their fold and answer its outcome.
 """
@@ -32,9 +36,10 @@ from personagraph.api.auth import principal_of
 from personagraph.api.errors import ApiError
 from personagraph.api.policy import WRITERS
 from personagraph.graph.audit import AuditEntry, AuditLog
-from personagraph.graph.errors import Neo4jUnavailableError
+from personagraph.graph.errors import KafkaError, Neo4jUnavailableError
 from personagraph.graph.events.envelope import MAX_BATCH_BYTES, Envelope, ParsedBatch, Rejection, parse_batch
 from personagraph.graph.events.journal import Appended, Journal, Outcome
+from personagraph.graph.events.kafka import EventProducer
 
 log = logging.getLogger(__name__)
 BATCH_PATH = "/v1/batch"
@@ -77,8 +82,15 @@ class BatchReceipt:
 class EventCollector:
     """Appends envelopes to the event log (off the event loop: each append fsyncs) and waits for folds."""
 
-    def __init__(self, journal: Journal, wait_s: float, available: Callable[[], bool] | None = None) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        wait_s: float,
+        available: Callable[[], bool] | None = None,
+        producer: EventProducer | None = None,
+    ) -> None:
         self.journal = journal
+        self.producer = producer  # set: the collector's paths produce to Kafka instead of appending
         self.wait_s = wait_s
         self.available = available  # does Neo4j answer now? (asked while a fold is awaited)
         # The outcomes awaited in this process, by log offset: one poller looks them all up at once.
@@ -116,6 +128,21 @@ class EventCollector:
             rejected=parsed.rejected,
             offsets=[a.offset for a in appended if a.offset is not None],
         )
+
+    async def produce(
+        self, parsed: ParsedBatch, events: Sequence[Any], received_at: datetime
+    ) -> BatchReceipt:
+        """Produce a parsed batch's accepted events to Kafka, each as it was sent (``events``, the batch's),
+        keyed by its user; answered once the broker acknowledged them all. Not acknowledged in time:
+        LogBusyError (some may be stored: sending the batch again folds each event once)."""
+        assert self.producer is not None
+        accepted = [(envelope.user_id, events[index]) for index, envelope in parsed.accepted]
+        try:
+            await run_in_threadpool(self.producer.send, accepted, received_at=received_at)
+        except KafkaError as error:
+            log.warning("producing events failed: %s", error)
+            raise LogBusyError(f"{error}; send the batch again") from None
+        return BatchReceipt(accepted=len(accepted), duplicates=0, rejected=parsed.rejected, offsets=[])
 
     async def record(self, envelope: Envelope) -> Outcome:
         """Append one envelope and wait for its fold (a duplicate: for the fold of the first one)."""
@@ -228,8 +255,13 @@ def install_collector(app: FastAPI, audit: AuditLog) -> None:
         events = _events_of(body, request.url.path)
         if isinstance(events, JSONResponse):
             return events
+        received_at = datetime.now(UTC)
+        parsed = parse_batch(events, received_at=received_at)
         try:
-            receipt = await collector.receive(parse_batch(events, received_at=datetime.now(UTC)))
+            if collector.producer is not None:
+                receipt = await collector.produce(parsed, events, received_at)
+            else:
+                receipt = await collector.receive(parsed)
         except LogBusyError as error:
             answer = _error(503, str(error), error.code)
             answer.headers["Retry-After"] = "1"

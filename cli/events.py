@@ -1,5 +1,6 @@
 """`persona events`: the event log the collector appends to, and the worker that folds it into the graph;
-`persona changes`: the change log it writes (docs/realtime.md)."""
+`persona consume`: the same folding from a Kafka topic; `persona changes`: the change log they write
+(docs/realtime.md)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from personagraph.cli.output import CliConsole, examples
 from personagraph.graph.changes.log import changes_after, latest_cursor
 from personagraph.graph.events.fold import fold_cursor
 from personagraph.graph.events.journal import FoldLock, open_journal
+from personagraph.graph.events.kafka import KafkaFolder, dead_letter_topic, ensure_topics
 from personagraph.graph.events.worker import FoldingWorker
 from personagraph.graph.privacy.forget import suppression_key
 from personagraph.graph.settings import get_settings
@@ -87,6 +89,41 @@ def fold_cmd(
         journal.close()
 
 
+def consume(
+    once: Annotated[
+        bool, typer.Option("--once", help="Fold what is waiting for this member, then leave the group.")
+    ] = False,
+) -> None:
+    """Fold the Kafka topic (PERSONA_KAFKA_TOPIC) into the graph as one member of the consumer group
+    PERSONA_KAFKA_GROUP: start several and they share the partitions. Offsets are committed after the
+    fold's transaction; messages that cannot be folded go to <topic>.dlq with their reason. Ctrl-C stops."""
+    settings = get_settings()
+    if settings.kafka_bootstrap is None:
+        console.print("[red]PERSONA_KAFKA_BOOTSTRAP is not set[/red] (host:port of a Kafka broker)")
+        raise typer.Exit(2)
+    ensure_topics(settings.kafka_bootstrap, settings.kafka_topic, settings.kafka_partitions)
+    with open_store(settings) as store:
+        folder = KafkaFolder(store, settings, suppression_key=suppression_key(settings))
+        if once:
+            try:
+                folder.consume_waiting()
+            finally:
+                folder.close()
+        else:
+            stop = threading.Event()
+            signal.signal(signal.SIGINT, lambda *_: stop.set())
+            signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            console.print(
+                f"consuming {settings.kafka_topic} from {settings.kafka_bootstrap} in group "
+                f"{settings.kafka_group}; dead letters to {dead_letter_topic(settings.kafka_topic)} "
+                "(Ctrl-C stops)",
+                highlight=False,
+            )
+            folder.run(stop)
+        stats = folder.stats
+        console.print(f"folded {stats.folded}, dead-lettered {stats.rejected}", highlight=False)
+
+
 def _fold_waiting(worker: FoldingWorker) -> None:
     lock = worker.lock
     if lock is not None and not lock.try_acquire():
@@ -139,4 +176,4 @@ def list_changes(
     console.print(f"latest cursor: {latest}", highlight=False)
 
 
-__all__ = ["changes_app", "events_app"]
+__all__ = ["changes_app", "consume", "events_app"]

@@ -22,7 +22,7 @@ from personagraph.cli.audience import audience_app
 from personagraph.cli.bulk import LoadPath, importer_applies, load_initial, write_import_only
 from personagraph.cli.context import open_store, operator
 from personagraph.cli.demo import ANALYSES, DEMO_USERS, GDS_ANALYSES, build_demo, run_analysis
-from personagraph.cli.events import changes_app, events_app
+from personagraph.cli.events import changes_app, consume, events_app
 from personagraph.cli.keys import key_file, keys_app
 from personagraph.cli.output import PROGRESS_COLUMNS, CliConsole, examples, file_progress, log_handler
 from personagraph.cli.privacy import FORGET_EXAMPLES, consent_app, forget_cmd
@@ -76,6 +76,13 @@ app.add_typer(consent_app, name="consent")
 app.command("forget", epilog=FORGET_EXAMPLES)(forget_cmd)
 app.add_typer(keys_app, name="keys")
 app.add_typer(events_app, name="events")
+app.command(
+    "consume",
+    epilog=examples(
+        "PERSONA_KAFKA_BOOTSTRAP=127.0.0.1:9092 persona consume   # one member of the group; start several",
+        "persona consume --once                                   # fold what is waiting, then exit",
+    ),
+)(consume)
 app.add_typer(changes_app, name="changes")
 app.add_typer(webhooks_app, name="webhooks")
 

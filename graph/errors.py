@@ -28,6 +28,10 @@ class LocalNeo4jError(PersonaGraphError):
     """The local (Maven Central + Java launcher) Neo4j could not be installed, started or stopped."""
 
 
+class KafkaError(PersonaGraphError):
+    """Kafka could not be installed, started or reached, or did not acknowledge what was sent to it."""
+
+
 class CypherCatalogError(PersonaGraphError):
     """A Cypher file is missing or malformed."""
 

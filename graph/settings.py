@@ -135,6 +135,23 @@ class Settings(BaseSettings):
     subscriptions_per_key: int = Field(default=100, ge=1)  # ... and per key (or token subject), per process
     subscriptions_queue: int = Field(default=1000, ge=1)  # changes buffered per subscriber before it re-reads
 
+    # Kafka (docs/realtime.md, "Kafka"): with a bootstrap, the collector produces accepted events to the
+    # topic (keyed by user) instead of the local event log, and `persona consume` workers (a consumer
+    # group) fold it.
+    kafka_bootstrap: str | None = None  # host:port[,host:port...]; unset: the local event log
+    kafka_topic: str = "persona.events"  # its dead letters go to <topic>.dlq
+    kafka_group: str = "persona-fold"  # the consumer group of `persona consume`
+    kafka_partitions: int = Field(
+        default=6, ge=1, le=10_000
+    )  # of the topics when `persona consume` makes them
+    kafka_ack_timeout_s: float = Field(default=30.0, gt=0)  # the collector waits this long for the acks
+    kafka_poll_s: float = Field(default=0.1, gt=0, le=10)  # how long an idle consumer waits for more
+    # A consumer silent this long is out of the group and its partitions go to the others.
+    kafka_session_timeout_s: float = Field(default=10.0, ge=1, le=300)
+    # The local Kafka (graph/server/kafka_local.py: Maven Central jars, for development and the tests).
+    kafka_version: str = "4.4.0"
+    kafka_cache_dir: Path = _xdg("XDG_CACHE_HOME", ".cache") / "kafka"
+
     # Webhooks (docs/realtime.md, "Webhooks"): the dispatcher that pushes the change log to registered URLs.
     # `persona serve` dispatches (one process per machine at a time holds the lock).
     webhooks_in_api: bool = True
@@ -173,6 +190,11 @@ class Settings(BaseSettings):
         if not value.startswith(allowed):
             raise ValueError(f"expected a URI starting with one of {', '.join(allowed)}; got {value!r}")
         return value
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _bootstrap(cls, value: str | None) -> str | None:
+        return value.strip() or None if value else None  # a blank PERSONA_KAFKA_BOOTSTRAP=: no Kafka
 
     @field_validator("timezone")
     @classmethod

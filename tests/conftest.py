@@ -22,6 +22,7 @@ from personagraph.graph.server.migrations import apply_schema
 from personagraph.graph.settings import Settings
 from personagraph.graph.store import GraphStore
 from tests.api_support import AnalysedGraph, AnalysedGraphs, Secured, secured
+from tests.kafka_support import kafka_for_tests
 
 DEMO_DATA = Path(__file__).resolve().parent.parent / "loaders" / "demo_data"
 
@@ -41,6 +42,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if NEO4J_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.neo4j)
+        if "kafka_bootstrap" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.kafka)
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +68,16 @@ def neo4j_connection(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conne
             yield ConnectionInfo.of_local(local)
         finally:
             local.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Kafka broker's bootstrap: PERSONA_KAFKA_BOOTSTRAP, else a local one (tests/kafka_support.py)
+    started once for the session (its jars resolved by Maven on the first start, as Neo4j's are)."""
+    if not os.environ.get("PERSONA_KAFKA_BOOTSTRAP") and shutil.which("mvn") is None:
+        pytest.skip("the local Kafka's jars come from Maven Central: install Maven and a JDK")
+    with kafka_for_tests(tmp_path_factory.mktemp("kafka")) as bootstrap:
+        yield bootstrap
 
 
 @pytest.fixture(scope="session")
