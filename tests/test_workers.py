@@ -25,7 +25,8 @@ from personagraph.api.shared_state import SqliteBuckets
 from personagraph.graph.server.connection import ConnectionInfo
 from personagraph.graph.server.local import free_port
 from personagraph.graph.settings import Settings, default_workers
-from tests.api_support import secured
+from personagraph.graph.store import GraphStore
+from tests.api_support import TEST_SECRET, secured
 from tests.state_processes import acquire_many, in_processes, spend_counts
 from tests.test_day_one_api import metric_values, persona_serve
 from tests.test_subscriptions import PROFILE, sse_event
@@ -195,7 +196,7 @@ def test_two_workers_share_one_keys_rate_limit_and_count_budget(
 
 
 def test_two_api_processes_share_the_limits_and_each_ones_subscribers_see_the_others_changes(
-    neo4j_connection: ConnectionInfo, neo4j_env: dict[str, str], tmp_path: Path
+    store: GraphStore, neo4j_env: dict[str, str], tmp_path: Path
 ) -> None:
     """Issue 22: two API processes behind a load balancer (two `persona serve` on two ports, one Neo4j, one
     data folder): one key's rate limit holds across both, and a subscriber on one gets a change made
@@ -209,7 +210,7 @@ def test_two_api_processes_share_the_limits_and_each_ones_subscribers_see_the_ot
         "PERSONA_API_KEYS_FILE": str(keys.settings.api_keys_path),
         "PERSONA_AUDIT_LOG": str(keys.settings.audit_log_path),
         "PERSONA_DATA_DIR": str(tmp_path / "data"),  # the state file both share: data/api-state.sqlite3
-        "PERSONA_SECRET_KEY": "workers-test-secret",
+        "PERSONA_SECRET_KEY": TEST_SECRET.get_secret_value(),  # `store`: an empty graph, no suppression list
         "PERSONA_API_RATE_LIMIT": str(RATE),
     }
     ports = [free_port(), free_port()]
