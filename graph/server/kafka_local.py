@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from personagraph.graph.errors import KafkaError
+from personagraph.graph.server.local import free_port
 
 log = logging.getLogger(__name__)
 
@@ -257,13 +258,6 @@ class LocalKafka:
 
     def _clear_state(self) -> None:
         self._state_path().unlink(missing_ok=True)
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _answers(port: int) -> bool:
